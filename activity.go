@@ -1,0 +1,62 @@
+package usermgmt
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// EventType names what happened in an activity event.
+type EventType string
+
+// The event types of the activity log; they cover the product page's list.
+const (
+	EventUserCreated        EventType = "user.created"
+	EventInvited            EventType = "user.invited"
+	EventInviteResent       EventType = "invite.resent"
+	EventInviteAccepted     EventType = "invite.accepted"
+	EventLoginSucceeded     EventType = "login.succeeded"
+	EventLoginFailed        EventType = "login.failed"
+	EventLogout             EventType = "logout"
+	EventMFAEnrolled        EventType = "mfa.enrolled"
+	EventMFAVerified        EventType = "mfa.verified"
+	EventMFAFailed          EventType = "mfa.failed"
+	EventMFARecoveryUsed    EventType = "mfa.recovery_code_used"
+	EventMFAReset           EventType = "mfa.reset"
+	EventRoleGranted        EventType = "role.granted"
+	EventRoleRevoked        EventType = "role.revoked"
+	EventPasswordResetSent  EventType = "password.reset_requested"
+	EventPasswordResetDone  EventType = "password.reset_completed"
+	EventDeviceTrusted      EventType = "device.trusted"
+	EventSessionsRevoked    EventType = "sessions.revoked"
+	EventDeactivated        EventType = "user.deactivated"
+	EventActivated          EventType = "user.activated"
+	EventSessionRefreshed   EventType = "session.refreshed"
+	EventRefreshTokenReused EventType = "session.refresh_reused"
+)
+
+// Event is one entry of a user's activity log. Events are append-only and
+// never hold a secret: Detail carries only names such as a role.
+type Event struct {
+	ID        uuid.UUID // UUIDv7: orders events by time
+	TenantID  string
+	UserID    uuid.UUID // whom the event is about
+	Type      EventType
+	ActorID   uuid.UUID // who did it; uuid.Nil is the system (trusted code)
+	IP        string
+	UserAgent string
+	Detail    string
+	CreatedAt time.Time
+}
+
+// ActivityQuery selects a page of a user's activity, newest first.
+type ActivityQuery struct {
+	Limit  int    // 0 means 50; at most 200
+	Cursor string // NextCursor of the previous page ("Load more")
+}
+
+// ActivityPage is one page of a user's activity, newest first.
+type ActivityPage struct {
+	Events     []Event
+	NextCursor string // "" when there is nothing older
+}

@@ -1,0 +1,202 @@
+package usermgmt
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Store keeps users, tokens, sessions and activity. Implementations are in
+// store/memory and store/postgres; store/storetest is the conformance suite
+// every implementation passes.
+//
+// Every error a Store returns that a caller can act on is an *Error with a
+// Code (not_found, conflict, unauthenticated, expired); anything else is
+// treated as internal. Stores must be safe for concurrent use.
+type Store interface {
+	// RunInTx runs fn in one transaction: if fn returns an error, nothing
+	// fn did is kept, and the error is returned as is. A read-only
+	// transaction may refuse writes.
+	RunInTx(ctx context.Context, opts TxOptions, fn func(ctx context.Context, tx Tx) error) error
+
+	// TouchSession is the hot path of Authenticate. It returns the session
+	// whose token hashes to hash if it exists, its user is active, and now
+	// is before both its ExpiresAt and its IdleExpiresAt; it then moves
+	// IdleExpiresAt to the earlier of now+idle and ExpiresAt. It returns
+	// unauthenticated for an unknown, revoked or deactivated user's session
+	// and expired for an expired one. The returned Roles must not be
+	// modified by the caller.
+	TouchSession(ctx context.Context, hash TokenHash, now time.Time, idle time.Duration) (SessionRecord, error)
+}
+
+// TxOptions configures a transaction.
+type TxOptions struct {
+	ReadOnly bool
+}
+
+// Tx is the work a Manager does inside one transaction. Methods that take
+// a tenant never return another tenant's rows: a row of another tenant is
+// not_found.
+type Tx interface {
+	// CreateUser inserts u. It returns conflict if the tenant already has
+	// a user with u.Email.
+	CreateUser(ctx context.Context, u *UserRecord) error
+	// GetUser returns the user, or not_found.
+	GetUser(ctx context.Context, tenantID string, id uuid.UUID) (UserRecord, error)
+	// LockUser is GetUser that also holds the user's row against other
+	// transactions until this one ends.
+	LockUser(ctx context.Context, tenantID string, id uuid.UUID) (UserRecord, error)
+	// GetUserByEmail returns the user with the normalised email, or not_found.
+	GetUserByEmail(ctx context.Context, tenantID, email string) (UserRecord, error)
+	// UpdateUser stores every field of u but ID, TenantID, Email and
+	// CreatedAt, keeping the tenant's status counts right. It returns
+	// not_found if the user does not exist.
+	UpdateUser(ctx context.Context, u *UserRecord) error
+	// AdvanceMFAStep sets the user's MFALastStep to step if, and only if,
+	// it is below step, in one atomic compare-and-set; it reports whether
+	// it did. Two transactions passing the same step get one true.
+	AdvanceMFAStep(ctx context.Context, tenantID string, id uuid.UUID, step int64) (bool, error)
+	// ListUsers returns up to p.Limit users of p.TenantID ordered by email,
+	// after p.After (exclusive) when set, filtered by p.Status and by
+	// p.Search as a substring of the email.
+	ListUsers(ctx context.Context, p UserListParams) ([]User, error)
+	// CountUsers returns the tenant's badge counts.
+	CountUsers(ctx context.Context, tenantID string) (StatusCounts, error)
+	// CountActiveWithRole counts the tenant's active users holding role.
+	// It first locks the tenant against other CountActiveWithRole calls
+	// until this transaction ends, so two admins cannot both remove the
+	// last tenant_admin.
+	CountActiveWithRole(ctx context.Context, tenantID string, role Role) (int, error)
+
+	// CreateToken stores a single-use token. It returns conflict if the
+	// hash exists.
+	CreateToken(ctx context.Context, t *TokenRecord) error
+	// ConsumeToken deletes the token with hash and purpose and returns it,
+	// atomically: of two transactions consuming one token, one gets it and
+	// the other gets not_found. Expiry is the caller's to check.
+	ConsumeToken(ctx context.Context, purpose TokenPurpose, hash TokenHash) (TokenRecord, error)
+	// DeleteTokens deletes the user's tokens of purpose.
+	DeleteTokens(ctx context.Context, tenantID string, userID uuid.UUID, purpose TokenPurpose) error
+
+	// CreateSession stores s, its token hash and its refresh hash.
+	CreateSession(ctx context.Context, s *SessionRecord) error
+	// SessionByRefresh returns the session a refresh hash belongs to, and
+	// spent=true when the hash is one the session has already rotated
+	// away from. It returns not_found for an unknown hash or a revoked
+	// session.
+	SessionByRefresh(ctx context.Context, hash TokenHash) (s SessionRecord, spent bool, err error)
+	// RotateSession replaces the session's token and refresh hashes and
+	// its roles snapshot, marking oldRefresh spent, if and only if
+	// oldRefresh is still the session's current refresh hash (an atomic
+	// compare-and-set); otherwise it returns conflict.
+	RotateSession(ctx context.Context, r SessionRotation) error
+	// RevokeSession deletes the session whose token hashes to hash and
+	// returns it, or not_found.
+	RevokeSession(ctx context.Context, hash TokenHash) (SessionRecord, error)
+	// RevokeSessionByID deletes one session by id; unknown ids are no error.
+	RevokeSessionByID(ctx context.Context, id uuid.UUID) error
+	// RevokeUser deletes every session, refresh token and trusted device
+	// of the user and says how many sessions and devices there were.
+	RevokeUser(ctx context.Context, tenantID string, userID uuid.UUID) (Revoked, error)
+
+	// CreateDevice stores a trusted device.
+	CreateDevice(ctx context.Context, d *DeviceRecord) error
+	// GetDevice returns the trusted device whose token hashes to hash, or
+	// not_found.
+	GetDevice(ctx context.Context, hash TokenHash) (DeviceRecord, error)
+
+	// AppendEvent adds e to the activity log.
+	AppendEvent(ctx context.Context, e *Event) error
+	// ListEvents returns up to limit events of the user, newest first,
+	// older than before (exclusive) unless before is uuid.Nil.
+	ListEvents(ctx context.Context, tenantID string, userID uuid.UUID, before uuid.UUID, limit int) ([]Event, error)
+}
+
+// TokenHash is the SHA-256 of a token; stores keep only this.
+type TokenHash [32]byte
+
+// UserRecord is a user as the store keeps it: the User and its secrets,
+// which never leave the root package.
+type UserRecord struct {
+	User
+	PasswordHash   string // PHC string; "" while invited
+	MFASecret      []byte // AES-GCM sealed TOTP secret; nil when not enrolled
+	MFALastStep    int64  // last accepted TOTP time step
+	RecoveryCodes  []TokenHash
+	FailedAttempts int
+	LockedUntil    time.Time // zero when not locked
+	LastMailAt     time.Time // last invite or reset mail, for rate limits
+}
+
+// UserListParams is ListUsersQuery as a store sees it: validated and with
+// the cursor decoded.
+type UserListParams struct {
+	TenantID string
+	Status   Status // "" for all
+	Search   string // lower-case; "" for none
+	After    string // email of the last row of the previous page
+	Limit    int
+}
+
+// TokenPurpose binds a token to what it may be used for.
+type TokenPurpose string
+
+// The purposes of single-use tokens.
+const (
+	PurposeInvite        TokenPurpose = "invite"
+	PurposePasswordReset TokenPurpose = "password_reset"
+	PurposeMFAEnrollment TokenPurpose = "mfa_enrollment"
+	PurposeMFAChallenge  TokenPurpose = "mfa_challenge"
+)
+
+// TokenRecord is a single-use token of one purpose for one user.
+type TokenRecord struct {
+	Hash      TokenHash
+	Purpose   TokenPurpose
+	TenantID  string
+	UserID    uuid.UUID
+	Data      []byte // purpose-specific, e.g. the sealed TOTP secret being enrolled
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// SessionRecord is a session as the store keeps it.
+type SessionRecord struct {
+	ID            uuid.UUID
+	TenantID      string
+	UserID        uuid.UUID
+	TokenHash     TokenHash
+	RefreshHash   TokenHash
+	Roles         []Role // snapshot taken at login or refresh
+	IP            string
+	UserAgent     string
+	CreatedAt     time.Time
+	IdleExpiresAt time.Time
+	ExpiresAt     time.Time
+}
+
+// SessionRotation is what Refresh changes in a session.
+type SessionRotation struct {
+	ID            uuid.UUID
+	OldRefresh    TokenHash
+	TokenHash     TokenHash
+	RefreshHash   TokenHash
+	Roles         []Role
+	IdleExpiresAt time.Time
+}
+
+// DeviceRecord is a trusted device: a browser that may skip TOTP at login.
+type DeviceRecord struct {
+	Hash      TokenHash
+	TenantID  string
+	UserID    uuid.UUID
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Revoked counts what RevokeUser removed.
+type Revoked struct {
+	Sessions int
+	Devices  int
+}
