@@ -1,0 +1,68 @@
+package memory
+
+import (
+	"bytes"
+	"context"
+	"slices"
+	"sort"
+
+	"github.com/google/uuid"
+
+	"github.com/usermgmt/usermgmt"
+)
+
+// eventKey names one user's activity log.
+type eventKey struct {
+	tenantID string
+	userID   uuid.UUID
+}
+
+// AppendEvent keeps each log ordered by id, oldest first: an event newer
+// than the last is appended, an older one is inserted in its place.
+func (t *tx) AppendEvent(_ context.Context, e *usermgmt.Event) error {
+	if err := t.write(); err != nil {
+		return err
+	}
+	s := t.s
+	k := eventKey{e.TenantID, e.UserID}
+	log := s.events[k]
+	i := len(log)
+	if i > 0 && uuidCompare(log[i-1].ID, e.ID) >= 0 {
+		var found bool
+		i, found = slices.BinarySearchFunc(log, e.ID, func(x usermgmt.Event, id uuid.UUID) int { return uuidCompare(x.ID, id) })
+		if found {
+			return conflict("event %s exists", e.ID)
+		}
+	}
+	s.events[k] = slices.Insert(log, i, *e)
+	t.onUndo(func() {
+		log := s.events[k]
+		j, _ := slices.BinarySearchFunc(log, e.ID, func(x usermgmt.Event, id uuid.UUID) int { return uuidCompare(x.ID, id) })
+		log = slices.Delete(log, j, j+1)
+		if len(log) == 0 {
+			delete(s.events, k)
+		} else {
+			s.events[k] = log
+		}
+	})
+	return nil
+}
+
+func (t *tx) ListEvents(_ context.Context, tenantID string, userID uuid.UUID, before uuid.UUID, limit int) ([]usermgmt.Event, error) {
+	if err := t.read(); err != nil {
+		return nil, err
+	}
+	log := t.s.events[eventKey{tenantID, userID}]
+	end := len(log)
+	if before != uuid.Nil {
+		end = sort.Search(len(log), func(i int) bool { return uuidCompare(log[i].ID, before) >= 0 })
+	}
+	n := max(0, min(limit, end))
+	out := make([]usermgmt.Event, n)
+	for i := range out {
+		out[i] = log[end-1-i]
+	}
+	return out, nil
+}
+
+func uuidCompare(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) }

@@ -1,0 +1,196 @@
+package memory
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/usermgmt/usermgmt"
+)
+
+// session is a stored session and the refresh hashes it rotated away from.
+// rec.Roles is never modified in place, only replaced: TouchSession hands
+// it out without copying.
+type session struct {
+	rec   usermgmt.SessionRecord
+	spent []usermgmt.TokenHash
+}
+
+func cloneSession(r usermgmt.SessionRecord) usermgmt.SessionRecord {
+	r.Roles = slices.Clone(r.Roles)
+	return r
+}
+
+// TouchSession takes the write lock for the few map reads and the one
+// field it moves; it does not allocate.
+func (s *Store) TouchSession(_ context.Context, hash usermgmt.TokenHash, now time.Time, idle time.Duration) (usermgmt.SessionRecord, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss := s.byToken[hash]
+	if ss == nil {
+		return usermgmt.SessionRecord{}, usermgmt.Errorf(usermgmt.CodeUnauthenticated, "unknown session")
+	}
+	u := s.lookup(ss.rec.TenantID, ss.rec.UserID)
+	if u == nil || u.Status != usermgmt.StatusActive {
+		return usermgmt.SessionRecord{}, usermgmt.Errorf(usermgmt.CodeUnauthenticated, "the user is not active")
+	}
+	if !now.Before(ss.rec.ExpiresAt) || !now.Before(ss.rec.IdleExpiresAt) {
+		return usermgmt.SessionRecord{}, usermgmt.Errorf(usermgmt.CodeExpired, "session expired")
+	}
+	next := now.Add(idle)
+	if next.After(ss.rec.ExpiresAt) {
+		next = ss.rec.ExpiresAt
+	}
+	ss.rec.IdleExpiresAt = next
+	return ss.rec, nil
+}
+
+func (t *tx) CreateSession(_ context.Context, in *usermgmt.SessionRecord) error {
+	if err := t.write(); err != nil {
+		return err
+	}
+	s := t.s
+	if _, ok := s.sessions[in.ID]; ok {
+		return conflict("session %s exists", in.ID)
+	}
+	if s.byToken[in.TokenHash] != nil || s.byRefr[in.RefreshHash] != nil || s.spent[in.RefreshHash] != nil {
+		return conflict("session token exists")
+	}
+	ss := &session{rec: cloneSession(*in)}
+	s.addSession(ss)
+	t.onUndo(func() { s.removeSession(ss) })
+	return nil
+}
+
+func (s *Store) addSession(ss *session) {
+	s.sessions[ss.rec.ID] = ss
+	s.byToken[ss.rec.TokenHash] = ss
+	s.byRefr[ss.rec.RefreshHash] = ss
+	for _, h := range ss.spent {
+		s.spent[h] = ss
+	}
+	o := s.owner(ss.rec.UserID)
+	o.sessions = append(o.sessions, ss)
+}
+
+func (s *Store) removeSession(ss *session) {
+	delete(s.sessions, ss.rec.ID)
+	delete(s.byToken, ss.rec.TokenHash)
+	delete(s.byRefr, ss.rec.RefreshHash)
+	for _, h := range ss.spent {
+		delete(s.spent, h)
+	}
+	o := s.owners[ss.rec.UserID]
+	o.sessions = without(o.sessions, ss)
+	s.dropOwner(ss.rec.UserID)
+}
+
+func (t *tx) SessionByRefresh(_ context.Context, hash usermgmt.TokenHash) (usermgmt.SessionRecord, bool, error) {
+	if err := t.read(); err != nil {
+		return usermgmt.SessionRecord{}, false, err
+	}
+	if ss := t.s.byRefr[hash]; ss != nil {
+		return cloneSession(ss.rec), false, nil
+	}
+	if ss := t.s.spent[hash]; ss != nil {
+		return cloneSession(ss.rec), true, nil
+	}
+	return usermgmt.SessionRecord{}, false, notFound("session")
+}
+
+func (t *tx) RotateSession(_ context.Context, r usermgmt.SessionRotation) error {
+	if err := t.write(); err != nil {
+		return err
+	}
+	s := t.s
+	ss := s.sessions[r.ID]
+	if ss == nil || ss.rec.RefreshHash != r.OldRefresh {
+		return conflict("the refresh token was already used")
+	}
+	if o := s.byToken[r.TokenHash]; o != nil && o != ss {
+		return conflict("session token exists")
+	}
+	if o := s.byRefr[r.RefreshHash]; (o != nil && o != ss) || s.spent[r.RefreshHash] != nil {
+		return conflict("refresh token exists")
+	}
+	old := ss.rec
+	delete(s.byToken, old.TokenHash)
+	delete(s.byRefr, old.RefreshHash)
+	s.spent[old.RefreshHash] = ss
+	ss.spent = append(ss.spent, old.RefreshHash)
+	ss.rec.TokenHash = r.TokenHash
+	ss.rec.RefreshHash = r.RefreshHash
+	ss.rec.Roles = slices.Clone(r.Roles)
+	ss.rec.IdleExpiresAt = r.IdleExpiresAt
+	s.byToken[r.TokenHash] = ss
+	s.byRefr[r.RefreshHash] = ss
+	t.onUndo(func() {
+		delete(s.byToken, ss.rec.TokenHash)
+		delete(s.byRefr, ss.rec.RefreshHash)
+		delete(s.spent, old.RefreshHash)
+		ss.spent = ss.spent[:len(ss.spent)-1]
+		ss.rec = old
+		s.byToken[old.TokenHash] = ss
+		s.byRefr[old.RefreshHash] = ss
+	})
+	return nil
+}
+
+func (t *tx) RevokeSession(_ context.Context, hash usermgmt.TokenHash) (usermgmt.SessionRecord, error) {
+	if err := t.write(); err != nil {
+		return usermgmt.SessionRecord{}, err
+	}
+	ss := t.s.byToken[hash]
+	if ss == nil {
+		return usermgmt.SessionRecord{}, notFound("session")
+	}
+	t.revoke(ss)
+	return cloneSession(ss.rec), nil
+}
+
+func (t *tx) RevokeSessionByID(_ context.Context, id uuid.UUID) error {
+	if err := t.write(); err != nil {
+		return err
+	}
+	if ss := t.s.sessions[id]; ss != nil {
+		t.revoke(ss)
+	}
+	return nil
+}
+
+func (t *tx) revoke(ss *session) {
+	t.s.removeSession(ss)
+	t.onUndo(func() { t.s.addSession(ss) })
+}
+
+func (t *tx) RevokeUser(_ context.Context, tenantID string, userID uuid.UUID) (usermgmt.Revoked, error) {
+	if err := t.write(); err != nil {
+		return usermgmt.Revoked{}, err
+	}
+	s := t.s
+	o := s.owners[userID]
+	if o == nil {
+		return usermgmt.Revoked{}, nil
+	}
+	var sessions []*session
+	for _, ss := range o.sessions {
+		if ss.rec.TenantID == tenantID {
+			sessions = append(sessions, ss)
+		}
+	}
+	var devices []*usermgmt.DeviceRecord
+	for _, h := range o.devices {
+		if d := s.devices[h]; d.TenantID == tenantID {
+			devices = append(devices, d)
+		}
+	}
+	for _, ss := range sessions {
+		t.revoke(ss)
+	}
+	for _, d := range devices {
+		t.removeDevice(d)
+	}
+	return usermgmt.Revoked{Sessions: len(sessions), Devices: len(devices)}, nil
+}

@@ -1,0 +1,255 @@
+package memory
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/usermgmt/usermgmt"
+)
+
+// tenant holds the indexes of one tenant's users.
+type tenant struct {
+	byEmail     map[string]*usermgmt.UserRecord
+	all         emailIndex
+	byStatus    [3]emailIndex // invited, active, deactivated
+	counts      usermgmt.StatusCounts
+	activeRoles map[usermgmt.Role]int // active users holding each role
+}
+
+func (s *Store) tenant(id string) *tenant {
+	tn := s.tenants[id]
+	if tn == nil {
+		tn = &tenant{
+			byEmail:     make(map[string]*usermgmt.UserRecord),
+			activeRoles: make(map[usermgmt.Role]int),
+		}
+		s.tenants[id] = tn
+	}
+	return tn
+}
+
+func (tn *tenant) statusIndex(st usermgmt.Status) *emailIndex {
+	switch st {
+	case usermgmt.StatusInvited:
+		return &tn.byStatus[0]
+	case usermgmt.StatusActive:
+		return &tn.byStatus[1]
+	case usermgmt.StatusDeactivated:
+		return &tn.byStatus[2]
+	}
+	return nil
+}
+
+// account adds (n=1) or removes (n=-1) u's share of the tenant's status
+// counts, status index and per-role active counts.
+func (tn *tenant) account(u *usermgmt.UserRecord, n int) {
+	tn.counts.Add(u.Status, n)
+	if x := tn.statusIndex(u.Status); x != nil {
+		if n > 0 {
+			x.insert(entry{u.Email, u})
+		} else {
+			x.remove(u.Email)
+		}
+	}
+	if u.Status == usermgmt.StatusActive {
+		for i, r := range u.Roles {
+			if !slices.Contains(u.Roles[:i], r) { // a role listed twice counts once
+				tn.activeRoles[r] += n
+				if tn.activeRoles[r] == 0 {
+					delete(tn.activeRoles, r)
+				}
+			}
+		}
+	}
+}
+
+// cloneUser returns u with its own copies of everything a caller could
+// modify through it.
+func cloneUser(u usermgmt.User) usermgmt.User {
+	u.Roles = slices.Clone(u.Roles)
+	u.LastLoginAt = cloneTime(u.LastLoginAt)
+	u.ActivatedAt = cloneTime(u.ActivatedAt)
+	return u
+}
+
+func cloneRecord(u *usermgmt.UserRecord) usermgmt.UserRecord {
+	c := *u
+	c.User = cloneUser(u.User)
+	c.MFASecret = slices.Clone(u.MFASecret)
+	c.RecoveryCodes = slices.Clone(u.RecoveryCodes)
+	return c
+}
+
+func cloneTime(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	return &c
+}
+
+// lookup returns the stored user of tenantID, or nil.
+func (s *Store) lookup(tenantID string, id uuid.UUID) *usermgmt.UserRecord {
+	u := s.users[id]
+	if u == nil || u.TenantID != tenantID {
+		return nil
+	}
+	return u
+}
+
+func (t *tx) CreateUser(_ context.Context, in *usermgmt.UserRecord) error {
+	if err := t.write(); err != nil {
+		return err
+	}
+	s := t.s
+	if _, ok := s.users[in.ID]; ok {
+		return conflict("a user with id %s already exists", in.ID)
+	}
+	tn := s.tenant(in.TenantID)
+	if _, ok := tn.byEmail[in.Email]; ok {
+		return conflict("a user with email %q already exists", in.Email)
+	}
+	u := new(usermgmt.UserRecord)
+	*u = cloneRecord(in)
+	s.users[u.ID] = u
+	tn.byEmail[u.Email] = u
+	tn.all.insert(entry{u.Email, u})
+	tn.account(u, 1)
+	t.onUndo(func() {
+		tn.account(u, -1)
+		tn.all.remove(u.Email)
+		delete(tn.byEmail, u.Email)
+		delete(s.users, u.ID)
+		if len(tn.byEmail) == 0 {
+			delete(s.tenants, u.TenantID)
+		}
+	})
+	return nil
+}
+
+func (t *tx) GetUser(_ context.Context, tenantID string, id uuid.UUID) (usermgmt.UserRecord, error) {
+	if err := t.read(); err != nil {
+		return usermgmt.UserRecord{}, err
+	}
+	u := t.s.lookup(tenantID, id)
+	if u == nil {
+		return usermgmt.UserRecord{}, notFound("user")
+	}
+	return cloneRecord(u), nil
+}
+
+// LockUser is GetUser: the transaction already holds the store's write
+// lock. A read-only transaction refuses it, as a database would.
+func (t *tx) LockUser(ctx context.Context, tenantID string, id uuid.UUID) (usermgmt.UserRecord, error) {
+	if err := t.write(); err != nil {
+		return usermgmt.UserRecord{}, err
+	}
+	return t.GetUser(ctx, tenantID, id)
+}
+
+func (t *tx) GetUserByEmail(_ context.Context, tenantID, email string) (usermgmt.UserRecord, error) {
+	if err := t.read(); err != nil {
+		return usermgmt.UserRecord{}, err
+	}
+	tn := t.s.tenants[tenantID]
+	if tn == nil || tn.byEmail[email] == nil {
+		return usermgmt.UserRecord{}, notFound("user")
+	}
+	return cloneRecord(tn.byEmail[email]), nil
+}
+
+func (t *tx) UpdateUser(_ context.Context, in *usermgmt.UserRecord) error {
+	if err := t.write(); err != nil {
+		return err
+	}
+	u := t.s.lookup(in.TenantID, in.ID)
+	if u == nil {
+		return notFound("user")
+	}
+	tn := t.s.tenants[u.TenantID]
+	next := cloneRecord(in)
+	next.ID, next.TenantID, next.Email, next.CreatedAt = u.ID, u.TenantID, u.Email, u.CreatedAt
+	t.replace(tn, u, next)
+	return nil
+}
+
+// replace sets *u to next, keeping the tenant's indexes and counts right,
+// and logs the inverse. Stored slices are never modified in place, only
+// replaced, so the old value is a faithful snapshot.
+func (t *tx) replace(tn *tenant, u *usermgmt.UserRecord, next usermgmt.UserRecord) {
+	old := *u
+	set := func(v usermgmt.UserRecord) {
+		tn.account(u, -1)
+		*u = v
+		tn.account(u, 1)
+	}
+	set(next)
+	t.onUndo(func() { set(old) })
+}
+
+func (t *tx) AdvanceMFAStep(_ context.Context, tenantID string, id uuid.UUID, step int64) (bool, error) {
+	if err := t.write(); err != nil {
+		return false, err
+	}
+	u := t.s.lookup(tenantID, id)
+	if u == nil {
+		return false, notFound("user")
+	}
+	if u.MFALastStep >= step {
+		return false, nil
+	}
+	old := u.MFALastStep
+	u.MFALastStep = step
+	t.onUndo(func() { u.MFALastStep = old })
+	return true, nil
+}
+
+func (t *tx) ListUsers(_ context.Context, p usermgmt.UserListParams) ([]usermgmt.User, error) {
+	if err := t.read(); err != nil {
+		return nil, err
+	}
+	tn := t.s.tenants[p.TenantID]
+	if tn == nil || p.Limit <= 0 {
+		return []usermgmt.User{}, nil
+	}
+	x := &tn.all
+	if p.Status != "" {
+		if x = tn.statusIndex(p.Status); x == nil {
+			return []usermgmt.User{}, nil
+		}
+	}
+	out := make([]usermgmt.User, 0, min(p.Limit, x.n))
+	x.after(p.After, func(e entry) bool {
+		if p.Search == "" || strings.Contains(e.email, p.Search) {
+			out = append(out, cloneUser(e.u.User))
+		}
+		return len(out) < p.Limit
+	})
+	return out, nil
+}
+
+func (t *tx) CountUsers(_ context.Context, tenantID string) (usermgmt.StatusCounts, error) {
+	if err := t.read(); err != nil {
+		return usermgmt.StatusCounts{}, err
+	}
+	if tn := t.s.tenants[tenantID]; tn != nil {
+		return tn.counts, nil
+	}
+	return usermgmt.StatusCounts{}, nil
+}
+
+// CountActiveWithRole needs no tenant lock of its own: a writing
+// transaction already excludes every other transaction.
+func (t *tx) CountActiveWithRole(_ context.Context, tenantID string, role usermgmt.Role) (int, error) {
+	if err := t.read(); err != nil {
+		return 0, err
+	}
+	if tn := t.s.tenants[tenantID]; tn != nil {
+		return tn.activeRoles[role], nil
+	}
+	return 0, nil
+}
