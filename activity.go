@@ -1,6 +1,7 @@
 package usermgmt
 
 import (
+	"context"
 	"time"
 
 	"github.com/google/uuid"
@@ -59,4 +60,49 @@ type ActivityQuery struct {
 type ActivityPage struct {
 	Events     []Event
 	NextCursor string // "" when there is nothing older
+}
+
+// ListActivity returns a page of the user's activity, newest first; pass
+// NextCursor back for "Load more". It returns invalid for a bad limit or
+// cursor, not_found, and permission_denied.
+func (m *Manager) ListActivity(ctx context.Context, tenantID string, userID uuid.UUID, q ActivityQuery) (ActivityPage, error) {
+	if err := checkTenant(tenantID); err != nil {
+		return ActivityPage{}, err
+	}
+	limit, err := pageLimit(q.Limit)
+	if err != nil {
+		return ActivityPage{}, err
+	}
+	before := uuid.Nil
+	if q.Cursor != "" {
+		f, err := m.decodeCursor(q.Cursor, 4)
+		if err != nil {
+			return ActivityPage{}, err
+		}
+		if f[0] != "activity" || f[1] != tenantID || f[2] != userID.String() {
+			return ActivityPage{}, Errorf(CodeInvalid, "cursor belongs to another query")
+		}
+		if before, err = uuid.Parse(f[3]); err != nil {
+			return ActivityPage{}, Errorf(CodeInvalid, "cursor is not valid")
+		}
+	}
+	var page ActivityPage
+	err = m.store.RunInTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
+		if _, err := m.authorize(ctx, tx, tenantID, PermReadActivity); err != nil {
+			return err
+		}
+		if _, err := tx.GetUser(ctx, tenantID, userID); err != nil {
+			return err
+		}
+		page.Events, err = tx.ListEvents(ctx, tenantID, userID, before, limit+1)
+		return err
+	})
+	if err != nil {
+		return ActivityPage{}, wrapInternal(err)
+	}
+	if len(page.Events) > limit {
+		page.Events = page.Events[:limit]
+		page.NextCursor = m.encodeCursor("activity", tenantID, userID.String(), page.Events[limit-1].ID.String())
+	}
+	return page, nil
 }

@@ -1,6 +1,11 @@
 package usermgmt
 
-import "slices"
+import (
+	"context"
+	"slices"
+
+	"github.com/google/uuid"
+)
 
 // Role names a set of permissions a user holds in a tenant.
 type Role string
@@ -111,3 +116,146 @@ func (c catalogue) sortRoles(roles []Role) {
 }
 
 func hasRole(roles []Role, r Role) bool { return slices.Contains(roles, r) }
+
+// authz is what the actor of a context may do in one tenant.
+type authz struct {
+	system bool // no actor: trusted code
+	roles  []Role
+}
+
+func (a authz) isAdmin() bool { return a.system || hasRole(a.roles, RoleTenantAdmin) }
+
+// authorize loads the actor of ctx in the tenant and checks permission p.
+// An actor who is not an active user of the tenant is permission_denied.
+func (m *Manager) authorize(ctx context.Context, tx Tx, tenantID string, p Permission) (authz, error) {
+	a, ok := ActorFromContext(ctx)
+	if !ok {
+		return authz{system: true}, nil
+	}
+	actor, err := tx.GetUser(ctx, tenantID, a.UserID)
+	if ErrorCode(err) == CodeNotFound || (err == nil && actor.Status != StatusActive) {
+		return authz{}, Errorf(CodePermissionDenied, "you may not do this")
+	}
+	if err != nil {
+		return authz{}, err
+	}
+	if !m.roles.can(actor.Roles, p) {
+		return authz{}, Errorf(CodePermissionDenied, "your roles do not allow this")
+	}
+	return authz{roles: actor.Roles}, nil
+}
+
+// actOn refuses an actor without tenant_admin acting on a tenant_admin.
+func (a authz) actOn(target *UserRecord) error {
+	if target.HasRole(RoleTenantAdmin) && !a.isAdmin() {
+		return Errorf(CodePermissionDenied, "only a tenant_admin may act on a tenant_admin")
+	}
+	return nil
+}
+
+// grant refuses an actor without tenant_admin granting tenant_admin.
+func (a authz) grant(r Role) error {
+	if r == RoleTenantAdmin && !a.isAdmin() {
+		return Errorf(CodePermissionDenied, "only a tenant_admin may grant tenant_admin")
+	}
+	return nil
+}
+
+// checkRoles validates, de-duplicates and orders roles; at least one.
+func (m *Manager) checkRoles(roles []Role) ([]Role, error) {
+	if len(roles) == 0 {
+		return nil, Errorf(CodeInvalid, "at least one role is required")
+	}
+	out := make([]Role, 0, len(roles))
+	for _, r := range roles {
+		if !m.roles.has(r) {
+			return nil, Errorf(CodeInvalid, "unknown role %q", r)
+		}
+		if !hasRole(out, r) {
+			out = append(out, r)
+		}
+	}
+	m.roles.sortRoles(out)
+	return out, nil
+}
+
+// keepsAnAdmin returns conflict if u is the tenant's last active
+// tenant_admin, who may neither lose the role nor be deactivated.
+func keepsAnAdmin(ctx context.Context, tx Tx, u *UserRecord) error {
+	if u.Status != StatusActive || !u.HasRole(RoleTenantAdmin) {
+		return nil
+	}
+	n, err := tx.CountActiveWithRole(ctx, u.TenantID, RoleTenantAdmin)
+	if err != nil {
+		return err
+	}
+	if n <= 1 {
+		return Errorf(CodeConflict, "%s is the last active tenant_admin of the tenant", u.Email)
+	}
+	return nil
+}
+
+// GrantRole toggles role on for the user. Granting a role the user holds
+// changes nothing. It returns invalid for an unknown role, not_found for an
+// unknown user and permission_denied when the actor may not change roles,
+// or grants tenant_admin, or acts on a tenant_admin, without being one.
+func (m *Manager) GrantRole(ctx context.Context, tenantID string, userID uuid.UUID, role Role) (User, error) {
+	return m.toggleRole(ctx, tenantID, userID, role, true)
+}
+
+// RevokeRole toggles role off for the user. Revoking a role the user lacks
+// changes nothing. Errors as GrantRole, and conflict for the last active
+// tenant_admin's tenant_admin role.
+func (m *Manager) RevokeRole(ctx context.Context, tenantID string, userID uuid.UUID, role Role) (User, error) {
+	return m.toggleRole(ctx, tenantID, userID, role, false)
+}
+
+func (m *Manager) toggleRole(ctx context.Context, tenantID string, userID uuid.UUID, role Role, on bool) (User, error) {
+	if err := checkTenant(tenantID); err != nil {
+		return User{}, err
+	}
+	if !m.roles.has(role) {
+		return User{}, Errorf(CodeInvalid, "unknown role %q", role)
+	}
+	var out User
+	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+		az, err := m.authorize(ctx, tx, tenantID, PermChangeRoles)
+		if err != nil {
+			return err
+		}
+		u, err := tx.LockUser(ctx, tenantID, userID)
+		if err != nil {
+			return err
+		}
+		if err := az.actOn(&u); err != nil {
+			return err
+		}
+		if err := az.grant(role); err != nil {
+			return err
+		}
+		out = u.User
+		if u.HasRole(role) == on {
+			return nil
+		}
+		typ := EventRoleGranted
+		if on {
+			u.Roles = append(slices.Clone(u.Roles), role)
+			m.roles.sortRoles(u.Roles)
+		} else {
+			if role == RoleTenantAdmin {
+				if err := keepsAnAdmin(ctx, tx, &u); err != nil {
+					return err
+				}
+			}
+			u.Roles = slices.DeleteFunc(slices.Clone(u.Roles), func(r Role) bool { return r == role })
+			typ = EventRoleRevoked
+		}
+		u.UpdatedAt = m.now().UTC()
+		if err := tx.UpdateUser(ctx, &u); err != nil {
+			return err
+		}
+		out = u.User
+		return tx.AppendEvent(ctx, m.event(ctx, &u.User, typ, string(role)))
+	})
+	return out, wrapInternal(err)
+}

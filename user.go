@@ -1,7 +1,9 @@
 package usermgmt
 
 import (
+	"context"
 	"net/mail"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -123,4 +125,106 @@ func checkTenant(tenantID string) error {
 		return Errorf(CodeInvalid, "tenant id is too long")
 	}
 	return nil
+}
+
+// ListUsers returns a page of the tenant's users ordered by email, with the
+// tenant-wide badge counts. It returns invalid for a bad status, limit or
+// cursor (a cursor only works for the query that made it), and
+// permission_denied when the actor may not list users.
+func (m *Manager) ListUsers(ctx context.Context, tenantID string, q ListUsersQuery) (UserPage, error) {
+	if err := checkTenant(tenantID); err != nil {
+		return UserPage{}, err
+	}
+	if q.Status != "" && !q.Status.Valid() {
+		return UserPage{}, Errorf(CodeInvalid, "unknown status %q", q.Status)
+	}
+	limit, err := pageLimit(q.Limit)
+	if err != nil {
+		return UserPage{}, err
+	}
+	search := strings.ToLower(norm.NFC.String(strings.TrimSpace(q.Search)))
+	if len(search) > maxEmailLen {
+		return UserPage{}, Errorf(CodeInvalid, "search is too long")
+	}
+	p := UserListParams{TenantID: tenantID, Status: q.Status, Search: search, Limit: limit + 1}
+	if q.Cursor != "" {
+		f, err := m.decodeCursor(q.Cursor, 5)
+		if err != nil {
+			return UserPage{}, err
+		}
+		if f[0] != "users" || f[1] != tenantID || f[2] != string(q.Status) || f[3] != search {
+			return UserPage{}, Errorf(CodeInvalid, "cursor belongs to another query")
+		}
+		p.After = f[4]
+	}
+	var page UserPage
+	err = m.store.RunInTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
+		if _, err := m.authorize(ctx, tx, tenantID, PermListUsers); err != nil {
+			return err
+		}
+		users, err := tx.ListUsers(ctx, p)
+		if err != nil {
+			return err
+		}
+		page.Users = users
+		page.Counts, err = tx.CountUsers(ctx, tenantID)
+		return err
+	})
+	if err != nil {
+		return UserPage{}, wrapInternal(err)
+	}
+	if len(page.Users) > limit {
+		page.Users = page.Users[:limit]
+		page.NextCursor = m.encodeCursor("users", tenantID, string(q.Status), search, page.Users[limit-1].Email)
+	}
+	return page, nil
+}
+
+func pageLimit(n int) (int, error) {
+	switch {
+	case n == 0:
+		return defaultPageLimit, nil
+	case n < 0 || n > maxPageLimit:
+		return 0, Errorf(CodeInvalid, "limit must be between 1 and %d", maxPageLimit)
+	}
+	return n, nil
+}
+
+// GetUser returns one user of the tenant: not_found for an unknown id or
+// one of another tenant, permission_denied when the actor may not list users.
+func (m *Manager) GetUser(ctx context.Context, tenantID string, userID uuid.UUID) (User, error) {
+	if err := checkTenant(tenantID); err != nil {
+		return User{}, err
+	}
+	var u UserRecord
+	err := m.store.RunInTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
+		if _, err := m.authorize(ctx, tx, tenantID, PermListUsers); err != nil {
+			return err
+		}
+		var err error
+		u, err = tx.GetUser(ctx, tenantID, userID)
+		return err
+	})
+	return u.User, wrapInternal(err)
+}
+
+// RelativeTime renders a last-login time the way the user list shows it:
+// "never" for nil, then "just now", "5m ago", "2h ago", "3d ago", and a
+// date ("Jan 2, 2006") from a week on.
+func RelativeTime(t *time.Time, now time.Time) string {
+	if t == nil {
+		return "never"
+	}
+	d := now.Sub(*t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return strconv.Itoa(int(d/time.Minute)) + "m ago"
+	case d < 24*time.Hour:
+		return strconv.Itoa(int(d/time.Hour)) + "h ago"
+	case d < 7*24*time.Hour:
+		return strconv.Itoa(int(d/(24*time.Hour))) + "d ago"
+	}
+	return t.Format("Jan 2, 2006")
 }

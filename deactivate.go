@@ -1,0 +1,108 @@
+package usermgmt
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+)
+
+// Deactivate stops the user from logging in and ends all their sessions,
+// keeping their data. It is idempotent. Options.BeforeDeactivate may refuse
+// it; Options.AfterDeactivate runs after it. It returns not_found,
+// permission_denied, conflict for the tenant's last active tenant_admin,
+// and internal if a SessionRevoker failed (the deactivation stands; calling
+// Deactivate again retries the revokers).
+func (m *Manager) Deactivate(ctx context.Context, tenantID string, userID uuid.UUID) (User, error) {
+	if err := checkTenant(tenantID); err != nil {
+		return User{}, err
+	}
+	if m.opts.BeforeDeactivate != nil {
+		u, err := m.GetUser(ctx, tenantID, userID)
+		if err != nil {
+			return User{}, err
+		}
+		if u.Status != StatusDeactivated {
+			if err := m.opts.BeforeDeactivate(ctx, u); err != nil {
+				return User{}, err
+			}
+		}
+	}
+	var out User
+	changed := false
+	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+		az, err := m.authorize(ctx, tx, tenantID, PermDeactivate)
+		if err != nil {
+			return err
+		}
+		u, err := tx.LockUser(ctx, tenantID, userID)
+		if err != nil {
+			return err
+		}
+		if err := az.actOn(&u); err != nil {
+			return err
+		}
+		out = u.User
+		if u.Status == StatusDeactivated {
+			return nil
+		}
+		if err := keepsAnAdmin(ctx, tx, &u); err != nil {
+			return err
+		}
+		u.Status = StatusDeactivated
+		u.UpdatedAt = m.now().UTC()
+		if err := tx.UpdateUser(ctx, &u); err != nil {
+			return err
+		}
+		out, changed = u.User, true
+		if err := tx.AppendEvent(ctx, m.event(ctx, &u.User, EventDeactivated, "")); err != nil {
+			return err
+		}
+		return m.revokeInTx(ctx, tx, &u.User)
+	})
+	if err != nil {
+		return User{}, wrapInternal(err)
+	}
+	err = m.callRevokers(ctx, &out)
+	if changed && m.opts.AfterDeactivate != nil {
+		m.opts.AfterDeactivate(ctx, out)
+	}
+	return out, err
+}
+
+// Activate restores a deactivated user to active, or to invited if they
+// never finished setup. It is idempotent. It returns not_found and
+// permission_denied.
+func (m *Manager) Activate(ctx context.Context, tenantID string, userID uuid.UUID) (User, error) {
+	if err := checkTenant(tenantID); err != nil {
+		return User{}, err
+	}
+	var out User
+	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+		az, err := m.authorize(ctx, tx, tenantID, PermDeactivate)
+		if err != nil {
+			return err
+		}
+		u, err := tx.LockUser(ctx, tenantID, userID)
+		if err != nil {
+			return err
+		}
+		if err := az.actOn(&u); err != nil {
+			return err
+		}
+		out = u.User
+		if u.Status != StatusDeactivated {
+			return nil
+		}
+		u.Status = StatusInvited
+		if u.ActivatedAt != nil {
+			u.Status = StatusActive
+		}
+		u.UpdatedAt = m.now().UTC()
+		if err := tx.UpdateUser(ctx, &u); err != nil {
+			return err
+		}
+		out = u.User
+		return tx.AppendEvent(ctx, m.event(ctx, &u.User, EventActivated, string(u.Status)))
+	})
+	return out, wrapInternal(err)
+}

@@ -1,0 +1,191 @@
+package usermgmt
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+)
+
+// Invite is what the Invite User dialog sends.
+type Invite struct {
+	Email string
+	Roles []Role
+}
+
+// InviteUser creates an invited user and mails them a link to set their
+// password and enrol in MFA. It returns invalid for a bad email or roles,
+// conflict for an email the tenant already has, permission_denied when the
+// actor may not invite (or grant tenant_admin), and delivery_failed with
+// the created user when the mail could not be sent (ResendInvite works at
+// once then).
+func (m *Manager) InviteUser(ctx context.Context, tenantID string, inv Invite) (User, error) {
+	if err := checkTenant(tenantID); err != nil {
+		return User{}, err
+	}
+	email, err := NormalizeEmail(inv.Email)
+	if err != nil {
+		return User{}, err
+	}
+	roles, err := m.checkRoles(inv.Roles)
+	if err != nil {
+		return User{}, err
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return User{}, internalf(err, "new id")
+	}
+	now := m.now().UTC()
+	u := &UserRecord{User: User{ID: id, TenantID: tenantID, Email: email, Status: StatusInvited, Roles: roles,
+		CreatedAt: now, UpdatedAt: now}}
+	var link string
+	err = m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+		az, err := m.authorize(ctx, tx, tenantID, PermInvite)
+		if err != nil {
+			return err
+		}
+		for _, r := range roles {
+			if err := az.grant(r); err != nil {
+				return err
+			}
+		}
+		if err := tx.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		if err := tx.AppendEvent(ctx, m.event(ctx, &u.User, EventUserCreated, "")); err != nil {
+			return err
+		}
+		link, err = m.issueInvite(ctx, tx, u, EventInvited)
+		return err
+	})
+	if err != nil {
+		return User{}, wrapInternal(err)
+	}
+	return u.User, m.mailInvite(ctx, &u.User, link)
+}
+
+// issueInvite replaces the user's invitation link with a new one, so an
+// older link stops working, and logs it.
+func (m *Manager) issueInvite(ctx context.Context, tx Tx, u *UserRecord, typ EventType) (string, error) {
+	now := m.now().UTC()
+	if err := tx.DeleteTokens(ctx, u.TenantID, u.ID, PurposeInvite); err != nil {
+		return "", err
+	}
+	token, hash := newToken(prefixInvite)
+	if err := tx.CreateToken(ctx, &TokenRecord{Hash: hash, Purpose: PurposeInvite, TenantID: u.TenantID,
+		UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(m.opts.InviteTTL)}); err != nil {
+		return "", err
+	}
+	u.LastMailAt = now
+	if err := tx.UpdateUser(ctx, u); err != nil {
+		return "", err
+	}
+	if err := tx.AppendEvent(ctx, m.event(ctx, &u.User, typ, "")); err != nil {
+		return "", err
+	}
+	return m.link(m.opts.Links.InvitePath, token), nil
+}
+
+// mailInvite sends the invitation; when that fails it clears the mail
+// time, so the admin may resend at once.
+func (m *Manager) mailInvite(ctx context.Context, u *User, link string) error {
+	err := m.send(ctx, MessageInvite, u, link, m.opts.InviteTTL)
+	if err == nil {
+		return nil
+	}
+	_ = m.store.RunInTx(context.WithoutCancel(ctx), TxOptions{}, func(ctx context.Context, tx Tx) error {
+		r, err := tx.LockUser(ctx, u.TenantID, u.ID)
+		if err != nil {
+			return err
+		}
+		r.LastMailAt = r.CreatedAt.AddDate(-1, 0, 0)
+		return tx.UpdateUser(ctx, &r)
+	})
+	return err
+}
+
+// ResendInvite mails an invited user a new link; the old one stops
+// working. It returns not_found, permission_denied, conflict for a user who
+// is not invited, rate_limited within Options.MailInterval of the last
+// mail, and delivery_failed.
+func (m *Manager) ResendInvite(ctx context.Context, tenantID string, userID uuid.UUID) error {
+	if err := checkTenant(tenantID); err != nil {
+		return err
+	}
+	var u User
+	var link string
+	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+		az, err := m.authorize(ctx, tx, tenantID, PermInvite)
+		if err != nil {
+			return err
+		}
+		r, err := tx.LockUser(ctx, tenantID, userID)
+		if err != nil {
+			return err
+		}
+		if err := az.actOn(&r); err != nil {
+			return err
+		}
+		if r.Status != StatusInvited {
+			return Errorf(CodeConflict, "%s is %s, not invited", r.Email, r.Status)
+		}
+		if wait := m.opts.MailInterval - m.now().Sub(r.LastMailAt); wait > 0 {
+			return &Error{Code: CodeRateLimited, Message: "an invitation was sent less than a minute ago",
+				RetryAfter: int64(wait.Seconds()) + 1}
+		}
+		u = r.User
+		link, err = m.issueInvite(ctx, tx, &r, EventInviteResent)
+		return err
+	})
+	if err != nil {
+		return wrapInternal(err)
+	}
+	return m.mailInvite(ctx, &u, link)
+}
+
+// AcceptInvite is the invitee following the link: it checks the password
+// against the policy, spends the invitation (it works once, ever), sets
+// the password and starts TOTP enrolment. The user stays invited until
+// CompleteMFAEnrollment. It returns invalid for a password the policy
+// refuses (the link still works), unauthenticated for a bad, used or
+// revoked link or a deactivated user, and expired.
+func (m *Manager) AcceptInvite(ctx context.Context, token, password string) (MFAEnrollment, error) {
+	if !wellFormed(token, prefixInvite) {
+		return MFAEnrollment{}, errBadToken()
+	}
+	pw, err := m.checkPassword(password, "")
+	if err != nil {
+		return MFAEnrollment{}, err
+	}
+	phc, err := hashPassword(pw, m.opts.Argon2)
+	if err != nil {
+		return MFAEnrollment{}, internalf(err, "hash password")
+	}
+	now := m.now().UTC()
+	var enr MFAEnrollment
+	err = m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+		t, err := tx.ConsumeToken(ctx, PurposeInvite, hashToken(token))
+		if err != nil {
+			return tokenErr(err)
+		}
+		if !now.Before(t.ExpiresAt) {
+			return Errorf(CodeExpired, "the invitation has expired; ask for a new one")
+		}
+		u, err := tx.LockUser(ctx, t.TenantID, t.UserID)
+		if err != nil {
+			return tokenErr(err)
+		}
+		if u.Status != StatusInvited {
+			return errBadToken()
+		}
+		if _, err := m.checkPassword(password, u.Email); err != nil {
+			return err
+		}
+		u.PasswordHash, u.UpdatedAt = phc, now
+		if err := tx.UpdateUser(ctx, &u); err != nil {
+			return err
+		}
+		enr, err = m.startEnrollment(ctx, tx, &u, now)
+		return err
+	})
+	return enr, wrapInternal(err)
+}

@@ -1,0 +1,322 @@
+package usermgmt
+
+import (
+	"bytes"
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"image/png"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/hotp"
+	"github.com/pquerna/otp/totp"
+)
+
+// MFAEnrollment is what a person needs to add the account to a TOTP app:
+// the secret (base32, for typing), the otpauth:// URI, the same URI as a QR
+// code PNG, and the token that CompleteMFAEnrollment takes with the first
+// code. RecoveryCodes are single-use codes accepted in place of a TOTP
+// code; they are shown only here.
+type MFAEnrollment struct {
+	Secret        string
+	URI           string
+	QRPNG         []byte
+	Token         string
+	ExpiresAt     time.Time
+	RecoveryCodes []string
+}
+
+const (
+	totpPeriod         = 30
+	totpSecretBytes    = 20 // 160 bits
+	recoveryCodeCount  = 10
+	recoveryCodeLength = 10
+)
+
+var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// enrollmentData travels, sealed, inside the enrolment token's record.
+type enrollmentData struct {
+	Secret        []byte      `json:"s"` // sealed
+	RecoveryCodes []TokenHash `json:"r"`
+}
+
+// startEnrollment makes a TOTP secret and recovery codes for u and stores
+// an enrolment token holding them.
+func (m *Manager) startEnrollment(ctx context.Context, tx Tx, u *UserRecord, now time.Time) (MFAEnrollment, error) {
+	key, err := totp.Generate(totp.GenerateOpts{Issuer: m.opts.Issuer, AccountName: u.Email,
+		Period: totpPeriod, SecretSize: totpSecretBytes, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	if err != nil {
+		return MFAEnrollment{}, err
+	}
+	secret, err := b32.DecodeString(key.Secret())
+	if err != nil {
+		return MFAEnrollment{}, err
+	}
+	sealed, err := m.seal(secret, u.TenantID, u.ID)
+	if err != nil {
+		return MFAEnrollment{}, err
+	}
+	img, err := key.Image(256, 256)
+	if err != nil {
+		return MFAEnrollment{}, err
+	}
+	var qr bytes.Buffer
+	if err := png.Encode(&qr, img); err != nil {
+		return MFAEnrollment{}, err
+	}
+	codes, hashes := m.newRecoveryCodes()
+	data, err := json.Marshal(enrollmentData{Secret: sealed, RecoveryCodes: hashes})
+	if err != nil {
+		return MFAEnrollment{}, err
+	}
+	token, hash := newToken(prefixEnrollment)
+	exp := now.Add(m.opts.EnrollmentTTL)
+	if err := tx.DeleteTokens(ctx, u.TenantID, u.ID, PurposeMFAEnrollment); err != nil {
+		return MFAEnrollment{}, err
+	}
+	if err := tx.CreateToken(ctx, &TokenRecord{Hash: hash, Purpose: PurposeMFAEnrollment, TenantID: u.TenantID,
+		UserID: u.ID, Data: data, CreatedAt: now, ExpiresAt: exp}); err != nil {
+		return MFAEnrollment{}, err
+	}
+	return MFAEnrollment{Secret: key.Secret(), URI: key.URL(), QRPNG: qr.Bytes(), Token: token,
+		ExpiresAt: exp, RecoveryCodes: codes}, nil
+}
+
+// CompleteMFAEnrollment confirms an enrolment with the first TOTP code
+// from the app. The user becomes active (an invitation is then accepted),
+// TOTP is enabled and a session is issued, with the recovery codes. When
+// Options.MFAOptional is set, an empty code finishes setup without TOTP.
+// It returns unauthenticated for a wrong code or a bad token, expired, and
+// rate_limited while the account is locked.
+func (m *Manager) CompleteMFAEnrollment(ctx context.Context, enrollmentToken, code string) (Session, error) {
+	if !wellFormed(enrollmentToken, prefixEnrollment) {
+		return Session{}, errBadToken()
+	}
+	now := m.now().UTC()
+	var s Session
+	var failed *User
+	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+		t, err := tx.ConsumeToken(ctx, PurposeMFAEnrollment, hashToken(enrollmentToken))
+		if err != nil {
+			return tokenErr(err)
+		}
+		if !now.Before(t.ExpiresAt) {
+			return Errorf(CodeExpired, "the enrolment took too long; log in again to restart it")
+		}
+		u, err := tx.LockUser(ctx, t.TenantID, t.UserID)
+		if err != nil {
+			return tokenErr(err)
+		}
+		if u.Status == StatusDeactivated {
+			return errBadToken()
+		}
+		if err := m.checkLock(&u, now); err != nil {
+			return err
+		}
+		var d enrollmentData
+		if err := json.Unmarshal(t.Data, &d); err != nil {
+			return err
+		}
+		skip := code == "" && m.opts.MFAOptional
+		if !skip {
+			secret, err := m.open(d.Secret, u.TenantID, u.ID)
+			if err != nil {
+				return err
+			}
+			step, ok := verifyTOTP(secret, code, now, otp.DigitsSix)
+			if !ok || step <= u.MFALastStep {
+				failed = &u.User
+				return errRetry
+			}
+			u.MFASecret, u.RecoveryCodes, u.MFAEnabled, u.MFALastStep = d.Secret, d.RecoveryCodes, true, step
+		}
+		if u.Status == StatusInvited {
+			u.Status, u.ActivatedAt = StatusActive, &now
+			if err := tx.AppendEvent(ctx, m.event(ctx, &u.User, EventInviteAccepted, "")); err != nil {
+				return err
+			}
+		}
+		u.UpdatedAt = now
+		if !skip {
+			if err := tx.AppendEvent(ctx, m.event(ctx, &u.User, EventMFAEnrolled, "")); err != nil {
+				return err
+			}
+		}
+		s, err = m.completeLogin(ctx, tx, &u, now, "enrolment")
+		return err
+	})
+	if errors.Is(err, errRetry) {
+		return Session{}, m.recordFailure(ctx, failed, EventMFAFailed, Errorf(CodeUnauthenticated, "the code is not correct"))
+	}
+	if err != nil {
+		return Session{}, wrapInternal(err)
+	}
+	return s, nil
+}
+
+// checkCode verifies a TOTP code (atomically spending its time step) or a
+// recovery code (spending it). It reports how the person passed.
+func (m *Manager) checkCode(ctx context.Context, tx Tx, u *UserRecord, code string, now time.Time) (bool, string, error) {
+	code = strings.TrimSpace(code)
+	if len(code) == 6 {
+		secret, err := m.open(u.MFASecret, u.TenantID, u.ID)
+		if err != nil {
+			return false, "", err
+		}
+		step, ok := verifyTOTP(secret, code, now, otp.DigitsSix)
+		if !ok {
+			return false, "", nil
+		}
+		advanced, err := tx.AdvanceMFAStep(ctx, u.TenantID, u.ID, step)
+		if err != nil || !advanced {
+			return false, "", err
+		}
+		u.MFALastStep = step
+		return true, "totp", nil
+	}
+	h := m.recoveryHash(code)
+	for i, c := range u.RecoveryCodes {
+		if subtle.ConstantTimeCompare(c[:], h[:]) == 1 {
+			u.RecoveryCodes = append(u.RecoveryCodes[:i:i], u.RecoveryCodes[i+1:]...)
+			if err := tx.AppendEvent(ctx, m.event(ctx, &u.User, EventMFARecoveryUsed, "")); err != nil {
+				return false, "", err
+			}
+			return true, "recovery code", nil
+		}
+	}
+	return false, "", nil
+}
+
+// verifyTOTP checks code against the steps T-1, T and T+1 of RFC 6238
+// (SHA1, 30 s) and returns the matching step.
+func verifyTOTP(secret []byte, code string, now time.Time, digits otp.Digits) (int64, bool) {
+	if len(code) != digits.Length() {
+		return 0, false
+	}
+	enc := b32.EncodeToString(secret)
+	t := now.Unix() / totpPeriod
+	for _, step := range []int64{t - 1, t, t + 1} {
+		want, err := hotp.GenerateCodeCustom(enc, uint64(step), hotp.ValidateOpts{Digits: digits, Algorithm: otp.AlgorithmSHA1})
+		if err == nil && subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 {
+			return step, true
+		}
+	}
+	return 0, false
+}
+
+// newRecoveryCodes returns fresh codes ("abcde-fghij") and their MACs.
+func (m *Manager) newRecoveryCodes() ([]string, []TokenHash) {
+	const alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+	codes := make([]string, recoveryCodeCount)
+	hashes := make([]TokenHash, recoveryCodeCount)
+	buf := make([]byte, recoveryCodeLength)
+	for i := range codes {
+		rand.Read(buf)
+		var sb strings.Builder
+		for j, b := range buf {
+			if j == recoveryCodeLength/2 {
+				sb.WriteByte('-')
+			}
+			sb.WriteByte(alphabet[int(b)%len(alphabet)])
+		}
+		codes[i] = sb.String()
+		hashes[i] = m.recoveryHash(codes[i])
+	}
+	return codes, hashes
+}
+
+// recoveryHash is a keyed MAC, so a leaked database alone cannot be
+// searched for the short codes.
+func (m *Manager) recoveryHash(code string) TokenHash {
+	c := strings.ToLower(strings.ReplaceAll(strings.TrimSpace(code), "-", ""))
+	var h TokenHash
+	copy(h[:], m.mac("recovery", c))
+	return h
+}
+
+// seal encrypts a TOTP secret with AES-256-GCM, bound to its user.
+func (m *Manager) seal(secret []byte, tenantID string, userID uuid.UUID) ([]byte, error) {
+	aead, err := m.aead()
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(secret)+aead.Overhead())
+	rand.Read(nonce)
+	return aead.Seal(nonce, nonce, secret, sealAD(tenantID, userID)), nil
+}
+
+// open decrypts a sealed TOTP secret. A changed SecretKey fails loudly.
+func (m *Manager) open(sealed []byte, tenantID string, userID uuid.UUID) ([]byte, error) {
+	aead, err := m.aead()
+	if err != nil {
+		return nil, err
+	}
+	if len(sealed) < aead.NonceSize() {
+		return nil, internalf(nil, "sealed TOTP secret is corrupt")
+	}
+	n := aead.NonceSize()
+	secret, err := aead.Open(nil, sealed[:n], sealed[n:], sealAD(tenantID, userID))
+	if err != nil {
+		m.log.Error("usermgmt: cannot unseal a TOTP secret: was Options.SecretKey changed?", "tenant", tenantID, "user", userID)
+		return nil, internalf(err, "cannot unseal the TOTP secret; the secret key may have changed")
+	}
+	return secret, nil
+}
+
+func (m *Manager) aead() (cipher.AEAD, error) {
+	block, err := aes.NewCipher(m.sealKey)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+func sealAD(tenantID string, userID uuid.UUID) []byte {
+	return []byte(tenantID + "\x00" + userID.String())
+}
+
+// ResetMFA clears the user's TOTP secret, recovery codes, sessions and
+// trusted devices; the user enrols again at the next login. It returns
+// not_found and permission_denied, and internal if a revoker failed.
+func (m *Manager) ResetMFA(ctx context.Context, tenantID string, userID uuid.UUID) error {
+	if err := checkTenant(tenantID); err != nil {
+		return err
+	}
+	var u User
+	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+		az, err := m.authorize(ctx, tx, tenantID, PermResetMFA)
+		if err != nil {
+			return err
+		}
+		r, err := tx.LockUser(ctx, tenantID, userID)
+		if err != nil {
+			return err
+		}
+		if err := az.actOn(&r); err != nil {
+			return err
+		}
+		r.MFASecret, r.RecoveryCodes, r.MFAEnabled = nil, nil, false
+		r.UpdatedAt = m.now().UTC()
+		if err := tx.UpdateUser(ctx, &r); err != nil {
+			return err
+		}
+		u = r.User
+		if err := tx.AppendEvent(ctx, m.event(ctx, &u, EventMFAReset, "")); err != nil {
+			return err
+		}
+		return m.revokeInTx(ctx, tx, &u)
+	})
+	if err != nil {
+		return wrapInternal(err)
+	}
+	return m.callRevokers(ctx, &u)
+}

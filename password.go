@@ -1,0 +1,263 @@
+package usermgmt
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	_ "embed"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/text/unicode/norm"
+)
+
+//go:embed common-passwords.txt
+var commonPasswordsFile string
+
+// commonPasswords is the blocklist, lower-cased.
+var commonPasswords = func() map[string]struct{} {
+	set := make(map[string]struct{}, 1024)
+	sc := bufio.NewScanner(strings.NewReader(commonPasswordsFile))
+	for sc.Scan() {
+		if w := strings.TrimSpace(sc.Text()); w != "" && !strings.HasPrefix(w, "#") {
+			set[strings.ToLower(w)] = struct{}{}
+		}
+	}
+	return set
+}()
+
+// checkPassword applies the policy and returns the NFC form to hash:
+// length in characters between the configured bounds (never truncated),
+// not a common password, not the email or its local part.
+func (m *Manager) checkPassword(pw, email string) (string, error) {
+	if !utf8.ValidString(pw) {
+		return "", Errorf(CodeInvalid, "password is not valid text")
+	}
+	pw = norm.NFC.String(pw)
+	n := utf8.RuneCountInString(pw)
+	if n < m.opts.PasswordMinLength {
+		return "", Errorf(CodeInvalid, "password must be at least %d characters", m.opts.PasswordMinLength)
+	}
+	if n > m.opts.PasswordMaxLength {
+		return "", Errorf(CodeInvalid, "password must be at most %d characters", m.opts.PasswordMaxLength)
+	}
+	lower := strings.ToLower(pw)
+	if _, common := commonPasswords[lower]; common {
+		return "", Errorf(CodeInvalid, "password is too common; choose another")
+	}
+	if local, _, _ := strings.Cut(email, "@"); email != "" && (lower == email || lower == local) {
+		return "", Errorf(CodeInvalid, "password must not be your email address")
+	}
+	return pw, nil
+}
+
+// hashPassword returns the argon2id hash of the NFC password in PHC form:
+// $argon2id$v=19$m=19456,t=2,p=1$salt$hash.
+func hashPassword(pw string, p Argon2Params) (string, error) {
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	key := argon2.IDKey([]byte(norm.NFC.String(pw)), salt, p.Time, p.MemoryKiB, p.Threads, 32)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Time, p.Threads,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
+}
+
+// parsePHC reads an argon2id PHC string.
+func parsePHC(phc string) (p Argon2Params, salt, key []byte, ok bool) {
+	parts := strings.Split(phc, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" || parts[2] != fmt.Sprintf("v=%d", argon2.Version) {
+		return p, nil, nil, false
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.MemoryKiB, &p.Time, &p.Threads); err != nil {
+		return p, nil, nil, false
+	}
+	salt, err1 := base64.RawStdEncoding.DecodeString(parts[4])
+	key, err2 := base64.RawStdEncoding.DecodeString(parts[5])
+	if err1 != nil || err2 != nil || len(key) == 0 || p.Threads == 0 {
+		return p, nil, nil, false
+	}
+	return p, salt, key, true
+}
+
+// verifyPassword compares pw with a PHC hash in constant time.
+func verifyPassword(phc, pw string) bool {
+	p, salt, key, parsed := parsePHC(phc)
+	if !parsed {
+		return false
+	}
+	got := argon2.IDKey([]byte(norm.NFC.String(pw)), salt, p.Time, p.MemoryKiB, p.Threads, uint32(len(key)))
+	return subtle.ConstantTimeCompare(got, key) == 1
+}
+
+// needsRehash reports whether a hash was made with other parameters than
+// the current ones, so the next login re-hashes it.
+func needsRehash(phc string, want Argon2Params) bool {
+	p, _, _, ok := parsePHC(phc)
+	return ok && p != want
+}
+
+// SendPasswordReset mails an active user a single-use link to choose a new
+// password (Options.ResetTTL, 1 hour by default). It returns not_found,
+// permission_denied, conflict for a user who is not active, and
+// delivery_failed when the mail could not be sent (the link was made; send
+// again).
+func (m *Manager) SendPasswordReset(ctx context.Context, tenantID string, userID uuid.UUID) error {
+	if err := checkTenant(tenantID); err != nil {
+		return err
+	}
+	var u User
+	var link string
+	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+		az, err := m.authorize(ctx, tx, tenantID, PermResetPassword)
+		if err != nil {
+			return err
+		}
+		r, err := tx.LockUser(ctx, tenantID, userID)
+		if err != nil {
+			return err
+		}
+		if err := az.actOn(&r); err != nil {
+			return err
+		}
+		if r.Status != StatusActive {
+			return Errorf(CodeConflict, "only an active user can reset a password; %s is %s", r.Email, r.Status)
+		}
+		u = r.User
+		link, err = m.issueReset(ctx, tx, &r)
+		return err
+	})
+	if err != nil {
+		return wrapInternal(err)
+	}
+	return m.send(ctx, MessagePasswordReset, &u, link, m.opts.ResetTTL)
+}
+
+// issueReset replaces the user's reset link with a new one and logs it.
+func (m *Manager) issueReset(ctx context.Context, tx Tx, u *UserRecord) (string, error) {
+	now := m.now().UTC()
+	if err := tx.DeleteTokens(ctx, u.TenantID, u.ID, PurposePasswordReset); err != nil {
+		return "", err
+	}
+	token, hash := newToken(prefixReset)
+	if err := tx.CreateToken(ctx, &TokenRecord{Hash: hash, Purpose: PurposePasswordReset, TenantID: u.TenantID,
+		UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(m.opts.ResetTTL)}); err != nil {
+		return "", err
+	}
+	u.LastMailAt = now
+	if err := tx.UpdateUser(ctx, u); err != nil {
+		return "", err
+	}
+	if err := tx.AppendEvent(ctx, m.event(ctx, &u.User, EventPasswordResetSent, "")); err != nil {
+		return "", err
+	}
+	return m.link(m.opts.Links.ResetPath, token), nil
+}
+
+// RequestPasswordReset is the self-service "forgot password": it mails a
+// reset link to an active user of the tenant with that email, at most once
+// per Options.MailInterval. It answers the same for every well-formed
+// email, known or not, and returns invalid only for a malformed one.
+func (m *Manager) RequestPasswordReset(ctx context.Context, tenantID, email string) error {
+	if err := checkTenant(tenantID); err != nil {
+		return err
+	}
+	email, err := NormalizeEmail(email)
+	if err != nil {
+		return err
+	}
+	now := m.now().UTC()
+	var u User
+	var link string
+	err = m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+		r, err := tx.GetUserByEmail(ctx, tenantID, email)
+		if err != nil {
+			return err
+		}
+		if r, err = tx.LockUser(ctx, tenantID, r.ID); err != nil {
+			return err
+		}
+		if r.Status != StatusActive || now.Sub(r.LastMailAt) < m.opts.MailInterval {
+			return nil
+		}
+		u = r.User
+		link, err = m.issueReset(ctx, tx, &r)
+		return err
+	})
+	if ErrorCode(err) == CodeNotFound {
+		return nil
+	}
+	if err != nil {
+		return wrapInternal(err)
+	}
+	if link != "" {
+		if err := m.send(ctx, MessagePasswordReset, &u, link, m.opts.ResetTTL); err != nil {
+			m.log.ErrorContext(ctx, "usermgmt: self-service reset mail failed", "tenant", tenantID, "user", u.ID)
+		}
+	}
+	return nil
+}
+
+// ResetPassword sets a new password with a reset link's token. It ends
+// every session, refresh token and trusted device of the user, calls the
+// revokers and mails a notice; it does not log in, and the next login
+// still asks for TOTP. It returns invalid for a password the policy
+// refuses (the link still works), unauthenticated for a bad or used link,
+// and expired.
+func (m *Manager) ResetPassword(ctx context.Context, token, newPassword string) error {
+	if !wellFormed(token, prefixReset) {
+		return errBadToken()
+	}
+	pw, err := m.checkPassword(newPassword, "")
+	if err != nil {
+		return err
+	}
+	phc, err := hashPassword(pw, m.opts.Argon2)
+	if err != nil {
+		return internalf(err, "hash password")
+	}
+	now := m.now().UTC()
+	var u User
+	err = m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+		t, err := tx.ConsumeToken(ctx, PurposePasswordReset, hashToken(token))
+		if err != nil {
+			return tokenErr(err)
+		}
+		if !now.Before(t.ExpiresAt) {
+			return Errorf(CodeExpired, "the reset link has expired; ask for a new one")
+		}
+		r, err := tx.LockUser(ctx, t.TenantID, t.UserID)
+		if err != nil {
+			return tokenErr(err)
+		}
+		if r.Status != StatusActive {
+			return errBadToken()
+		}
+		if _, err := m.checkPassword(newPassword, r.Email); err != nil {
+			return err
+		}
+		r.PasswordHash, r.FailedAttempts, r.LockedUntil, r.UpdatedAt = phc, 0, time.Time{}, now
+		if err := tx.UpdateUser(ctx, &r); err != nil {
+			return err
+		}
+		u = r.User
+		if err := tx.AppendEvent(ctx, m.event(ctx, &u, EventPasswordResetDone, "")); err != nil {
+			return err
+		}
+		return m.revokeInTx(ctx, tx, &u)
+	})
+	if err != nil {
+		return wrapInternal(err)
+	}
+	revokeErr := m.callRevokers(ctx, &u)
+	if err := m.send(ctx, MessagePasswordChanged, &u, "", 0); err != nil {
+		m.log.ErrorContext(ctx, "usermgmt: password-changed notice failed", "tenant", u.TenantID, "user", u.ID)
+	}
+	return revokeErr
+}

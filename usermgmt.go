@@ -1,0 +1,311 @@
+package usermgmt
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"io"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Options configures a Manager. Zero values take the defaults documented
+// on each field; New refuses values that would weaken security.
+type Options struct {
+	// Mailer sends invitations and password mails. Required.
+	Mailer Mailer
+	// Revokers are told when a user's sessions end (force logout,
+	// deactivation, password reset), for hosts with sessions of their own.
+	Revokers []SessionRevoker
+	// Roles is the role catalogue. Default: DefaultRoles(). It must
+	// contain tenant_admin.
+	Roles []RoleDef
+	// Clock tells the time. Default: time.Now.
+	Clock func() time.Time
+	// SecretKey (32 bytes, required) seals TOTP secrets with AES-256-GCM
+	// and signs list cursors. Changing it makes enrolled TOTP secrets
+	// unreadable: verification then fails with internal, never silently.
+	SecretKey []byte
+	// Links builds the links in mails.
+	Links Links
+	// Issuer names the product in mails and in TOTP apps. Default "usermgmt".
+	Issuer string
+	// Logger receives internal errors (never a secret). Default: slog.Default().
+	Logger *slog.Logger
+
+	// InviteTTL is how long an invitation link works. Default 7 days.
+	InviteTTL time.Duration
+	// ResetTTL is how long a password reset link works. Default 1 hour.
+	ResetTTL time.Duration
+	// EnrollmentTTL is how long an MFA enrolment may take. Default 15 minutes.
+	EnrollmentTTL time.Duration
+	// ChallengeTTL is how long an MFA challenge waits for its code. Default 5 minutes.
+	ChallengeTTL time.Duration
+	// SessionIdleTimeout ends a session unused this long. Default 30 minutes.
+	SessionIdleTimeout time.Duration
+	// SessionMaxAge ends every session this long after login. Default 12 hours.
+	SessionMaxAge time.Duration
+	// DeviceTrustTTL is how long a trusted device skips TOTP. Default 30 days.
+	DeviceTrustTTL time.Duration
+	// MailInterval is the least time between two invitation or reset mails
+	// to one user. Default 1 minute.
+	MailInterval time.Duration
+
+	// MFAOptional lets users who never enrolled log in with the password
+	// alone. Default false: TOTP is part of every login.
+	MFAOptional bool
+	// PasswordMinLength is the shortest password accepted. Default 12;
+	// never under 8.
+	PasswordMinLength int
+	// PasswordMaxLength is the longest password accepted. Default 256.
+	PasswordMaxLength int
+	// Argon2 sets the password hash cost. Default (and minimum): 19456 KiB,
+	// 2 passes, 1 thread.
+	Argon2 Argon2Params
+	// MaxFailedAttempts is how many wrong passwords or codes in a row lock
+	// an account. Default 5.
+	MaxFailedAttempts int
+	// Lockout is the first lockout; each further failure doubles it, up to
+	// LockoutMax. Defaults 1 minute and 1 hour.
+	Lockout, LockoutMax time.Duration
+
+	// BeforeDeactivate runs before a user is deactivated; an error stops
+	// the deactivation and is returned. Hosts use it to coordinate with
+	// schedules and assignments, which deactivation does not touch.
+	BeforeDeactivate func(ctx context.Context, u User) error
+	// AfterDeactivate runs after a deactivation has committed.
+	AfterDeactivate func(ctx context.Context, u User)
+}
+
+// Links builds the URLs in mails: BaseURL + path + "?token=…".
+type Links struct {
+	BaseURL    string // required, absolute http(s) URL
+	InvitePath string // default "/invitations/accept"
+	ResetPath  string // default "/password/reset"
+}
+
+// Argon2Params are argon2id costs.
+type Argon2Params struct {
+	MemoryKiB uint32
+	Time      uint32
+	Threads   uint8
+}
+
+// SessionRevoker ends a user's sessions held outside the library. The
+// Manager calls every revoker after it has revoked the library's own.
+type SessionRevoker interface {
+	RevokeUserSessions(ctx context.Context, tenantID string, userID uuid.UUID) error
+}
+
+// Manager runs every operation of the Settings → Users page and of the
+// person's own sign-in flows. It is safe for concurrent use.
+type Manager struct {
+	store    Store
+	opts     Options
+	roles    catalogue
+	now      func() time.Time
+	log      *slog.Logger
+	sealKey  []byte // AES-256-GCM key for TOTP secrets
+	macKey   []byte // HMAC key for cursors and recovery codes
+	base     *url.URL
+	dummyPHC string // hashed at login for unknown users, so they cost the same
+}
+
+// New returns a Manager over store. It returns invalid with a clear message
+// for any bad option.
+func New(store Store, opts Options) (*Manager, error) {
+	if store == nil {
+		return nil, Errorf(CodeInvalid, "store is required")
+	}
+	if opts.Mailer == nil {
+		return nil, Errorf(CodeInvalid, "Options.Mailer is required")
+	}
+	if len(opts.SecretKey) != 32 {
+		return nil, Errorf(CodeInvalid, "Options.SecretKey must be 32 bytes, got %d", len(opts.SecretKey))
+	}
+	for i, r := range opts.Revokers {
+		if r == nil {
+			return nil, Errorf(CodeInvalid, "Options.Revokers[%d] is nil", i)
+		}
+	}
+	roles, err := newCatalogue(opts.Roles)
+	if err != nil {
+		return nil, err
+	}
+	base, err := url.Parse(opts.Links.BaseURL)
+	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
+		return nil, Errorf(CodeInvalid, "Options.Links.BaseURL must be an absolute http(s) URL, got %q", opts.Links.BaseURL)
+	}
+	setDefault(&opts.Links.InvitePath, "/invitations/accept")
+	setDefault(&opts.Links.ResetPath, "/password/reset")
+	setDefault(&opts.Issuer, "usermgmt")
+	if strings.ContainsAny(opts.Issuer, ":\r\n") {
+		return nil, Errorf(CodeInvalid, "Options.Issuer must not contain ':' or line breaks")
+	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	for _, d := range []struct {
+		p   *time.Duration
+		def time.Duration
+		n   string
+	}{
+		{&opts.InviteTTL, 7 * 24 * time.Hour, "InviteTTL"},
+		{&opts.ResetTTL, time.Hour, "ResetTTL"},
+		{&opts.EnrollmentTTL, 15 * time.Minute, "EnrollmentTTL"},
+		{&opts.ChallengeTTL, 5 * time.Minute, "ChallengeTTL"},
+		{&opts.SessionIdleTimeout, 30 * time.Minute, "SessionIdleTimeout"},
+		{&opts.SessionMaxAge, 12 * time.Hour, "SessionMaxAge"},
+		{&opts.DeviceTrustTTL, 30 * 24 * time.Hour, "DeviceTrustTTL"},
+		{&opts.MailInterval, time.Minute, "MailInterval"},
+		{&opts.Lockout, time.Minute, "Lockout"},
+		{&opts.LockoutMax, time.Hour, "LockoutMax"},
+	} {
+		if *d.p < 0 {
+			return nil, Errorf(CodeInvalid, "Options.%s must not be negative", d.n)
+		}
+		setDefault(d.p, d.def)
+	}
+	if opts.SessionIdleTimeout > opts.SessionMaxAge {
+		return nil, Errorf(CodeInvalid, "Options.SessionIdleTimeout must not exceed SessionMaxAge")
+	}
+	setDefault(&opts.PasswordMinLength, 12)
+	setDefault(&opts.PasswordMaxLength, 256)
+	setDefault(&opts.MaxFailedAttempts, 5)
+	if opts.PasswordMinLength < 8 {
+		return nil, Errorf(CodeInvalid, "Options.PasswordMinLength must be at least 8")
+	}
+	if opts.PasswordMaxLength < opts.PasswordMinLength || opts.PasswordMaxLength > 4096 {
+		return nil, Errorf(CodeInvalid, "Options.PasswordMaxLength must be between PasswordMinLength and 4096")
+	}
+	if opts.MaxFailedAttempts < 1 {
+		return nil, Errorf(CodeInvalid, "Options.MaxFailedAttempts must be positive")
+	}
+	if opts.Argon2 == (Argon2Params{}) {
+		opts.Argon2 = DefaultArgon2
+	}
+	if opts.Argon2.MemoryKiB < DefaultArgon2.MemoryKiB || opts.Argon2.Time < DefaultArgon2.Time || opts.Argon2.Threads < 1 {
+		return nil, Errorf(CodeInvalid, "Options.Argon2 must be at least m=%d KiB, t=%d, p=1",
+			DefaultArgon2.MemoryKiB, DefaultArgon2.Time)
+	}
+	m := &Manager{
+		store:   store,
+		opts:    opts,
+		roles:   roles,
+		now:     opts.Clock,
+		log:     opts.Logger,
+		sealKey: deriveKey(opts.SecretKey, "usermgmt totp seal v1"),
+		macKey:  deriveKey(opts.SecretKey, "usermgmt mac v1"),
+		base:    base,
+	}
+	m.dummyPHC, err = hashPassword("usermgmt dummy password", opts.Argon2)
+	if err != nil {
+		return nil, internalf(err, "hash dummy password")
+	}
+	return m, nil
+}
+
+// DefaultArgon2 is the default and least argon2id cost (OWASP's minimum).
+var DefaultArgon2 = Argon2Params{MemoryKiB: 19456, Time: 2, Threads: 1}
+
+// Roles returns the Manager's role catalogue, in its order.
+func (m *Manager) Roles() []RoleDef {
+	out := make([]RoleDef, len(m.roles.defs))
+	copy(out, m.roles.defs)
+	return out
+}
+
+// MFARequired reports whether TOTP is part of every login.
+func (m *Manager) MFARequired() bool { return !m.opts.MFAOptional }
+
+func setDefault[T comparable](p *T, def T) {
+	var zero T
+	if *p == zero {
+		*p = def
+	}
+}
+
+func deriveKey(secret []byte, label string) []byte {
+	h := hmac.New(sha256.New, secret)
+	io.WriteString(h, label)
+	return h.Sum(nil)
+}
+
+// link returns BaseURL + path with the token as a query parameter.
+func (m *Manager) link(path, token string) string {
+	u := *m.base
+	u.Path = strings.TrimSuffix(u.Path, "/") + path
+	u.RawQuery = url.Values{"token": {token}}.Encode()
+	return u.String()
+}
+
+// Actor is who performs an operation: set by the host from its session.
+type Actor struct {
+	UserID    uuid.UUID
+	IP        string
+	UserAgent string
+}
+
+type actorKey struct{}
+
+// WithActor returns ctx carrying the actor. A context without an actor is
+// trusted code: it is recorded as the system and not permission-checked.
+func WithActor(ctx context.Context, a Actor) context.Context {
+	return context.WithValue(ctx, actorKey{}, a)
+}
+
+// ActorFromContext returns the actor of ctx, if any.
+func ActorFromContext(ctx context.Context) (Actor, bool) {
+	a, ok := ctx.Value(actorKey{}).(Actor)
+	return a, ok
+}
+
+// event returns an activity event about user u, by the actor of ctx.
+func (m *Manager) event(ctx context.Context, u *User, t EventType, detail string) *Event {
+	id, err := uuid.NewV7()
+	if err != nil {
+		id = uuid.New()
+	}
+	a, _ := ActorFromContext(ctx)
+	return &Event{ID: id, TenantID: u.TenantID, UserID: u.ID, Type: t, ActorID: a.UserID,
+		IP: a.IP, UserAgent: a.UserAgent, Detail: detail, CreatedAt: m.now().UTC()}
+}
+
+// send renders and mails one message; failures become delivery_failed.
+func (m *Manager) send(ctx context.Context, kind MessageKind, u *User, link string, ttl time.Duration) error {
+	msg, err := renderMessage(kind, u.TenantID, mailData{Issuer: m.opts.Issuer, Email: u.Email, Link: link, Expiry: humanDuration(ttl)})
+	if err != nil {
+		return internalf(err, "render %s mail", kind)
+	}
+	if err := m.opts.Mailer.Send(ctx, msg); err != nil {
+		m.log.ErrorContext(ctx, "usermgmt: mail failed", "kind", kind, "tenant", u.TenantID, "user", u.ID, "err", err)
+		return &Error{Code: CodeDeliveryFailed, Message: "the change was saved but the mail could not be sent; try again", Err: err}
+	}
+	return nil
+}
+
+func humanDuration(d time.Duration) string {
+	switch {
+	case d%(24*time.Hour) == 0:
+		return plural(int(d/(24*time.Hour)), "day")
+	case d%time.Hour == 0:
+		return plural(int(d/time.Hour), "hour")
+	default:
+		return plural(int((d+time.Minute-1)/time.Minute), "minute")
+	}
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.Itoa(n) + " " + unit + "s"
+}
