@@ -1,0 +1,30 @@
+// Package postgres is a usermgmt.Store on PostgreSQL 15 or later, through
+// bun (github.com/uptrace/bun) and its pgdialect, normally over the pgx
+// stdlib driver. The host opens the *bun.DB and owns its pool; the Store
+// only borrows it:
+//
+//	sqldb, err := sql.Open("pgx", "postgres://app@db:5432/app")
+//	db := bun.NewDB(sqldb, pgdialect.New())
+//	store, err := postgres.New(db)                  // schema "usermgmt"
+//	err = store.Migrate(ctx)                        // or run Migrations with your own migrator
+//	m, err := usermgmt.New(store, usermgmt.Options{...})
+//
+// Every table lives in one schema (WithSchema; default "usermgmt"). The
+// migrations are numbered SQL files embedded in the package; Migrate applies
+// each one once, under an advisory lock, so several instances may start at
+// the same time. They create the pg_trgm and btree_gin extensions (trusted
+// extensions: the database owner may create them).
+//
+// The Store keeps nothing in memory between calls: a session revoked by one
+// process is refused by every other process on the same database at once.
+// It is safe for concurrent use.
+//
+// Driver errors become usermgmt error codes in one place: a unique
+// violation is conflict, a missing row not_found, and everything else
+// internal (a cancelled context and a statement timeout say so in the
+// message and keep the cause in the chain). RunInTx retries a transaction
+// that failed on a serialization failure or a deadlock a few times before it
+// gives up with internal. After a Tx method returns an error other than
+// not_found or conflict, PostgreSQL has aborted the transaction: return the
+// error.
+package postgres

@@ -1,0 +1,123 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+
+	"github.com/usermgmt/usermgmt"
+)
+
+// SQLSTATE codes the Store acts on.
+const (
+	sqlstateUniqueViolation     = "23505"
+	sqlstateForeignKeyViolation = "23503"
+	sqlstateCheckViolation      = "23514"
+	sqlstateSerialization       = "40001"
+	sqlstateDeadlock            = "40P01"
+	sqlstateQueryCanceled       = "57014"
+	sqlstateReadOnlyTx          = "25006"
+	sqlstateAdminShutdown       = "57P01"
+	sqlstateUndefinedTable      = "42P01"
+)
+
+// sqlState returns the SQLSTATE of the first PostgreSQL error in err's
+// chain, or "". It reads the code through interfaces so that it works with
+// pgx (*pgconn.PgError), lib/pq and bun's pgdriver without importing them.
+func sqlState(err error) string {
+	var withState interface{ SQLState() string }
+	if errors.As(err, &withState) {
+		return withState.SQLState()
+	}
+	var withField interface{ Field(byte) string } // bun's pgdriver.Error
+	if errors.As(err, &withField) {
+		return withField.Field('C')
+	}
+	return ""
+}
+
+// constraintName returns the constraint a PostgreSQL error names, or "".
+func constraintName(err error) string {
+	var withName interface{ ConstraintName() string } // lib/pq
+	if errors.As(err, &withName) {
+		return withName.ConstraintName()
+	}
+	var withField interface{ Field(byte) string }
+	if errors.As(err, &withField) {
+		return withField.Field('n')
+	}
+	// pgx exposes it as a struct field, which no interface reaches; the
+	// message names it too.
+	return ""
+}
+
+func isRetryable(err error) bool {
+	switch sqlState(err) {
+	case sqlstateSerialization, sqlstateDeadlock:
+		return true
+	}
+	return false
+}
+
+// mapErr is the one place where database errors become usermgmt codes.
+// nil stays nil and an *usermgmt.Error passes unchanged; the cause stays in
+// the chain (errors.Is(err, context.Canceled) still works) and its text is
+// never in the Message.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ue *usermgmt.Error
+	if errors.As(err, &ue) {
+		return err
+	}
+	coded := func(code usermgmt.Code, msg string) error {
+		return &usermgmt.Error{Code: code, Message: msg, Err: err}
+	}
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return coded(usermgmt.CodeNotFound, "not found")
+	case errors.Is(err, context.Canceled):
+		return coded(usermgmt.CodeInternal, "postgres: request cancelled")
+	case errors.Is(err, context.DeadlineExceeded):
+		return coded(usermgmt.CodeInternal, "postgres: request deadline exceeded")
+	case errors.Is(err, sql.ErrConnDone), errors.Is(err, sql.ErrTxDone):
+		return coded(usermgmt.CodeInternal, "postgres: connection or transaction already closed")
+	}
+	switch state := sqlState(err); state {
+	case sqlstateUniqueViolation:
+		return coded(usermgmt.CodeConflict, conflictMessage(err))
+	case sqlstateForeignKeyViolation:
+		return coded(usermgmt.CodeNotFound, "postgres: referenced row does not exist")
+	case sqlstateCheckViolation:
+		return coded(usermgmt.CodeInvalid, "postgres: value out of range")
+	case sqlstateSerialization, sqlstateDeadlock:
+		return coded(usermgmt.CodeInternal, "postgres: transaction kept conflicting with concurrent ones (serialization failure or deadlock); retries exhausted")
+	case sqlstateQueryCanceled:
+		return coded(usermgmt.CodeInternal, "postgres: statement cancelled (statement_timeout or a cancel request)")
+	case sqlstateReadOnlyTx:
+		return coded(usermgmt.CodeInternal, "postgres: write in a read-only transaction")
+	case sqlstateUndefinedTable:
+		return coded(usermgmt.CodeInternal, "postgres: table missing; run Migrate")
+	case "":
+		if strings.Contains(err.Error(), "sql: database is closed") {
+			return coded(usermgmt.CodeInternal, "postgres: database pool is closed")
+		}
+		return coded(usermgmt.CodeInternal, "postgres: database error")
+	default:
+		return coded(usermgmt.CodeInternal, "postgres: database error "+state)
+	}
+}
+
+func conflictMessage(err error) string {
+	name := constraintName(err)
+	text := err.Error()
+	switch {
+	case name == "users_tenant_email_key" || strings.Contains(text, "users_tenant_email_key"):
+		return "a user with this email already exists"
+	case strings.Contains(name+text, "sessions_token_hash_key"), strings.Contains(name+text, "refresh_tokens_pkey"):
+		return "session token already exists"
+	}
+	return "already exists"
+}

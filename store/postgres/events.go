@@ -1,0 +1,55 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/google/uuid"
+
+	"github.com/usermgmt/usermgmt"
+)
+
+func (t *tx) AppendEvent(ctx context.Context, e *usermgmt.Event) error {
+	if e.ID == uuid.Nil {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return mapErr(err)
+		}
+		e.ID = id
+	}
+	var id uuid.UUID
+	err := t.db.QueryRowContext(ctx, t.q().appendEvent,
+		uuidArg(e.ID), e.TenantID, uuidArg(e.UserID), string(e.Type), uuidArg(e.ActorID),
+		e.IP, e.UserAgent, e.Detail, e.CreatedAt).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return errorf(usermgmt.CodeConflict, "event %s already exists", e.ID)
+	}
+	return mapErr(err)
+}
+
+// ListEvents walks the (tenant_id, user_id, id) primary key backwards from
+// the cursor, so a page costs the same at any depth.
+func (t *tx) ListEvents(ctx context.Context, tenantID string, userID uuid.UUID, before uuid.UUID, limit int) ([]usermgmt.Event, error) {
+	if limit <= 0 {
+		return []usermgmt.Event{}, nil
+	}
+	query, args := t.q().listEvents, []any{tenantID, uuidArg(userID), limit}
+	if before != uuid.Nil {
+		query, args = t.q().listEventsBefore, []any{tenantID, uuidArg(userID), uuidArg(before), limit}
+	}
+	rows, err := t.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	events := make([]usermgmt.Event, 0, limit)
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return nil, mapErr(err)
+		}
+		events = append(events, e)
+	}
+	return events, mapErr(rows.Err())
+}

@@ -1,0 +1,115 @@
+package postgres
+
+import "strings"
+
+// queries holds every statement of the Store with the schema filled in.
+// Placeholders are bun's (?): bun formats the arguments into the text.
+type queries struct {
+	createUser, getUser, lockUser, getUserByEmail, updateUser, advanceMFA, userExists string
+	listUsers, countUsers, countActiveWithRole                                        string
+
+	createToken, consumeToken, deleteTokens string
+
+	createSession, sessionByRefresh, rotateSession, revokeSession, revokeSessionByID, revokeUser string
+	touchSession, sessionState                                                                   string
+
+	createDevice, getDevice string
+
+	appendEvent, listEvents, listEventsBefore string
+}
+
+const userCols = `id, tenant_id, email, status, roles, mfa_enabled, last_login_at, activated_at, created_at, updated_at`
+
+const recordCols = userCols + `, password_hash, mfa_secret, mfa_last_step, recovery_codes, failed_attempts, locked_until, last_mail_at`
+
+const sessionCols = `id, tenant_id, user_id, token_hash, refresh_hash, roles, ip, user_agent, created_at, idle_expires_at, expires_at`
+
+const tokenCols = `hash, purpose, tenant_id, user_id, data, created_at, expires_at`
+
+const eventCols = `id, tenant_id, user_id, type, actor_id, ip, user_agent, detail, created_at`
+
+func newQueries(schema string) queries {
+	r := strings.NewReplacer("{s}", schema).Replace
+	return queries{
+		// ON CONFLICT DO NOTHING: a duplicate email answers conflict without
+		// aborting the caller's transaction.
+		createUser: r(`INSERT INTO {s}.users (` + recordCols + `)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT DO NOTHING RETURNING id`),
+		getUser:        r(`SELECT ` + recordCols + ` FROM {s}.users WHERE tenant_id = ? AND id = ?`),
+		lockUser:       r(`SELECT ` + recordCols + ` FROM {s}.users WHERE tenant_id = ? AND id = ? FOR UPDATE`),
+		getUserByEmail: r(`SELECT ` + recordCols + ` FROM {s}.users WHERE tenant_id = ? AND email = ?`),
+		updateUser: r(`UPDATE {s}.users SET status = ?, roles = ?, mfa_enabled = ?, last_login_at = ?,
+			activated_at = ?, updated_at = ?, password_hash = ?, mfa_secret = ?, mfa_last_step = ?,
+			recovery_codes = ?, failed_attempts = ?, locked_until = ?, last_mail_at = ?
+			WHERE tenant_id = ? AND id = ?`),
+		advanceMFA: r(`UPDATE {s}.users SET mfa_last_step = ?
+			WHERE tenant_id = ? AND id = ? AND mfa_last_step < ?`),
+		userExists: r(`SELECT true FROM {s}.users WHERE tenant_id = ? AND id = ?`),
+		// The WHERE clause is completed by ListUsers.
+		listUsers:  r(`SELECT ` + userCols + ` FROM {s}.users WHERE tenant_id = ?`),
+		countUsers: r(`SELECT invited, active, deactivated FROM {s}.tenant_counts WHERE tenant_id = ?`),
+		countActiveWithRole: r(`SELECT count(*) FROM {s}.users
+			WHERE tenant_id = ? AND status = 'active' AND roles @> ARRAY[?]::text[]`),
+
+		createToken: r(`INSERT INTO {s}.tokens (` + tokenCols + `) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT DO NOTHING RETURNING hash`),
+		consumeToken: r(`DELETE FROM {s}.tokens WHERE hash = ? AND purpose = ? RETURNING ` + tokenCols),
+		deleteTokens: r(`DELETE FROM {s}.tokens WHERE tenant_id = ? AND user_id = ? AND purpose = ?`),
+
+		createSession: r(`WITH s AS (
+				INSERT INTO {s}.sessions (` + sessionCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT DO NOTHING RETURNING id, refresh_hash)
+			INSERT INTO {s}.refresh_tokens (hash, session_id) SELECT refresh_hash, id FROM s
+			RETURNING session_id`),
+		sessionByRefresh: r(`SELECT ` + prefixed("s.", sessionCols) + `, r.spent
+			FROM {s}.refresh_tokens r JOIN {s}.sessions s ON s.id = r.session_id
+			WHERE r.hash = ?`),
+		// A compare-and-set on the current refresh hash: of two rotations
+		// of one refresh token, the second finds refresh_hash changed and
+		// updates nothing.
+		rotateSession: r(`WITH s AS (
+				UPDATE {s}.sessions SET token_hash = ?, refresh_hash = ?, roles = ?, idle_expires_at = ?
+				WHERE id = ? AND refresh_hash = ? RETURNING id, refresh_hash),
+			spent AS (
+				UPDATE {s}.refresh_tokens SET spent = true
+				WHERE hash = ? AND session_id IN (SELECT id FROM s))
+			INSERT INTO {s}.refresh_tokens (hash, session_id) SELECT refresh_hash, id FROM s
+			RETURNING session_id`),
+		revokeSession:     r(`DELETE FROM {s}.sessions WHERE token_hash = ? RETURNING ` + sessionCols),
+		revokeSessionByID: r(`DELETE FROM {s}.sessions WHERE id = ?`),
+		revokeUser: r(`WITH s AS (DELETE FROM {s}.sessions WHERE tenant_id = ? AND user_id = ? RETURNING 1),
+			d AS (DELETE FROM {s}.devices WHERE tenant_id = ? AND user_id = ? RETURNING 1)
+			SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM d)`),
+		// One statement: the session exists, its user is active, and both
+		// expiries are in the future; then the idle expiry moves.
+		touchSession: r(`UPDATE {s}.sessions s SET idle_expires_at = LEAST(?::timestamptz, s.expires_at)
+			FROM {s}.users u
+			WHERE s.token_hash = ? AND u.tenant_id = s.tenant_id AND u.id = s.user_id
+				AND u.status = 'active' AND ? < s.expires_at AND ? < s.idle_expires_at
+			RETURNING ` + prefixed("s.", sessionCols)),
+		// Why TouchSession refused: read only when it did.
+		sessionState: r(`SELECT u.status, s.expires_at, s.idle_expires_at
+			FROM {s}.sessions s LEFT JOIN {s}.users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
+			WHERE s.token_hash = ?`),
+
+		createDevice: r(`INSERT INTO {s}.devices (hash, tenant_id, user_id, created_at, expires_at)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING hash`),
+		getDevice: r(`SELECT hash, tenant_id, user_id, created_at, expires_at FROM {s}.devices WHERE hash = ?`),
+
+		appendEvent: r(`INSERT INTO {s}.events (` + eventCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT DO NOTHING RETURNING id`),
+		listEvents: r(`SELECT ` + eventCols + ` FROM {s}.events
+			WHERE tenant_id = ? AND user_id = ? ORDER BY id DESC LIMIT ?`),
+		listEventsBefore: r(`SELECT ` + eventCols + ` FROM {s}.events
+			WHERE tenant_id = ? AND user_id = ? AND id < ? ORDER BY id DESC LIMIT ?`),
+	}
+}
+
+func prefixed(prefix, cols string) string {
+	parts := strings.Split(cols, ", ")
+	for i, p := range parts {
+		parts[i] = prefix + p
+	}
+	return strings.Join(parts, ", ")
+}

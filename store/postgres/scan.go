@@ -1,0 +1,204 @@
+package postgres
+
+import (
+	"database/sql"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun/dialect/pgdialect"
+
+	"github.com/usermgmt/usermgmt"
+)
+
+// rowScanner is *sql.Row or *sql.Rows.
+type rowScanner interface {
+	Scan(dest ...any) error
+}
+
+func scanUser(r rowScanner) (usermgmt.User, error) {
+	var (
+		u         usermgmt.User
+		status    string
+		roles     []string
+		lastLogin sql.NullTime
+		activated sql.NullTime
+	)
+	err := r.Scan(&u.ID, &u.TenantID, &u.Email, &status, pgdialect.Array(&roles), &u.MFAEnabled,
+		&lastLogin, &activated, &u.CreatedAt, &u.UpdatedAt)
+	if err != nil {
+		return usermgmt.User{}, err
+	}
+	u.Status = usermgmt.Status(status)
+	u.Roles = toRoles(roles)
+	u.LastLoginAt = timePtr(lastLogin)
+	u.ActivatedAt = timePtr(activated)
+	u.CreatedAt = u.CreatedAt.UTC()
+	u.UpdatedAt = u.UpdatedAt.UTC()
+	return u, nil
+}
+
+func scanUserRecord(r rowScanner) (usermgmt.UserRecord, error) {
+	var (
+		u           usermgmt.UserRecord
+		status      string
+		roles       []string
+		lastLogin   sql.NullTime
+		activated   sql.NullTime
+		recovery    []byte
+		lockedUntil sql.NullTime
+		lastMail    sql.NullTime
+	)
+	err := r.Scan(&u.ID, &u.TenantID, &u.Email, &status, pgdialect.Array(&roles), &u.MFAEnabled,
+		&lastLogin, &activated, &u.CreatedAt, &u.UpdatedAt,
+		&u.PasswordHash, &u.MFASecret, &u.MFALastStep, &recovery, &u.FailedAttempts, &lockedUntil, &lastMail)
+	if err != nil {
+		return usermgmt.UserRecord{}, err
+	}
+	u.Status = usermgmt.Status(status)
+	u.Roles = toRoles(roles)
+	u.LastLoginAt = timePtr(lastLogin)
+	u.ActivatedAt = timePtr(activated)
+	u.CreatedAt = u.CreatedAt.UTC()
+	u.UpdatedAt = u.UpdatedAt.UTC()
+	u.RecoveryCodes = splitHashes(recovery)
+	u.LockedUntil = timeOrZero(lockedUntil)
+	u.LastMailAt = timeOrZero(lastMail)
+	return u, nil
+}
+
+func scanSession(r rowScanner, extra ...any) (usermgmt.SessionRecord, error) {
+	var (
+		s       usermgmt.SessionRecord
+		token   []byte
+		refresh []byte
+		roles   []string
+	)
+	dest := append([]any{&s.ID, &s.TenantID, &s.UserID, &token, &refresh, pgdialect.Array(&roles),
+		&s.IP, &s.UserAgent, &s.CreatedAt, &s.IdleExpiresAt, &s.ExpiresAt}, extra...)
+	if err := r.Scan(dest...); err != nil {
+		return usermgmt.SessionRecord{}, err
+	}
+	s.TokenHash = toHash(token)
+	s.RefreshHash = toHash(refresh)
+	s.Roles = toRoles(roles)
+	s.CreatedAt = s.CreatedAt.UTC()
+	s.IdleExpiresAt = s.IdleExpiresAt.UTC()
+	s.ExpiresAt = s.ExpiresAt.UTC()
+	return s, nil
+}
+
+func scanToken(r rowScanner) (usermgmt.TokenRecord, error) {
+	var (
+		t       usermgmt.TokenRecord
+		hash    []byte
+		purpose string
+	)
+	if err := r.Scan(&hash, &purpose, &t.TenantID, &t.UserID, &t.Data, &t.CreatedAt, &t.ExpiresAt); err != nil {
+		return usermgmt.TokenRecord{}, err
+	}
+	t.Hash = toHash(hash)
+	t.Purpose = usermgmt.TokenPurpose(purpose)
+	t.CreatedAt = t.CreatedAt.UTC()
+	t.ExpiresAt = t.ExpiresAt.UTC()
+	return t, nil
+}
+
+func scanEvent(r rowScanner) (usermgmt.Event, error) {
+	var (
+		e   usermgmt.Event
+		typ string
+	)
+	if err := r.Scan(&e.ID, &e.TenantID, &e.UserID, &typ, &e.ActorID, &e.IP, &e.UserAgent, &e.Detail, &e.CreatedAt); err != nil {
+		return usermgmt.Event{}, err
+	}
+	e.Type = usermgmt.EventType(typ)
+	e.CreatedAt = e.CreatedAt.UTC()
+	return e, nil
+}
+
+// Arguments as bun formats them.
+
+func rolesArg(roles []usermgmt.Role) any {
+	ss := make([]string, len(roles))
+	for i, r := range roles {
+		ss[i] = string(r)
+	}
+	return pgdialect.Array(ss)
+}
+
+func toRoles(ss []string) []usermgmt.Role {
+	if len(ss) == 0 {
+		return nil
+	}
+	roles := make([]usermgmt.Role, len(ss))
+	for i, s := range ss {
+		roles[i] = usermgmt.Role(s)
+	}
+	return roles
+}
+
+func hashArg(h usermgmt.TokenHash) []byte { return h[:] }
+
+func toHash(b []byte) usermgmt.TokenHash {
+	var h usermgmt.TokenHash
+	copy(h[:], b)
+	return h
+}
+
+func joinHashes(hs []usermgmt.TokenHash) []byte {
+	b := make([]byte, 0, len(hs)*len(usermgmt.TokenHash{}))
+	for _, h := range hs {
+		b = append(b, h[:]...)
+	}
+	return b
+}
+
+func splitHashes(b []byte) []usermgmt.TokenHash {
+	if len(b) == 0 {
+		return nil
+	}
+	hs := make([]usermgmt.TokenHash, len(b)/32)
+	for i := range hs {
+		copy(hs[i][:], b[i*32:])
+	}
+	return hs
+}
+
+// bytesArg keeps nil as NULL and anything else as bytea.
+func bytesArg(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return b
+}
+
+func timeArg(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
+
+func timePtrArg(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return *t
+}
+
+func timePtr(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	u := t.Time.UTC()
+	return &u
+}
+
+func timeOrZero(t sql.NullTime) time.Time {
+	if !t.Valid {
+		return time.Time{}
+	}
+	return t.Time.UTC()
+}
+
+func uuidArg(id uuid.UUID) any { return id.String() }

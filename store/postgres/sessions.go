@@ -1,0 +1,108 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/usermgmt/usermgmt"
+)
+
+func (t *tx) CreateSession(ctx context.Context, s *usermgmt.SessionRecord) error {
+	if s.ID == uuid.Nil {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return mapErr(err)
+		}
+		s.ID = id
+	}
+	var id uuid.UUID
+	err := t.db.QueryRowContext(ctx, t.q().createSession,
+		uuidArg(s.ID), s.TenantID, uuidArg(s.UserID), hashArg(s.TokenHash), hashArg(s.RefreshHash),
+		rolesArg(s.Roles), s.IP, s.UserAgent, s.CreatedAt, s.IdleExpiresAt, s.ExpiresAt,
+	).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return errorf(usermgmt.CodeConflict, "session already exists")
+	}
+	return mapErr(err)
+}
+
+func (t *tx) SessionByRefresh(ctx context.Context, hash usermgmt.TokenHash) (usermgmt.SessionRecord, bool, error) {
+	var spent bool
+	s, err := scanSession(t.db.QueryRowContext(ctx, t.q().sessionByRefresh, hashArg(hash)), &spent)
+	if errors.Is(err, sql.ErrNoRows) {
+		return usermgmt.SessionRecord{}, false, errorf(usermgmt.CodeNotFound, "refresh token not found")
+	}
+	if err != nil {
+		return usermgmt.SessionRecord{}, false, mapErr(err)
+	}
+	return s, spent, nil
+}
+
+func (t *tx) RotateSession(ctx context.Context, r usermgmt.SessionRotation) error {
+	var id uuid.UUID
+	err := t.db.QueryRowContext(ctx, t.q().rotateSession,
+		hashArg(r.TokenHash), hashArg(r.RefreshHash), rolesArg(r.Roles), r.IdleExpiresAt,
+		uuidArg(r.ID), hashArg(r.OldRefresh), hashArg(r.OldRefresh),
+	).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return errorf(usermgmt.CodeConflict, "refresh token was already rotated")
+	}
+	return mapErr(err)
+}
+
+func (t *tx) RevokeSession(ctx context.Context, hash usermgmt.TokenHash) (usermgmt.SessionRecord, error) {
+	s, err := scanSession(t.db.QueryRowContext(ctx, t.q().revokeSession, hashArg(hash)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return usermgmt.SessionRecord{}, errorf(usermgmt.CodeNotFound, "session not found")
+	}
+	return s, mapErr(err)
+}
+
+func (t *tx) RevokeSessionByID(ctx context.Context, id uuid.UUID) error {
+	_, err := t.db.ExecContext(ctx, t.q().revokeSessionByID, uuidArg(id))
+	return mapErr(err)
+}
+
+// RevokeUser deletes sessions and devices in one statement; refresh tokens
+// go with their sessions (ON DELETE CASCADE).
+func (t *tx) RevokeUser(ctx context.Context, tenantID string, userID uuid.UUID) (usermgmt.Revoked, error) {
+	var r usermgmt.Revoked
+	err := t.db.QueryRowContext(ctx, t.q().revokeUser, tenantID, uuidArg(userID), tenantID, uuidArg(userID)).
+		Scan(&r.Sessions, &r.Devices)
+	return r, mapErr(err)
+}
+
+// TouchSession is one UPDATE … FROM users … RETURNING on the hot path; only
+// a refusal costs a second query, to tell expired from unauthenticated.
+func (s *Store) TouchSession(ctx context.Context, hash usermgmt.TokenHash, now time.Time, idle time.Duration) (usermgmt.SessionRecord, error) {
+	sess, err := scanSession(s.db.QueryRowContext(ctx, s.q.touchSession, now.Add(idle), hashArg(hash), now, now))
+	if err == nil {
+		return sess, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return usermgmt.SessionRecord{}, mapErr(err)
+	}
+	var (
+		status         sql.NullString
+		expires, idleT time.Time
+	)
+	err = s.db.QueryRowContext(ctx, s.q.sessionState, hashArg(hash)).Scan(&status, &expires, &idleT)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return usermgmt.SessionRecord{}, errorf(usermgmt.CodeUnauthenticated, "session not found")
+	case err != nil:
+		return usermgmt.SessionRecord{}, mapErr(err)
+	case status.String != string(usermgmt.StatusActive):
+		return usermgmt.SessionRecord{}, errorf(usermgmt.CodeUnauthenticated, "user is not active")
+	case !now.Before(expires) || !now.Before(idleT):
+		return usermgmt.SessionRecord{}, errorf(usermgmt.CodeExpired, "session expired")
+	default:
+		// Changed between the two statements (refreshed, say): refuse
+		// rather than guess; the client retries.
+		return usermgmt.SessionRecord{}, errorf(usermgmt.CodeUnauthenticated, "session changed")
+	}
+}

@@ -1,0 +1,66 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/google/uuid"
+
+	"github.com/usermgmt/usermgmt"
+)
+
+func (t *tx) CreateToken(ctx context.Context, tok *usermgmt.TokenRecord) error {
+	var hash []byte
+	err := t.db.QueryRowContext(ctx, t.q().createToken,
+		hashArg(tok.Hash), string(tok.Purpose), tok.TenantID, uuidArg(tok.UserID), bytesArg(tok.Data),
+		tok.CreatedAt, tok.ExpiresAt,
+	).Scan(&hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return errorf(usermgmt.CodeConflict, "token already exists")
+	}
+	return mapErr(err)
+}
+
+// ConsumeToken is one DELETE … RETURNING: the row lock it takes makes a
+// second consumer wait and then find nothing.
+func (t *tx) ConsumeToken(ctx context.Context, purpose usermgmt.TokenPurpose, hash usermgmt.TokenHash) (usermgmt.TokenRecord, error) {
+	tok, err := scanToken(t.db.QueryRowContext(ctx, t.q().consumeToken, hashArg(hash), string(purpose)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return usermgmt.TokenRecord{}, errorf(usermgmt.CodeNotFound, "token not found")
+	}
+	return tok, mapErr(err)
+}
+
+func (t *tx) DeleteTokens(ctx context.Context, tenantID string, userID uuid.UUID, purpose usermgmt.TokenPurpose) error {
+	_, err := t.db.ExecContext(ctx, t.q().deleteTokens, tenantID, uuidArg(userID), string(purpose))
+	return mapErr(err)
+}
+
+func (t *tx) CreateDevice(ctx context.Context, d *usermgmt.DeviceRecord) error {
+	var hash []byte
+	err := t.db.QueryRowContext(ctx, t.q().createDevice,
+		hashArg(d.Hash), d.TenantID, uuidArg(d.UserID), d.CreatedAt, d.ExpiresAt).Scan(&hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return errorf(usermgmt.CodeConflict, "device already exists")
+	}
+	return mapErr(err)
+}
+
+func (t *tx) GetDevice(ctx context.Context, hash usermgmt.TokenHash) (usermgmt.DeviceRecord, error) {
+	var (
+		d usermgmt.DeviceRecord
+		h []byte
+	)
+	err := t.db.QueryRowContext(ctx, t.q().getDevice, hashArg(hash)).Scan(&h, &d.TenantID, &d.UserID, &d.CreatedAt, &d.ExpiresAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return usermgmt.DeviceRecord{}, errorf(usermgmt.CodeNotFound, "device not found")
+	}
+	if err != nil {
+		return usermgmt.DeviceRecord{}, mapErr(err)
+	}
+	d.Hash = toHash(h)
+	d.CreatedAt = d.CreatedAt.UTC()
+	d.ExpiresAt = d.ExpiresAt.UTC()
+	return d, nil
+}
