@@ -3,7 +3,9 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
+	"io"
 	"strings"
 
 	"github.com/usermgmt/usermgmt"
@@ -98,14 +100,22 @@ func mapErr(err error) error {
 		return coded(usermgmt.CodeInternal, "postgres: statement cancelled (statement_timeout or a cancel request)")
 	case sqlstateReadOnlyTx:
 		return coded(usermgmt.CodeInternal, "postgres: write in a read-only transaction")
+	case sqlstateAdminShutdown, "57P02", "57P03":
+		return coded(usermgmt.CodeInternal, "postgres: connection lost (server shut it down)")
 	case sqlstateUndefinedTable:
 		return coded(usermgmt.CodeInternal, "postgres: table missing; run Migrate")
 	case "":
 		if strings.Contains(err.Error(), "sql: database is closed") {
 			return coded(usermgmt.CodeInternal, "postgres: database pool is closed")
 		}
+		if errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return coded(usermgmt.CodeInternal, "postgres: connection lost")
+		}
 		return coded(usermgmt.CodeInternal, "postgres: database error")
 	default:
+		if strings.HasPrefix(state, "08") {
+			return coded(usermgmt.CodeInternal, "postgres: connection lost")
+		}
 		return coded(usermgmt.CodeInternal, "postgres: database error "+state)
 	}
 }

@@ -110,7 +110,10 @@ func TestCountsFollowStatus(t *testing.T) {
 	assert.Same(t, boom, err)
 	assert.Equal(t, usermgmt.StatusCounts{Invited: 1, Deactivated: 1, All: 2}, counts())
 	var empty usermgmt.StatusCounts
-	inTx(t, s, func(ctx context.Context, tx usermgmt.Tx) (err error) { empty, err = tx.CountUsers(ctx, "nobody"); return })
+	inTx(t, s, func(ctx context.Context, tx usermgmt.Tx) (err error) {
+		empty, err = tx.CountUsers(ctx, "nobody")
+		return
+	})
 	assert.Equal(t, usermgmt.StatusCounts{}, empty)
 }
 
