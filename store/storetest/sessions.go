@@ -1,0 +1,352 @@
+package storetest
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/usermgmt/usermgmt"
+)
+
+func (f *fixture) rotate(r usermgmt.SessionRotation) error {
+	return f.do(func(tx usermgmt.Tx) error { return tx.RotateSession(f.ctx, r) })
+}
+
+// mustRotate rotates s to fresh hashes and returns the session as it then
+// is.
+func (f *fixture) mustRotate(s usermgmt.SessionRecord, roles ...usermgmt.Role) usermgmt.SessionRecord {
+	f.t.Helper()
+	r := usermgmt.SessionRotation{
+		ID: s.ID, OldRefresh: s.RefreshHash, TokenHash: newHash(), RefreshHash: newHash(),
+		Roles: roles, IdleExpiresAt: s.IdleExpiresAt.Add(time.Minute),
+	}
+	require.NoError(f.t, f.rotate(r))
+	s.TokenHash, s.RefreshHash, s.Roles, s.IdleExpiresAt = r.TokenHash, r.RefreshHash, roles, r.IdleExpiresAt
+	return s
+}
+
+func (f *fixture) hasDevice(h usermgmt.TokenHash) bool {
+	f.t.Helper()
+	_, err := inTx(f, func(tx usermgmt.Tx) (usermgmt.DeviceRecord, error) { return tx.GetDevice(f.ctx, h) })
+	if usermgmt.ErrorCode(err) == usermgmt.CodeNotFound {
+		return false
+	}
+	require.NoError(f.t, err)
+	return true
+}
+
+// requireSessionGone checks that no hash of s finds it any more.
+func requireSessionGone(t *testing.T, f *fixture, s usermgmt.SessionRecord, spent ...usermgmt.TokenHash) {
+	t.Helper()
+	_, err := f.touch(s.TokenHash, base)
+	requireCode(t, err, usermgmt.CodeUnauthenticated, "TouchSession of a revoked session")
+	for _, h := range append([]usermgmt.TokenHash{s.RefreshHash}, spent...) {
+		_, _, err = f.sessionByRefresh(h)
+		requireCode(t, err, usermgmt.CodeNotFound, "SessionByRefresh of a revoked session")
+	}
+	_, err = probe(f, func(tx usermgmt.Tx) (usermgmt.SessionRecord, error) { return tx.RevokeSession(f.ctx, s.TokenHash) })
+	requireCode(t, err, usermgmt.CodeNotFound, "RevokeSession of a revoked session")
+}
+
+func testCreateSessionThenSessionByRefreshReturnsIt(t *testing.T, f *fixture) {
+	u := f.mustUser(acme, "ada@example.com", usermgmt.StatusActive, usermgmt.RoleHRAdmin, usermgmt.RoleAgent)
+	s := f.mustSession(u)
+	got, spent, err := f.sessionByRefresh(s.RefreshHash)
+	require.NoError(t, err)
+	require.False(t, spent)
+	requireSession(t, s, got, "SessionByRefresh")
+
+	_, _, err = f.sessionByRefresh(newHash())
+	requireCode(t, err, usermgmt.CodeNotFound, "unknown refresh hash")
+	_, _, err = f.sessionByRefresh(s.TokenHash)
+	requireCode(t, err, usermgmt.CodeNotFound, "a session token is not a refresh token")
+
+	// A session without roles is a session too.
+	bare := newSession(u)
+	bare.Roles = nil
+	f.mustDo(func(tx usermgmt.Tx) error { return tx.CreateSession(f.ctx, bare) })
+	got, _, err = f.sessionByRefresh(bare.RefreshHash)
+	require.NoError(t, err)
+	requireSession(t, *bare, got, "session without roles")
+}
+
+func testTouchSessionMovesIdleExpiry(t *testing.T, f *fixture) {
+	u := f.mustUser(acme, "ada@example.com", usermgmt.StatusActive, usermgmt.RoleAgent)
+	s := f.mustSession(u) // idle until base+30m
+
+	got, err := f.touch(s.TokenHash, base.Add(20*time.Minute))
+	require.NoError(t, err)
+	require.Equal(t, s.ID, got.ID)
+	require.Equal(t, s.UserID, got.UserID)
+	require.Equal(t, s.TenantID, got.TenantID)
+	require.Equal(t, s.Roles, got.Roles)
+	stored, _, err := f.sessionByRefresh(s.RefreshHash)
+	require.NoError(t, err)
+	require.True(t, base.Add(50*time.Minute).Equal(stored.IdleExpiresAt), "idle expiry moved to now+idle, got %v", stored.IdleExpiresAt)
+
+	// Past the first idle deadline but within the moved one.
+	_, err = f.touch(s.TokenHash, base.Add(45*time.Minute))
+	require.NoError(t, err, "the touch moved the idle deadline")
+	_, err = f.touch(s.TokenHash, base.Add(45*time.Minute+29*time.Minute))
+	require.NoError(t, err)
+	_, err = f.touch(s.TokenHash, base.Add(45*time.Minute+29*time.Minute+31*time.Minute))
+	requireCode(t, err, usermgmt.CodeExpired, "idle for longer than idle")
+}
+
+func testTouchSessionCapsIdleExpiryAtExpiresAt(t *testing.T, f *fixture) {
+	u := f.mustUser(acme, "ada@example.com", usermgmt.StatusActive)
+	s := newSession(u)
+	s.ExpiresAt = base.Add(time.Hour)
+	f.mustDo(func(tx usermgmt.Tx) error { return tx.CreateSession(f.ctx, s) })
+
+	_, err := f.touch(s.TokenHash, base.Add(25*time.Minute))
+	require.NoError(t, err)
+	_, err = f.touch(s.TokenHash, base.Add(50*time.Minute))
+	require.NoError(t, err)
+	stored, _, err := f.sessionByRefresh(s.RefreshHash)
+	require.NoError(t, err)
+	require.True(t, s.ExpiresAt.Equal(stored.IdleExpiresAt), "idle expiry capped at ExpiresAt, got %v", stored.IdleExpiresAt)
+	require.True(t, s.ExpiresAt.Equal(stored.ExpiresAt), "ExpiresAt is never moved")
+	_, err = f.touch(s.TokenHash, s.ExpiresAt.Add(-time.Microsecond))
+	require.NoError(t, err)
+	_, err = f.touch(s.TokenHash, s.ExpiresAt)
+	requireCode(t, err, usermgmt.CodeExpired, "at ExpiresAt")
+}
+
+func testTouchSessionRefusesExpiredIdleAndDeactivated(t *testing.T, f *fixture) {
+	u := f.mustUser(acme, "ada@example.com", usermgmt.StatusActive)
+
+	_, err := f.touch(newHash(), base)
+	requireCode(t, err, usermgmt.CodeUnauthenticated, "unknown token")
+
+	s := f.mustSession(u)
+	_, err = f.touch(s.RefreshHash, base)
+	requireCode(t, err, usermgmt.CodeUnauthenticated, "a refresh token is not a session token")
+
+	_, err = f.touch(s.TokenHash, s.IdleExpiresAt)
+	requireCode(t, err, usermgmt.CodeExpired, "at IdleExpiresAt")
+	_, err = f.touch(s.TokenHash, s.IdleExpiresAt.Add(time.Hour))
+	requireCode(t, err, usermgmt.CodeExpired, "after IdleExpiresAt")
+	_, err = f.touch(s.TokenHash, s.IdleExpiresAt.Add(-time.Microsecond))
+	require.NoError(t, err, "a refused touch changes nothing")
+
+	odd := newSession(u) // idle deadline after the hard one
+	odd.ExpiresAt = base.Add(10 * time.Minute)
+	f.mustDo(func(tx usermgmt.Tx) error { return tx.CreateSession(f.ctx, odd) })
+	_, err = f.touch(odd.TokenHash, odd.ExpiresAt)
+	requireCode(t, err, usermgmt.CodeExpired, "at ExpiresAt, before IdleExpiresAt")
+
+	live := f.mustSession(u)
+	deactivated := f.mustGetUser(acme, u.ID)
+	deactivated.Status = usermgmt.StatusDeactivated
+	f.mustUpdate(deactivated)
+	_, err = f.touch(live.TokenHash, base)
+	requireCode(t, err, usermgmt.CodeUnauthenticated, "a deactivated user's session")
+	deactivated.Status = usermgmt.StatusInvited
+	f.mustUpdate(deactivated)
+	_, err = f.touch(live.TokenHash, base)
+	requireCode(t, err, usermgmt.CodeUnauthenticated, "an invited user's session")
+	deactivated.Status = usermgmt.StatusActive
+	f.mustUpdate(deactivated)
+	_, err = f.touch(live.TokenHash, base)
+	require.NoError(t, err, "the user is active again")
+
+	f.mustDo(func(tx usermgmt.Tx) error { _, err := tx.RevokeSession(f.ctx, live.TokenHash); return err })
+	_, err = f.touch(live.TokenHash, base)
+	requireCode(t, err, usermgmt.CodeUnauthenticated, "a revoked session")
+}
+
+func testSessionByRefreshReportsSpentHashes(t *testing.T, f *fixture) {
+	u := f.mustUser(acme, "ada@example.com", usermgmt.StatusActive, usermgmt.RoleAgent)
+	s0 := f.mustSession(u)
+	s1 := f.mustRotate(s0, usermgmt.RoleAgent)
+	s2 := f.mustRotate(s1, usermgmt.RoleAgent, usermgmt.RoleSupervisor)
+
+	for _, h := range []usermgmt.TokenHash{s0.RefreshHash, s1.RefreshHash} {
+		got, spent, err := f.sessionByRefresh(h)
+		require.NoError(t, err)
+		require.True(t, spent, "a rotated-away refresh hash is spent")
+		requireSession(t, s2, got, "a spent hash finds the session as it is now")
+	}
+	got, spent, err := f.sessionByRefresh(s2.RefreshHash)
+	require.NoError(t, err)
+	require.False(t, spent, "the current refresh hash")
+	requireSession(t, s2, got, "current")
+
+	f.mustDo(func(tx usermgmt.Tx) error { return tx.RevokeSessionByID(f.ctx, s2.ID) })
+	requireSessionGone(t, f, s2, s0.RefreshHash, s1.RefreshHash)
+}
+
+func testRotateSessionReplacesHashesAndRoles(t *testing.T, f *fixture) {
+	u := f.mustUser(acme, "ada@example.com", usermgmt.StatusActive, usermgmt.RoleAgent)
+	s0 := f.mustSession(u)
+	r := usermgmt.SessionRotation{
+		ID: s0.ID, OldRefresh: s0.RefreshHash, TokenHash: newHash(), RefreshHash: newHash(),
+		Roles: []usermgmt.Role{usermgmt.RoleSupervisor}, IdleExpiresAt: base.Add(time.Hour),
+	}
+	require.NoError(t, f.rotate(r))
+
+	want := s0
+	want.TokenHash, want.RefreshHash, want.Roles, want.IdleExpiresAt = r.TokenHash, r.RefreshHash, r.Roles, r.IdleExpiresAt
+	got, spent, err := f.sessionByRefresh(r.RefreshHash)
+	require.NoError(t, err)
+	require.False(t, spent)
+	requireSession(t, want, got, "only the hashes, roles and idle expiry change")
+
+	_, err = f.touch(s0.TokenHash, base)
+	requireCode(t, err, usermgmt.CodeUnauthenticated, "the old session token")
+	touched, err := f.touch(r.TokenHash, base.Add(50*time.Minute))
+	require.NoError(t, err, "the new token, past the old idle deadline")
+	require.Equal(t, r.Roles, touched.Roles, "the new roles snapshot")
+	_, err = probe(f, func(tx usermgmt.Tx) (usermgmt.SessionRecord, error) { return tx.RevokeSession(f.ctx, s0.TokenHash) })
+	requireCode(t, err, usermgmt.CodeNotFound, "RevokeSession with the old token")
+}
+
+func testRotateSessionCompareAndSet(t *testing.T, f *fixture) {
+	u := f.mustUser(acme, "ada@example.com", usermgmt.StatusActive)
+	s0 := f.mustSession(u)
+	s1 := f.mustRotate(s0)
+
+	stale := usermgmt.SessionRotation{ID: s0.ID, OldRefresh: s0.RefreshHash, TokenHash: newHash(), RefreshHash: newHash(), IdleExpiresAt: base.Add(time.Hour)}
+	requireCode(t, f.rotate(stale), usermgmt.CodeConflict, "rotating from a spent refresh hash")
+	other := usermgmt.SessionRotation{ID: s0.ID, OldRefresh: newHash(), TokenHash: newHash(), RefreshHash: newHash(), IdleExpiresAt: base.Add(time.Hour)}
+	requireCode(t, f.rotate(other), usermgmt.CodeConflict, "rotating from a refresh hash that never was the session's")
+	got, _, err := f.sessionByRefresh(s1.RefreshHash)
+	require.NoError(t, err)
+	requireSession(t, s1, got, "a refused rotation changes nothing")
+
+	unknown := usermgmt.SessionRotation{ID: newID(), OldRefresh: s1.RefreshHash, TokenHash: newHash(), RefreshHash: newHash(), IdleExpiresAt: base.Add(time.Hour)}
+	requireCode(t, f.rotate(unknown), usermgmt.CodeConflict, "rotating a session that does not exist: oldRefresh is not its refresh hash")
+
+	f.mustDo(func(tx usermgmt.Tx) error { return tx.RevokeSessionByID(f.ctx, s1.ID) })
+	revoked := usermgmt.SessionRotation{ID: s1.ID, OldRefresh: s1.RefreshHash, TokenHash: newHash(), RefreshHash: newHash(), IdleExpiresAt: base.Add(time.Hour)}
+	requireCode(t, f.rotate(revoked), usermgmt.CodeConflict, "rotating a revoked session: oldRefresh is no longer its refresh hash")
+	requireSessionGone(t, f, s1, s0.RefreshHash)
+}
+
+func testRotateSessionConcurrentOneWins(t *testing.T, f *fixture) {
+	u := f.mustUser(acme, "ada@example.com", usermgmt.StatusActive)
+	for _, n := range []int{2, 10} {
+		s := f.mustSession(u)
+		rots := make([]usermgmt.SessionRotation, n)
+		for i := range rots {
+			rots[i] = usermgmt.SessionRotation{ID: s.ID, OldRefresh: s.RefreshHash, TokenHash: newHash(), RefreshHash: newHash(), IdleExpiresAt: base.Add(time.Hour)}
+		}
+		errs := race(n, func(i int) error { return f.rotate(rots[i]) })
+		require.Equal(t, map[usermgmt.Code]int{"": 1, usermgmt.CodeConflict: n - 1}, codes(errs), "errors: %v", errs)
+		win := rots[slices.IndexFunc(errs, func(err error) bool { return err == nil })]
+		got, spent, err := f.sessionByRefresh(win.RefreshHash)
+		require.NoError(t, err)
+		require.False(t, spent)
+		require.Equal(t, win.TokenHash, got.TokenHash, "the winner's token")
+		for _, r := range rots {
+			if r.TokenHash != win.TokenHash {
+				_, _, err := f.sessionByRefresh(r.RefreshHash)
+				requireCode(t, err, usermgmt.CodeNotFound, "a loser's refresh hash")
+				_, err = f.touch(r.TokenHash, base)
+				requireCode(t, err, usermgmt.CodeUnauthenticated, "a loser's session token")
+			}
+		}
+	}
+}
+
+func testRevokeSessionReturnsAndDeletesIt(t *testing.T, f *fixture) {
+	u := f.mustUser(acme, "ada@example.com", usermgmt.StatusActive, usermgmt.RoleAgent)
+	s := f.mustSession(u)
+	keep := f.mustSession(u)
+	got := mustTx(f, func(tx usermgmt.Tx) (usermgmt.SessionRecord, error) { return tx.RevokeSession(f.ctx, s.TokenHash) })
+	requireSession(t, s, got, "RevokeSession returns the session")
+	requireSessionGone(t, f, s)
+	_, err := f.touch(keep.TokenHash, base)
+	require.NoError(t, err, "the user's other session is kept")
+
+	_, err = inTx(f, func(tx usermgmt.Tx) (usermgmt.SessionRecord, error) { return tx.RevokeSession(f.ctx, newHash()) })
+	requireCode(t, err, usermgmt.CodeNotFound, "unknown session token")
+	_, err = inTx(f, func(tx usermgmt.Tx) (usermgmt.SessionRecord, error) { return tx.RevokeSession(f.ctx, keep.RefreshHash) })
+	requireCode(t, err, usermgmt.CodeNotFound, "a refresh token is not a session token")
+}
+
+func testRevokeSessionByIDIgnoresUnknown(t *testing.T, f *fixture) {
+	u := f.mustUser(acme, "ada@example.com", usermgmt.StatusActive)
+	s := f.mustSession(u)
+	keep := f.mustSession(u)
+	f.mustDo(func(tx usermgmt.Tx) error { return tx.RevokeSessionByID(f.ctx, s.ID) })
+	requireSessionGone(t, f, s)
+	f.mustDo(func(tx usermgmt.Tx) error { return tx.RevokeSessionByID(f.ctx, s.ID) })
+	f.mustDo(func(tx usermgmt.Tx) error { return tx.RevokeSessionByID(f.ctx, newID()) })
+	f.mustDo(func(tx usermgmt.Tx) error { return tx.RevokeSessionByID(f.ctx, uuid.Nil) })
+	_, err := f.touch(keep.TokenHash, base)
+	require.NoError(t, err, "the other session is kept")
+}
+
+func testRevokeUserRemovesSessionsRefreshAndDevices(t *testing.T, f *fixture) {
+	u := f.mustUser(acme, "ada@example.com", usermgmt.StatusActive)
+	other := f.mustUser(acme, "grace@example.com", usermgmt.StatusActive)
+	s0 := f.mustSession(u)
+	s1 := f.mustRotate(s0)
+	s2 := f.mustSession(u)
+	d1, d2 := f.mustDevice(u), f.mustDevice(u)
+	otherSession, otherDevice := f.mustSession(other), f.mustDevice(other)
+	tok := f.mustToken(u, usermgmt.PurposePasswordReset)
+
+	got := mustTx(f, func(tx usermgmt.Tx) (usermgmt.Revoked, error) { return tx.RevokeUser(f.ctx, acme, u.ID) })
+	require.Equal(t, usermgmt.Revoked{Sessions: 2, Devices: 2}, got)
+	requireSessionGone(t, f, s1, s0.RefreshHash)
+	requireSessionGone(t, f, s2)
+	require.False(t, f.hasDevice(d1.Hash), "device removed")
+	require.False(t, f.hasDevice(d2.Hash), "device removed")
+
+	_, err := f.touch(otherSession.TokenHash, base)
+	require.NoError(t, err, "another user's session is kept")
+	require.True(t, f.hasDevice(otherDevice.Hash), "another user's device is kept")
+	require.True(t, f.hasToken(usermgmt.PurposePasswordReset, tok.Hash), "single-use tokens are not sessions")
+
+	again := mustTx(f, func(tx usermgmt.Tx) (usermgmt.Revoked, error) { return tx.RevokeUser(f.ctx, acme, u.ID) })
+	require.Equal(t, usermgmt.Revoked{}, again, "nothing left to revoke")
+	none := mustTx(f, func(tx usermgmt.Tx) (usermgmt.Revoked, error) { return tx.RevokeUser(f.ctx, acme, newID()) })
+	require.Equal(t, usermgmt.Revoked{}, none, "unknown user")
+}
+
+func testSessionsDoNotAliasStore(t *testing.T, f *fixture) {
+	u := f.mustUser(acme, "ada@example.com", usermgmt.StatusActive)
+	in := newSession(u)
+	in.Roles = []usermgmt.Role{usermgmt.RoleHRAdmin, usermgmt.RoleAgent}
+	want := normSession(*in)
+	want.Roles = slices.Clone(in.Roles)
+	f.mustDo(func(tx usermgmt.Tx) error { return tx.CreateSession(f.ctx, in) })
+	in.Roles[0] = "scribbled"
+	got, _, err := f.sessionByRefresh(in.RefreshHash)
+	require.NoError(t, err)
+	requireSession(t, want, got, "after modifying the record passed to CreateSession")
+
+	got.Roles[0] = "scribbled"
+	got, _, err = f.sessionByRefresh(in.RefreshHash)
+	require.NoError(t, err)
+	requireSession(t, want, got, "after modifying what SessionByRefresh returned")
+
+	revoked, err := probe(f, func(tx usermgmt.Tx) (usermgmt.SessionRecord, error) { return tx.RevokeSession(f.ctx, in.TokenHash) })
+	require.NoError(t, err)
+	revoked.Roles[0] = "scribbled"
+	got, _, err = f.sessionByRefresh(in.RefreshHash)
+	require.NoError(t, err)
+	requireSession(t, want, got, "after modifying what RevokeSession returned")
+
+	r := usermgmt.SessionRotation{ID: in.ID, OldRefresh: in.RefreshHash, TokenHash: newHash(), RefreshHash: newHash(),
+		Roles: []usermgmt.Role{usermgmt.RoleSupervisor}, IdleExpiresAt: base.Add(time.Hour)}
+	require.NoError(t, f.rotate(r))
+	r.Roles[0] = "scribbled"
+	touched, err := f.touch(r.TokenHash, base)
+	require.NoError(t, err)
+	require.Equal(t, []usermgmt.Role{usermgmt.RoleSupervisor}, touched.Roles, "after modifying the rotation passed to RotateSession")
+}
+
+func testCreateDeviceThenGetReturnsIt(t *testing.T, f *fixture) {
+	u := f.mustUser(acme, "ada@example.com", usermgmt.StatusActive)
+	d := f.mustDevice(u)
+	got := mustTx(f, func(tx usermgmt.Tx) (usermgmt.DeviceRecord, error) { return tx.GetDevice(f.ctx, d.Hash) })
+	require.Equal(t, normDevice(d), normDevice(got))
+	require.False(t, f.hasDevice(newHash()), "unknown device is not_found")
+}
