@@ -316,7 +316,9 @@ func buildWorld(f *fixture) (*world, []write) {
 		w.devices = append(w.devices, f.mustDevice(u).Hash)
 	}
 	for _, u := range []usermgmt.UserRecord{admin, admin, admin, agent} {
-		f.mustDo(func(tx usermgmt.Tx) error { return tx.AppendEvent(f.ctx, newEvent(u, usermgmt.EventLoginSucceeded, "")) })
+		f.mustDo(func(tx usermgmt.Tx) error {
+			return tx.AppendEvent(f.ctx, newEvent(u, usermgmt.EventLoginSucceeded, ""))
+		})
 	}
 
 	// What the writes create, registered so that observe looks for it.
