@@ -1,0 +1,240 @@
+package httpapi
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/google/uuid"
+	"github.com/usermgmt/usermgmt"
+)
+
+func (h *Handler) me(w http.ResponseWriter, r *http.Request, p usermgmt.Principal) error {
+	// The caller's own record needs no permission: the context has no actor.
+	u, err := h.m.GetUser(r.Context(), p.TenantID, p.UserID)
+	if err != nil {
+		if usermgmt.ErrorCode(err) == usermgmt.CodeNotFound {
+			return errorf(usermgmt.CodeUnauthenticated, "not signed in")
+		}
+		return err
+	}
+	perms := []usermgmt.Permission{}
+	for _, perm := range usermgmt.AllPermissions() {
+		if h.can(u.Roles, perm) {
+			perms = append(perms, perm)
+		}
+	}
+	writeJSON(w, http.StatusOK, Me{User: h.user(u, h.now()), TenantID: p.TenantID, SessionID: p.SessionID, Permissions: perms})
+	return nil
+}
+
+// can mirrors the Manager's rule for the page's buttons; the Manager still
+// decides every request.
+func (h *Handler) can(roles []usermgmt.Role, p usermgmt.Permission) bool {
+	for _, r := range roles {
+		if r == usermgmt.RoleTenantAdmin {
+			return true
+		}
+		for _, d := range h.roles {
+			if d.Name == r && slices.Contains(d.Permissions, p) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (h *Handler) listRoles(w http.ResponseWriter, _ *http.Request, _ usermgmt.Principal) error {
+	out := make([]Role, len(h.roles))
+	for i, d := range h.roles {
+		out[i] = Role{Name: d.Name, Description: d.Description}
+	}
+	writeJSON(w, http.StatusOK, map[string][]Role{"roles": out})
+	return nil
+}
+
+func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, p usermgmt.Principal) error {
+	q := r.URL.Query()
+	for k := range q {
+		switch k {
+		case "status", "q", "limit", "cursor":
+		default:
+			return errorf(usermgmt.CodeInvalid, "unknown query parameter "+quote(k))
+		}
+	}
+	limit, err := queryInt(r, "limit")
+	if err != nil {
+		return err
+	}
+	status := usermgmt.Status(q.Get("status"))
+	if status == "all" {
+		status = ""
+	}
+	page, err := h.m.ListUsers(r.Context(), p.TenantID, usermgmt.ListUsersQuery{
+		Status: status, Search: q.Get("q"), Limit: limit, Cursor: q.Get("cursor")})
+	if err != nil {
+		return err
+	}
+	now := h.now()
+	out := UserPage{Users: make([]User, len(page.Users)), NextCursor: page.NextCursor,
+		Counts: Counts{Active: page.Counts.Active, Invited: page.Counts.Invited,
+			Deactivated: page.Counts.Deactivated, All: page.Counts.All}}
+	for i, u := range page.Users {
+		out.Users[i] = h.user(u, now)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// InviteRequest is the body of POST /users/invitations.
+type InviteRequest struct {
+	Email string          `json:"email"`
+	Roles []usermgmt.Role `json:"roles"`
+}
+
+func (h *Handler) invite(w http.ResponseWriter, r *http.Request, p usermgmt.Principal) error {
+	var req InviteRequest
+	if err := h.decode(w, r, &req, false); err != nil {
+		return err
+	}
+	u, err := h.m.InviteUser(r.Context(), p.TenantID, usermgmt.Invite{Email: req.Email, Roles: req.Roles})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, h.user(u, h.now()))
+	return nil
+}
+
+func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, p usermgmt.Principal) error {
+	id, err := userID(r)
+	if err != nil {
+		return err
+	}
+	u, err := h.m.GetUser(r.Context(), p.TenantID, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, h.user(u, h.now()))
+	return nil
+}
+
+// action runs a Manager call on the {id} user that has no answer body.
+// The request may carry an empty JSON body or none.
+func (h *Handler) action(w http.ResponseWriter, r *http.Request, p usermgmt.Principal,
+	f func(r *http.Request, tenant string, id uuid.UUID) error) error {
+	id, err := userID(r)
+	if err != nil {
+		return err
+	}
+	if err := h.decode(w, r, &struct{}{}, true); err != nil {
+		return err
+	}
+	if err := f(r, p.TenantID, id); err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// change runs a Manager call on the {id} user that returns the user.
+func (h *Handler) change(w http.ResponseWriter, r *http.Request, p usermgmt.Principal,
+	f func(r *http.Request, tenant string, id uuid.UUID) (usermgmt.User, error)) error {
+	id, err := userID(r)
+	if err != nil {
+		return err
+	}
+	if err := h.decode(w, r, &struct{}{}, true); err != nil {
+		return err
+	}
+	u, err := f(r, p.TenantID, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, h.user(u, h.now()))
+	return nil
+}
+
+func (h *Handler) resendInvite(w http.ResponseWriter, r *http.Request, p usermgmt.Principal) error {
+	return h.action(w, r, p, func(r *http.Request, t string, id uuid.UUID) error {
+		return h.m.ResendInvite(r.Context(), t, id)
+	})
+}
+
+func (h *Handler) sendPasswordReset(w http.ResponseWriter, r *http.Request, p usermgmt.Principal) error {
+	return h.action(w, r, p, func(r *http.Request, t string, id uuid.UUID) error {
+		return h.m.SendPasswordReset(r.Context(), t, id)
+	})
+}
+
+func (h *Handler) forceLogout(w http.ResponseWriter, r *http.Request, p usermgmt.Principal) error {
+	return h.action(w, r, p, func(r *http.Request, t string, id uuid.UUID) error {
+		return h.m.ForceLogout(r.Context(), t, id)
+	})
+}
+
+func (h *Handler) grantRole(w http.ResponseWriter, r *http.Request, p usermgmt.Principal) error {
+	return h.change(w, r, p, func(r *http.Request, t string, id uuid.UUID) (usermgmt.User, error) {
+		return h.m.GrantRole(r.Context(), t, id, usermgmt.Role(r.PathValue("role")))
+	})
+}
+
+func (h *Handler) revokeRole(w http.ResponseWriter, r *http.Request, p usermgmt.Principal) error {
+	return h.change(w, r, p, func(r *http.Request, t string, id uuid.UUID) (usermgmt.User, error) {
+		return h.m.RevokeRole(r.Context(), t, id, usermgmt.Role(r.PathValue("role")))
+	})
+}
+
+func (h *Handler) deactivate(w http.ResponseWriter, r *http.Request, p usermgmt.Principal) error {
+	return h.change(w, r, p, func(r *http.Request, t string, id uuid.UUID) (usermgmt.User, error) {
+		return h.m.Deactivate(r.Context(), t, id)
+	})
+}
+
+func (h *Handler) activate(w http.ResponseWriter, r *http.Request, p usermgmt.Principal) error {
+	return h.change(w, r, p, func(r *http.Request, t string, id uuid.UUID) (usermgmt.User, error) {
+		return h.m.Activate(r.Context(), t, id)
+	})
+}
+
+func (h *Handler) listActivity(w http.ResponseWriter, r *http.Request, p usermgmt.Principal) error {
+	id, err := userID(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	for k := range q {
+		if k != "limit" && k != "cursor" {
+			return errorf(usermgmt.CodeInvalid, "unknown query parameter "+quote(k))
+		}
+	}
+	limit, err := queryInt(r, "limit")
+	if err != nil {
+		return err
+	}
+	page, err := h.m.ListActivity(r.Context(), p.TenantID, id, usermgmt.ActivityQuery{Limit: limit, Cursor: q.Get("cursor")})
+	if err != nil {
+		return err
+	}
+	out := ActivityPage{Events: make([]Event, len(page.Events)), NextCursor: page.NextCursor}
+	emails := map[uuid.UUID]string{}
+	for i, e := range page.Events {
+		ev := Event{ID: e.ID, Type: e.Type, IP: e.IP, UserAgent: e.UserAgent, Detail: e.Detail, CreatedAt: e.CreatedAt}
+		if e.ActorID != uuid.Nil {
+			a := e.ActorID
+			ev.ActorID = &a
+			email, seen := emails[a]
+			if !seen {
+				// The caller may read activity; naming the actor needs the
+				// list permission too, and a failure only leaves it unnamed.
+				if u, err := h.m.GetUser(r.Context(), p.TenantID, a); err == nil {
+					email = u.Email
+				}
+				emails[a] = email
+			}
+			ev.ActorEmail = email
+		}
+		out.Events[i] = ev
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

@@ -1,0 +1,271 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/usermgmt/usermgmt"
+	"github.com/usermgmt/usermgmt/httpapi"
+)
+
+// adminRoutes lists every admin route with a request that succeeds for a
+// tenant_admin. {id} is replaced by the target user's id.
+type adminRoute struct {
+	name       string
+	method     string
+	path       string
+	body       string
+	ok         int
+	target     string // "invited", "active" or "" (no {id})
+	permission bool   // needs more than the agent role has
+}
+
+var adminRouteTable = []adminRoute{
+	{"ListUsers", "GET", "/users?status=invited&q=acme&limit=10", "", 200, "", true},
+	{"Invite", "POST", "/users/invitations", `{"email":"fresh@acme.test","roles":["recruiter"]}`, 201, "", true},
+	{"GetUser", "GET", "/users/{id}", "", 200, "invited", true},
+	{"ResendInvite", "POST", "/users/{id}/invitation/resend", "", 204, "invited", true},
+	{"GrantRole", "PUT", "/users/{id}/roles/supervisor", "", 200, "invited", true},
+	{"RevokeRole", "DELETE", "/users/{id}/roles/supervisor", "", 200, "invited", true},
+	{"SendPasswordReset", "POST", "/users/{id}/password-reset", "", 204, "active", true},
+	{"ForceLogout", "POST", "/users/{id}/logout", "", 204, "active", true},
+	{"Activity", "GET", "/users/{id}/activity?limit=5", "", 200, "active", true},
+	{"Deactivate", "POST", "/users/{id}/deactivate", "", 200, "active", true},
+	{"Activate", "POST", "/users/{id}/activate", "", 200, "active", true},
+	{"Me", "GET", "/me", "", 200, "", false},
+	{"Roles", "GET", "/roles", "", 200, "", false},
+}
+
+func TestAdminRoutes(t *testing.T) {
+	f := newFixture(t, nil)
+	_, admin, _ := f.active(t, "acme", "admin@acme.test", usermgmt.RoleTenantAdmin)
+	_, agent, _ := f.active(t, "acme", "agent@acme.test", usermgmt.RoleAgent)
+	invited := f.invite(t, "acme", "invited@acme.test", usermgmt.RoleRecruiter)
+	act, _, _ := f.active(t, "acme", "active@acme.test", usermgmt.RoleSupervisor)
+	foreign := f.invite(t, "globex", "someone@globex.test", usermgmt.RoleAgent)
+	f.clock.Advance(2 * time.Minute) // past the mail interval of the invitations
+
+	path := func(rt adminRoute, id string) string { return strings.ReplaceAll(rt.path, "{id}", id) }
+	targetID := func(rt adminRoute) string {
+		if rt.target == "active" {
+			return act.ID.String()
+		}
+		return invited.ID.String()
+	}
+
+	for _, rt := range adminRouteTable {
+		t.Run(rt.name, func(t *testing.T) {
+			t.Run("Succeeds", func(t *testing.T) {
+				w := f.do(t, req{method: rt.method, path: path(rt, targetID(rt)), body: rt.body, bearer: admin})
+				if w.Code != rt.ok {
+					t.Fatalf("status = %d, want %d: %s", w.Code, rt.ok, w.Body)
+				}
+				if rt.ok != 204 && !strings.HasPrefix(w.Header().Get("Content-Type"), "application/json") {
+					t.Fatalf("Content-Type = %q", w.Header().Get("Content-Type"))
+				}
+				if w.Header().Get("Cache-Control") != "no-store" {
+					t.Fatalf("Cache-Control = %q", w.Header().Get("Cache-Control"))
+				}
+			})
+			t.Run("WithoutSessionIs401", func(t *testing.T) {
+				w := f.do(t, req{method: rt.method, path: path(rt, targetID(rt)), body: rt.body})
+				wantError(t, w, 401, "unauthenticated")
+			})
+			t.Run("GarbageTokenIs401", func(t *testing.T) {
+				w := f.do(t, req{method: rt.method, path: path(rt, targetID(rt)), body: rt.body, bearer: "ums_nope"})
+				wantError(t, w, 401, "unauthenticated")
+			})
+			if rt.permission {
+				t.Run("WithoutPermissionIs403", func(t *testing.T) {
+					w := f.do(t, req{method: rt.method, path: path(rt, targetID(rt)), body: rt.body, bearer: agent})
+					wantError(t, w, 403, "permission_denied")
+				})
+			}
+			if rt.target != "" {
+				t.Run("OtherTenantsUserIs404", func(t *testing.T) {
+					w := f.do(t, req{method: rt.method, path: path(rt, foreign.ID.String()), body: rt.body, bearer: admin})
+					wantError(t, w, 404, "not_found")
+				})
+				t.Run("BadUUIDIs400", func(t *testing.T) {
+					for _, bad := range []string{"not-a-uuid", "123", "%00", strings.Repeat("a", 300),
+						"{" + act.ID.String() + "}", strings.ReplaceAll(act.ID.String(), "-", "")} {
+						w := f.do(t, req{method: rt.method, path: path(rt, bad), body: rt.body, bearer: admin})
+						wantError(t, w, 400, "invalid")
+					}
+				})
+			}
+		})
+	}
+}
+
+func TestListUsersAnswer(t *testing.T) {
+	f := newFixture(t, nil)
+	_, admin, _ := f.active(t, "acme", "admin@acme.test", usermgmt.RoleTenantAdmin)
+	for _, e := range []string{"b@acme.test", "c@acme.test", "d@acme.test"} {
+		f.invite(t, "acme", e, usermgmt.RoleAgent)
+	}
+	f.invite(t, "globex", "x@globex.test", usermgmt.RoleAgent)
+	f.clock.Advance(20 * time.Minute) // inside the session idle limit
+
+	t.Run("CountsAndRowsOfOwnTenantOnly", func(t *testing.T) {
+		w := f.do(t, req{method: "GET", path: "/users?limit=2", bearer: admin})
+		page := decodeBody[httpapi.UserPage](t, w)
+		if page.Counts != (httpapi.Counts{Active: 1, Invited: 3, All: 4}) {
+			t.Fatalf("counts = %+v", page.Counts)
+		}
+		if len(page.Users) != 2 || page.NextCursor == "" {
+			t.Fatalf("page = %+v", page)
+		}
+		if u := page.Users[0]; u.Email != "admin@acme.test" || u.MFA != "enabled" || u.LastLogin != "20m ago" || u.Status != "active" {
+			t.Fatalf("row = %+v", u)
+		}
+		if u := page.Users[1]; u.MFA != "not enrolled" || u.LastLogin != "never" || u.LastLoginAt != nil {
+			t.Fatalf("row = %+v", u)
+		}
+		w = f.do(t, req{method: "GET", path: "/users?limit=2&cursor=" + page.NextCursor, bearer: admin})
+		next := decodeBody[httpapi.UserPage](t, w)
+		if len(next.Users) != 2 || next.NextCursor != "" || next.Users[1].Email != "d@acme.test" {
+			t.Fatalf("next page = %+v", next)
+		}
+	})
+	t.Run("StatusFilterAndSearch", func(t *testing.T) {
+		page := decodeBody[httpapi.UserPage](t, f.do(t, req{method: "GET", path: "/users?status=active", bearer: admin}))
+		if len(page.Users) != 1 {
+			t.Fatalf("active = %+v", page.Users)
+		}
+		page = decodeBody[httpapi.UserPage](t, f.do(t, req{method: "GET", path: "/users?status=all&q=C%40ACME", bearer: admin}))
+		if len(page.Users) != 1 || page.Users[0].Email != "c@acme.test" {
+			t.Fatalf("search = %+v", page.Users)
+		}
+	})
+	t.Run("BadQueriesAre400", func(t *testing.T) {
+		for _, q := range []string{"?cursor=garbage", "?cursor=" + strings.Repeat("A", 5000), "?limit=abc", "?limit=-1",
+			"?limit=100000", "?status=sleeping", "?bogus=1"} {
+			wantError(t, f.do(t, req{method: "GET", path: "/users" + q, bearer: admin}), 400, "invalid")
+		}
+	})
+	t.Run("CursorOfAnotherQueryIs400", func(t *testing.T) {
+		page := decodeBody[httpapi.UserPage](t, f.do(t, req{method: "GET", path: "/users?limit=1", bearer: admin}))
+		wantError(t, f.do(t, req{method: "GET", path: "/users?status=invited&limit=1&cursor=" + page.NextCursor, bearer: admin}), 400, "invalid")
+	})
+}
+
+func TestActivityAnswer(t *testing.T) {
+	f := newFixture(t, nil)
+	admin, tok, _ := f.active(t, "acme", "admin@acme.test", usermgmt.RoleTenantAdmin)
+	u := f.invite(t, "acme", "u@acme.test", usermgmt.RoleAgent)
+	for _, role := range []string{"supervisor", "recruiter", "hr_manager"} {
+		if w := f.do(t, req{method: "PUT", path: "/users/" + u.ID.String() + "/roles/" + role, bearer: tok}); w.Code != 200 {
+			t.Fatalf("grant: %d %s", w.Code, w.Body)
+		}
+	}
+	w := f.do(t, req{method: "GET", path: "/users/" + u.ID.String() + "/activity?limit=2", bearer: tok,
+		header: map[string]string{"User-Agent": "test-agent"}})
+	page := decodeBody[httpapi.ActivityPage](t, w)
+	if len(page.Events) != 2 || page.NextCursor == "" {
+		t.Fatalf("page = %+v", page)
+	}
+	e := page.Events[0]
+	if e.Type != usermgmt.EventRoleGranted || e.Detail != "hr_manager" || e.ActorID == nil || *e.ActorID != admin.ID ||
+		e.ActorEmail != "admin@acme.test" || e.IP != "192.0.2.1" {
+		t.Fatalf("newest event = %+v", e)
+	}
+	var all []httpapi.Event
+	cursor := ""
+	for {
+		p := decodeBody[httpapi.ActivityPage](t, f.do(t, req{method: "GET",
+			path: "/users/" + u.ID.String() + "/activity?limit=2&cursor=" + cursor, bearer: tok}))
+		all = append(all, p.Events...)
+		if p.NextCursor == "" {
+			break
+		}
+		cursor = p.NextCursor
+	}
+	last := all[len(all)-1]
+	if last.Type != usermgmt.EventUserCreated || last.ActorID != nil {
+		t.Fatalf("oldest event = %+v (want user.created by the system)", last)
+	}
+	t.Run("BadCursorIs400", func(t *testing.T) {
+		wantError(t, f.do(t, req{method: "GET", path: "/users/" + u.ID.String() + "/activity?cursor=xyz", bearer: tok}), 400, "invalid")
+		wantError(t, f.do(t, req{method: "GET", path: "/users/" + admin.ID.String() + "/activity?cursor=" + page.NextCursor, bearer: tok}), 400, "invalid")
+	})
+}
+
+func TestManagerErrorsMapToOneTable(t *testing.T) {
+	f := newFixture(t, nil)
+	admin, tok, _ := f.active(t, "acme", "admin@acme.test", usermgmt.RoleTenantAdmin)
+	_, hr, _ := f.active(t, "acme", "hr@acme.test", usermgmt.RoleHRAdmin)
+	u := f.invite(t, "acme", "u@acme.test", usermgmt.RoleAgent)
+
+	t.Run("ConflictIs409", func(t *testing.T) {
+		w := f.do(t, req{method: "POST", path: "/users/invitations", body: `{"email":"U@acme.test","roles":["agent"]}`, bearer: tok})
+		wantError(t, w, 409, "conflict")
+		wantError(t, f.do(t, req{method: "POST", path: "/users/" + admin.ID.String() + "/deactivate", bearer: tok}), 409, "conflict")
+	})
+	t.Run("InvalidIs400", func(t *testing.T) {
+		wantError(t, f.do(t, req{method: "POST", path: "/users/invitations", body: `{"email":"nope","roles":["agent"]}`, bearer: tok}), 400, "invalid")
+		wantError(t, f.do(t, req{method: "PUT", path: "/users/" + u.ID.String() + "/roles/wizard", bearer: tok}), 400, "invalid")
+	})
+	t.Run("RateLimitedIs429WithRetryAfter", func(t *testing.T) {
+		w := f.do(t, req{method: "POST", path: "/users/" + u.ID.String() + "/invitation/resend", bearer: tok})
+		wantError(t, w, 429, "rate_limited")
+		if ra := w.Header().Get("Retry-After"); ra == "" || ra == "0" {
+			t.Fatalf("Retry-After = %q", ra)
+		}
+	})
+	t.Run("DeliveryFailedIs502", func(t *testing.T) {
+		f.mail.FailNext(errDelivery)
+		w := f.do(t, req{method: "POST", path: "/users/invitations", body: `{"email":"v@acme.test","roles":["agent"]}`, bearer: tok})
+		wantError(t, w, 502, "delivery_failed")
+	})
+	t.Run("HRAdminMayNotTouchTenantAdminIs403", func(t *testing.T) {
+		wantError(t, f.do(t, req{method: "POST", path: "/users/" + admin.ID.String() + "/logout", bearer: hr}), 403, "permission_denied")
+		wantError(t, f.do(t, req{method: "PUT", path: "/users/" + u.ID.String() + "/roles/tenant_admin", bearer: hr}), 403, "permission_denied")
+	})
+	t.Run("InternalIs500LoggedNeverEchoed", func(t *testing.T) {
+		f.revoker.fail.Store(true)
+		defer f.revoker.fail.Store(false)
+		w := f.do(t, req{method: "POST", path: "/users/" + u.ID.String() + "/logout", bearer: tok})
+		wantError(t, w, 500, "internal")
+		if strings.Contains(w.Body.String(), "secret-detail-42") || strings.Contains(w.Body.String(), "revoker") {
+			t.Fatalf("internal detail echoed: %s", w.Body)
+		}
+		if !strings.Contains(f.logs.String(), "secret-detail-42") {
+			t.Fatalf("internal error not logged: %q", f.logs.String())
+		}
+	})
+	t.Run("UnknownRouteIs404JSON", func(t *testing.T) {
+		wantError(t, f.do(t, req{method: "GET", path: "/nowhere", bearer: tok}), 404, "not_found")
+	})
+	t.Run("WrongMethodIs405JSON", func(t *testing.T) {
+		w := f.do(t, req{method: "PATCH", path: "/users/" + u.ID.String(), bearer: tok})
+		wantError(t, w, 405, "method_not_allowed")
+		if w.Header().Get("Allow") == "" {
+			t.Fatal("no Allow header")
+		}
+	})
+}
+
+func TestStatusTable(t *testing.T) {
+	want := map[usermgmt.Code]int{
+		usermgmt.CodeInvalid: 400, usermgmt.CodeNotFound: 404, usermgmt.CodeConflict: 409,
+		usermgmt.CodePermissionDenied: 403, usermgmt.CodeUnauthenticated: 401, usermgmt.CodeExpired: 401,
+		usermgmt.CodeRateLimited: 429, usermgmt.CodeMFARequired: 401, usermgmt.CodeDeliveryFailed: 502,
+		usermgmt.CodeInternal: 500, "something_new": 500,
+	}
+	for code, status := range want {
+		if got := httpapi.StatusOf(code); got != status {
+			t.Errorf("StatusOf(%s) = %d, want %d", code, got, status)
+		}
+	}
+}
+
+var errDelivery = &deliveryErr{}
+
+type deliveryErr struct{}
+
+func (*deliveryErr) Error() string { return "smtp: connection refused" }
+
+var _ = http.StatusOK

@@ -1,0 +1,221 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/pquerna/otp/totp"
+	"github.com/usermgmt/usermgmt"
+	"github.com/usermgmt/usermgmt/httpapi"
+	"github.com/usermgmt/usermgmt/mailer/mailertest"
+	"github.com/usermgmt/usermgmt/store/memory"
+)
+
+// clock is a test clock: time moves only when a test says so.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// failingRevoker fails while fail is set, to make an internal error.
+type failingRevoker struct{ fail atomic.Bool }
+
+func (f *failingRevoker) RevokeUserSessions(context.Context, string, uuid.UUID) error {
+	if f.fail.Load() {
+		return errors.New("revoker exploded: secret-detail-42")
+	}
+	return nil
+}
+
+type fixture struct {
+	m       *usermgmt.Manager
+	mail    *mailertest.Mailer
+	clock   *clock
+	revoker *failingRevoker
+	logs    *syncBuffer
+	h       http.Handler
+	opts    httpapi.Options
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// newFixture builds a Manager on the memory store with a test clock and a
+// capturing mailer, and the API over it. opts is adjusted before use.
+func newFixture(t testing.TB, adjust func(*httpapi.Options)) *fixture {
+	t.Helper()
+	c := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	f := &fixture{mail: mailertest.New(), clock: c, revoker: &failingRevoker{}, logs: &syncBuffer{}}
+	m, err := usermgmt.New(memory.New(), usermgmt.Options{
+		Mailer: f.mail, Clock: c.Now, SecretKey: bytes.Repeat([]byte{7}, 32),
+		Links:    usermgmt.Links{BaseURL: "https://app.example.com"},
+		Revokers: []usermgmt.SessionRevoker{f.revoker},
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.m = m
+	f.opts = httpapi.Options{Clock: c.Now, Logger: slog.New(slog.NewTextHandler(f.logs, nil)), ReturnTokens: true}
+	if adjust != nil {
+		adjust(&f.opts)
+	}
+	h, err := httpapi.NewHandler(m, f.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.h = h
+	return f
+}
+
+// invite invites a user as trusted code and returns it.
+func (f *fixture) invite(t testing.TB, tenant, email string, roles ...usermgmt.Role) usermgmt.User {
+	t.Helper()
+	u, err := f.m.InviteUser(context.Background(), tenant, usermgmt.Invite{Email: email, Roles: roles})
+	if err != nil {
+		t.Fatalf("invite %s: %v", email, err)
+	}
+	return u
+}
+
+const password = "correct horse battery staple"
+
+// active makes an active user with TOTP through the Manager and returns it,
+// a session token and the TOTP secret.
+func (f *fixture) active(t testing.TB, tenant, email string, roles ...usermgmt.Role) (usermgmt.User, string, string) {
+	t.Helper()
+	ctx := context.Background()
+	u := f.invite(t, tenant, email, roles...)
+	enr, err := f.m.AcceptInvite(ctx, f.mail.Token(email), password)
+	if err != nil {
+		t.Fatalf("accept %s: %v", email, err)
+	}
+	s, err := f.m.CompleteMFAEnrollment(ctx, enr.Token, f.code(t, enr.Secret))
+	if err != nil {
+		t.Fatalf("enrol %s: %v", email, err)
+	}
+	u, err = f.m.GetUser(ctx, tenant, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u, s.Token, enr.Secret
+}
+
+// code moves the clock to a fresh TOTP step (a used step is refused) and
+// returns its code.
+func (f *fixture) code(t testing.TB, secret string) string {
+	t.Helper()
+	f.clock.Advance(30 * time.Second)
+	c, err := totp.GenerateCode(secret, f.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+type req struct {
+	method, path string
+	body         string
+	bearer       string
+	header       map[string]string
+	cookies      []*http.Cookie
+}
+
+func (f *fixture) do(t testing.TB, r req) *httptest.ResponseRecorder {
+	t.Helper()
+	var body io.Reader
+	if r.body != "" {
+		body = strings.NewReader(r.body)
+	}
+	hr := httptest.NewRequest(r.method, r.path, body)
+	if r.body != "" {
+		hr.Header.Set("Content-Type", "application/json")
+	}
+	if r.bearer != "" {
+		hr.Header.Set("Authorization", "Bearer "+r.bearer)
+	}
+	for k, v := range r.header {
+		if v == "" {
+			hr.Header.Del(k)
+		} else {
+			hr.Header.Set(k, v)
+		}
+	}
+	for _, c := range r.cookies {
+		hr.AddCookie(c)
+	}
+	w := httptest.NewRecorder()
+	f.h.ServeHTTP(w, hr)
+	return w
+}
+
+// errCode reads the code of an error answer, failing if the body is not
+// {"error":{"code","message"}}.
+func errCode(t testing.TB, w *httptest.ResponseRecorder) string {
+	t.Helper()
+	var e struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
+		t.Fatalf("status %d: body is not an error object: %q", w.Code, w.Body.String())
+	}
+	if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Fatalf("error Content-Type = %q", ct)
+	}
+	return e.Error.Code
+}
+
+func wantError(t testing.TB, w *httptest.ResponseRecorder, status int, code string) {
+	t.Helper()
+	if w.Code != status {
+		t.Fatalf("status = %d, want %d; body %s", w.Code, status, w.Body.String())
+	}
+	if got := errCode(t, w); got != code {
+		t.Fatalf("code = %q, want %q", got, code)
+	}
+}
+
+func decodeBody[T any](t testing.TB, w *httptest.ResponseRecorder) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(w.Body.Bytes(), &v); err != nil {
+		t.Fatalf("decode %q: %v", w.Body.String(), err)
+	}
+	return v
+}
+
+func cookieByName(cs []*http.Cookie, name string) *http.Cookie {
+	for _, c := range cs {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}

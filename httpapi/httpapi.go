@@ -1,0 +1,321 @@
+// Package httpapi serves the Manager as a JSON API over net/http: the
+// admin routes of the Settings → Users page and the person routes of
+// signing in, accepting an invitation and resetting a password.
+//
+// Mount it under a prefix with http.StripPrefix:
+//
+//	api, err := httpapi.NewHandler(m, httpapi.Options{})
+//	mux.Handle("/api/", http.StripPrefix("/api", api))
+//
+// Admin routes act only in the caller's own tenant, taken from the session,
+// and pass the caller to the Manager as the actor (usermgmt.WithActor), so
+// the Manager decides what the caller may do. Every error is
+// {"error":{"code":"…","message":"…"}} with the status from one table
+// (see StatusOf). A Handler is safe for concurrent use.
+package httpapi
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/usermgmt/usermgmt"
+)
+
+// Options configures a Handler. Zero values take the documented defaults.
+type Options struct {
+	// TenantFromRequest finds the tenant of the person routes that carry
+	// no token (login and forgot-password), e.g. from the host name. An
+	// error it returns is answered as is (an *usermgmt.Error keeps its
+	// code; anything else is internal). When nil, those routes read the
+	// tenant from the body's "tenant" field.
+	TenantFromRequest func(*http.Request) (string, error)
+
+	// Authenticate lets a host with sessions of its own supply the
+	// Principal of an admin request. When nil, the Handler reads the
+	// session token from "Authorization: Bearer …" or the session cookie
+	// and asks the Manager. It should return an *usermgmt.Error with
+	// code unauthenticated when there is no caller.
+	Authenticate func(*http.Request) (usermgmt.Principal, error)
+
+	// Cookie names. Defaults: "__Host-usermgmt_session",
+	// "__Host-usermgmt_refresh" and "__Host-usermgmt_device"; under
+	// Insecure the "__Host-" prefix is dropped, since browsers refuse it
+	// without Secure.
+	SessionCookie, RefreshCookie, DeviceCookie string
+
+	// Insecure is for development on http://localhost: cookies lose
+	// Secure and the __Host- prefix. Never set it in production.
+	Insecure bool
+
+	// ReturnTokens also puts the session and refresh tokens in JSON
+	// answers, for API clients that send "Authorization: Bearer". Leave
+	// it off when only browsers sign in: then no page script ever sees a
+	// token, only HttpOnly cookies hold them.
+	ReturnTokens bool
+
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed
+	// when finding a client's IP (for rate limits and the activity log).
+	// Empty: the header is ignored and the TCP peer is the client.
+	TrustedProxies []netip.Prefix
+
+	// TrustedOrigins may send cross-origin unsafe requests, as
+	// "scheme://host[:port]". Every other cross-origin POST, PUT or
+	// DELETE is refused with 403 (http.CrossOriginProtection).
+	TrustedOrigins []string
+
+	// MaxBodyBytes caps request bodies (413 above it). Default 1 MiB.
+	MaxBodyBytes int64
+
+	// RateLimits limit the person routes; see RateLimits.
+	RateLimits RateLimits
+
+	// Logger receives internal errors. Default: slog.Default().
+	Logger *slog.Logger
+
+	// Clock tells the time for rate limits and relative times. Default
+	// time.Now; give it the Manager's clock in tests.
+	Clock func() time.Time
+}
+
+// Handler is the JSON API. It is an http.Handler.
+type Handler struct {
+	m       *usermgmt.Manager
+	opts    Options
+	log     *slog.Logger
+	now     func() time.Time
+	mux     *http.ServeMux
+	handler http.Handler
+	limits  *limiter
+	roles   []usermgmt.RoleDef
+}
+
+// New returns the API as an http.Handler. It is NewHandler for hosts that
+// set options known to be valid: if NewHandler would fail, every request
+// is answered 500 and the configuration error is logged.
+func New(m *usermgmt.Manager, opts Options) http.Handler {
+	h, err := NewHandler(m, opts)
+	if err != nil {
+		log := opts.Logger
+		if log == nil {
+			log = slog.Default()
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			log.ErrorContext(r.Context(), "httpapi: misconfigured", "err", err)
+			writeJSON(w, http.StatusInternalServerError, errorBody{Error: errorDetail{Code: usermgmt.CodeInternal, Message: "internal error"}})
+		})
+	}
+	return h
+}
+
+// NewHandler returns the API. It returns invalid for a nil Manager, a
+// negative body limit or a malformed trusted origin.
+func NewHandler(m *usermgmt.Manager, opts Options) (*Handler, error) {
+	if m == nil {
+		return nil, usermgmt.Errorf(usermgmt.CodeInvalid, "httpapi: a Manager is required")
+	}
+	if opts.MaxBodyBytes < 0 {
+		return nil, usermgmt.Errorf(usermgmt.CodeInvalid, "httpapi: Options.MaxBodyBytes must not be negative")
+	}
+	if opts.MaxBodyBytes == 0 {
+		opts.MaxBodyBytes = 1 << 20
+	}
+	prefix := "__Host-"
+	if opts.Insecure {
+		prefix = ""
+	}
+	for _, c := range []struct {
+		p   *string
+		def string
+	}{
+		{&opts.SessionCookie, "usermgmt_session"},
+		{&opts.RefreshCookie, "usermgmt_refresh"},
+		{&opts.DeviceCookie, "usermgmt_device"},
+	} {
+		if *c.p == "" {
+			*c.p = prefix + c.def
+		}
+		if strings.ContainsAny(*c.p, " =;,\t\r\n\"") {
+			return nil, usermgmt.Errorf(usermgmt.CodeInvalid, "httpapi: cookie name %q is not valid", *c.p)
+		}
+	}
+	opts.RateLimits.PerIP = opts.RateLimits.PerIP.orDefault(Limit{Burst: 30, Per: time.Minute})
+	opts.RateLimits.PerAccount = opts.RateLimits.PerAccount.orDefault(Limit{Burst: 10, Per: 5 * time.Minute})
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	h := &Handler{m: m, opts: opts, log: opts.Logger, now: opts.Clock, mux: http.NewServeMux(),
+		limits: newLimiter(opts.Clock), roles: m.Roles()}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	cop := http.NewCrossOriginProtection()
+	for _, o := range opts.TrustedOrigins {
+		if err := cop.AddTrustedOrigin(o); err != nil {
+			return nil, usermgmt.Errorf(usermgmt.CodeInvalid, "httpapi: trusted origin %q: %v", o, err)
+		}
+	}
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.writeError(w, r, errorf(usermgmt.CodePermissionDenied, "cross-origin request refused"))
+	}))
+	h.routes()
+	h.handler = cop.Handler(http.HandlerFunc(h.serve))
+	return h, nil
+}
+
+func (h *Handler) routes() {
+	admin := func(pattern string, f func(http.ResponseWriter, *http.Request, usermgmt.Principal) error) {
+		h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			p, err := h.principal(r)
+			if err == nil {
+				r = r.WithContext(usermgmt.WithActor(r.Context(), h.actor(r, p)))
+				err = f(w, r, p)
+			}
+			if err != nil {
+				h.writeError(w, r, err)
+			}
+		})
+	}
+	// self serves the caller's own records, which need no permission: the
+	// context carries no actor, as for trusted code.
+	self := func(pattern string, f func(http.ResponseWriter, *http.Request, usermgmt.Principal) error) {
+		h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			p, err := h.principal(r)
+			if err == nil {
+				err = f(w, r, p)
+			}
+			if err != nil {
+				h.writeError(w, r, err)
+			}
+		})
+	}
+	person := func(pattern string, f func(http.ResponseWriter, *http.Request) error) {
+		h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			// The person is not signed in: the actor carries only where
+			// the request came from, for the activity log and the session.
+			r = r.WithContext(usermgmt.WithActor(r.Context(), h.actor(r, usermgmt.Principal{})))
+			if err := f(w, r); err != nil {
+				h.writeError(w, r, err)
+			}
+		})
+	}
+
+	self("GET /me", h.me)
+	self("GET /roles", h.listRoles)
+	admin("GET /users", h.listUsers)
+	admin("POST /users/invitations", h.invite)
+	admin("GET /users/{id}", h.getUser)
+	admin("POST /users/{id}/invitation/resend", h.resendInvite)
+	admin("PUT /users/{id}/roles/{role}", h.grantRole)
+	admin("DELETE /users/{id}/roles/{role}", h.revokeRole)
+	admin("POST /users/{id}/password-reset", h.sendPasswordReset)
+	admin("POST /users/{id}/logout", h.forceLogout)
+	admin("GET /users/{id}/activity", h.listActivity)
+	admin("POST /users/{id}/deactivate", h.deactivate)
+	admin("POST /users/{id}/activate", h.activate)
+
+	person("POST /auth/login", h.login)
+	person("POST /auth/mfa", h.verifyMFA)
+	person("POST /auth/refresh", h.refresh)
+	person("POST /auth/logout", h.logout)
+	person("POST /invitations/accept", h.acceptInvite)
+	person("POST /invitations/mfa", h.completeEnrollment)
+	person("POST /password/forgot", h.forgotPassword)
+	person("POST /password/reset", h.resetPassword)
+}
+
+// ServeHTTP serves the API.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.handler.ServeHTTP(w, r) }
+
+// serve routes a request, answering the mux's own 404 and 405 in JSON.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := h.mux.Handler(r); pattern == "" {
+		rec := &statusOnly{header: http.Header{}}
+		h.mux.ServeHTTP(rec, r)
+		if allow := rec.header.Get("Allow"); allow != "" {
+			w.Header().Set("Allow", allow)
+		}
+		if rec.status == http.StatusMethodNotAllowed {
+			h.writeError(w, r, errorf(CodeMethodNotAllowed, "method not allowed"))
+		} else {
+			h.writeError(w, r, errorf(usermgmt.CodeNotFound, "no such route"))
+		}
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// statusOnly records the status and headers the mux gives an unmatched
+// request, dropping its text body.
+type statusOnly struct {
+	header http.Header
+	status int
+}
+
+func (s *statusOnly) Header() http.Header         { return s.header }
+func (s *statusOnly) Write(b []byte) (int, error) { return len(b), nil }
+func (s *statusOnly) WriteHeader(code int)        { s.status = code }
+
+// principal is who makes an admin request.
+func (h *Handler) principal(r *http.Request) (usermgmt.Principal, error) {
+	if h.opts.Authenticate != nil {
+		p, err := h.opts.Authenticate(r)
+		if err == nil && (p.UserID == uuid.Nil || p.TenantID == "") {
+			err = errorf(usermgmt.CodeUnauthenticated, "not signed in")
+		}
+		return p, err
+	}
+	tok := h.sessionToken(r)
+	if tok == "" {
+		return usermgmt.Principal{}, errorf(usermgmt.CodeUnauthenticated, "not signed in")
+	}
+	return h.m.Authenticate(r.Context(), tok)
+}
+
+// sessionToken reads the bearer token, else the session cookie.
+func (h *Handler) sessionToken(r *http.Request) string {
+	if a := r.Header.Get("Authorization"); a != "" {
+		if len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
+			return strings.TrimSpace(a[7:])
+		}
+		return ""
+	}
+	if c, err := r.Cookie(h.opts.SessionCookie); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+func (h *Handler) actor(r *http.Request, p usermgmt.Principal) usermgmt.Actor {
+	ua := r.UserAgent()
+	if len(ua) > 512 {
+		ua = ua[:512]
+	}
+	return usermgmt.Actor{UserID: p.UserID, IP: h.clientIP(r), UserAgent: ua}
+}
+
+// tenant finds the tenant of a login or forgot-password request.
+func (h *Handler) tenant(r *http.Request, fromBody string) (string, error) {
+	if h.opts.TenantFromRequest != nil {
+		t, err := h.opts.TenantFromRequest(r)
+		if err != nil {
+			var ue *usermgmt.Error
+			if errors.As(err, &ue) {
+				return "", err
+			}
+			return "", &usermgmt.Error{Code: usermgmt.CodeInternal, Message: "tenant lookup failed", Err: err}
+		}
+		if t == "" {
+			return "", errorf(usermgmt.CodeInvalid, "no tenant for this request")
+		}
+		return t, nil
+	}
+	if fromBody == "" {
+		return "", errorf(usermgmt.CodeInvalid, "tenant is required")
+	}
+	return fromBody, nil
+}

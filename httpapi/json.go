@@ -1,0 +1,138 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/usermgmt/usermgmt"
+)
+
+// User is a user as the API shows it. LastLogin is LastLoginAt rendered
+// like the list shows it ("2h ago", "never"); MFA is "enabled" or
+// "not enrolled".
+type User struct {
+	ID          uuid.UUID       `json:"id"`
+	Email       string          `json:"email"`
+	Status      usermgmt.Status `json:"status"`
+	Roles       []usermgmt.Role `json:"roles"`
+	MFAEnabled  bool            `json:"mfa_enabled"`
+	MFA         string          `json:"mfa"`
+	LastLoginAt *time.Time      `json:"last_login_at"`
+	LastLogin   string          `json:"last_login"`
+	CreatedAt   time.Time       `json:"created_at"`
+	UpdatedAt   time.Time       `json:"updated_at"`
+}
+
+func (h *Handler) user(u usermgmt.User, now time.Time) User {
+	mfa := "not enrolled"
+	if u.MFAEnabled {
+		mfa = "enabled"
+	}
+	roles := u.Roles
+	if roles == nil {
+		roles = []usermgmt.Role{}
+	}
+	return User{ID: u.ID, Email: u.Email, Status: u.Status, Roles: roles, MFAEnabled: u.MFAEnabled, MFA: mfa,
+		LastLoginAt: u.LastLoginAt, LastLogin: usermgmt.RelativeTime(u.LastLoginAt, now),
+		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+}
+
+// Counts are the badge counts of the user list.
+type Counts struct {
+	Active      int `json:"active"`
+	Invited     int `json:"invited"`
+	Deactivated int `json:"deactivated"`
+	All         int `json:"all"`
+}
+
+// UserPage is GET /users.
+type UserPage struct {
+	Users      []User `json:"users"`
+	Counts     Counts `json:"counts"`
+	NextCursor string `json:"next_cursor"`
+}
+
+// Event is one entry of the activity log. ActorID is null for the system
+// (trusted code) and for a person acting on their own sign-in before
+// there is a session; ActorEmail is set when the actor is a user the
+// caller may see.
+type Event struct {
+	ID         uuid.UUID          `json:"id"`
+	Type       usermgmt.EventType `json:"type"`
+	ActorID    *uuid.UUID         `json:"actor_id"`
+	ActorEmail string             `json:"actor_email,omitempty"`
+	IP         string             `json:"ip,omitempty"`
+	UserAgent  string             `json:"user_agent,omitempty"`
+	Detail     string             `json:"detail,omitempty"`
+	CreatedAt  time.Time          `json:"created_at"`
+}
+
+// ActivityPage is GET /users/{id}/activity.
+type ActivityPage struct {
+	Events     []Event `json:"events"`
+	NextCursor string  `json:"next_cursor"`
+}
+
+// Role is one entry of GET /roles.
+type Role struct {
+	Name        usermgmt.Role `json:"name"`
+	Description string        `json:"description"`
+}
+
+// Me is GET /me: the caller and what they may do on the page.
+type Me struct {
+	User        User                  `json:"user"`
+	TenantID    string                `json:"tenant_id"`
+	SessionID   uuid.UUID             `json:"session_id"`
+	Permissions []usermgmt.Permission `json:"permissions"`
+}
+
+// Enrollment is what a person needs to add the account to a TOTP app.
+// QRPNG is the PNG as standard base64; QRDataURL is the same as a data:
+// URL for an <img>.
+type Enrollment struct {
+	Token         string    `json:"token"`
+	Secret        string    `json:"secret"`
+	URI           string    `json:"otpauth_uri"`
+	QRPNG         string    `json:"qr_png"`
+	QRDataURL     string    `json:"qr_data_url"`
+	RecoveryCodes []string  `json:"recovery_codes"`
+	ExpiresAt     time.Time `json:"expires_at"`
+}
+
+func enrollment(e usermgmt.MFAEnrollment) *Enrollment {
+	b64 := base64.StdEncoding.EncodeToString(e.QRPNG)
+	return &Enrollment{Token: e.Token, Secret: e.Secret, URI: e.URI, QRPNG: b64,
+		QRDataURL: "data:image/png;base64," + b64, RecoveryCodes: e.RecoveryCodes, ExpiresAt: e.ExpiresAt}
+}
+
+// Sign-in outcomes, in AuthResult.Status.
+const (
+	StatusSignedIn           = "signed_in"
+	StatusMFARequired        = "mfa_required"
+	StatusEnrollmentRequired = "enrollment_required"
+)
+
+// AuthResult answers the sign-in routes. Status says which fields are set:
+// signed_in (cookies are set; tokens here only with Options.ReturnTokens),
+// mfa_required (answer Challenge at POST /auth/mfa) or enrollment_required
+// (enrol with Enrollment, then POST /invitations/mfa).
+type AuthResult struct {
+	Status        string      `json:"status"`
+	Challenge     string      `json:"challenge,omitempty"`
+	Enrollment    *Enrollment `json:"enrollment,omitempty"`
+	Session       *Session    `json:"session,omitempty"`
+	RecoveryCodes []string    `json:"recovery_codes,omitempty"`
+}
+
+// Session is a signed-in session. The tokens are empty unless
+// Options.ReturnTokens is set.
+type Session struct {
+	Token              string     `json:"token,omitempty"`
+	RefreshToken       string     `json:"refresh_token,omitempty"`
+	DeviceToken        string     `json:"device_token,omitempty"`
+	ExpiresAt          time.Time  `json:"expires_at"`
+	IdleTimeoutSeconds int64      `json:"idle_timeout_seconds"`
+	DeviceExpiresAt    *time.Time `json:"device_expires_at,omitempty"`
+}
