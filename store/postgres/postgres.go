@@ -100,7 +100,7 @@ func (s *Store) RunInTx(ctx context.Context, opts usermgmt.TxOptions, fn func(ct
 	for attempt := 0; ; attempt++ {
 		var fnErr error
 		err := s.db.RunInTx(ctx, txOpts, func(ctx context.Context, btx bun.Tx) error {
-			fnErr = fn(ctx, &tx{s: s, db: btx})
+			fnErr = fn(ctx, &tx{s: s, bun: btx, db: btx.Tx})
 			return fnErr
 		})
 		if err == nil {
@@ -133,10 +133,12 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// tx is a usermgmt.Tx on one bun transaction.
+// tx is a usermgmt.Tx on one bun transaction: db runs the parameterised
+// statements, bun the two that bun formats.
 type tx struct {
-	s  *Store
-	db bun.Tx
+	s   *Store
+	bun bun.Tx
+	db  *sql.Tx
 }
 
 func (t *tx) q() *queries { return &t.s.q }

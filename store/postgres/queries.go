@@ -1,9 +1,17 @@
 package postgres
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // queries holds every statement of the Store with the schema filled in.
-// Placeholders are bun's (?): bun formats the arguments into the text.
+//
+// Most run through database/sql with server-side parameters ($n): the text
+// never changes, so the driver prepares each statement once per connection
+// and every later call is one round trip. The two whose best plan depends on
+// the value (a search pattern, a role matched against a partial index) keep
+// bun's ? placeholders and are formatted by bun with the value inlined.
 type queries struct {
 	createUser, getUser, lockUser, getUserByEmail, updateUser, advanceMFA, userExists string
 	listUsers, countUsers, countActiveWithRole                                        string
@@ -29,17 +37,18 @@ const tokenCols = `hash, purpose, tenant_id, user_id, data, created_at, expires_
 const eventCols = `id, tenant_id, user_id, type, actor_id, ip, user_agent, detail, created_at`
 
 func newQueries(schema string) queries {
-	r := strings.NewReplacer("{s}", schema).Replace
+	inline := strings.NewReplacer("{s}", schema).Replace
+	r := func(q string) string { return numbered(inline(q)) }
 	return queries{
 		// ON CONFLICT DO NOTHING: a duplicate email answers conflict without
 		// aborting the caller's transaction.
 		createUser: r(`INSERT INTO {s}.users (` + recordCols + `)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			VALUES (?, ?, ?, ?, ?::text::text[], ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT DO NOTHING RETURNING id`),
 		getUser:        r(`SELECT ` + recordCols + ` FROM {s}.users WHERE tenant_id = ? AND id = ?`),
 		lockUser:       r(`SELECT ` + recordCols + ` FROM {s}.users WHERE tenant_id = ? AND id = ? FOR UPDATE`),
 		getUserByEmail: r(`SELECT ` + recordCols + ` FROM {s}.users WHERE tenant_id = ? AND email = ?`),
-		updateUser: r(`UPDATE {s}.users SET status = ?, roles = ?, mfa_enabled = ?, last_login_at = ?,
+		updateUser: r(`UPDATE {s}.users SET status = ?, roles = ?::text::text[], mfa_enabled = ?, last_login_at = ?,
 			activated_at = ?, updated_at = ?, password_hash = ?, mfa_secret = ?, mfa_last_step = ?,
 			recovery_codes = ?, failed_attempts = ?, locked_until = ?, last_mail_at = ?
 			WHERE tenant_id = ? AND id = ?`),
@@ -47,9 +56,9 @@ func newQueries(schema string) queries {
 			WHERE tenant_id = ? AND id = ? AND mfa_last_step < ?`),
 		userExists: r(`SELECT true FROM {s}.users WHERE tenant_id = ? AND id = ?`),
 		// The WHERE clause is completed by ListUsers.
-		listUsers:  r(`SELECT ` + userCols + ` FROM {s}.users WHERE tenant_id = ?`),
+		listUsers:  inline(`SELECT ` + userCols + ` FROM {s}.users WHERE tenant_id = ?`),
 		countUsers: r(`SELECT invited, active, deactivated FROM {s}.tenant_counts WHERE tenant_id = ?`),
-		countActiveWithRole: r(`SELECT count(*) FROM {s}.users
+		countActiveWithRole: inline(`SELECT count(*) FROM {s}.users
 			WHERE tenant_id = ? AND status = 'active' AND roles @> ARRAY[?]::text[]`),
 
 		createToken: r(`INSERT INTO {s}.tokens (` + tokenCols + `) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -58,7 +67,7 @@ func newQueries(schema string) queries {
 		deleteTokens: r(`DELETE FROM {s}.tokens WHERE tenant_id = ? AND user_id = ? AND purpose = ?`),
 
 		createSession: r(`WITH s AS (
-				INSERT INTO {s}.sessions (` + sessionCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				INSERT INTO {s}.sessions (` + sessionCols + `) VALUES (?, ?, ?, ?, ?, ?::text::text[], ?, ?, ?, ?, ?)
 				ON CONFLICT DO NOTHING RETURNING id, refresh_hash)
 			INSERT INTO {s}.refresh_tokens (hash, session_id) SELECT refresh_hash, id FROM s
 			RETURNING session_id`),
@@ -69,7 +78,7 @@ func newQueries(schema string) queries {
 		// of one refresh token, the second finds refresh_hash changed and
 		// updates nothing.
 		rotateSession: r(`WITH s AS (
-				UPDATE {s}.sessions SET token_hash = ?, refresh_hash = ?, roles = ?, idle_expires_at = ?
+				UPDATE {s}.sessions SET token_hash = ?, refresh_hash = ?, roles = ?::text::text[], idle_expires_at = ?
 				WHERE id = ? AND refresh_hash = ? RETURNING id, refresh_hash),
 			spent AS (
 				UPDATE {s}.refresh_tokens SET spent = true
@@ -82,9 +91,15 @@ func newQueries(schema string) queries {
 			d AS (DELETE FROM {s}.devices WHERE tenant_id = ? AND user_id = ? RETURNING 1)
 			SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM d)`),
 		// One statement: the session exists, its user is active, and both
-		// expiries are in the future; then the idle expiry moves.
-		touchSession: r(`UPDATE {s}.sessions s SET idle_expires_at = LEAST(?::timestamptz, s.expires_at)
-			FROM {s}.users u
+		// expiries are in the future; then the idle expiry moves. The move
+		// commits asynchronously (set_config is local to this statement's
+		// transaction): losing the last few of them in a crash only makes
+		// a session look idle a little earlier, and it spares every
+		// request a WAL flush. Revocations still commit synchronously, and
+		// their flush carries any earlier touch with it.
+		touchSession: r(`WITH async AS (SELECT set_config('synchronous_commit', 'off', true))
+			UPDATE {s}.sessions s SET idle_expires_at = LEAST(?::timestamptz, s.expires_at)
+			FROM {s}.users u, async
 			WHERE s.token_hash = ? AND u.tenant_id = s.tenant_id AND u.id = s.user_id
 				AND u.status = 'active' AND ? < s.expires_at AND ? < s.idle_expires_at
 			RETURNING ` + prefixed("s.", sessionCols)),
@@ -112,4 +127,20 @@ func prefixed(prefix, cols string) string {
 		parts[i] = prefix + p
 	}
 	return strings.Join(parts, ", ")
+}
+
+// numbered turns bun's ? placeholders into PostgreSQL's $1, $2, … The
+// statements here have no other question marks.
+func numbered(q string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"database/sql"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -116,14 +117,29 @@ func scanEvent(r rowScanner) (usermgmt.Event, error) {
 	return e, nil
 }
 
-// Arguments as bun formats them.
+// Arguments. They are plain values every database/sql driver takes, so the
+// Store works over pgx, lib/pq or bun's pgdriver alike.
 
-func rolesArg(roles []usermgmt.Role) any {
-	ss := make([]string, len(roles))
+// rolesArg renders roles as a text[] literal, sent as text and cast by the
+// statement (?::text::text[]).
+func rolesArg(roles []usermgmt.Role) string {
+	var b strings.Builder
+	b.WriteByte('{')
 	for i, r := range roles {
-		ss[i] = string(r)
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		for _, c := range string(r) {
+			if c == '"' || c == '\\' {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(c)
+		}
+		b.WriteByte('"')
 	}
-	return pgdialect.Array(ss)
+	b.WriteByte('}')
+	return b.String()
 }
 
 func toRoles(ss []string) []usermgmt.Role {

@@ -79,7 +79,7 @@ func (t *tx) RevokeUser(ctx context.Context, tenantID string, userID uuid.UUID) 
 // TouchSession is one UPDATE … FROM users … RETURNING on the hot path; only
 // a refusal costs a second query, to tell expired from unauthenticated.
 func (s *Store) TouchSession(ctx context.Context, hash usermgmt.TokenHash, now time.Time, idle time.Duration) (usermgmt.SessionRecord, error) {
-	sess, err := scanSession(s.db.QueryRowContext(ctx, s.q.touchSession, now.Add(idle), hashArg(hash), now, now))
+	sess, err := scanSession(s.db.DB.QueryRowContext(ctx, s.q.touchSession, now.Add(idle), hashArg(hash), now, now))
 	if err == nil {
 		return sess, nil
 	}
@@ -90,7 +90,7 @@ func (s *Store) TouchSession(ctx context.Context, hash usermgmt.TokenHash, now t
 		status         sql.NullString
 		expires, idleT time.Time
 	)
-	err = s.db.QueryRowContext(ctx, s.q.sessionState, hashArg(hash)).Scan(&status, &expires, &idleT)
+	err = s.db.DB.QueryRowContext(ctx, s.q.sessionState, hashArg(hash)).Scan(&status, &expires, &idleT)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return usermgmt.SessionRecord{}, errorf(usermgmt.CodeUnauthenticated, "session not found")

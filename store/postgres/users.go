@@ -119,7 +119,15 @@ func (t *tx) ListUsers(ctx context.Context, p usermgmt.UserListParams) ([]usermg
 	b.WriteString(" ORDER BY email LIMIT ?")
 	args = append(args, limit)
 
-	rows, err := t.db.QueryContext(ctx, b.String(), args...)
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if p.Search != "" {
+		rows, err = t.bun.QueryContext(ctx, b.String(), args...) // the pattern inlined: see queries
+	} else {
+		rows, err = t.db.QueryContext(ctx, numbered(b.String()), args...)
+	}
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -161,10 +169,10 @@ func (t *tx) CountUsers(ctx context.Context, tenantID string) (usermgmt.StatusCo
 // tenant_admin run one after the other and the second sees the first's
 // change.
 func (t *tx) CountActiveWithRole(ctx context.Context, tenantID string, role usermgmt.Role) (int, error) {
-	if _, err := t.db.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", t.s.lockKey("role-count", tenantID)); err != nil {
+	if _, err := t.db.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", t.s.lockKey("role-count", tenantID)); err != nil {
 		return 0, mapErr(err)
 	}
 	var n int
-	err := t.db.QueryRowContext(ctx, t.q().countActiveWithRole, tenantID, string(role)).Scan(&n)
+	err := t.bun.QueryRowContext(ctx, t.q().countActiveWithRole, tenantID, string(role)).Scan(&n)
 	return n, mapErr(err)
 }
