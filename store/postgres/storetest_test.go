@@ -1,0 +1,14 @@
+package postgres_test
+
+import (
+	"testing"
+
+	"github.com/usermgmt/usermgmt"
+	"github.com/usermgmt/usermgmt/store/storetest"
+)
+
+// TestConformance runs the suite every Store passes, each case in a fresh
+// schema that is dropped afterwards.
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) usermgmt.Store { return newStore(t) })
+}
