@@ -32,7 +32,6 @@ const (
 	EventSessionsRevoked    EventType = "sessions.revoked"
 	EventDeactivated        EventType = "user.deactivated"
 	EventActivated          EventType = "user.activated"
-	EventSessionRefreshed   EventType = "session.refreshed"
 	EventRefreshTokenReused EventType = "session.refresh_reused"
 )
 

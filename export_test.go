@@ -11,3 +11,9 @@ import (
 func VerifyTOTPForTest(secret []byte, code string, now time.Time, digits int) (int64, bool) {
 	return verifyTOTP(secret, code, now, otp.Digits(digits))
 }
+
+// HashPasswordForTest is the argon2id cost of one login, for benchmarks.
+func HashPasswordForTest(pw string) string {
+	h, _ := hashPassword(pw, DefaultArgon2)
+	return h
+}

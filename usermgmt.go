@@ -275,8 +275,18 @@ func (m *Manager) event(ctx context.Context, u *User, t EventType, detail string
 		id = uuid.New()
 	}
 	a, _ := ActorFromContext(ctx)
+	if a.UserID == uuid.Nil && byThePerson[t] {
+		a.UserID = u.ID
+	}
 	return &Event{ID: id, TenantID: u.TenantID, UserID: u.ID, Type: t, ActorID: a.UserID,
 		IP: a.IP, UserAgent: a.UserAgent, Detail: detail, CreatedAt: m.now().UTC()}
+}
+
+// byThePerson are the events of a person's own flows: with no admin
+// acting, the user is the actor.
+var byThePerson = map[EventType]bool{
+	EventInviteAccepted: true, EventLoginSucceeded: true, EventLogout: true, EventMFAEnrolled: true,
+	EventMFAVerified: true, EventMFARecoveryUsed: true, EventDeviceTrusted: true, EventPasswordResetDone: true,
 }
 
 // send renders and mails one message; failures become delivery_failed.

@@ -1,0 +1,70 @@
+package usermgmt_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/usermgmt/usermgmt"
+	"github.com/usermgmt/usermgmt/mailer/mailertest"
+	"github.com/usermgmt/usermgmt/store/memory"
+)
+
+// The Settings → Users page on the memory store: invite, list, toggle a
+// role, deactivate.
+func Example() {
+	ctx := context.Background() // no Actor: trusted set-up code
+	mail := mailertest.New()
+	m, err := usermgmt.New(memory.New(), usermgmt.Options{
+		Mailer:    mail,
+		SecretKey: bytes.Repeat([]byte{1}, 32), // use 32 random bytes from your secret store
+		Issuer:    "Acme HR",
+		Links:     usermgmt.Links{BaseURL: "https://hr.acme.example"},
+	})
+	if err != nil {
+		panic(err)
+	}
+
+	ana, _ := m.InviteUser(ctx, "acme", usermgmt.Invite{Email: "Ana@Acme.example", Roles: []usermgmt.Role{usermgmt.RoleRecruiter}})
+	bob, _ := m.InviteUser(ctx, "acme", usermgmt.Invite{Email: "bob@acme.example", Roles: []usermgmt.Role{usermgmt.RoleAgent}})
+	last, _ := mail.Last()
+	fmt.Println("mailed:", last.To, "-", last.Subject)
+
+	ana, _ = m.GrantRole(ctx, "acme", ana.ID, usermgmt.RoleSupervisor)
+	fmt.Println("ana's roles:", ana.Roles)
+	bob, _ = m.Deactivate(ctx, "acme", bob.ID)
+
+	page, _ := m.ListUsers(ctx, "acme", usermgmt.ListUsersQuery{})
+	c := page.Counts
+	fmt.Printf("Active %d · Invited %d · Deactivated %d · All %d\n", c.Active, c.Invited, c.Deactivated, c.All)
+	for _, u := range page.Users {
+		fmt.Printf("%-18s %-12s mfa=%-5v last login: %s\n", u.Email, u.Status, u.MFAEnabled, usermgmt.RelativeTime(u.LastLoginAt, time.Now()))
+	}
+	// Output:
+	// mailed: bob@acme.example - You are invited to Acme HR
+	// ana's roles: [recruiter supervisor]
+	// Active 0 · Invited 1 · Deactivated 1 · All 2
+	// ana@acme.example   invited      mfa=false last login: never
+	// bob@acme.example   deactivated  mfa=false last login: never
+}
+
+// Errors carry a code to act on.
+func ExampleErrorCode() {
+	m, _ := usermgmt.New(memory.New(), usermgmt.Options{Mailer: mailertest.New(), SecretKey: make([]byte, 32),
+		Links: usermgmt.Links{BaseURL: "https://hr.acme.example"}})
+	_, err := m.InviteUser(context.Background(), "acme", usermgmt.Invite{Email: "not-an-email", Roles: []usermgmt.Role{"agent"}})
+	fmt.Println(usermgmt.ErrorCode(err))
+	_, err = m.InviteUser(context.Background(), "acme", usermgmt.Invite{Email: "ana@acme.example", Roles: []usermgmt.Role{"wizard"}})
+	fmt.Println(usermgmt.ErrorCode(err), "-", usermgmt.ErrorMessage(err))
+	// Output:
+	// invalid
+	// invalid - unknown role "wizard"
+}
+
+func ExampleRelativeTime() {
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	twoHours := now.Add(-2 * time.Hour)
+	fmt.Println(usermgmt.RelativeTime(&twoHours, now), usermgmt.RelativeTime(nil, now))
+	// Output: 2h ago never
+}
