@@ -10,5 +10,6 @@ import (
 // TestConformance runs the suite every Store passes, each case in a fresh
 // schema that is dropped afterwards.
 func TestConformance(t *testing.T) {
+	requireServer(t) // one skip line, not one per case
 	storetest.Run(t, func(t *testing.T) usermgmt.Store { return newStore(t) })
 }
