@@ -81,7 +81,7 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, p usermgmt.P
 	for i, u := range page.Users {
 		out.Users[i] = h.user(u, now)
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeUserPage(w, &out)
 	return nil
 }
 

@@ -61,8 +61,12 @@ type syncBuffer struct {
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // newFixture builds a Manager on the memory store with a test clock and a
 // capturing mailer, and the API over it. opts is adjusted before use.
@@ -168,6 +172,10 @@ func (f *fixture) do(t testing.TB, r req) *httptest.ResponseRecorder {
 	for _, c := range r.cookies {
 		hr.AddCookie(c)
 	}
+	if a := hr.Header.Get("X-Test-Remote-Addr"); a != "" {
+		hr.RemoteAddr = a
+		hr.Header.Del("X-Test-Remote-Addr")
+	}
 	w := httptest.NewRecorder()
 	f.h.ServeHTTP(w, hr)
 	return w
@@ -218,4 +226,22 @@ func cookieByName(cs []*http.Cookie, name string) *http.Cookie {
 		}
 	}
 	return nil
+}
+
+func newHandlerErr(f *fixture, origin string) (http.Handler, error) {
+	opts := f.opts
+	opts.TrustedOrigins = []string{origin}
+	return httpapi.NewHandler(f.m, opts)
+}
+
+type httptestRecorder = httptest.ResponseRecorder
+
+// newRequest is httptest.NewRequest without its panic on a bad target.
+func newRequest(method, target, body string) (r *http.Request, err error) {
+	defer func() {
+		if recover() != nil {
+			r, err = nil, errors.New("bad request line")
+		}
+	}()
+	return httptest.NewRequest(method, target, strings.NewReader(body)), nil
 }

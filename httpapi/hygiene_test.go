@@ -1,0 +1,96 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/usermgmt/usermgmt"
+)
+
+func TestRequestHygiene(t *testing.T) {
+	f := newFixture(t, nil)
+	_, tok, _ := f.active(t, "acme", "admin@acme.test", usermgmt.RoleTenantAdmin)
+	u := f.invite(t, "acme", "u@acme.test", usermgmt.RoleAgent)
+	deactivate := "/users/" + u.ID.String() + "/deactivate"
+
+	t.Run("MalformedJSONIs400", func(t *testing.T) {
+		for _, body := range []string{`{"email":`, `not json`, `[1,2]`, `{"email":"a@b.c","roles":"agent"}`,
+			`{"email":"a@b.c","roles":["agent"]} {"again":1}`, `"string"`} {
+			wantError(t, f.do(t, req{method: "POST", path: "/users/invitations", body: body, bearer: tok}), 400, "invalid")
+		}
+	})
+	t.Run("UnknownFieldIs400", func(t *testing.T) {
+		w := f.do(t, req{method: "POST", path: "/users/invitations", body: `{"email":"z@acme.test","roles":["agent"],"admin":true}`, bearer: tok})
+		wantError(t, w, 400, "invalid")
+		wantError(t, f.do(t, req{method: "POST", path: deactivate, body: `{"force":true}`, bearer: tok}), 400, "invalid")
+	})
+	t.Run("MissingBodyIs400", func(t *testing.T) {
+		wantError(t, f.do(t, req{method: "POST", path: "/users/invitations", bearer: tok}), 400, "invalid")
+	})
+	t.Run("TwoMegabyteBodyIs413", func(t *testing.T) {
+		big := `{"email":"` + strings.Repeat("a", 2<<20) + `@acme.test","roles":["agent"]}`
+		wantError(t, f.do(t, req{method: "POST", path: "/users/invitations", body: big, bearer: tok}), 413, "too_large")
+		wantError(t, f.do(t, req{method: "POST", path: "/auth/login", body: big}), 413, "too_large")
+	})
+	t.Run("FormPostIs415", func(t *testing.T) {
+		form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+		wantError(t, f.do(t, req{method: "POST", path: "/users/invitations", body: "email=a%40b.c&roles=agent", header: form, bearer: tok}), 415, "unsupported_media_type")
+		wantError(t, f.do(t, req{method: "POST", path: deactivate, body: "x=1", header: form, bearer: tok}), 415, "unsupported_media_type")
+		wantError(t, f.do(t, req{method: "POST", path: "/auth/login", body: "email=a", header: form}), 415, "unsupported_media_type")
+		noType := map[string]string{"Content-Type": ""}
+		wantError(t, f.do(t, req{method: "POST", path: "/users/invitations", body: `{"email":"q@acme.test","roles":["agent"]}`, header: noType, bearer: tok}), 415, "unsupported_media_type")
+	})
+	t.Run("CrossOriginPostIs403", func(t *testing.T) {
+		for _, h := range []map[string]string{
+			{"Sec-Fetch-Site": "cross-site"},
+			{"Origin": "https://evil.example"},
+		} {
+			w := f.do(t, req{method: "POST", path: deactivate, bearer: tok, header: h})
+			wantError(t, w, 403, "permission_denied")
+			w = f.do(t, req{method: "POST", path: "/auth/login", body: `{"tenant":"acme","email":"admin@acme.test","password":"x"}`, header: h})
+			wantError(t, w, 403, "permission_denied")
+		}
+		got, err := f.m.GetUser(t.Context(), "acme", u.ID)
+		if err != nil || got.Status != usermgmt.StatusInvited {
+			t.Fatalf("refused request changed the user: %+v %v", got, err)
+		}
+	})
+	t.Run("SameOriginPostPasses", func(t *testing.T) {
+		w := f.do(t, req{method: "POST", path: deactivate, bearer: tok,
+			header: map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": "http://example.com"}})
+		if w.Code != 200 {
+			t.Fatalf("same-origin deactivate: %d %s", w.Code, w.Body)
+		}
+	})
+	t.Run("CrossOriginGetIsAllowed", func(t *testing.T) {
+		w := f.do(t, req{method: "GET", path: "/users", bearer: tok, header: map[string]string{"Sec-Fetch-Site": "cross-site"}})
+		if w.Code != 200 {
+			t.Fatalf("GET: %d", w.Code)
+		}
+	})
+	t.Run("NonBearerAuthorizationIs401", func(t *testing.T) {
+		w := f.do(t, req{method: "GET", path: "/users", header: map[string]string{"Authorization": "Basic " + tok}})
+		wantError(t, w, 401, "unauthenticated")
+	})
+}
+
+func TestTrustedOriginsConfig(t *testing.T) {
+	f := newFixture(t, nil)
+	if _, err := newHandlerErr(f, "not an origin"); usermgmt.ErrorCode(err) != usermgmt.CodeInvalid {
+		t.Fatalf("bad origin: %v", err)
+	}
+	h, err := newHandlerErr(f, "https://admin.example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("POST", "/auth/logout", nil)
+	r.Header.Set("Origin", "https://admin.example.com")
+	r.Header.Set("Sec-Fetch-Site", "cross-site")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusNoContent {
+		t.Fatalf("trusted origin logout: %d %s", w.Code, w.Body)
+	}
+}
