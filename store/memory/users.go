@@ -222,14 +222,51 @@ func (t *tx) ListUsers(_ context.Context, p usermgmt.UserListParams) ([]usermgmt
 			return []usermgmt.User{}, nil
 		}
 	}
-	out := make([]usermgmt.User, 0, min(p.Limit, x.n))
+	var rows []*usermgmt.UserRecord
 	x.after(p.After, func(e entry) bool {
 		if p.Search == "" || strings.Contains(e.email, p.Search) {
-			out = append(out, cloneUser(e.u.User))
+			rows = append(rows, e.u)
 		}
-		return len(out) < p.Limit
+		return len(rows) < p.Limit
 	})
-	return out, nil
+	return cloneUsers(rows), nil
+}
+
+// cloneUsers copies rows into Users that share nothing with the store,
+// with one allocation each for the users, their roles and their times
+// rather than several per user: a page is on the hot path.
+func cloneUsers(rows []*usermgmt.UserRecord) []usermgmt.User {
+	nRoles, nTimes := 0, 0
+	for _, u := range rows {
+		nRoles += len(u.Roles)
+		if u.LastLoginAt != nil {
+			nTimes++
+		}
+		if u.ActivatedAt != nil {
+			nTimes++
+		}
+	}
+	out := make([]usermgmt.User, len(rows))
+	roles := make([]usermgmt.Role, 0, nRoles)
+	times := make([]time.Time, 0, nTimes)
+	timeOf := func(t *time.Time) *time.Time {
+		if t == nil {
+			return nil
+		}
+		times = append(times, *t)
+		return &times[len(times)-1]
+	}
+	for i, u := range rows {
+		out[i] = u.User
+		if u.Roles != nil {
+			start := len(roles)
+			roles = append(roles, u.Roles...)
+			out[i].Roles = roles[start:len(roles):len(roles)] // full: an append copies
+		}
+		out[i].LastLoginAt = timeOf(u.LastLoginAt)
+		out[i].ActivatedAt = timeOf(u.ActivatedAt)
+	}
+	return out
 }
 
 func (t *tx) CountUsers(_ context.Context, tenantID string) (usermgmt.StatusCounts, error) {
