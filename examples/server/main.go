@@ -1,0 +1,264 @@
+// Command server is a runnable host application: the JSON API of package
+// httpapi and the Settings → Users page of package ui over one Manager,
+// with a demo tenant whose first tenant_admin is invited at start.
+//
+//	go run ./examples/server                      # memory store, http://127.0.0.1:8080
+//	go run ./examples/server -database-url postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+//
+// Mail goes to the terminal (usermgmt.LogMailer): follow the printed
+// invitation link to set the admin's password and enrol an authenticator.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/usermgmt/usermgmt"
+	"github.com/usermgmt/usermgmt/httpapi"
+	"github.com/usermgmt/usermgmt/store/memory"
+	"github.com/usermgmt/usermgmt/store/postgres"
+	"github.com/usermgmt/usermgmt/ui"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Getenv); err != nil {
+		fmt.Fprintln(os.Stderr, "server:", err)
+		os.Exit(1)
+	}
+}
+
+type config struct {
+	addr, baseURL, databaseURL, tenant, admin, secretKey string
+	seed                                                 bool
+}
+
+func parseFlags(args []string, getenv func(string) string) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address")
+	fs.StringVar(&c.baseURL, "base-url", "", "URL people use to reach the server, for links in mail (default http://<addr>)")
+	fs.StringVar(&c.databaseURL, "database-url", getenv("USERMGMT_DATABASE_URL"), "PostgreSQL URL; empty uses the in-memory store (env USERMGMT_DATABASE_URL)")
+	fs.StringVar(&c.tenant, "tenant", "demo", "the demo tenant's id")
+	fs.StringVar(&c.admin, "admin", "admin@demo.example", "email of the demo tenant's first tenant_admin")
+	fs.StringVar(&c.secretKey, "secret-key", getenv("USERMGMT_SECRET_KEY"), "64 hex digits sealing TOTP secrets; random if empty (env USERMGMT_SECRET_KEY)")
+	fs.BoolVar(&c.seed, "seed", true, "invite a few demo users so the list is not empty")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if c.baseURL == "" {
+		c.baseURL = "http://" + c.addr
+	}
+	return c, nil
+}
+
+// run starts the server and serves until ctx ends or SIGINT/SIGTERM.
+func run(ctx context.Context, args []string, out io.Writer, getenv func(string) string) error {
+	c, err := parseFlags(args, getenv)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	key, err := secretKey(c, log)
+	if err != nil {
+		return err
+	}
+	store, closeStore, err := openStore(ctx, c.databaseURL)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	base, err := url.Parse(c.baseURL)
+	if err != nil {
+		return fmt.Errorf("-base-url: %w", err)
+	}
+	mail := &linkMailer{LogMailer: &usermgmt.LogMailer{W: out}, links: map[string]string{}}
+	m, err := usermgmt.New(store, usermgmt.Options{
+		Mailer:    mail,
+		SecretKey: key,
+		Issuer:    "usermgmt demo",
+		Links:     usermgmt.Links{BaseURL: c.baseURL}, // the page serves the default link paths
+		Logger:    log,
+	})
+	if err != nil {
+		return err
+	}
+	if err := bootstrap(ctx, m, c); err != nil {
+		return err
+	}
+	link := mail.link(c.admin)
+
+	insecure := base.Scheme == "http"
+	api, err := httpapi.NewHandler(m, httpapi.Options{
+		// One tenant here; a SaaS would read it from the host name.
+		TenantFromRequest: func(*http.Request) (string, error) { return c.tenant, nil },
+		Insecure:          insecure,
+		Logger:            log,
+	})
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/api/", http.StripPrefix("/api", api))
+	mux.Handle("/", ui.Handler(ui.Options{APIPath: "/api", Title: "Settings → Users"}))
+
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+
+	fmt.Fprintf(out, "\nSettings → Users is at %s/  (tenant %q)\n", c.baseURL, c.tenant)
+	if link != "" {
+		fmt.Fprintf(out, "Sign in as its first tenant_admin, %s:\n  1. open %s\n  2. choose a password, scan the QR code with an authenticator app, enter its code\n  3. you land on the user list; later sign-ins are at %s/login\n", c.admin, link, c.baseURL)
+	} else {
+		fmt.Fprintf(out, "Sign in as %s at %s/login\n", c.admin, c.baseURL)
+	}
+	if insecure {
+		fmt.Fprintln(out, "Development mode: plain http, cookies without Secure. Put it behind https (and -base-url https://…) for anything real.")
+	}
+	fmt.Fprintln(out, "Mail is printed here. Ctrl-C stops the server.")
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	fmt.Fprintln(out, "shutting down…")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func secretKey(c config, log *slog.Logger) ([]byte, error) {
+	if c.secretKey != "" {
+		k, err := hex.DecodeString(c.secretKey)
+		if err != nil || len(k) != 32 {
+			return nil, errors.New("-secret-key must be 64 hex digits (32 bytes)")
+		}
+		return k, nil
+	}
+	k := make([]byte, 32)
+	_, _ = rand.Read(k)
+	if c.databaseURL != "" {
+		log.Warn("no -secret-key: using a random one; enrolled authenticators stop working when the server restarts")
+	}
+	return k, nil
+}
+
+// openStore opens Postgres (running the migrations) or the memory store.
+func openStore(ctx context.Context, dsn string) (usermgmt.Store, func(), error) {
+	if dsn == "" {
+		return memory.New(), func() {}, nil
+	}
+	sqldb, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, nil, err
+	}
+	db := bun.NewDB(sqldb, pgdialect.New())
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		db.Close()
+		return nil, nil, fmt.Errorf("connect to -database-url: %w", err)
+	}
+	s, err := postgres.New(db)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	if err := s.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, nil, fmt.Errorf("migrate: %w", err)
+	}
+	return s, func() { db.Close() }, nil
+}
+
+// bootstrap sets up the demo tenant as trusted code (a context without an
+// Actor): on an empty tenant it invites a few demo users and the first
+// tenant_admin. When the admin exists but never finished setup (a
+// restart on Postgres), it mails a fresh link.
+func bootstrap(ctx context.Context, m *usermgmt.Manager, c config) error {
+	page, err := m.ListUsers(ctx, c.tenant, usermgmt.ListUsersQuery{Search: c.admin, Limit: 1})
+	if err != nil {
+		return err
+	}
+	if len(page.Users) == 1 && page.Users[0].Email == c.admin {
+		if page.Users[0].Status != usermgmt.StatusInvited {
+			return nil
+		}
+		err := m.ResendInvite(ctx, c.tenant, page.Users[0].ID)
+		if usermgmt.ErrorCode(err) == usermgmt.CodeRateLimited {
+			return errors.New("the admin's invitation was mailed less than a minute ago; wait a minute and start again")
+		}
+		return err
+	}
+	if c.seed && page.Counts.All == 0 {
+		for _, d := range []struct {
+			email string
+			role  usermgmt.Role
+		}{
+			{"dana.hr@demo.example", usermgmt.RoleHRAdmin},
+			{"sam.recruiter@demo.example", usermgmt.RoleRecruiter},
+			{"lee.supervisor@demo.example", usermgmt.RoleSupervisor},
+		} {
+			if _, err := m.InviteUser(ctx, c.tenant, usermgmt.Invite{Email: d.email, Roles: []usermgmt.Role{d.role}}); err != nil {
+				return err
+			}
+		}
+	}
+	_, err = m.InviteUser(ctx, c.tenant, usermgmt.Invite{Email: c.admin, Roles: []usermgmt.Role{usermgmt.RoleTenantAdmin}})
+	return err
+}
+
+// linkMailer prints every mail and remembers the last link sent to each
+// address, so the start-up banner can repeat the admin's.
+type linkMailer struct {
+	*usermgmt.LogMailer
+	mu    sync.Mutex
+	links map[string]string
+}
+
+func (l *linkMailer) Send(ctx context.Context, msg usermgmt.Message) error {
+	if msg.Link != "" {
+		l.mu.Lock()
+		l.links[msg.To] = msg.Link
+		l.mu.Unlock()
+	}
+	return l.LogMailer.Send(ctx, msg)
+}
+
+func (l *linkMailer) link(to string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.links[to]
+}

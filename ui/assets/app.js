@@ -1,0 +1,469 @@
+// The Settings → Users page and the person pages, over the httpapi JSON
+// API. Plain JavaScript, no build step. Every string from the server is
+// put in the page with textContent, never as HTML.
+"use strict";
+
+(function () {
+  const body = document.body;
+  const cfg = {
+    api: body.dataset.api,
+    users: body.dataset.usersPath,
+    login: body.dataset.loginPath,
+    forgot: body.dataset.forgotPath,
+    invite: body.dataset.invitePath,
+    reset: body.dataset.resetPath,
+  };
+  const $ = (id) => document.getElementById(id);
+  const el = (tag, props, ...kids) => {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(props || {})) {
+      if (k === "class") e.className = v;
+      else if (k === "text") e.textContent = v;
+      else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+      else if (k === "dataset") Object.assign(e.dataset, v);
+      else if (v !== undefined && v !== null && v !== false) e.setAttribute(k, v === true ? "" : v);
+    }
+    for (const kid of kids) if (kid !== null && kid !== undefined) e.append(kid);
+    return e;
+  };
+  const announce = (msg) => { const l = $("live"); l.textContent = ""; setTimeout(() => { l.textContent = msg; }, 30); };
+
+  // ---- API ----------------------------------------------------------------
+  class APIError extends Error {
+    constructor(status, code, message, retryAfter) { super(message); this.status = status; this.code = code; this.retryAfter = retryAfter; }
+  }
+  async function call(method, path, data, retried) {
+    const init = { method, credentials: "same-origin", headers: { "Accept": "application/json" } };
+    if (data !== undefined) { init.headers["Content-Type"] = "application/json"; init.body = JSON.stringify(data); }
+    let res;
+    try { res = await fetch(cfg.api + path, init); } catch (e) { throw new APIError(0, "network", "Could not reach the server. Check your connection and try again."); }
+    if (res.status === 204) return null;
+    let json = null;
+    try { json = await res.json(); } catch (e) { /* not JSON */ }
+    if (res.ok) return json;
+    const err = (json && json.error) || { code: "internal", message: "Something went wrong (" + res.status + ")." };
+    // An expired or idle session: one refresh, then the request again.
+    if (res.status === 401 && !retried && !path.startsWith("/auth/") && !path.startsWith("/invitations/") && !path.startsWith("/password/")) {
+      try { await call("POST", "/auth/refresh", undefined, true); return await call(method, path, data, true); } catch (e) { /* fall through */ }
+    }
+    let msg = err.message;
+    const ra = res.headers.get("Retry-After");
+    if (res.status === 429 && ra) msg += " (retry in " + ra + "s)";
+    throw new APIError(res.status, err.code, msg, ra);
+  }
+
+  // showError puts msg next to what caused it: under an input (marked
+  // invalid and described by the message) or in a message area.
+  function showError(id, msg, input) {
+    const p = $(id);
+    p.textContent = msg; p.hidden = !msg;
+    if (input) input.setAttribute("aria-invalid", msg ? "true" : "false");
+    if (msg && input) input.focus();
+  }
+  function clearErrors(root) {
+    root.querySelectorAll(".error").forEach((p) => { p.textContent = ""; p.hidden = true; });
+    root.querySelectorAll("[aria-invalid]").forEach((i) => i.setAttribute("aria-invalid", "false"));
+  }
+  function busy(button, on) { if (button) { button.disabled = on; button.setAttribute("aria-busy", on ? "true" : "false"); } }
+
+  function takeToken() {
+    // Read the link's token, then drop it from the address bar and history.
+    const u = new URL(location.href);
+    const t = u.searchParams.get("token") || "";
+    if (t) { u.searchParams.delete("token"); history.replaceState(null, "", u.pathname + u.search); }
+    return t;
+  }
+  function go(path) { location.assign(path); }
+  document.querySelectorAll("a[data-href]").forEach((a) => { a.href = cfg[a.dataset.href]; });
+
+  const views = { users: initUsers, login: initLogin, accept: initAccept, forgot: initForgot, reset: initReset };
+  const view = body.dataset.view;
+  $("view-" + view).hidden = false;
+  views[view]();
+
+  // ---- Settings → Users ---------------------------------------------------
+  function statusBadge(s) { return el("span", { class: "status status-" + s, text: s }); }
+  const eventLabels = {
+    "user.created": "Account created", "user.invited": "Invitation sent", "invite.resent": "Invitation resent",
+    "invite.accepted": "Invitation accepted", "login.succeeded": "Logged in", "login.failed": "Login failed",
+    "logout": "Logged out", "mfa.enrolled": "Enrolled in MFA", "mfa.verified": "MFA verified", "mfa.failed": "MFA code refused",
+    "mfa.recovery_code_used": "Recovery code used", "mfa.reset": "MFA reset", "role.granted": "Role granted",
+    "role.revoked": "Role revoked", "password.reset_requested": "Password reset requested",
+    "password.reset_completed": "Password reset completed", "device.trusted": "Device trusted",
+    "sessions.revoked": "Sessions revoked (force logout)", "user.deactivated": "Deactivated", "user.activated": "Activated",
+    "session.refreshed": "Session refreshed", "session.refresh_reused": "Reused refresh token: session revoked",
+  };
+
+  async function initUsers() {
+    const state = { me: null, roles: [], status: "", q: "", cursor: "", users: [], selected: null, activityCursor: "", pending: null };
+    let me;
+    try { me = await call("GET", "/me"); } catch (e) {
+      if (e.status === 401) { go(cfg.login + "?next=" + encodeURIComponent(location.pathname)); return; }
+      showError("list-error", e.message); return;
+    }
+    state.me = me;
+    const can = (p) => me.permissions.includes(p);
+    $("me-email").textContent = "Signed in as " + me.user.email;
+    $("sign-out").addEventListener("click", async () => { try { await call("POST", "/auth/logout"); } finally { go(cfg.login); } });
+    if (!can("users.list")) {
+      $("users-ui").hidden = true; $("invite-open").hidden = true;
+      const n = $("no-access"); n.hidden = false;
+      n.textContent = "You are signed in as " + me.user.email + ". Your roles (" + me.user.roles.join(", ") + ") do not include managing users.";
+      return;
+    }
+    $("invite-open").hidden = !can("users.invite");
+    try { state.roles = (await call("GET", "/roles")).roles; } catch (e) { showError("list-error", e.message); }
+    fillRoleSelect();
+
+    // Badges filter the list; the search bar filters by email.
+    document.querySelectorAll(".badge-filter").forEach((b) => b.addEventListener("click", () => {
+      state.status = b.dataset.status;
+      document.querySelectorAll(".badge-filter").forEach((o) => o.setAttribute("aria-pressed", o === b ? "true" : "false"));
+      load(false);
+    }));
+    let timer = 0;
+    $("search").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => { state.q = $("search").value.trim(); load(false); }, 200); });
+    $("search-form").addEventListener("submit", (e) => { e.preventDefault(); state.q = $("search").value.trim(); load(false); });
+    $("users-more").addEventListener("click", () => load(true));
+    await load(false);
+
+    async function load(more) {
+      const params = new URLSearchParams();
+      if (state.status) params.set("status", state.status);
+      if (state.q) params.set("q", state.q);
+      if (more && state.cursor) params.set("cursor", state.cursor);
+      showError("list-error", "");
+      let page;
+      try { page = await call("GET", "/users?" + params.toString()); } catch (e) { showError("list-error", e.message); return; }
+      state.users = more ? state.users.concat(page.users) : page.users;
+      state.cursor = page.next_cursor;
+      setCounts(page.counts);
+      renderRows();
+    }
+    function setCounts(c) {
+      for (const k of ["active", "invited", "deactivated", "all"]) document.querySelector('[data-count="' + k + '"]').textContent = String(c[k]);
+    }
+    async function refreshCounts() {
+      try { setCounts((await call("GET", "/users?limit=1")).counts); } catch (e) { /* the list shows errors */ }
+    }
+
+    function renderRows() {
+      const tb = $("user-rows");
+      tb.replaceChildren(...state.users.map(row));
+      $("empty").hidden = state.users.length > 0;
+      $("users-more").hidden = !state.cursor;
+    }
+    function row(u) {
+      const actions = el("td", { class: "row-actions" });
+      const err = el("span", { class: "error row-error", role: "alert", hidden: true });
+      if (u.status === "invited" && can("users.invite")) actions.append(el("button", { type: "button", class: "secondary", text: "Resend Invite",
+        "aria-label": "Resend invite to " + u.email, onclick: (e) => { e.stopPropagation(); resend(u, e.currentTarget, err); } }));
+      if (can("users.deactivate")) {
+        if (u.status === "deactivated") actions.append(el("button", { type: "button", class: "primary", text: "Activate",
+          "aria-label": "Activate " + u.email, onclick: (e) => { e.stopPropagation(); activate(u, e.currentTarget, err); } }));
+        else actions.append(el("button", { type: "button", class: "danger", text: "Deactivate",
+          "aria-label": "Deactivate " + u.email, onclick: (e) => { e.stopPropagation(); confirmDeactivate(u, e.currentTarget, err); } }));
+      }
+      actions.append(err);
+      const tr = el("tr", { dataset: { id: u.id, email: u.email }, class: state.selected && state.selected.id === u.id ? "selected" : "" },
+        el("td", { "data-label": "Email" }, el("button", { type: "button", class: "link", text: u.email, "aria-label": "Open details of " + u.email,
+          onclick: (e) => { e.stopPropagation(); openPanel(u.id); } })),
+        el("td", { "data-label": "Status" }, statusBadge(u.status)),
+        el("td", { "data-label": "MFA", class: u.mfa_enabled ? "mfa-on" : "mfa-off", text: u.mfa }),
+        el("td", { "data-label": "Last login", text: u.last_login, title: u.last_login_at ? new Date(u.last_login_at).toLocaleString() : "never logged in" }),
+        actions);
+      tr.addEventListener("click", () => openPanel(u.id));
+      return tr;
+    }
+    function replaceUser(u) {
+      state.users = state.users.map((x) => (x.id === u.id ? u : x));
+      if (state.status && u.status !== state.status) state.users = state.users.filter((x) => x.id !== u.id);
+      renderRows();
+      if (state.selected && state.selected.id === u.id) renderPanel(u);
+    }
+
+    async function resend(u, button, err) {
+      busy(button, true); err.hidden = true;
+      try { await call("POST", "/users/" + u.id + "/invitation/resend"); announce("Invitation resent to " + u.email); if (state.selected && state.selected.id === u.id) loadActivity(false); }
+      catch (e) { err.textContent = e.message; err.hidden = false; }
+      finally { busy(button, false); }
+    }
+    async function activate(u, button, err) {
+      busy(button, true); if (err) err.hidden = true;
+      try { replaceUser(await call("POST", "/users/" + u.id + "/activate")); announce(u.email + " was activated"); refreshCounts(); if (state.selected && state.selected.id === u.id) loadActivity(false); }
+      catch (e) { if (err) { err.textContent = e.message; err.hidden = false; } else showError("actions-error", e.message); }
+      finally { busy(button, false); }
+    }
+    // Deactivate asks first, in a modal <dialog>.
+    function confirmDeactivate(u, button, err) {
+      const d = $("confirm-dialog");
+      $("confirm-text").textContent = u.email + " will not be able to log in, and every session of theirs ends now. Their data is kept for audit and compliance; you can activate them again later.";
+      state.pending = { u, button, err };
+      d.returnValue = "";
+      d.showModal();
+    }
+    $("confirm-dialog").addEventListener("close", async () => {
+      const p = state.pending; state.pending = null;
+      if (!p || $("confirm-dialog").returnValue !== "confirm") { if (p && p.button) p.button.focus(); return; }
+      busy(p.button, true);
+      try {
+        replaceUser(await call("POST", "/users/" + p.u.id + "/deactivate"));
+        announce(p.u.email + " was deactivated"); refreshCounts();
+        if (state.selected && state.selected.id === p.u.id) loadActivity(false);
+      } catch (e) {
+        if (p.err) { p.err.textContent = e.message; p.err.hidden = false; } else showError("actions-error", e.message);
+      } finally { busy(p.button, false); }
+    });
+
+    // ---- Invite User ----
+    function fillRoleSelect() {
+      const sel = $("invite-role");
+      sel.replaceChildren(...state.roles.map((r) => el("option", { value: r.name, text: r.name })));
+      const pick = state.roles.find((r) => r.name === "agent") || state.roles[0];
+      if (pick) sel.value = pick.name;
+      const desc = () => { const r = state.roles.find((x) => x.name === sel.value); $("invite-role-desc").textContent = r ? r.description : ""; };
+      sel.addEventListener("change", desc); desc();
+    }
+    $("invite-open").addEventListener("click", () => {
+      clearErrors($("invite-form")); $("invite-email").value = "";
+      $("invite-dialog").showModal(); $("invite-email").focus();
+    });
+    $("invite-cancel").addEventListener("click", () => $("invite-dialog").close());
+    $("invite-form").addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const form = $("invite-form"); clearErrors(form);
+      const email = $("invite-email").value.trim();
+      if (!email) { showError("invite-email-error", "Enter the user's email address.", $("invite-email")); return; }
+      const button = $("invite-send"); busy(button, true);
+      try {
+        const u = await call("POST", "/users/invitations", { email, roles: [$("invite-role").value] });
+        $("invite-dialog").close();
+        announce("Invitation sent to " + u.email);
+        await load(false);
+      } catch (err) {
+        const m = err.message.toLowerCase();
+        if (err.code === "delivery_failed") { $("invite-dialog").close(); announce(err.message); showError("list-error", err.message); await load(false); }
+        else if (err.code === "conflict" || (err.code === "invalid" && m.includes("email"))) showError("invite-email-error", err.message, $("invite-email"));
+        else if (m.includes("role") || err.code === "permission_denied") showError("invite-role-error", err.message, $("invite-role"));
+        else showError("invite-error", err.message);
+      } finally { busy(button, false); }
+    });
+
+    // ---- Detail panel ----
+    async function openPanel(id) {
+      let u = state.users.find((x) => x.id === id);
+      try { u = await call("GET", "/users/" + id); } catch (e) { if (!u) { showError("list-error", e.message); return; } }
+      state.selected = u;
+      renderRows();
+      renderPanel(u);
+      $("panel").hidden = false;
+      $("panel").focus();
+      loadActivity(false);
+    }
+    $("panel-close").addEventListener("click", closePanel);
+    document.addEventListener("keydown", (e) => { if (e.key === "Escape" && !$("panel").hidden && !document.querySelector("dialog[open]")) closePanel(); });
+    function closePanel() {
+      const id = state.selected && state.selected.id;
+      state.selected = null; $("panel").hidden = true; renderRows();
+      const b = id && document.querySelector('tr[data-id="' + id + '"] button.link');
+      if (b) b.focus();
+    }
+    function renderPanel(u) {
+      state.selected = u;
+      clearErrors($("panel"));
+      $("panel-title").textContent = u.email;
+      $("panel-status").replaceChildren(statusBadge(u.status));
+      $("panel-mfa").textContent = u.mfa;
+      $("panel-last-login").textContent = u.last_login;
+      const mayRoles = can("users.roles");
+      $("panel-roles").replaceChildren(...state.roles.map((r) => {
+        const id = "role-" + r.name;
+        const box = el("input", { type: "checkbox", id, role: "switch", checked: u.roles.includes(r.name), disabled: !mayRoles,
+          "aria-describedby": id + "-desc" });
+        box.addEventListener("change", () => toggleRole(u, r.name, box));
+        return el("li", {}, box, el("label", { for: id }, el("code", { text: r.name }), el("span", { class: "desc", id: id + "-desc", text: r.description })));
+      }));
+      $("panel-resend").hidden = u.status !== "invited" || !can("users.invite");
+      $("panel-reset").hidden = !can("users.reset_password");
+      $("panel-reset").disabled = u.status !== "active";
+      $("panel-logout").hidden = !can("users.force_logout");
+      $("panel-deactivate").hidden = u.status === "deactivated" || !can("users.deactivate");
+      $("panel-activate").hidden = u.status !== "deactivated" || !can("users.deactivate");
+    }
+    async function toggleRole(u, role, box) {
+      const on = box.checked; box.disabled = true; showError("roles-error", "");
+      try {
+        const nu = await call(on ? "PUT" : "DELETE", "/users/" + u.id + "/roles/" + encodeURIComponent(role));
+        replaceUser(nu);
+        announce((on ? "Granted " : "Revoked ") + role + (on ? " to " : " from ") + u.email);
+        loadActivity(false);
+      } catch (e) { box.checked = !on; showError("roles-error", e.message); }
+      finally { const b = $("role-" + role); if (b) { b.disabled = !can("users.roles"); b.focus(); } }
+    }
+    const panelAction = (id, f) => $(id).addEventListener("click", async (e) => {
+      const u = state.selected; const b = e.currentTarget; if (!u) return;
+      showError("actions-error", ""); busy(b, true);
+      try { await f(u, b); } catch (err) { showError("actions-error", err.message); } finally { busy(b, false); }
+    });
+    panelAction("panel-resend", async (u) => { await call("POST", "/users/" + u.id + "/invitation/resend"); announce("Invitation resent to " + u.email); loadActivity(false); });
+    panelAction("panel-reset", async (u) => { await call("POST", "/users/" + u.id + "/password-reset"); announce("Password reset email sent to " + u.email); loadActivity(false); });
+    panelAction("panel-logout", async (u) => { await call("POST", "/users/" + u.id + "/logout"); announce("All sessions and trusted devices of " + u.email + " were revoked"); loadActivity(false); });
+    $("panel-deactivate").addEventListener("click", (e) => { if (state.selected) confirmDeactivate(state.selected, e.currentTarget, null); });
+    $("panel-activate").addEventListener("click", (e) => { if (state.selected) activate(state.selected, e.currentTarget, null); });
+
+    // ---- Activity ----
+    $("activity-more").addEventListener("click", () => loadActivity(true));
+    async function loadActivity(more) {
+      const u = state.selected; if (!u) return;
+      if (!can("users.activity")) { $("activity").replaceChildren(el("li", { text: "Your roles do not include reading activity." })); return; }
+      const params = new URLSearchParams({ limit: "10" });
+      if (more && state.activityCursor) params.set("cursor", state.activityCursor);
+      showError("activity-error", "");
+      let page;
+      try { page = await call("GET", "/users/" + u.id + "/activity?" + params.toString()); } catch (e) { showError("activity-error", e.message); return; }
+      if (!state.selected || state.selected.id !== u.id) return;
+      const items = page.events.map((ev) => {
+        let what = eventLabels[ev.type] || ev.type;
+        if (ev.detail) what += ": " + ev.detail;
+        const by = ev.actor_email ? "by " + ev.actor_email : (ev.actor_id ? "by another user" : "");
+        const meta = [new Date(ev.created_at).toLocaleString(), by, ev.ip ? "from " + ev.ip : ""].filter(Boolean).join(" · ");
+        return el("li", { dataset: { type: ev.type } }, el("span", { class: "what", text: what }), el("span", { class: "meta", text: meta }));
+      });
+      if (more) $("activity").append(...items); else $("activity").replaceChildren(...items);
+      state.activityCursor = page.next_cursor;
+      $("activity-more").hidden = !page.next_cursor;
+      if (more && items.length) announce(items.length + " older events loaded");
+    }
+  }
+
+  // ---- Log in -------------------------------------------------------------
+  function initLogin() {
+    let challenge = "";
+    const next = () => {
+      const n = new URLSearchParams(location.search).get("next");
+      return n && n.startsWith("/") && !n.startsWith("//") ? n : cfg.users;
+    };
+    $("login-email").focus();
+    $("login-form").addEventListener("submit", async (e) => {
+      e.preventDefault(); clearErrors($("login-form"));
+      const email = $("login-email").value.trim(), password = $("login-password").value;
+      if (!email) { showError("login-email-error", "Enter your email.", $("login-email")); return; }
+      if (!password) { showError("login-password-error", "Enter your password.", $("login-password")); return; }
+      const b = $("login-submit"); busy(b, true);
+      try {
+        const res = await call("POST", "/auth/login", { email, password });
+        if (res.status === "signed_in") { go(next()); return; }
+        if (res.status === "enrollment_required") {
+          sessionStorage.setItem("usermgmt-enrollment", JSON.stringify(res.enrollment));
+          go(cfg.invite + "?enrol=1"); return;
+        }
+        challenge = res.challenge;
+        $("login-form").hidden = true; $("code-form").hidden = false; $("code-input").focus();
+      } catch (err) {
+        showError("login-password-error", err.message, $("login-password"));
+      } finally { busy(b, false); }
+    });
+    $("code-form").addEventListener("submit", async (e) => {
+      e.preventDefault(); clearErrors($("code-form"));
+      const code = $("code-input").value.replace(/\s+/g, "");
+      if (!code) { showError("code-error", "Enter the code from your app.", $("code-input")); return; }
+      const b = $("code-submit"); busy(b, true);
+      try {
+        await call("POST", "/auth/mfa", { challenge, code, trust_device: $("trust-device").checked });
+        go(next());
+      } catch (err) {
+        if (err.code === "expired" || (err.status === 401 && err.message.includes("log in again"))) {
+          $("code-form").hidden = true; $("login-form").hidden = false;
+          showError("login-password-error", err.message, $("login-password"));
+        } else showError("code-error", err.message, $("code-input"));
+      } finally { busy(b, false); }
+    });
+  }
+
+  // ---- Accept an invitation (and enrol TOTP) -------------------------------
+  function initAccept() {
+    const token = takeToken();
+    let enrollment = null;
+    const step = (name) => {
+      const order = ["password", "qr", "recovery"];
+      document.querySelectorAll(".steps li").forEach((li) => {
+        const i = order.indexOf(li.dataset.step), cur = order.indexOf(name);
+        if (i === cur) li.setAttribute("aria-current", "step"); else li.removeAttribute("aria-current");
+        li.classList.toggle("done", i < cur);
+      });
+    };
+    const showEnrol = (enr) => {
+      enrollment = enr;
+      $("password-form").hidden = true; $("enrol-form").hidden = false;
+      $("qr").src = enr.qr_data_url; $("secret").textContent = enr.secret.replace(/(.{4})/g, "$1 ").trim();
+      $("otpauth").href = enr.otpauth_uri;
+      step("qr"); $("enrol-code").focus();
+    };
+    const stored = new URLSearchParams(location.search).get("enrol") && sessionStorage.getItem("usermgmt-enrollment");
+    if (stored) {
+      sessionStorage.removeItem("usermgmt-enrollment");
+      $("accept-title").textContent = "Set up two-factor authentication";
+      showEnrol(JSON.parse(stored));
+    } else if (!token) {
+      showError("accept-error", "This page needs the link from your invitation email. Ask your administrator to resend it.");
+      $("password-form").hidden = true;
+    } else { step("password"); $("new-password").focus(); }
+
+    $("password-form").addEventListener("submit", async (e) => {
+      e.preventDefault(); clearErrors($("password-form"));
+      const p1 = $("new-password").value, p2 = $("new-password2").value;
+      if (p1.length < 12) { showError("new-password-error", "Use at least 12 characters.", $("new-password")); return; }
+      if (p1 !== p2) { showError("new-password2-error", "The two passwords differ.", $("new-password2")); return; }
+      const b = $("password-submit"); busy(b, true);
+      try { showEnrol((await call("POST", "/invitations/accept", { token, password: p1 })).enrollment); }
+      catch (err) {
+        if (err.code === "invalid") showError("new-password-error", err.message, $("new-password"));
+        else { showError("accept-error", err.message); }
+      } finally { busy(b, false); }
+    });
+    $("enrol-form").addEventListener("submit", async (e) => {
+      e.preventDefault(); clearErrors($("enrol-form"));
+      const code = $("enrol-code").value.replace(/\s+/g, "");
+      if (!/^\d{6}$/.test(code)) { showError("enrol-code-error", "Enter the 6 digits your app shows.", $("enrol-code")); return; }
+      const b = $("enrol-submit"); busy(b, true);
+      try {
+        const res = await call("POST", "/invitations/mfa", { token: enrollment.token, code });
+        const codes = (res.recovery_codes && res.recovery_codes.length ? res.recovery_codes : enrollment.recovery_codes) || [];
+        $("enrol-form").hidden = true;
+        if (codes.length) {
+          $("recovery-codes").replaceChildren(...codes.map((c) => el("li", { text: c })));
+          $("recovery").hidden = false; step("recovery"); $("recovery-done").focus();
+        } else go(cfg.users);
+      } catch (err) {
+        if (err.code === "expired") showError("accept-error", err.message);
+        else showError("enrol-code-error", err.message, $("enrol-code"));
+      } finally { busy(b, false); }
+    });
+    $("recovery-done").addEventListener("click", () => go(cfg.users));
+  }
+
+  // ---- Forgot / reset password ---------------------------------------------
+  function initForgot() {
+    $("forgot-email").focus();
+    $("forgot-form").addEventListener("submit", async (e) => {
+      e.preventDefault(); clearErrors($("forgot-form"));
+      const email = $("forgot-email").value.trim();
+      if (!email) { showError("forgot-email-error", "Enter your email.", $("forgot-email")); return; }
+      try { await call("POST", "/password/forgot", { email }); $("forgot-form").hidden = true; $("forgot-done").hidden = false; }
+      catch (err) { showError("forgot-email-error", err.message, $("forgot-email")); }
+    });
+  }
+  function initReset() {
+    const token = takeToken();
+    if (!token) { showError("reset-password-error", "This page needs the link from your password reset email."); }
+    $("reset-password").focus();
+    $("reset-form").addEventListener("submit", async (e) => {
+      e.preventDefault(); clearErrors($("reset-form"));
+      const p1 = $("reset-password").value, p2 = $("reset-password2").value;
+      if (p1.length < 12) { showError("reset-password-error", "Use at least 12 characters.", $("reset-password")); return; }
+      if (p1 !== p2) { showError("reset-password2-error", "The two passwords differ.", $("reset-password2")); return; }
+      try { await call("POST", "/password/reset", { token, password: p1 }); $("reset-form").hidden = true; $("reset-done").hidden = false; }
+      catch (err) { showError("reset-password-error", err.message, $("reset-password")); }
+    });
+  }
+})();
