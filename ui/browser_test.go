@@ -252,7 +252,11 @@ func TestBrowser(t *testing.T) {
 		waitFor(`!document.getElementById("activity-more").hidden`),
 		chromedp.Click(chromedp.ID("activity-more")),
 		waitFor(fmt.Sprintf(`document.querySelectorAll("#activity li").length >= %d`, n)))
+	// A tall window shows the whole panel, roles to the loaded activity.
+	do("tall window", chromedp.EmulateViewport(1366, 2100),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("panel").scrollTop = 0`), waitFor(`true`))
 	shot(t, admin, shots, "detail-panel.png", "the detail panel after deactivation and Load more")
+	do("normal window", chromedp.EmulateViewport(1366, 900))
 
 	do("cancel in the confirm dialog changes nothing",
 		chromedp.Click(chromedp.CSS(`tr[data-email="carol@acme.test"] button.danger`)),
@@ -263,9 +267,10 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("cancel deactivated someone: %+v", p.Counts)
 	}
 
-	// A phone-width look at the same page.
-	do("phone width", chromedp.EmulateViewport(390, 844), waitFor(`true`))
-	shot(t, admin, shots, "phone.png", "the page at phone width")
+	// A phone-width look at the list, the panel closed by keyboard.
+	do("phone width", chromedp.SendKeys(chromedp.ID("panel"), "\x1b"), waitFor(`document.getElementById("panel").hidden`),
+		chromedp.EmulateViewport(390, 844), waitFor(`true`))
+	shot(t, admin, shots, "phone.png", "the user list at phone width")
 
 	// --- The invitee, in a browser context of their own ---
 	link := ""
@@ -338,7 +343,7 @@ func waitFor(expr string) chromedp.Action[chromedp.Void] {
 		deadline := time.Now().Add(15 * time.Second)
 		var last error
 		for time.Now().Before(deadline) {
-			ok, err := chromedp.Evaluate[bool]("!!(" + expr + ")")(ctx, t)
+			ok, err := chromedp.Evaluate[bool]("!!("+expr+")")(ctx, t)
 			if err == nil && ok {
 				return chromedp.Void{}, nil
 			}

@@ -158,7 +158,7 @@
       const err = el("span", { class: "error row-error", role: "alert", hidden: true });
       if (u.status === "invited" && can("users.invite")) actions.append(el("button", { type: "button", class: "secondary", text: "Resend Invite",
         "aria-label": "Resend invite to " + u.email, onclick: (e) => { e.stopPropagation(); resend(u, e.currentTarget, err); } }));
-      if (can("users.deactivate")) {
+      if (can("users.deactivate") && u.id !== me.user.id) {
         if (u.status === "deactivated") actions.append(el("button", { type: "button", class: "primary", text: "Activate",
           "aria-label": "Activate " + u.email, onclick: (e) => { e.stopPropagation(); activate(u, e.currentTarget, err); } }));
         else actions.append(el("button", { type: "button", class: "danger", text: "Deactivate",
