@@ -63,9 +63,6 @@ func parseFlags(args []string, getenv func(string) string) (config, error) {
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
-	if c.baseURL == "" {
-		c.baseURL = "http://" + c.addr
-	}
 	return c, nil
 }
 
@@ -79,6 +76,14 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	defer stop()
 	log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	if c.baseURL == "" {
+		c.baseURL = "http://" + ln.Addr().String()
+	}
 	key, err := secretKey(c, log)
 	if err != nil {
 		return err
@@ -122,10 +127,6 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	mux.Handle("/api/", http.StripPrefix("/api", api))
 	mux.Handle("/", ui.Handler(ui.Options{APIPath: "/api", Title: "Settings → Users"}))
 
-	ln, err := net.Listen("tcp", c.addr)
-	if err != nil {
-		return err
-	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)

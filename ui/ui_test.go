@@ -1,0 +1,80 @@
+package ui_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/usermgmt/usermgmt/ui"
+)
+
+func get(t *testing.T, h http.Handler, method, path string) *httptest.ResponseRecorder {
+	t.Helper()
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(method, path, nil))
+	return w
+}
+
+func TestPagesAndAssets(t *testing.T) {
+	h := ui.Handler(ui.Options{APIPath: "/api/", Title: `Acme "HR" <Users>`})
+	for path, view := range map[string]string{"/": "users", "/login": "login", "/password/forgot": "forgot",
+		"/invitations/accept": "accept", "/password/reset": "reset"} {
+		w := get(t, h, "GET", path)
+		body := w.Body.String()
+		if w.Code != 200 || !strings.Contains(body, `data-view="`+view+`"`) || !strings.Contains(body, `data-api="/api"`) {
+			t.Fatalf("GET %s: %d %.300s", path, w.Code, body)
+		}
+		if !strings.Contains(body, "Acme &#34;HR&#34; &lt;Users&gt;") {
+			t.Fatalf("title not escaped: %.300s", body)
+		}
+		hd := w.Header()
+		if !strings.Contains(hd.Get("Content-Security-Policy"), "script-src 'self'") || hd.Get("Referrer-Policy") != "no-referrer" ||
+			hd.Get("X-Frame-Options") != "DENY" || hd.Get("Cache-Control") != "no-store" {
+			t.Fatalf("GET %s headers: %v", path, hd)
+		}
+	}
+	for _, a := range []string{"/assets/app.js", "/assets/app.css"} {
+		if w := get(t, h, "GET", a); w.Code != 200 || w.Body.Len() < 1000 {
+			t.Fatalf("GET %s: %d", a, w.Code)
+		}
+	}
+	if w := get(t, h, "GET", "/nowhere"); w.Code != 404 {
+		t.Fatalf("unknown page: %d", w.Code)
+	}
+	if w := get(t, h, "POST", "/"); w.Code != 405 {
+		t.Fatalf("POST page: %d", w.Code)
+	}
+}
+
+func TestPagesAreSelfContained(t *testing.T) {
+	h := ui.Handler(ui.Options{})
+	page := get(t, h, "GET", "/").Body.String()
+	js := get(t, h, "GET", "/assets/app.js").Body.String()
+	css := get(t, h, "GET", "/assets/app.css").Body.String()
+	for name, s := range map[string]string{"page": page, "js": js, "css": css} {
+		for _, bad := range []string{"http://", "https://", "//cdn", "innerHTML", "eval("} {
+			if strings.Contains(s, bad) {
+				t.Errorf("%s contains %q: the page must work offline and never render server text as HTML", name, bad)
+			}
+		}
+	}
+	for _, label := range []string{"Invite User", "Send Invite", "Resend Invite", "Reset Password", "Force Logout",
+		"Deactivate", "Activate", "Load more", "Search users by email", "Trust this device"} {
+		if !strings.Contains(page+js, label) {
+			t.Errorf("the page lacks %q", label)
+		}
+	}
+}
+
+func TestCustomPathsAndPrefix(t *testing.T) {
+	h := ui.Handler(ui.Options{Prefix: "/admin", InvitePath: "/join", ResetPath: "/reset"})
+	w := get(t, h, "GET", "/join")
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `data-invite-path="/admin/join"`) ||
+		!strings.Contains(w.Body.String(), `href="/admin/assets/app.css"`) {
+		t.Fatalf("custom paths: %d %.400s", w.Code, w.Body)
+	}
+	if w := get(t, h, "GET", "/invitations/accept"); w.Code != 404 {
+		t.Fatalf("default invite path still served: %d", w.Code)
+	}
+}
