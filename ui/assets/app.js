@@ -90,7 +90,7 @@
     "mfa.recovery_code_used": "Recovery code used", "mfa.reset": "MFA reset", "role.granted": "Role granted",
     "role.revoked": "Role revoked", "password.reset_requested": "Password reset requested",
     "password.reset_completed": "Password reset completed", "device.trusted": "Device trusted",
-    "sessions.revoked": "Sessions revoked (force logout)", "user.deactivated": "Deactivated", "user.activated": "Activated",
+    "sessions.revoked": "Sessions and trusted devices revoked", "user.deactivated": "Deactivated", "user.activated": "Activated",
     "session.refreshed": "Session refreshed", "session.refresh_reused": "Reused refresh token: session revoked",
   };
 
