@@ -11,7 +11,23 @@
 // and pass the caller to the Manager as the actor (usermgmt.WithActor), so
 // the Manager decides what the caller may do. Every error is
 // {"error":{"code":"…","message":"…"}} with the status from one table
-// (see StatusOf). A Handler is safe for concurrent use.
+// (see StatusOf): invalid 400, unauthenticated, expired and mfa_required
+// 401, permission_denied 403 (also a refused cross-origin request),
+// not_found 404, method_not_allowed 405, conflict 409, too_large 413,
+// unsupported_media_type 415, rate_limited 429 with Retry-After,
+// internal 500 (logged, never echoed), delivery_failed 502.
+//
+// Routes (admin, in the caller's tenant): GET /me, GET /roles,
+// GET /users?status=&q=&limit=&cursor=, POST /users/invitations,
+// GET /users/{id}, POST /users/{id}/invitation/resend,
+// PUT|DELETE /users/{id}/roles/{role}, POST /users/{id}/password-reset,
+// POST /users/{id}/logout, GET /users/{id}/activity?limit=&cursor=,
+// POST /users/{id}/deactivate, POST /users/{id}/activate.
+// Person routes: POST /auth/login, /auth/mfa, /auth/refresh, /auth/logout,
+// /invitations/accept, /invitations/mfa, /password/forgot, /password/reset.
+//
+// A Handler is safe for concurrent use. Its rate limiter lives in memory
+// and starts no goroutine, so there is nothing to close.
 package httpapi
 
 import (
