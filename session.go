@@ -21,9 +21,6 @@ type Session struct {
 	IdleTimeout     time.Duration
 	DeviceToken     string
 	DeviceExpiresAt time.Time
-	// RecoveryCodes is set once, by CompleteMFAEnrollment: show them to
-	// the person now; they are never shown again.
-	RecoveryCodes []string
 }
 
 // Principal is who a session token belongs to. Roles is the snapshot

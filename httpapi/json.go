@@ -119,11 +119,10 @@ const (
 // mfa_required (answer Challenge at POST /auth/mfa) or enrollment_required
 // (enrol with Enrollment, then POST /invitations/mfa).
 type AuthResult struct {
-	Status        string      `json:"status"`
-	Challenge     string      `json:"challenge,omitempty"`
-	Enrollment    *Enrollment `json:"enrollment,omitempty"`
-	Session       *Session    `json:"session,omitempty"`
-	RecoveryCodes []string    `json:"recovery_codes,omitempty"`
+	Status     string      `json:"status"`
+	Challenge  string      `json:"challenge,omitempty"`
+	Enrollment *Enrollment `json:"enrollment,omitempty"`
+	Session    *Session    `json:"session,omitempty"`
 }
 
 // Session is a signed-in session. The tokens are empty unless

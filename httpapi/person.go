@@ -80,7 +80,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 	}
 	switch {
 	case res.Session != nil:
-		h.signedIn(w, *res.Session, nil)
+		h.signedIn(w, *res.Session)
 	case res.Enrollment != nil:
 		writeJSON(w, http.StatusOK, AuthResult{Status: StatusEnrollmentRequired, Enrollment: enrollment(*res.Enrollment)})
 	default:
@@ -108,7 +108,7 @@ func (h *Handler) verifyMFA(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	h.signedIn(w, s, nil)
+	h.signedIn(w, s)
 	return nil
 }
 
@@ -137,7 +137,7 @@ func (h *Handler) refresh(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	h.signedIn(w, s, nil)
+	h.signedIn(w, s)
 	return nil
 }
 
@@ -197,7 +197,7 @@ func (h *Handler) completeEnrollment(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	h.signedIn(w, s, s.RecoveryCodes)
+	h.signedIn(w, s)
 	return nil
 }
 
@@ -250,7 +250,7 @@ func (h *Handler) resetPassword(w http.ResponseWriter, r *http.Request) error {
 }
 
 // signedIn sets the session cookies and answers signed_in.
-func (h *Handler) signedIn(w http.ResponseWriter, s usermgmt.Session, recovery []string) {
+func (h *Handler) signedIn(w http.ResponseWriter, s usermgmt.Session) {
 	h.setCookie(w, h.opts.SessionCookie, s.Token, s.ExpiresAt)
 	h.setCookie(w, h.opts.RefreshCookie, s.RefreshToken, s.ExpiresAt)
 	out := &Session{ExpiresAt: s.ExpiresAt, IdleTimeoutSeconds: int64(s.IdleTimeout / time.Second)}
@@ -262,7 +262,7 @@ func (h *Handler) signedIn(w http.ResponseWriter, s usermgmt.Session, recovery [
 	if h.opts.ReturnTokens {
 		out.Token, out.RefreshToken, out.DeviceToken = s.Token, s.RefreshToken, s.DeviceToken
 	}
-	writeJSON(w, http.StatusOK, AuthResult{Status: StatusSignedIn, Session: out, RecoveryCodes: recovery})
+	writeJSON(w, http.StatusOK, AuthResult{Status: StatusSignedIn, Session: out})
 }
 
 // setCookie sets a cookie with the attributes every cookie of the API has:

@@ -428,7 +428,7 @@
       const b = $("enrol-submit"); busy(b, true);
       try {
         const res = await call("POST", "/invitations/mfa", { token: enrollment.token, code });
-        const codes = (res.recovery_codes && res.recovery_codes.length ? res.recovery_codes : enrollment.recovery_codes) || [];
+        const codes = enrollment.recovery_codes || [];
         $("enrol-form").hidden = true;
         if (codes.length) {
           $("recovery-codes").replaceChildren(...codes.map((c) => el("li", { text: c })));
