@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,8 +30,9 @@ const (
 )
 
 var (
-	bigOnce sync.Once
-	big     *bigEnv
+	inviteSeq atomic.Int64
+	bigOnce   sync.Once
+	big       *bigEnv
 )
 
 type bigEnv struct {
@@ -139,10 +141,9 @@ func BenchmarkListActivityDeep(b *testing.B) {
 
 func BenchmarkInviteUser(b *testing.B) {
 	e := bigSetup(b)
-	i := 0
 	for b.Loop() {
-		i++
-		_, err := e.m.InviteUser(e.ctx, tenant, usermgmt.Invite{Email: fmt.Sprintf("bench%d-%d@invite.example", b.N, i),
+		i := inviteSeq.Add(1)
+		_, err := e.m.InviteUser(e.ctx, tenant, usermgmt.Invite{Email: fmt.Sprintf("bench%d@invite.example", i),
 			Roles: []usermgmt.Role{usermgmt.RoleAgent}})
 		if err != nil {
 			b.Fatal(err)

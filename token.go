@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
+	"encoding/binary"
+	"hash"
+	"io"
 	"strings"
 	"unsafe"
 )
@@ -45,27 +47,35 @@ func wellFormed(t, prefix string) bool {
 	return len(t) == tokenLen && strings.HasPrefix(t, prefix)
 }
 
-// mac returns the HMAC-SHA256 of data under the Manager's MAC key.
+// mac returns the HMAC-SHA256 of the parts under the Manager's MAC key.
+// Each part is length-prefixed, so no two lists of parts collide.
 func (m *Manager) mac(parts ...string) []byte {
-	h := hmac.New(sha256.New, m.macKey)
+	h := m.macs.Get().(hash.Hash)
+	defer m.macs.Put(h)
+	h.Reset()
+	var n [binary.MaxVarintLen64]byte
 	for _, p := range parts {
-		h.Write([]byte(p))
-		h.Write([]byte{0})
+		h.Write(n[:binary.PutUvarint(n[:], uint64(len(p)))])
+		io.WriteString(h, p)
 	}
 	return h.Sum(nil)
 }
 
 const cursorMACLen = 16
 
-// encodeCursor makes an opaque, tamper-evident cursor: the JSON of fields
-// followed by a truncated HMAC, base64url-encoded.
+// encodeCursor makes an opaque, tamper-evident cursor: the fields, each
+// length-prefixed, followed by a truncated HMAC, base64url-encoded.
 func (m *Manager) encodeCursor(fields ...string) string {
-	body, _ := json.Marshal(fields)
-	sum := m.mac(string(body))[:cursorMACLen]
-	return base64.RawURLEncoding.EncodeToString(append(body, sum...))
+	var body []byte
+	for _, f := range fields {
+		body = binary.AppendUvarint(body, uint64(len(f)))
+		body = append(body, f...)
+	}
+	body = append(body, m.mac(string(body))[:cursorMACLen]...)
+	return base64.RawURLEncoding.EncodeToString(body)
 }
 
-// decodeCursor checks a cursor and returns its fields; a garbled, forged
+// decodeCursor checks a cursor and returns its n fields; a garbled, forged
 // or foreign cursor is invalid.
 func (m *Manager) decodeCursor(c string, n int) ([]string, error) {
 	bad := Errorf(CodeInvalid, "cursor is not valid")
@@ -80,8 +90,16 @@ func (m *Manager) decodeCursor(c string, n int) ([]string, error) {
 	if !hmac.Equal(sum, m.mac(string(body))[:cursorMACLen]) {
 		return nil, bad
 	}
-	var fields []string
-	if err := json.Unmarshal(body, &fields); err != nil || len(fields) != n {
+	fields := make([]string, 0, n)
+	for len(body) > 0 && len(fields) < n {
+		l, k := binary.Uvarint(body)
+		if k <= 0 || uint64(len(body)-k) < l {
+			return nil, bad
+		}
+		fields = append(fields, string(body[k:k+int(l)]))
+		body = body[k+int(l):]
+	}
+	if len(fields) != n || len(body) != 0 {
 		return nil, bad
 	}
 	return fields, nil

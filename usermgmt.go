@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -110,8 +111,8 @@ type Manager struct {
 	roles    catalogue
 	now      func() time.Time
 	log      *slog.Logger
-	sealKey  []byte // AES-256-GCM key for TOTP secrets
-	macKey   []byte // HMAC key for cursors and recovery codes
+	sealKey  []byte    // AES-256-GCM key for TOTP secrets
+	macs     sync.Pool // of HMAC-SHA256 hashes keyed for cursors and recovery codes
 	base     *url.URL
 	dummyPHC string // hashed at login for unknown users, so they cost the same
 }
@@ -203,9 +204,10 @@ func New(store Store, opts Options) (*Manager, error) {
 		now:     opts.Clock,
 		log:     opts.Logger,
 		sealKey: deriveKey(opts.SecretKey, "usermgmt totp seal v1"),
-		macKey:  deriveKey(opts.SecretKey, "usermgmt mac v1"),
 		base:    base,
 	}
+	macKey := deriveKey(opts.SecretKey, "usermgmt mac v1")
+	m.macs.New = func() any { return hmac.New(sha256.New, macKey) }
 	m.dummyPHC, err = hashPassword("usermgmt dummy password", opts.Argon2)
 	if err != nil {
 		return nil, internalf(err, "hash dummy password")
