@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -40,6 +41,7 @@ type bench struct {
 
 	userDepth, actDepth int // rows before the deep cursors
 	actTotal            int // events of the heavy user
+	windowEnd           string
 
 	admin      context.Context // the big tenant's tenant_admin as actor
 	adminID    uuid.UUID
@@ -190,7 +192,11 @@ func (b *bench) measure(n int, setup, fn func(i int) error) (p50, p99 time.Durat
 	return d[len(d)/2], d[min(len(d)-1, len(d)*99/100)], nil
 }
 
-func (b *bench) run(ctx context.Context, withPlans bool) (string, error) {
+func (b *bench) run(ctx context.Context, only string, withPlans bool) (string, error) {
+	onlyRe, err := regexp.Compile(only)
+	if err != nil {
+		return "", err
+	}
 	ms := time.Millisecond
 	peers := newPeers(b)
 	runID := time.Now().UnixNano()
@@ -264,12 +270,14 @@ func (b *bench) run(ctx context.Context, withPlans bool) (string, error) {
 	}
 	var results []result
 	for _, op := range ops {
+		if !onlyRe.MatchString(op.name) {
+			continue
+		}
 		n := op.n
 		if n == 0 {
 			n = b.n
 		}
 		r := result{name: op.name, targetP50: op.t50, tP99: op.t99, peerName: op.peerName, note: op.note}
-		var err error
 		if r.p50, r.p99, err = b.measure(n, op.setup, op.fn); err != nil {
 			return "", fmt.Errorf("%s: %w", op.name, err)
 		}

@@ -33,15 +33,16 @@ import (
 
 func main() {
 	var (
-		url    = flag.String("database-url", envOr("USERMGMT_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL URL")
-		schema = flag.String("schema", "usermgmt_bench", "schema to seed and measure (dropped and re-created when the sizes change)")
-		p      seedParams
-		n      = flag.Int("n", 1000, "measured iterations per operation")
-		warm   = flag.Int("warmup", 100, "unmeasured iterations per operation first")
-		reseed = flag.Bool("reseed", false, "drop and seed again even if the schema is seeded")
-		only   = flag.Bool("seed-only", false, "seed and exit")
-		out    = flag.String("out", "", "also write the markdown report to this file")
-		plans  = flag.Bool("plans", true, "print EXPLAIN (ANALYZE, BUFFERS) of the statements behind each measured read")
+		url      = flag.String("database-url", envOr("USERMGMT_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL URL")
+		schema   = flag.String("schema", "usermgmt_bench", "schema to seed and measure (dropped and re-created when the sizes change)")
+		p        seedParams
+		n        = flag.Int("n", 1000, "measured iterations per operation")
+		warm     = flag.Int("warmup", 100, "unmeasured iterations per operation first")
+		reseed   = flag.Bool("reseed", false, "drop and seed again even if the schema is seeded")
+		seedOnly = flag.Bool("seed-only", false, "seed and exit")
+		out      = flag.String("out", "", "also write the markdown report to this file")
+		plans    = flag.Bool("plans", true, "print EXPLAIN (ANALYZE, BUFFERS) of the statements behind each measured read")
+		only     = flag.String("only", "", "measure only the operations whose name matches this regexp")
 	)
 	flag.IntVar(&p.Tenants, "tenants", 10_000, "tenants")
 	flag.IntVar(&p.Users, "users", 1_000_000, "users in all")
@@ -91,7 +92,7 @@ func main() {
 		}
 		log.Printf("seeded %s in %s", p.key(), time.Since(start).Round(time.Second))
 	}
-	if *only {
+	if *seedOnly {
 		return
 	}
 
@@ -99,7 +100,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	report, err := b.run(ctx, *plans)
+	report, err := b.run(ctx, *only, *plans)
 	if err != nil {
 		log.Fatal(err)
 	}

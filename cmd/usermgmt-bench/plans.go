@@ -18,6 +18,9 @@ func (b *bench) plans(ctx context.Context) (string, error) {
 	if err := b.sqldb.QueryRowContext(ctx, `SELECT email FROM `+s+`.users WHERE tenant_id = $1 ORDER BY email OFFSET $2 LIMIT 1`, bigTenant, b.userDepth-1).Scan(&afterEmail); err != nil {
 		return "", err
 	}
+	if err := b.sqldb.QueryRowContext(ctx, `SELECT email FROM `+s+`.users WHERE tenant_id = $1 ORDER BY email OFFSET 199 LIMIT 1`, bigTenant).Scan(&b.windowEnd); err != nil {
+		return "", err
+	}
 	var tokenHash string
 	if err := b.sqldb.QueryRowContext(ctx, `SELECT encode(token_hash, 'hex') FROM `+s+`.sessions WHERE user_id = $1 LIMIT 1`, b.loginID).Scan(&tokenHash); err != nil {
 		return "", err
@@ -27,10 +30,14 @@ func (b *bench) plans(ctx context.Context) (string, error) {
 		{"Badge counts (store)", `SELECT invited, active, deactivated FROM ` + s + `.tenant_counts WHERE tenant_id = ` + big},
 		{"ListUsers 1,000 pages deep (store, keyset)", `SELECT ` + cols + ` FROM ` + s + `.users WHERE tenant_id = ` + big +
 			` AND email > '` + afterEmail + `' ORDER BY email LIMIT 51`},
-		{"Search, rare term (store)", `SELECT ` + cols + ` FROM ` + s + `.users WHERE tenant_id = ` + big +
-			` AND email LIKE '%` + rareTerm + `%' ORDER BY email LIMIT 51`},
-		{"Search, common term (store)", `SELECT ` + cols + ` FROM ` + s + `.users WHERE tenant_id = ` + big +
-			` AND email LIKE '%` + commonTerm + `%' ORDER BY email LIMIT 51`},
+		{"Search, step 1: the first 200 users in email order (store; same for every term)", `SELECT ` + cols + `, hit, n FROM (
+			SELECT ` + cols + `, email LIKE '%` + rareTerm + `%' AS hit, row_number() OVER (ORDER BY email) AS rn, count(*) OVER () AS n
+			FROM (SELECT ` + cols + ` FROM ` + s + `.users WHERE tenant_id = ` + big + ` ORDER BY email LIMIT 200) w) x
+			WHERE hit OR rn = n ORDER BY email`},
+		{"Search, step 2, rare term: trigram index after the window (store)", `SELECT ` + cols + ` FROM ` + s + `.users WHERE tenant_id = ` + big +
+			` AND email > '` + b.windowEnd + `' AND email LIKE '%` + rareTerm + `%' ORDER BY email || '' LIMIT 51`},
+		{"Search, step 2, common term: trigram index after the window (store)", `SELECT ` + cols + ` FROM ` + s + `.users WHERE tenant_id = ` + big +
+			` AND email > '` + b.windowEnd + `' AND email LIKE '%` + commonTerm + `%' ORDER BY email || '' LIMIT 51`},
 		{"ListActivity deep cursor (store)", `SELECT id, tenant_id, user_id, type, actor_id, ip, user_agent, detail, created_at FROM ` + s +
 			`.events WHERE tenant_id = ` + big + ` AND user_id = ` + heavy + ` AND id < '` + b.actBefore.String() + `' ORDER BY id DESC LIMIT 51`},
 		{"TouchSession (store; rolled back)", `WITH async AS (SELECT set_config('synchronous_commit', 'off', true))

@@ -16,7 +16,7 @@ type rowScanner interface {
 	Scan(dest ...any) error
 }
 
-func scanUser(r rowScanner) (usermgmt.User, error) {
+func scanUser(r rowScanner, extra ...any) (usermgmt.User, error) {
 	var (
 		u         usermgmt.User
 		status    string
@@ -24,9 +24,9 @@ func scanUser(r rowScanner) (usermgmt.User, error) {
 		lastLogin sql.NullTime
 		activated sql.NullTime
 	)
-	err := r.Scan(&u.ID, &u.TenantID, &u.Email, &status, pgdialect.Array(&roles), &u.MFAEnabled,
-		&lastLogin, &activated, &u.CreatedAt, &u.UpdatedAt)
-	if err != nil {
+	dest := append([]any{&u.ID, &u.TenantID, &u.Email, &status, pgdialect.Array(&roles), &u.MFAEnabled,
+		&lastLogin, &activated, &u.CreatedAt, &u.UpdatedAt}, extra...)
+	if err := r.Scan(dest...); err != nil {
 		return usermgmt.User{}, err
 	}
 	u.Status = usermgmt.Status(status)
