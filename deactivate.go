@@ -13,9 +13,6 @@ import (
 // and internal if a SessionRevoker failed (the deactivation stands; calling
 // Deactivate again retries the revokers).
 func (m *Manager) Deactivate(ctx context.Context, tenantID string, userID uuid.UUID) (User, error) {
-	if err := checkTenant(tenantID); err != nil {
-		return User{}, err
-	}
 	if m.opts.BeforeDeactivate != nil {
 		u, err := m.GetUser(ctx, tenantID, userID)
 		if err != nil {
@@ -29,28 +26,17 @@ func (m *Manager) Deactivate(ctx context.Context, tenantID string, userID uuid.U
 	}
 	var out User
 	changed := false
-	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
-		az, err := m.authorize(ctx, tx, tenantID, PermDeactivate)
-		if err != nil {
-			return err
-		}
-		u, err := tx.LockUser(ctx, tenantID, userID)
-		if err != nil {
-			return err
-		}
-		if err := az.actOn(&u); err != nil {
-			return err
-		}
+	err := m.onUser(ctx, tenantID, userID, PermDeactivate, func(ctx context.Context, tx Tx, _ authz, u *UserRecord) error {
 		out = u.User
 		if u.Status == StatusDeactivated {
 			return nil
 		}
-		if err := keepsAnAdmin(ctx, tx, &u); err != nil {
+		if err := keepsAnAdmin(ctx, tx, u); err != nil {
 			return err
 		}
 		u.Status = StatusDeactivated
 		u.UpdatedAt = m.now().UTC()
-		if err := tx.UpdateUser(ctx, &u); err != nil {
+		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
 		}
 		out, changed = u.User, true
@@ -60,7 +46,7 @@ func (m *Manager) Deactivate(ctx context.Context, tenantID string, userID uuid.U
 		return m.revokeInTx(ctx, tx, &u.User)
 	})
 	if err != nil {
-		return User{}, wrapInternal(err)
+		return User{}, err
 	}
 	err = m.callRevokers(ctx, &out)
 	if changed && m.opts.AfterDeactivate != nil {
@@ -73,22 +59,8 @@ func (m *Manager) Deactivate(ctx context.Context, tenantID string, userID uuid.U
 // never finished setup. It is idempotent. It returns not_found and
 // permission_denied.
 func (m *Manager) Activate(ctx context.Context, tenantID string, userID uuid.UUID) (User, error) {
-	if err := checkTenant(tenantID); err != nil {
-		return User{}, err
-	}
 	var out User
-	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
-		az, err := m.authorize(ctx, tx, tenantID, PermDeactivate)
-		if err != nil {
-			return err
-		}
-		u, err := tx.LockUser(ctx, tenantID, userID)
-		if err != nil {
-			return err
-		}
-		if err := az.actOn(&u); err != nil {
-			return err
-		}
+	err := m.onUser(ctx, tenantID, userID, PermDeactivate, func(ctx context.Context, tx Tx, _ authz, u *UserRecord) error {
 		out = u.User
 		if u.Status != StatusDeactivated {
 			return nil
@@ -98,11 +70,11 @@ func (m *Manager) Activate(ctx context.Context, tenantID string, userID uuid.UUI
 			u.Status = StatusActive
 		}
 		u.UpdatedAt = m.now().UTC()
-		if err := tx.UpdateUser(ctx, &u); err != nil {
+		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
 		}
 		out = u.User
 		return tx.AppendEvent(ctx, m.event(ctx, &u.User, EventActivated, string(u.Status)))
 	})
-	return out, wrapInternal(err)
+	return out, err
 }

@@ -108,23 +108,9 @@ func (m *Manager) mailInvite(ctx context.Context, u *User, link string) error {
 // is not invited, rate_limited within Options.MailInterval of the last
 // mail, and delivery_failed.
 func (m *Manager) ResendInvite(ctx context.Context, tenantID string, userID uuid.UUID) error {
-	if err := checkTenant(tenantID); err != nil {
-		return err
-	}
 	var u User
 	var link string
-	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
-		az, err := m.authorize(ctx, tx, tenantID, PermInvite)
-		if err != nil {
-			return err
-		}
-		r, err := tx.LockUser(ctx, tenantID, userID)
-		if err != nil {
-			return err
-		}
-		if err := az.actOn(&r); err != nil {
-			return err
-		}
+	err := m.onUser(ctx, tenantID, userID, PermInvite, func(ctx context.Context, tx Tx, _ authz, r *UserRecord) error {
 		if r.Status != StatusInvited {
 			return Errorf(CodeConflict, "%s is %s, not invited", r.Email, r.Status)
 		}
@@ -133,11 +119,12 @@ func (m *Manager) ResendInvite(ctx context.Context, tenantID string, userID uuid
 				RetryAfter: int64(wait.Seconds()) + 1}
 		}
 		u = r.User
-		link, err = m.issueInvite(ctx, tx, &r, EventInviteResent)
+		var err error
+		link, err = m.issueInvite(ctx, tx, r, EventInviteResent)
 		return err
 	})
 	if err != nil {
-		return wrapInternal(err)
+		return err
 	}
 	return m.mailInvite(ctx, &u, link)
 }
@@ -163,16 +150,9 @@ func (m *Manager) AcceptInvite(ctx context.Context, token, password string) (MFA
 	now := m.now().UTC()
 	var enr MFAEnrollment
 	err = m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
-		t, err := tx.ConsumeToken(ctx, PurposeInvite, hashToken(token))
+		u, _, err := m.spendToken(ctx, tx, PurposeInvite, token, now)
 		if err != nil {
-			return tokenErr(err)
-		}
-		if !now.Before(t.ExpiresAt) {
-			return Errorf(CodeExpired, "the invitation has expired; ask for a new one")
-		}
-		u, err := tx.LockUser(ctx, t.TenantID, t.UserID)
-		if err != nil {
-			return tokenErr(err)
+			return err
 		}
 		if u.Status != StatusInvited {
 			return errBadToken()

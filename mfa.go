@@ -105,16 +105,9 @@ func (m *Manager) CompleteMFAEnrollment(ctx context.Context, enrollmentToken, co
 	var s Session
 	var failed *User
 	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
-		t, err := tx.ConsumeToken(ctx, PurposeMFAEnrollment, hashToken(enrollmentToken))
+		u, t, err := m.spendToken(ctx, tx, PurposeMFAEnrollment, enrollmentToken, now)
 		if err != nil {
-			return tokenErr(err)
-		}
-		if !now.Before(t.ExpiresAt) {
-			return Errorf(CodeExpired, "the enrolment took too long; log in again to restart it")
-		}
-		u, err := tx.LockUser(ctx, t.TenantID, t.UserID)
-		if err != nil {
-			return tokenErr(err)
+			return err
 		}
 		if u.Status == StatusDeactivated {
 			return errBadToken()
@@ -288,25 +281,11 @@ func sealAD(tenantID string, userID uuid.UUID) []byte {
 // trusted devices; the user enrols again at the next login. It returns
 // not_found and permission_denied, and internal if a revoker failed.
 func (m *Manager) ResetMFA(ctx context.Context, tenantID string, userID uuid.UUID) error {
-	if err := checkTenant(tenantID); err != nil {
-		return err
-	}
 	var u User
-	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
-		az, err := m.authorize(ctx, tx, tenantID, PermResetMFA)
-		if err != nil {
-			return err
-		}
-		r, err := tx.LockUser(ctx, tenantID, userID)
-		if err != nil {
-			return err
-		}
-		if err := az.actOn(&r); err != nil {
-			return err
-		}
+	err := m.onUser(ctx, tenantID, userID, PermResetMFA, func(ctx context.Context, tx Tx, _ authz, r *UserRecord) error {
 		r.MFASecret, r.RecoveryCodes, r.MFAEnabled = nil, nil, false
 		r.UpdatedAt = m.now().UTC()
-		if err := tx.UpdateUser(ctx, &r); err != nil {
+		if err := tx.UpdateUser(ctx, r); err != nil {
 			return err
 		}
 		u = r.User
@@ -316,7 +295,7 @@ func (m *Manager) ResetMFA(ctx context.Context, tenantID string, userID uuid.UUI
 		return m.revokeInTx(ctx, tx, &u)
 	})
 	if err != nil {
-		return wrapInternal(err)
+		return err
 	}
 	return m.callRevokers(ctx, &u)
 }

@@ -109,32 +109,19 @@ func needsRehash(phc string, want Argon2Params) bool {
 // delivery_failed when the mail could not be sent (the link was made; send
 // again).
 func (m *Manager) SendPasswordReset(ctx context.Context, tenantID string, userID uuid.UUID) error {
-	if err := checkTenant(tenantID); err != nil {
-		return err
-	}
 	var u User
 	var link string
-	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
-		az, err := m.authorize(ctx, tx, tenantID, PermResetPassword)
-		if err != nil {
-			return err
-		}
-		r, err := tx.LockUser(ctx, tenantID, userID)
-		if err != nil {
-			return err
-		}
-		if err := az.actOn(&r); err != nil {
-			return err
-		}
+	err := m.onUser(ctx, tenantID, userID, PermResetPassword, func(ctx context.Context, tx Tx, _ authz, r *UserRecord) error {
 		if r.Status != StatusActive {
 			return Errorf(CodeConflict, "only an active user can reset a password; %s is %s", r.Email, r.Status)
 		}
 		u = r.User
-		link, err = m.issueReset(ctx, tx, &r)
+		var err error
+		link, err = m.issueReset(ctx, tx, r)
 		return err
 	})
 	if err != nil {
-		return wrapInternal(err)
+		return err
 	}
 	return m.send(ctx, MessagePasswordReset, &u, link, m.opts.ResetTTL)
 }
@@ -225,16 +212,9 @@ func (m *Manager) ResetPassword(ctx context.Context, token, newPassword string) 
 	now := m.now().UTC()
 	var u User
 	err = m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
-		t, err := tx.ConsumeToken(ctx, PurposePasswordReset, hashToken(token))
+		r, _, err := m.spendToken(ctx, tx, PurposePasswordReset, token, now)
 		if err != nil {
-			return tokenErr(err)
-		}
-		if !now.Before(t.ExpiresAt) {
-			return Errorf(CodeExpired, "the reset link has expired; ask for a new one")
-		}
-		r, err := tx.LockUser(ctx, t.TenantID, t.UserID)
-		if err != nil {
-			return tokenErr(err)
+			return err
 		}
 		if r.Status != StatusActive {
 			return errBadToken()

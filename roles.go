@@ -211,25 +211,11 @@ func (m *Manager) RevokeRole(ctx context.Context, tenantID string, userID uuid.U
 }
 
 func (m *Manager) toggleRole(ctx context.Context, tenantID string, userID uuid.UUID, role Role, on bool) (User, error) {
-	if err := checkTenant(tenantID); err != nil {
-		return User{}, err
-	}
 	if !m.roles.has(role) {
 		return User{}, Errorf(CodeInvalid, "unknown role %q", role)
 	}
 	var out User
-	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
-		az, err := m.authorize(ctx, tx, tenantID, PermChangeRoles)
-		if err != nil {
-			return err
-		}
-		u, err := tx.LockUser(ctx, tenantID, userID)
-		if err != nil {
-			return err
-		}
-		if err := az.actOn(&u); err != nil {
-			return err
-		}
+	err := m.onUser(ctx, tenantID, userID, PermChangeRoles, func(ctx context.Context, tx Tx, az authz, u *UserRecord) error {
 		if err := az.grant(role); err != nil {
 			return err
 		}
@@ -243,7 +229,7 @@ func (m *Manager) toggleRole(ctx context.Context, tenantID string, userID uuid.U
 			m.roles.sortRoles(u.Roles)
 		} else {
 			if role == RoleTenantAdmin {
-				if err := keepsAnAdmin(ctx, tx, &u); err != nil {
+				if err := keepsAnAdmin(ctx, tx, u); err != nil {
 					return err
 				}
 			}
@@ -251,11 +237,36 @@ func (m *Manager) toggleRole(ctx context.Context, tenantID string, userID uuid.U
 			typ = EventRoleRevoked
 		}
 		u.UpdatedAt = m.now().UTC()
-		if err := tx.UpdateUser(ctx, &u); err != nil {
+		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
 		}
 		out = u.User
 		return tx.AppendEvent(ctx, m.event(ctx, &u.User, typ, string(role)))
 	})
-	return out, wrapInternal(err)
+	return out, err
+}
+
+// onUser runs one admin operation on a user of the tenant in a
+// transaction: it checks the actor's permission p, locks the user and
+// refuses acting on a tenant_admin without being one, then calls fn.
+func (m *Manager) onUser(ctx context.Context, tenantID string, userID uuid.UUID, p Permission,
+	fn func(ctx context.Context, tx Tx, az authz, u *UserRecord) error) error {
+	if err := checkTenant(tenantID); err != nil {
+		return err
+	}
+	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+		az, err := m.authorize(ctx, tx, tenantID, p)
+		if err != nil {
+			return err
+		}
+		u, err := tx.LockUser(ctx, tenantID, userID)
+		if err != nil {
+			return err
+		}
+		if err := az.actOn(&u); err != nil {
+			return err
+		}
+		return fn(ctx, tx, az, &u)
+	})
+	return wrapInternal(err)
 }

@@ -234,16 +234,9 @@ func (m *Manager) VerifyMFA(ctx context.Context, challenge, code string, trustDe
 	var s Session
 	var failed *User
 	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
-		t, err := tx.ConsumeToken(ctx, PurposeMFAChallenge, hashToken(challenge))
+		u, _, err := m.spendToken(ctx, tx, PurposeMFAChallenge, challenge, now)
 		if err != nil {
-			return tokenErr(err)
-		}
-		if !now.Before(t.ExpiresAt) {
-			return Errorf(CodeExpired, "the sign-in took too long; log in again")
-		}
-		u, err := tx.LockUser(ctx, t.TenantID, t.UserID)
-		if err != nil {
-			return tokenErr(err)
+			return err
 		}
 		if u.Status != StatusActive || u.MFASecret == nil {
 			return errBadToken()
@@ -397,27 +390,13 @@ func (m *Manager) Logout(ctx context.Context, sessionToken string) error {
 // permission_denied, and internal when a revoker failed (the library's own
 // sessions are gone; calling ForceLogout again retries the revokers).
 func (m *Manager) ForceLogout(ctx context.Context, tenantID string, userID uuid.UUID) error {
-	if err := checkTenant(tenantID); err != nil {
-		return err
-	}
 	var u User
-	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
-		az, err := m.authorize(ctx, tx, tenantID, PermForceLogout)
-		if err != nil {
-			return err
-		}
-		r, err := tx.LockUser(ctx, tenantID, userID)
-		if err != nil {
-			return err
-		}
-		if err := az.actOn(&r); err != nil {
-			return err
-		}
+	err := m.onUser(ctx, tenantID, userID, PermForceLogout, func(ctx context.Context, tx Tx, _ authz, r *UserRecord) error {
 		u = r.User
 		return m.revokeInTx(ctx, tx, &u)
 	})
 	if err != nil {
-		return wrapInternal(err)
+		return err
 	}
 	return m.callRevokers(ctx, &u)
 }

@@ -1,6 +1,7 @@
 package usermgmt
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -9,6 +10,7 @@ import (
 	"hash"
 	"io"
 	"strings"
+	"time"
 	"unsafe"
 )
 
@@ -103,4 +105,19 @@ func (m *Manager) decodeCursor(c string, n int) ([]string, error) {
 		return nil, bad
 	}
 	return fields, nil
+}
+
+// spendToken consumes a single-use token of purpose inside tx and locks its
+// user. A bad or used token is unauthenticated, an old one expired (and
+// spent all the same, when the caller commits).
+func (m *Manager) spendToken(ctx context.Context, tx Tx, purpose TokenPurpose, token string, now time.Time) (UserRecord, TokenRecord, error) {
+	t, err := tx.ConsumeToken(ctx, purpose, hashToken(token))
+	if err != nil {
+		return UserRecord{}, t, tokenErr(err)
+	}
+	if !now.Before(t.ExpiresAt) {
+		return UserRecord{}, t, Errorf(CodeExpired, "this link or code has expired; ask for a new one")
+	}
+	u, err := tx.LockUser(ctx, t.TenantID, t.UserID)
+	return u, t, tokenErr(err)
 }
