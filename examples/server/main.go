@@ -7,6 +7,13 @@
 //
 // Mail goes to the terminal (usermgmt.LogMailer): follow the printed
 // invitation link to set the admin's password and enrol an authenticator.
+// With -smtp-addr it goes through package mailer/smtp instead (STARTTLS
+// required; -smtp-insecure allows plain text to a loopback server such as
+// Mailpit), and the link is in the mail, not on the terminal:
+//
+//	go run ./examples/server -smtp-addr 127.0.0.1:1025 -smtp-insecure   # Mailpit
+//	USERMGMT_SMTP_PASSWORD=… go run ./examples/server -smtp-addr smtp.example.com:587 \
+//	    -smtp-user apikey -smtp-from 'Acme <no-reply@acme.example>' -base-url https://users.acme.example
 package main
 
 import (
@@ -33,6 +40,7 @@ import (
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/usermgmt/usermgmt"
 	"github.com/usermgmt/usermgmt/httpapi"
+	"github.com/usermgmt/usermgmt/mailer/smtp"
 	"github.com/usermgmt/usermgmt/store/memory"
 	"github.com/usermgmt/usermgmt/store/postgres"
 	"github.com/usermgmt/usermgmt/ui"
@@ -48,6 +56,8 @@ func main() {
 type config struct {
 	addr, baseURL, databaseURL, tenant, admin, secretKey string
 	seed                                                 bool
+	smtpAddr, smtpFrom, smtpUser, smtpPassword           string
+	smtpInsecure                                         bool
 }
 
 func parseFlags(args []string, getenv func(string) string) (config, error) {
@@ -60,6 +70,11 @@ func parseFlags(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&c.admin, "admin", "admin@demo.example", "email of the demo tenant's first tenant_admin")
 	fs.StringVar(&c.secretKey, "secret-key", getenv("USERMGMT_SECRET_KEY"), "64 hex digits sealing TOTP secrets; random if empty (env USERMGMT_SECRET_KEY)")
 	fs.BoolVar(&c.seed, "seed", true, "invite a few demo users so the list is not empty")
+	fs.StringVar(&c.smtpAddr, "smtp-addr", "", "SMTP server host:port; empty prints mail to the terminal")
+	fs.StringVar(&c.smtpFrom, "smtp-from", "usermgmt demo <no-reply@demo.example>", "sender of the mail sent through -smtp-addr")
+	fs.StringVar(&c.smtpUser, "smtp-user", "", "SMTP username (password from env USERMGMT_SMTP_PASSWORD); empty sends without AUTH")
+	fs.BoolVar(&c.smtpInsecure, "smtp-insecure", false, "send to -smtp-addr without TLS (loopback servers only, e.g. Mailpit)")
+	c.smtpPassword = getenv("USERMGMT_SMTP_PASSWORD")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -97,7 +112,10 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	if err != nil {
 		return fmt.Errorf("-base-url: %w", err)
 	}
-	mail := &linkMailer{LogMailer: &usermgmt.LogMailer{W: out}, links: map[string]string{}}
+	mail, err := newMailer(c, out)
+	if err != nil {
+		return err
+	}
 	m, err := usermgmt.New(store, usermgmt.Options{
 		Mailer:    mail,
 		SecretKey: key,
@@ -135,13 +153,19 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	fmt.Fprintf(out, "\nSettings → Users is at %s/  (tenant %q)\n", c.baseURL, c.tenant)
 	if link != "" {
 		fmt.Fprintf(out, "Sign in as its first tenant_admin, %s:\n  1. open %s\n  2. choose a password, scan the QR code with an authenticator app, enter its code\n  3. you land on the user list; later sign-ins are at %s/login\n", c.admin, link, c.baseURL)
+	} else if mail.sent(c.admin) {
+		fmt.Fprintf(out, "The invitation of its first tenant_admin, %s, was mailed through %s: follow its link to choose a password and enrol an authenticator; later sign-ins are at %s/login\n", c.admin, c.smtpAddr, c.baseURL)
 	} else {
 		fmt.Fprintf(out, "Sign in as %s at %s/login\n", c.admin, c.baseURL)
 	}
 	if insecure {
 		fmt.Fprintln(out, "Development mode: plain http, cookies without Secure. Put it behind https (and -base-url https://…) for anything real.")
 	}
-	fmt.Fprintln(out, "Mail is printed here. Ctrl-C stops the server.")
+	if c.smtpAddr != "" {
+		fmt.Fprintf(out, "Mail is sent through %s. Ctrl-C stops the server.\n", c.smtpAddr)
+	} else {
+		fmt.Fprintln(out, "Mail is printed here. Ctrl-C stops the server.")
+	}
 
 	select {
 	case err := <-errc:
@@ -241,21 +265,52 @@ func bootstrap(ctx context.Context, m *usermgmt.Manager, c config) error {
 	return err
 }
 
-// linkMailer prints every mail and remembers the last link sent to each
-// address, so the start-up banner can repeat the admin's.
+// newMailer returns the SMTP mailer when -smtp-addr is set, and otherwise
+// one that prints every mail and remembers its links for the banner.
+func newMailer(c config, out io.Writer) (*linkMailer, error) {
+	if c.smtpAddr == "" {
+		return &linkMailer{next: &usermgmt.LogMailer{W: out}, remember: true, links: map[string]string{}, mailed: map[string]bool{}}, nil
+	}
+	o := smtp.Options{Addr: c.smtpAddr, From: c.smtpFrom, Username: c.smtpUser, Password: c.smtpPassword}
+	if c.smtpInsecure {
+		o.TLS = smtp.NoTLS
+	}
+	sm, err := smtp.New(o)
+	if err != nil {
+		return nil, fmt.Errorf("-smtp-addr: %w", err)
+	}
+	return &linkMailer{next: sm, links: map[string]string{}, mailed: map[string]bool{}}, nil
+}
+
+// linkMailer sends through next and remembers who was mailed, and, when
+// the mail is printed anyway, the last link sent to each address, so the
+// start-up banner can repeat the admin's. Links sent by SMTP stay in the
+// mail.
 type linkMailer struct {
-	*usermgmt.LogMailer
-	mu    sync.Mutex
-	links map[string]string
+	next     usermgmt.Mailer
+	remember bool
+	mu       sync.Mutex
+	links    map[string]string
+	mailed   map[string]bool
 }
 
 func (l *linkMailer) Send(ctx context.Context, msg usermgmt.Message) error {
-	if msg.Link != "" {
-		l.mu.Lock()
-		l.links[msg.To] = msg.Link
-		l.mu.Unlock()
+	if err := l.next.Send(ctx, msg); err != nil {
+		return err
 	}
-	return l.LogMailer.Send(ctx, msg)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.mailed[msg.To] = true
+	if l.remember && msg.Link != "" {
+		l.links[msg.To] = msg.Link
+	}
+	return nil
+}
+
+func (l *linkMailer) sent(to string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.mailed[to]
 }
 
 func (l *linkMailer) link(to string) string {

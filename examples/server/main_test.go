@@ -76,3 +76,13 @@ func TestServerStartsServesAndStops(t *testing.T) {
 		t.Fatal("no graceful shutdown")
 	}
 }
+
+// TestSMTPFlagsAreChecked: -smtp-insecure is refused for a server that is
+// not on this host, before the server starts.
+func TestSMTPFlagsAreChecked(t *testing.T) {
+	err := run(t.Context(), []string{"-addr", "127.0.0.1:0", "-smtp-addr", "smtp.example.com:25", "-smtp-insecure"},
+		io.Discard, func(string) string { return "" })
+	if err == nil || !strings.Contains(err.Error(), "-smtp-addr") {
+		t.Fatalf("run = %v, want an -smtp-addr error", err)
+	}
+}
