@@ -37,7 +37,9 @@ type TxOptions struct {
 
 // Tx is the work a Manager does inside one transaction. Methods that take
 // a tenant never return another tenant's rows: a row of another tenant is
-// not_found.
+// not_found. After a method returns an error other than not_found or
+// conflict, the transaction may be unusable (PostgreSQL aborts it): fn
+// should return that error.
 type Tx interface {
 	// CreateUser inserts u. It returns conflict if the tenant already has
 	// a user with u.Email.
