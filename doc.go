@@ -1,0 +1,29 @@
+// Package usermgmt is the "Settings → Users" page of a multi-tenant SaaS as
+// a library: invitations, roles, TOTP MFA, password resets, force logout,
+// an activity log and deactivation, for a Go application to embed.
+//
+// A host builds one Manager over a Store (store/memory or store/postgres)
+// and a Mailer (mailer/smtp), and calls it from its own handlers or mounts
+// the ready ones in httpapi and ui:
+//
+//	m, err := usermgmt.New(store, usermgmt.Options{Mailer: mailer, SecretKey: key32,
+//		Links: usermgmt.Links{BaseURL: "https://app.example.com"}})
+//	ctx = usermgmt.WithActor(ctx, usermgmt.Actor{UserID: adminID, IP: ip, UserAgent: ua})
+//	page, err := m.ListUsers(ctx, tenantID, usermgmt.ListUsersQuery{Search: "ana"})
+//
+// Every admin operation is tenant-scoped: a user id of another tenant is
+// not_found. The Actor in the context is checked against the role
+// catalogue and recorded in the activity log; a context without an Actor is
+// trusted code (set-up, jobs) and is recorded as the system. Every change
+// and its activity event commit in one Store transaction; mail and
+// SessionRevokers run after the commit.
+//
+// The person's side — AcceptInvite, CompleteMFAEnrollment, Login,
+// VerifyMFA, Authenticate, Refresh, Logout, RequestPasswordReset,
+// ResetPassword — issues and checks 256-bit tokens kept only as SHA-256,
+// argon2id password hashes and RFC 6238 TOTP codes whose time steps are
+// never accepted twice.
+//
+// Errors a caller can act on are *Error values with a Code; read it with
+// ErrorCode. A Manager is safe for concurrent use.
+package usermgmt
