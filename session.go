@@ -401,6 +401,21 @@ func (m *Manager) ForceLogout(ctx context.Context, tenantID string, userID uuid.
 	return m.callRevokers(ctx, &u)
 }
 
+// PruneExpired deletes expired single-use tokens, sessions and trusted
+// devices from the store; none of them can be used any more, so this only
+// keeps the store small (a pruned link or session answers unauthenticated,
+// as an unknown one does, instead of expired). Hosts call it from a
+// periodic job (examples/server runs it every ten minutes).
+func (m *Manager) PruneExpired(ctx context.Context) (Pruned, error) {
+	var p Pruned
+	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+		var err error
+		p, err = tx.DeleteExpired(ctx, m.now())
+		return err
+	})
+	return p, wrapInternal(err)
+}
+
 // revokeInTx is the one revocation path: it deletes every session, refresh
 // token and trusted device of u and records it. callRevokers follows it
 // after the commit.

@@ -108,6 +108,13 @@ type Tx interface {
 	// not_found.
 	GetDevice(ctx context.Context, hash TokenHash) (DeviceRecord, error)
 
+	// DeleteExpired deletes, in every tenant, the single-use tokens whose
+	// ExpiresAt is not after now, the sessions (with their refresh hashes)
+	// whose ExpiresAt or IdleExpiresAt is not after now, and the trusted
+	// devices whose ExpiresAt is not after now. It reports how many rows
+	// of each it deleted. Users and events are never touched.
+	DeleteExpired(ctx context.Context, now time.Time) (Pruned, error)
+
 	// AppendEvent adds e to the activity log.
 	AppendEvent(ctx context.Context, e *Event) error
 	// ListEvents returns up to limit events of the user, newest first,
@@ -195,6 +202,13 @@ type DeviceRecord struct {
 	UserID    uuid.UUID
 	CreatedAt time.Time
 	ExpiresAt time.Time
+}
+
+// Pruned counts what DeleteExpired removed.
+type Pruned struct {
+	Tokens   int
+	Sessions int
+	Devices  int
 }
 
 // Revoked counts what RevokeUser removed.

@@ -149,6 +149,8 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	stopPruning := startPruning(ctx, m, log, pruneEvery)
+	defer stopPruning()
 
 	fmt.Fprintf(out, "\nSettings → Users is at %s/  (tenant %q)\n", c.baseURL, c.tenant)
 	if link != "" {
@@ -173,6 +175,7 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	case <-ctx.Done():
 	}
 	fmt.Fprintln(out, "shutting down…")
+	stopPruning()
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
@@ -182,6 +185,41 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 		return err
 	}
 	return nil
+}
+
+// pruneEvery is how often the server deletes expired tokens, sessions and
+// trusted devices.
+const pruneEvery = 10 * time.Minute
+
+// startPruning runs m.PruneExpired every interval in a goroutine until
+// ctx ends or the returned stop is called; stop waits for the goroutine
+// (and cancels a prune in progress) and may be called more than once.
+func startPruning(ctx context.Context, m *usermgmt.Manager, log *slog.Logger, every time.Duration) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			p, err := m.PruneExpired(ctx)
+			switch {
+			case err == nil:
+				log.DebugContext(ctx, "pruned expired rows", "tokens", p.Tokens, "sessions", p.Sessions, "devices", p.Devices)
+			case ctx.Err() == nil: // not a shutdown
+				log.ErrorContext(ctx, "pruning expired rows failed", "err", err)
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 func secretKey(c config, log *slog.Logger) ([]byte, error) {

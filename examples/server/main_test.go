@@ -3,13 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/usermgmt/usermgmt"
+	"github.com/usermgmt/usermgmt/store/memory"
 )
 
 type syncBuffer struct {
@@ -84,5 +89,48 @@ func TestSMTPFlagsAreChecked(t *testing.T) {
 		io.Discard, func(string) string { return "" })
 	if err == nil || !strings.Contains(err.Error(), "-smtp-addr") {
 		t.Fatalf("run = %v, want an -smtp-addr error", err)
+	}
+}
+
+// failingStore refuses every transaction.
+type failingStore struct{ *memory.Store }
+
+func (failingStore) RunInTx(context.Context, usermgmt.TxOptions, func(context.Context, usermgmt.Tx) error) error {
+	return errors.New("database unreachable")
+}
+
+// TestPruningRunsUntilStopped: the pruner logs its counts at debug level
+// and its failures at error level, and stop ends it.
+func TestPruningRunsUntilStopped(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		store usermgmt.Store
+		want  string
+	}{
+		{"Counts", memory.New(), `level=DEBUG msg="pruned expired rows" tokens=0 sessions=0 devices=0`},
+		{"Failure", failingStore{memory.New()}, `level=ERROR msg="pruning expired rows failed"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m, err := usermgmt.New(c.store, usermgmt.Options{Mailer: &usermgmt.LogMailer{W: io.Discard}, SecretKey: make([]byte, 32),
+				Links: usermgmt.Links{BaseURL: "http://127.0.0.1"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := &syncBuffer{}
+			log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			stop := startPruning(t.Context(), m, log, time.Millisecond)
+			for deadline := time.Now().Add(5 * time.Second); !strings.Contains(out.String(), c.want); time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("no %q in:\n%s", c.want, out.String())
+				}
+			}
+			stop()
+			n := strings.Count(out.String(), "\n")
+			time.Sleep(20 * time.Millisecond)
+			if after := strings.Count(out.String(), "\n"); after != n {
+				t.Fatalf("%d more log lines after stop", after-n)
+			}
+			stop() // a second stop is harmless
+		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
@@ -117,4 +118,13 @@ func mustCount(t *testing.T, s *memory.Store, tenantID string) usermgmt.StatusCo
 		return err
 	}))
 	return c
+}
+
+func TestReadOnlyTxRefusesDeleteExpired(t *testing.T) {
+	s := memory.New()
+	err := s.RunInTx(t.Context(), usermgmt.TxOptions{ReadOnly: true}, func(ctx context.Context, tx usermgmt.Tx) error {
+		_, err := tx.DeleteExpired(ctx, time.Now())
+		return err
+	})
+	require.Equal(t, usermgmt.CodeInternal, usermgmt.ErrorCode(err))
 }

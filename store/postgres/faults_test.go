@@ -190,6 +190,11 @@ func TestReadOnlyTxRefusesWrites(t *testing.T) {
 		return tx.CreateUser(ctx, newUser("t1", "a@x.io", usermgmt.StatusActive))
 	})
 	assert.Equal(t, usermgmt.CodeInternal, usermgmt.ErrorCode(err))
+	err = s.RunInTx(context.Background(), usermgmt.TxOptions{ReadOnly: true}, func(ctx context.Context, tx usermgmt.Tx) error {
+		_, err := tx.DeleteExpired(ctx, t0)
+		return err
+	})
+	assert.Equal(t, usermgmt.CodeInternal, usermgmt.ErrorCode(err), "DeleteExpired")
 }
 
 // Two transactions locking two users in opposite orders deadlock; the one

@@ -23,6 +23,8 @@ type queries struct {
 
 	createDevice, getDevice string
 
+	deleteExpired string
+
 	appendEvent, listEvents, listEventsBefore string
 }
 
@@ -111,6 +113,16 @@ func newQueries(schema string) queries {
 		createDevice: r(`INSERT INTO {s}.devices (hash, tenant_id, user_id, created_at, expires_at)
 			VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING hash`),
 		getDevice: r(`SELECT hash, tenant_id, user_id, created_at, expires_at FROM {s}.devices WHERE hash = ?`),
+
+		// One statement for the three tables; refresh tokens go with their
+		// sessions (ON DELETE CASCADE). Tokens and devices are found through
+		// their expires_at indexes (0002). Sessions are read whole:
+		// idle_expires_at moves on every request and is kept out of every
+		// index so that those updates stay HOT.
+		deleteExpired: r(`WITH t AS (DELETE FROM {s}.tokens WHERE expires_at <= ? RETURNING 1),
+			s AS (DELETE FROM {s}.sessions WHERE expires_at <= ? OR idle_expires_at <= ? RETURNING 1),
+			d AS (DELETE FROM {s}.devices WHERE expires_at <= ? RETURNING 1)
+			SELECT (SELECT count(*) FROM t), (SELECT count(*) FROM s), (SELECT count(*) FROM d)`),
 
 		appendEvent: r(`INSERT INTO {s}.events (` + eventCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT DO NOTHING RETURNING id`),

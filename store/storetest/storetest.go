@@ -92,6 +92,10 @@ func cases() []testCase {
 		{"SessionsDoNotAliasStore", testSessionsDoNotAliasStore},
 		{"CreateDeviceThenGetReturnsIt", testCreateDeviceThenGetReturnsIt},
 
+		// Pruning
+		{"DeleteExpiredRemovesOnlyExpired", testDeleteExpiredRemovesOnlyExpired},
+		{"DeleteExpiredSeesItsOwnTx", testDeleteExpiredSeesItsOwnTx},
+
 		// Activity
 		{"ListEventsNewestFirstKeyset", testListEventsNewestFirstKeyset},
 		{"ListEventsIsPerUser", testListEventsIsPerUser},

@@ -315,6 +315,24 @@ func buildWorld(f *fixture) (*world, []write) {
 	for _, u := range []usermgmt.UserRecord{admin, agent} {
 		w.devices = append(w.devices, f.mustDevice(u).Hash)
 	}
+	// Expired by base (what DeleteExpired removes), of users and purposes
+	// no other write touches; everything above expires later.
+	expiredToken := newToken(invited, usermgmt.PurposeMFAEnrollment)
+	expiredToken.ExpiresAt = base
+	f.mustDo(func(tx usermgmt.Tx) error { return tx.CreateToken(f.ctx, expiredToken) })
+	w.tokens[expiredToken.Hash] = expiredToken.Purpose
+	idle := newSession(other)
+	idle.IdleExpiresAt = base.Add(-time.Hour)
+	f.mustDo(func(tx usermgmt.Tx) error { return tx.CreateSession(f.ctx, idle) })
+	idleRotated := f.mustRotate(*idle, usermgmt.RoleTenantAdmin)
+	w.refresh = append(w.refresh, idle.RefreshHash)
+	w.addSession(*idle)
+	w.addSession(idleRotated)
+	expiredDevice := newDevice(other)
+	expiredDevice.ExpiresAt = base
+	f.mustDo(func(tx usermgmt.Tx) error { return tx.CreateDevice(f.ctx, expiredDevice) })
+	w.devices = append(w.devices, expiredDevice.Hash)
+
 	for _, u := range []usermgmt.UserRecord{admin, admin, admin, agent} {
 		f.mustDo(func(tx usermgmt.Tx) error {
 			return tx.AppendEvent(f.ctx, newEvent(u, usermgmt.EventLoginSucceeded, ""))
@@ -382,6 +400,13 @@ func buildWorld(f *fixture) (*world, []write) {
 			return err
 		}},
 		{"CreateDevice", func(ctx context.Context, tx usermgmt.Tx) error { return tx.CreateDevice(ctx, newDev) }},
+		{"DeleteExpired", func(ctx context.Context, tx usermgmt.Tx) error {
+			p, err := tx.DeleteExpired(ctx, base)
+			if want := (usermgmt.Pruned{Tokens: 1, Sessions: 1, Devices: 1}); err == nil && p != want {
+				err = fmt.Errorf("DeleteExpired pruned %+v, want %+v", p, want)
+			}
+			return err
+		}},
 		{"AppendEvent", func(ctx context.Context, tx usermgmt.Tx) error { return tx.AppendEvent(ctx, late) }},
 		{"AppendOlderEvent", func(ctx context.Context, tx usermgmt.Tx) error { return tx.AppendEvent(ctx, early) }},
 	}

@@ -1,0 +1,57 @@
+package memory
+
+import (
+	"context"
+	"time"
+
+	"github.com/usermgmt/usermgmt"
+)
+
+// DeleteExpired scans the token, session and device maps under the write
+// lock. It runs rarely (a periodic job), so no expiry index is kept for
+// it and the hot paths pay nothing. Rows go through the same removals as
+// the other deletes, so the per-user and spent-refresh indexes stay
+// right, and each removal is undone if the transaction fails.
+func (t *tx) DeleteExpired(_ context.Context, now time.Time) (usermgmt.Pruned, error) {
+	if err := t.write(); err != nil {
+		return usermgmt.Pruned{}, err
+	}
+	s := t.s
+	// Collect first, remove after: removals touch the maps being ranged.
+	var tokens []*usermgmt.TokenRecord
+	for _, r := range s.tokens {
+		if !now.Before(r.ExpiresAt) {
+			tokens = append(tokens, r)
+		}
+	}
+	var sessions []*session
+	for _, ss := range s.sessions {
+		if !now.Before(ss.rec.ExpiresAt) || !now.Before(ss.rec.IdleExpiresAt) {
+			sessions = append(sessions, ss)
+		}
+	}
+	var devices []*usermgmt.DeviceRecord
+	for _, d := range s.devices {
+		if !now.Before(d.ExpiresAt) {
+			devices = append(devices, d)
+		}
+	}
+
+	for _, r := range tokens {
+		s.removeToken(r)
+	}
+	if len(tokens) > 0 {
+		t.onUndo(func() {
+			for _, r := range tokens {
+				s.addToken(r)
+			}
+		})
+	}
+	for _, ss := range sessions {
+		t.revoke(ss)
+	}
+	for _, d := range devices {
+		t.removeDevice(d)
+	}
+	return usermgmt.Pruned{Tokens: len(tokens), Sessions: len(sessions), Devices: len(devices)}, nil
+}
