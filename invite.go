@@ -167,5 +167,8 @@ func (m *Manager) AcceptInvite(ctx context.Context, token, password string) (MFA
 		enr, err = m.startEnrollment(ctx, tx, &u, now)
 		return err
 	})
-	return enr, wrapInternal(err)
+	if err != nil {
+		return MFAEnrollment{}, wrapInternal(err)
+	}
+	return enr, nil
 }

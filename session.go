@@ -136,7 +136,10 @@ func (m *Manager) Login(ctx context.Context, req LoginRequest) (LoginResult, err
 		return tx.CreateToken(ctx, &TokenRecord{Hash: hash, Purpose: PurposeMFAChallenge, TenantID: u.TenantID,
 			UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(m.opts.ChallengeTTL)})
 	})
-	return res, wrapInternal(err)
+	if err != nil {
+		return LoginResult{}, wrapInternal(err)
+	}
+	return res, nil
 }
 
 // checkLock returns rate_limited while the account is locked.
@@ -266,7 +269,10 @@ func (m *Manager) VerifyMFA(ctx context.Context, challenge, code string, trustDe
 	if errors.Is(err, errRetry) {
 		return Session{}, m.recordFailure(ctx, failed, EventMFAFailed, Errorf(CodeUnauthenticated, "the code is not correct"))
 	}
-	return s, wrapInternal(err)
+	if err != nil {
+		return Session{}, wrapInternal(err)
+	}
+	return s, nil
 }
 
 // errRetry rolls a transaction back (so a challenge or enrolment token can
@@ -357,7 +363,10 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string) (Session, er
 	if err == nil && refused != nil {
 		return Session{}, refused
 	}
-	return out, wrapInternal(err)
+	if err != nil {
+		return Session{}, wrapInternal(err)
+	}
+	return out, nil
 }
 
 func minTime(a, b time.Time) time.Time {
