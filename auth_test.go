@@ -644,9 +644,12 @@ func TestSelfServiceReset(t *testing.T) {
 	for _, email := range []string{"nobody@acme.test", inv.Email} {
 		require.NoError(t, e.m.RequestPasswordReset(context.Background(), tenant, email), "same answer for %s", email)
 	}
+	require.NoError(t, e.m.Close())
 	assert.Len(t, e.mail.Messages(), n, "nothing sent to unknown or invited users")
 	require.NoError(t, e.m.RequestPasswordReset(context.Background(), tenant, "ANA@acme.test"))
+	require.NoError(t, e.m.Close())
 	require.NoError(t, e.m.RequestPasswordReset(context.Background(), tenant, "ana@acme.test"))
+	require.NoError(t, e.m.Close())
 	assert.Len(t, e.mail.Messages(), n+1, "at most one mail a minute")
 	token := e.lastToken(t, u.Email)
 	require.NoError(t, e.m.ResetPassword(context.Background(), token, "a brand new passphrase"))
@@ -758,4 +761,35 @@ func TestNoSecretLeaks(t *testing.T) {
 		require.NotEmpty(t, sec)
 		assert.NotContains(t, seen, sec)
 	}
+}
+
+// blockingMailer holds every Send until released.
+type blockingMailer struct{ release chan struct{} }
+
+func (b *blockingMailer) Send(ctx context.Context, _ usermgmt.Message) error {
+	<-b.release
+	return nil
+}
+
+func TestForgotPasswordAnswersBeforeAnyWork(t *testing.T) {
+	e := mustManager(t)
+	u, _, _, _ := e.onboard(t, "ana@acme.test")
+	e.clock.Advance(time.Minute)
+	mail := &blockingMailer{release: make(chan struct{})}
+	m, err := usermgmt.New(e.store, usermgmt.Options{Mailer: mail, Clock: e.clock.Now, SecretKey: testKey,
+		Links: usermgmt.Links{BaseURL: "https://app.example.com"}})
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- m.RequestPasswordReset(context.Background(), tenant, u.Email) }()
+	select {
+	case err := <-done:
+		require.NoError(t, err, "answered while the mail to a known user is still being sent")
+	case <-time.After(10 * time.Second):
+		t.Fatal("RequestPasswordReset waited for the mail: its timing tells that the email exists")
+	}
+	close(mail.release)
+	require.NoError(t, m.Close())
+	page, err := e.m.ListActivity(e.ctx, tenant, u.ID, usermgmt.ActivityQuery{Limit: 1})
+	require.NoError(t, err)
+	assert.Equal(t, usermgmt.EventPasswordResetSent, page.Events[0].Type, "the background work was done")
 }

@@ -149,8 +149,10 @@ func (m *Manager) issueReset(ctx context.Context, tx Tx, u *UserRecord) (string,
 
 // RequestPasswordReset is the self-service "forgot password": it mails a
 // reset link to an active user of the tenant with that email, at most once
-// per Options.MailInterval. It answers the same for every well-formed
-// email, known or not, and returns invalid only for a malformed one.
+// per Options.MailInterval. It returns invalid for a malformed email and
+// nil for every other: the lookup and the mail happen in the background,
+// so neither the answer nor its timing tells whether the email exists.
+// Close waits for that background work.
 func (m *Manager) RequestPasswordReset(ctx context.Context, tenantID, email string) error {
 	if err := checkTenant(tenantID); err != nil {
 		return err
@@ -159,10 +161,26 @@ func (m *Manager) RequestPasswordReset(ctx context.Context, tenantID, email stri
 	if err != nil {
 		return err
 	}
+	m.background.Add(1)
+	go func() {
+		defer m.background.Done()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), backgroundTimeout)
+		defer cancel()
+		if err := m.requestReset(ctx, tenantID, email); err != nil {
+			m.log.ErrorContext(ctx, "usermgmt: self-service password reset failed", "tenant", tenantID, "err", err)
+		}
+	}()
+	return nil
+}
+
+// backgroundTimeout bounds one self-service reset: lookup, link and mail.
+const backgroundTimeout = time.Minute
+
+func (m *Manager) requestReset(ctx context.Context, tenantID, email string) error {
 	now := m.now().UTC()
 	var u User
 	var link string
-	err = m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		r, err := tx.GetUserByEmail(ctx, tenantID, email)
 		if err != nil {
 			return err
@@ -177,17 +195,21 @@ func (m *Manager) RequestPasswordReset(ctx context.Context, tenantID, email stri
 		link, err = m.issueReset(ctx, tx, &r)
 		return err
 	})
-	if ErrorCode(err) == CodeNotFound {
+	if ErrorCode(err) == CodeNotFound || (err == nil && link == "") {
 		return nil
 	}
 	if err != nil {
-		return wrapInternal(err)
+		return err
 	}
-	if link != "" {
-		if err := m.send(ctx, MessagePasswordReset, &u, link, m.opts.ResetTTL); err != nil {
-			m.log.ErrorContext(ctx, "usermgmt: self-service reset mail failed", "tenant", tenantID, "user", u.ID)
-		}
-	}
+	return m.send(ctx, MessagePasswordReset, &u, link, m.opts.ResetTTL)
+}
+
+// Close waits for the self-service password resets still running in the
+// background (see RequestPasswordReset). Call it when shutting down. It
+// holds no other resource: calling it twice, or using the Manager after
+// it, is harmless.
+func (m *Manager) Close() error {
+	m.background.Wait()
 	return nil
 }
 

@@ -106,15 +106,17 @@ type SessionRevoker interface {
 // Manager runs every operation of the Settings → Users page and of the
 // person's own sign-in flows. It is safe for concurrent use.
 type Manager struct {
-	store    Store
-	opts     Options
-	roles    catalogue
-	now      func() time.Time
-	log      *slog.Logger
-	sealKey  []byte    // AES-256-GCM key for TOTP secrets
-	macs     sync.Pool // of HMAC-SHA256 hashes keyed for cursors and recovery codes
-	base     *url.URL
-	dummyPHC string // hashed at login for unknown users, so they cost the same
+	store   Store
+	opts    Options
+	roles   catalogue
+	now     func() time.Time
+	log     *slog.Logger
+	sealKey []byte    // AES-256-GCM key for TOTP secrets
+	macs    sync.Pool // of HMAC-SHA256 hashes keyed for cursors and recovery codes
+	// background counts self-service resets still running; Close waits.
+	background sync.WaitGroup
+	base       *url.URL
+	dummyPHC   string // hashed at login for unknown users, so they cost the same
 }
 
 // New returns a Manager over store. It returns invalid with a clear message

@@ -126,6 +126,7 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	if err != nil {
 		return err
 	}
+	defer m.Close() // before the store closes: lets background reset mails finish
 	if err := bootstrap(ctx, m, c); err != nil {
 		return err
 	}
