@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/usermgmt/usermgmt"
+	"github.com/usermgmt/usermgmt/internal/testclock"
 	"github.com/usermgmt/usermgmt/mailer/mailertest"
 	"github.com/usermgmt/usermgmt/store/memory"
 )
@@ -22,29 +23,11 @@ const tenant = "acme"
 
 var testKey = bytes.Repeat([]byte{7}, 32)
 
-// testClock is an injected clock: tests move time, never sleep.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type env struct {
 	m     *usermgmt.Manager
 	store *memory.Store
 	mail  *mailertest.Mailer
-	clock *testClock
+	clock *testclock.Clock
 	log   *bytes.Buffer
 	admin usermgmt.User
 	ctx   context.Context // acts as admin
@@ -55,7 +38,7 @@ type env struct {
 func mustManager(t testing.TB, edit ...func(*usermgmt.Options)) *env {
 	t.Helper()
 	e := &env{store: memory.New(), mail: mailertest.New(), log: &bytes.Buffer{},
-		clock: &testClock{t: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}}
+		clock: testclock.New(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))}
 	opts := usermgmt.Options{
 		Mailer: e.mail, Clock: e.clock.Now, SecretKey: testKey, Issuer: "Acme HR",
 		Links:  usermgmt.Links{BaseURL: "https://app.example.com"},

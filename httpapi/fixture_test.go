@@ -19,22 +19,10 @@ import (
 	"github.com/pquerna/otp/totp"
 	"github.com/usermgmt/usermgmt"
 	"github.com/usermgmt/usermgmt/httpapi"
+	"github.com/usermgmt/usermgmt/internal/testclock"
 	"github.com/usermgmt/usermgmt/mailer/mailertest"
 	"github.com/usermgmt/usermgmt/store/memory"
 )
-
-// clock is a test clock: time moves only when a test says so.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // failingRevoker fails while fail is set, to make an internal error.
 type failingRevoker struct{ fail atomic.Bool }
@@ -49,7 +37,7 @@ func (f *failingRevoker) RevokeUserSessions(context.Context, string, uuid.UUID) 
 type fixture struct {
 	m       *usermgmt.Manager
 	mail    *mailertest.Mailer
-	clock   *clock
+	clock   *testclock.Clock
 	revoker *failingRevoker
 	logs    *syncBuffer
 	h       http.Handler
@@ -72,7 +60,7 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 // capturing mailer, and the API over it. opts is adjusted before use.
 func newFixture(t testing.TB, adjust func(*httpapi.Options)) *fixture {
 	t.Helper()
-	c := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	c := testclock.New(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	f := &fixture{mail: mailertest.New(), clock: c, revoker: &failingRevoker{}, logs: &syncBuffer{}}
 	m, err := usermgmt.New(memory.New(), usermgmt.Options{
 		Mailer: f.mail, Clock: c.Now, SecretKey: bytes.Repeat([]byte{7}, 32),

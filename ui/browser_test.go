@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,24 +19,11 @@ import (
 	"github.com/pquerna/otp/totp"
 	"github.com/usermgmt/usermgmt"
 	"github.com/usermgmt/usermgmt/httpapi"
+	"github.com/usermgmt/usermgmt/internal/testclock"
 	"github.com/usermgmt/usermgmt/mailer/mailertest"
 	"github.com/usermgmt/usermgmt/store/memory"
 	"github.com/usermgmt/usermgmt/ui"
 )
-
-// clock is the test clock of the Manager and the API: it moves only when
-// the test moves it, e.g. to the next TOTP step (a used step is refused).
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // chromiumPath finds Debian's chromium; USERMGMT_CHROMIUM overrides it.
 func chromiumPath(t *testing.T) string {
@@ -87,7 +73,7 @@ func TestBrowser(t *testing.T) {
 	shots := screenshotDir(t)
 	ctx := context.Background()
 
-	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	clk := testclock.New(time.Now().UTC().Truncate(time.Second))
 	mail := mailertest.New()
 	var srvURL string
 	mux := http.NewServeMux()
@@ -326,7 +312,7 @@ func TestBrowser(t *testing.T) {
 }
 
 // code moves the clock to the next TOTP step and returns its code.
-func code(t *testing.T, c *clock, secret string) string {
+func code(t *testing.T, c *testclock.Clock, secret string) string {
 	t.Helper()
 	c.Advance(30 * time.Second)
 	s, err := totp.GenerateCode(secret, c.Now())

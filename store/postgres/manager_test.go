@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/usermgmt/usermgmt"
+	"github.com/usermgmt/usermgmt/internal/testclock"
 	"github.com/usermgmt/usermgmt/mailer/mailertest"
 	"github.com/usermgmt/usermgmt/store/postgres"
 )
@@ -21,23 +22,11 @@ import (
 // The Manager's whole story on PostgreSQL, as two app instances: two
 // Managers over two *bun.DB pools on one schema.
 
-type pgClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *pgClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *pgClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type instances struct {
 	one, two *usermgmt.Manager
 	store    *postgres.Store
 	mail     *mailertest.Mailer
-	clock    *pgClock
+	clock    *testclock.Clock
 }
 
 func twoManagers(t *testing.T) *instances {
@@ -45,7 +34,7 @@ func twoManagers(t *testing.T) *instances {
 	one := newStore(t)
 	two, err := postgres.New(openDB(t), postgres.WithSchema(one.Schema()))
 	require.NoError(t, err)
-	in := &instances{store: one, mail: mailertest.New(), clock: &pgClock{t: time.Now().UTC().Truncate(time.Second)}}
+	in := &instances{store: one, mail: mailertest.New(), clock: testclock.New(time.Now().UTC().Truncate(time.Second))}
 	for i, s := range []usermgmt.Store{one, two} {
 		m, err := usermgmt.New(s, usermgmt.Options{Mailer: in.mail, Clock: in.clock.Now, SecretKey: bytes.Repeat([]byte{9}, 32),
 			Links: usermgmt.Links{BaseURL: "https://app.example.com"}, Issuer: "Acme"})
