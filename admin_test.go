@@ -626,3 +626,33 @@ func TestRelativeTime(t *testing.T) {
 	assert.Equal(t, "3d ago", usermgmt.RelativeTime(at(3*24*time.Hour), now))
 	assert.Equal(t, "Nov 1, 2026", usermgmt.RelativeTime(at(26*24*time.Hour), now))
 }
+
+func TestRoleCatalogueCannotBeChangedFromOutside(t *testing.T) {
+	defs := usermgmt.DefaultRoles()
+	e := mustManager(t, func(o *usermgmt.Options) { o.Roles = defs })
+	agent := e.seedActive(t, tenant, "agent@acme.test", usermgmt.RoleAgent)
+	defs[6].Permissions = append(defs[6].Permissions[:0:0], usermgmt.PermListUsers) // the host's slice
+	got := e.m.Roles()
+	got[6].Permissions = append(got[6].Permissions, usermgmt.PermListUsers) // the returned copy
+	for i := range got {
+		for j := range got[i].Permissions {
+			got[i].Permissions[j] = usermgmt.PermListUsers
+		}
+	}
+	_, err := e.m.ListUsers(e.as(agent), tenant, usermgmt.ListUsersQuery{})
+	assert.Equal(t, usermgmt.CodePermissionDenied, code(err))
+	assert.Equal(t, usermgmt.AllPermissions(), e.m.Roles()[0].Permissions)
+}
+
+func TestDeactivateHookNeedsOnlyTheDeactivatePermission(t *testing.T) {
+	defs := append(usermgmt.DefaultRoles(), usermgmt.RoleDef{Name: "offboarder", Permissions: []usermgmt.Permission{usermgmt.PermDeactivate}})
+	e := mustManager(t, func(o *usermgmt.Options) {
+		o.Roles = defs
+		o.BeforeDeactivate = func(context.Context, usermgmt.User) error { return nil }
+	})
+	off := e.seedActive(t, tenant, "off@acme.test", "offboarder")
+	target := e.seedActive(t, tenant, "leaver@acme.test", usermgmt.RoleAgent)
+	got, err := e.m.Deactivate(e.as(off), tenant, target.ID)
+	require.NoError(t, err)
+	assert.Equal(t, usermgmt.StatusDeactivated, got.Status)
+}

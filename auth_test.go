@@ -558,17 +558,20 @@ func TestSessions(t *testing.T) {
 	})
 }
 
-// revocationCase proves that after act, nothing the user held works.
+// After each act, nothing the user held works.
 func TestRevocationLeavesNothingWorking(t *testing.T) {
-	for name, act := range map[string]func(e *env, u usermgmt.User) error{
-		"ForceLogout": func(e *env, u usermgmt.User) error { return e.m.ForceLogout(e.ctx, tenant, u.ID) },
-		"Deactivate":  func(e *env, u usermgmt.User) error { _, err := e.m.Deactivate(e.ctx, tenant, u.ID); return err },
-		"ResetMFA":    func(e *env, u usermgmt.User) error { return e.m.ResetMFA(e.ctx, tenant, u.ID) },
-		"PasswordReset": func(e *env, u usermgmt.User) error {
+	for name, act := range map[string]func(t *testing.T, e *env, u usermgmt.User) error{
+		"ForceLogout": func(_ *testing.T, e *env, u usermgmt.User) error { return e.m.ForceLogout(e.ctx, tenant, u.ID) },
+		"Deactivate": func(_ *testing.T, e *env, u usermgmt.User) error {
+			_, err := e.m.Deactivate(e.ctx, tenant, u.ID)
+			return err
+		},
+		"ResetMFA": func(_ *testing.T, e *env, u usermgmt.User) error { return e.m.ResetMFA(e.ctx, tenant, u.ID) },
+		"PasswordReset": func(t *testing.T, e *env, u usermgmt.User) error {
 			if err := e.m.SendPasswordReset(e.ctx, tenant, u.ID); err != nil {
 				return err
 			}
-			return e.m.ResetPassword(context.Background(), e.lastToken(&testing.T{}, u.Email), goodPassword+"!")
+			return e.m.ResetPassword(context.Background(), e.lastToken(t, u.Email), goodPassword+"!")
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -581,7 +584,7 @@ func TestRevocationLeavesNothingWorking(t *testing.T) {
 			})
 			u, secret, first, _ := e.onboard(t, "ana@acme.test")
 			s := signIn(t, e, u.Email, secret, true)
-			require.NoError(t, act(e, u))
+			require.NoError(t, act(t, e, u))
 			assert.Equal(t, int32(1), calls.Load(), "external revokers called")
 
 			for _, tok := range []string{first.Token, s.Token} {

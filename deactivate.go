@@ -14,7 +14,7 @@ import (
 // Deactivate again retries the revokers).
 func (m *Manager) Deactivate(ctx context.Context, tenantID string, userID uuid.UUID) (User, error) {
 	if m.opts.BeforeDeactivate != nil {
-		u, err := m.GetUser(ctx, tenantID, userID)
+		u, err := m.readUser(ctx, tenantID, userID, PermDeactivate)
 		if err != nil {
 			return User{}, err
 		}

@@ -2,6 +2,7 @@ package usermgmt
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -97,7 +98,7 @@ func (m *Manager) mailInvite(ctx context.Context, u *User, link string) error {
 		if err != nil {
 			return err
 		}
-		r.LastMailAt = r.CreatedAt.AddDate(-1, 0, 0)
+		r.LastMailAt = time.Time{}
 		return tx.UpdateUser(ctx, &r)
 	})
 	return err

@@ -78,7 +78,7 @@ func newCatalogue(defs []RoleDef) (catalogue, error) {
 	if len(defs) == 0 {
 		defs = DefaultRoles()
 	}
-	c := catalogue{defs: slices.Clone(defs), index: make(map[Role]int, len(defs))}
+	c := catalogue{defs: cloneDefs(defs), index: make(map[Role]int, len(defs))}
 	for i, d := range c.defs {
 		if d.Name == "" {
 			return catalogue{}, Errorf(CodeInvalid, "Options.Roles[%d] has no name", i)
@@ -92,6 +92,16 @@ func newCatalogue(defs []RoleDef) (catalogue, error) {
 		return catalogue{}, Errorf(CodeInvalid, "Options.Roles must include %q", RoleTenantAdmin)
 	}
 	return c, nil
+}
+
+// cloneDefs copies a catalogue deeply, so that neither the host's slice
+// nor one handed out can change the Manager's permissions.
+func cloneDefs(defs []RoleDef) []RoleDef {
+	out := slices.Clone(defs)
+	for i := range out {
+		out[i].Permissions = slices.Clone(out[i].Permissions)
+	}
+	return out
 }
 
 func (c catalogue) has(r Role) bool { _, ok := c.index[r]; return ok }

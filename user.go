@@ -193,12 +193,17 @@ func pageLimit(n int) (int, error) {
 // GetUser returns one user of the tenant: not_found for an unknown id or
 // one of another tenant, permission_denied when the actor may not list users.
 func (m *Manager) GetUser(ctx context.Context, tenantID string, userID uuid.UUID) (User, error) {
+	return m.readUser(ctx, tenantID, userID, PermListUsers)
+}
+
+// readUser reads one user of the tenant for an actor holding p.
+func (m *Manager) readUser(ctx context.Context, tenantID string, userID uuid.UUID, p Permission) (User, error) {
 	if err := checkTenant(tenantID); err != nil {
 		return User{}, err
 	}
 	var u UserRecord
 	err := m.store.RunInTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
-		if _, err := m.authorize(ctx, tx, tenantID, PermListUsers); err != nil {
+		if _, err := m.authorize(ctx, tx, tenantID, p); err != nil {
 			return err
 		}
 		var err error

@@ -220,15 +220,8 @@ func New(store Store, opts Options) (*Manager, error) {
 // DefaultArgon2 is the default and least argon2id cost (OWASP's minimum).
 var DefaultArgon2 = Argon2Params{MemoryKiB: 19456, Time: 2, Threads: 1}
 
-// Roles returns the Manager's role catalogue, in its order.
-func (m *Manager) Roles() []RoleDef {
-	out := make([]RoleDef, len(m.roles.defs))
-	copy(out, m.roles.defs)
-	return out
-}
-
-// MFARequired reports whether TOTP is part of every login.
-func (m *Manager) MFARequired() bool { return !m.opts.MFAOptional }
+// Roles returns a copy of the Manager's role catalogue, in its order.
+func (m *Manager) Roles() []RoleDef { return cloneDefs(m.roles.defs) }
 
 func setDefault[T comparable](p *T, def T) {
 	var zero T
