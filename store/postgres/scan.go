@@ -38,29 +38,20 @@ func scanUser(r rowScanner, extra ...any) (usermgmt.User, error) {
 	return u, nil
 }
 
+// scanUserRecord scans a user row followed by its secret columns.
 func scanUserRecord(r rowScanner) (usermgmt.UserRecord, error) {
 	var (
 		u           usermgmt.UserRecord
-		status      string
-		roles       []string
-		lastLogin   sql.NullTime
-		activated   sql.NullTime
 		recovery    []byte
 		lockedUntil sql.NullTime
 		lastMail    sql.NullTime
+		err         error
 	)
-	err := r.Scan(&u.ID, &u.TenantID, &u.Email, &status, pgdialect.Array(&roles), &u.MFAEnabled,
-		&lastLogin, &activated, &u.CreatedAt, &u.UpdatedAt,
-		&u.PasswordHash, &u.MFASecret, &u.MFALastStep, &recovery, &u.FailedAttempts, &lockedUntil, &lastMail)
+	u.User, err = scanUser(r, &u.PasswordHash, &u.MFASecret, &u.MFALastStep, &recovery, &u.FailedAttempts,
+		&lockedUntil, &lastMail)
 	if err != nil {
 		return usermgmt.UserRecord{}, err
 	}
-	u.Status = usermgmt.Status(status)
-	u.Roles = toRoles(roles)
-	u.LastLoginAt = timePtr(lastLogin)
-	u.ActivatedAt = timePtr(activated)
-	u.CreatedAt = u.CreatedAt.UTC()
-	u.UpdatedAt = u.UpdatedAt.UTC()
 	u.RecoveryCodes = splitHashes(recovery)
 	u.LockedUntil = timeOrZero(lockedUntil)
 	u.LastMailAt = timeOrZero(lastMail)
