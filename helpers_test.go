@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 
 	"github.com/usermgmt/usermgmt"
 	"github.com/usermgmt/usermgmt/internal/testclock"
+	"github.com/usermgmt/usermgmt/internal/testlog"
 	"github.com/usermgmt/usermgmt/mailer/mailertest"
 	"github.com/usermgmt/usermgmt/store/memory"
 )
@@ -28,7 +28,7 @@ type env struct {
 	store *memory.Store
 	mail  *mailertest.Mailer
 	clock *testclock.Clock
-	log   *bytes.Buffer
+	log   *testlog.Buffer
 	admin usermgmt.User
 	ctx   context.Context // acts as admin
 }
@@ -37,12 +37,12 @@ type env struct {
 // mailer, an injected clock, a captured log and one active tenant_admin.
 func mustManager(t testing.TB, edit ...func(*usermgmt.Options)) *env {
 	t.Helper()
-	e := &env{store: memory.New(), mail: mailertest.New(), log: &bytes.Buffer{},
+	e := &env{store: memory.New(), mail: mailertest.New(), log: &testlog.Buffer{},
 		clock: testclock.New(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))}
 	opts := usermgmt.Options{
 		Mailer: e.mail, Clock: e.clock.Now, SecretKey: testKey, Issuer: "Acme HR",
 		Links:  usermgmt.Links{BaseURL: "https://app.example.com"},
-		Logger: slog.New(slog.NewTextHandler(&lockedWriter{w: e.log}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger: slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	for _, f := range edit {
 		f(&opts)
@@ -53,17 +53,6 @@ func mustManager(t testing.TB, edit ...func(*usermgmt.Options)) *env {
 	e.admin = e.seedActive(t, tenant, "admin@acme.test", usermgmt.RoleTenantAdmin)
 	e.ctx = e.as(e.admin)
 	return e
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 // as returns a context acting as u.

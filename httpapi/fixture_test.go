@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/usermgmt/usermgmt"
 	"github.com/usermgmt/usermgmt/httpapi"
 	"github.com/usermgmt/usermgmt/internal/testclock"
+	"github.com/usermgmt/usermgmt/internal/testlog"
 	"github.com/usermgmt/usermgmt/mailer/mailertest"
 	"github.com/usermgmt/usermgmt/store/memory"
 )
@@ -39,29 +39,17 @@ type fixture struct {
 	mail    *mailertest.Mailer
 	clock   *testclock.Clock
 	revoker *failingRevoker
-	logs    *syncBuffer
+	logs    *testlog.Buffer
 	h       http.Handler
 	opts    httpapi.Options
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // newFixture builds a Manager on the memory store with a test clock and a
 // capturing mailer, and the API over it. opts is adjusted before use.
 func newFixture(t testing.TB, adjust func(*httpapi.Options)) *fixture {
 	t.Helper()
 	c := testclock.New(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
-	f := &fixture{mail: mailertest.New(), clock: c, revoker: &failingRevoker{}, logs: &syncBuffer{}}
+	f := &fixture{mail: mailertest.New(), clock: c, revoker: &failingRevoker{}, logs: &testlog.Buffer{}}
 	m, err := usermgmt.New(memory.New(), usermgmt.Options{
 		Mailer: f.mail, Clock: c.Now, SecretKey: bytes.Repeat([]byte{7}, 32),
 		Links:    usermgmt.Links{BaseURL: "https://app.example.com"},

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -9,31 +8,19 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/usermgmt/usermgmt"
+	"github.com/usermgmt/usermgmt/internal/testlog"
 	"github.com/usermgmt/usermgmt/store/memory"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // TestServerStartsServesAndStops runs the example as `go run` would, on a
 // free port, follows the printed link's page, and stops it by context.
 func TestServerStartsServesAndStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
+	out := &testlog.Buffer{}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, out, func(string) string { return "" }) }()
 
@@ -116,7 +103,7 @@ func TestPruningRunsUntilStopped(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out := &syncBuffer{}
+			out := &testlog.Buffer{}
 			log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug}))
 			stop := startPruning(t.Context(), m, log, time.Millisecond)
 			for deadline := time.Now().Add(5 * time.Second); !strings.Contains(out.String(), c.want); time.Sleep(time.Millisecond) {

@@ -1,7 +1,6 @@
 package smtp_test
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -19,9 +18,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/usermgmt/usermgmt/internal/testlog"
 )
 
 // mailpit is a real SMTP server (github.com/axllent/mailpit, a tool, not a
@@ -65,7 +65,7 @@ func startMailpit(t *testing.T, flags ...string) mailpit {
 		"--disable-version-check", "--smtp-disable-rdns", "--quiet",
 	}, flags...)
 	cmd := exec.Command(bin, args...)
-	out := &syncBuffer{}
+	out := &testlog.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start mailpit: %v", err)
@@ -223,16 +223,3 @@ func writePEM(t *testing.T, path, typ string, der []byte) {
 		t.Fatal(err)
 	}
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
