@@ -283,15 +283,18 @@ func TestTOTPWindowAndReplay(t *testing.T) {
 	e := mustManager(t)
 	u, secret, _, _ := e.onboard(t, "ana@acme.test")
 	now := e.clock.Now()
-	for name, c := range map[string]struct {
-		at time.Time
-		ok bool
+	// In this order: once T+1 is spent, the replay guard alone would
+	// refuse T-2, and the window would go untested.
+	for _, c := range []struct {
+		name string
+		at   time.Time
+		ok   bool
 	}{
-		"TMinus2": {now.Add(-60 * time.Second), false},
-		"TPlus2":  {now.Add(60 * time.Second), false},
-		"TPlus1":  {now.Add(30 * time.Second), true},
+		{"TMinus2", now.Add(-60 * time.Second), false},
+		{"TPlus2", now.Add(60 * time.Second), false},
+		{"TPlus1", now.Add(30 * time.Second), true},
 	} {
-		t.Run(name, func(t *testing.T) {
+		t.Run(c.name, func(t *testing.T) {
 			res, err := login(t, e, u.Email, goodPassword)
 			require.NoError(t, err)
 			saved := e.clock.Now()

@@ -39,6 +39,8 @@ type Message struct {
 	Link     string
 }
 
+var _ Mailer = (*LogMailer)(nil)
+
 // LogMailer writes every message to W instead of sending it: for
 // development, where the printed link is how you follow an invitation. It
 // prints tokens, so never use it in production.
