@@ -282,6 +282,7 @@ func TestMFAFailuresLock(t *testing.T) {
 func TestTOTPWindowAndReplay(t *testing.T) {
 	e := mustManager(t)
 	u, secret, _, _ := e.onboard(t, "ana@acme.test")
+	e.clock.Advance(5 * 30 * time.Second) // T-2 is then later than the enrolment step
 	now := e.clock.Now()
 	// In this order: once T+1 is spent, the replay guard alone would
 	// refuse T-2, and the window would go untested.
