@@ -25,11 +25,15 @@ const (
 	MessageInvite          MessageKind = "invite"
 	MessagePasswordReset   MessageKind = "password_reset"
 	MessagePasswordChanged MessageKind = "password_changed"
+	MessageMFAReset        MessageKind = "mfa_reset"
 )
 
 // Message is one mail. Link is the action link inside it (it carries a
-// token= query parameter), empty for notices.
+// token= query parameter), empty for notices. ID is the same on every
+// delivery attempt of one outbox mail: a Mailer may use it for the
+// Message-ID header, so that a repeated delivery reads as the same mail.
 type Message struct {
+	ID       string
 	To       string
 	Subject  string
 	Text     string

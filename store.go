@@ -111,9 +111,34 @@ type Tx interface {
 	// DeleteExpired deletes, in every tenant, the single-use tokens whose
 	// ExpiresAt is not after now, the sessions (with their refresh hashes)
 	// whose ExpiresAt or IdleExpiresAt is not after now, and the trusted
-	// devices whose ExpiresAt is not after now. It reports how many rows
-	// of each it deleted. Users and events are never touched.
+	// devices whose ExpiresAt is not after now, and the outbox mails whose
+	// ExpiresAt is not after now. It reports how many rows of each it
+	// deleted. Users and events are never touched.
 	DeleteExpired(ctx context.Context, now time.Time) (Pruned, error)
+
+	// EnqueueMail adds r to the outbox. It returns conflict if r.ID exists.
+	EnqueueMail(ctx context.Context, r *MailRecord) error
+	// ClaimMail takes the pending mail (FailedAt zero) with the earliest
+	// NextAttemptAt not after now, ties broken by ID: it adds one to its
+	// Attempts, sets its NextAttemptAt to until and returns it so
+	// updated. It returns not_found when no mail is due. Two transactions
+	// never claim the same mail: one skips what the other holds (PostgreSQL:
+	// FOR UPDATE SKIP LOCKED), and a claimed mail is not due again until
+	// until.
+	ClaimMail(ctx context.Context, now, until time.Time) (MailRecord, error)
+	// UpdateMail stores r's Attempts, NextAttemptAt, LastError and
+	// FailedAt. It returns not_found if the mail is gone.
+	UpdateMail(ctx context.Context, r *MailRecord) error
+	// DeleteMail deletes one mail (it was delivered). It returns not_found
+	// if the mail is gone.
+	DeleteMail(ctx context.Context, id uuid.UUID) error
+	// CancelMail deletes the user's mail of kind, or of every kind when
+	// kind is "", pending or failed, and says how many it deleted.
+	CancelMail(ctx context.Context, tenantID string, userID uuid.UUID, kind MessageKind) (int, error)
+	// ListMail returns up to p.Limit mails of p.TenantID, pending and
+	// failed, newest first (by ID), older than p.Before (exclusive) unless
+	// it is uuid.Nil.
+	ListMail(ctx context.Context, p MailListParams) ([]MailRecord, error)
 
 	// AppendEvent adds e to the activity log.
 	AppendEvent(ctx context.Context, e *Event) error
@@ -209,6 +234,35 @@ type Pruned struct {
 	Tokens   int
 	Sessions int
 	Devices  int
+	Mail     int
+}
+
+// MailRecord is one message in the outbox. The Manager writes it in the
+// transaction of the change it tells about, delivers it after the commit
+// and deletes it once the Mailer has taken it; a failed attempt is retried
+// later, and after the last one the mail is marked failed and kept, so it
+// can be listed, until ExpiresAt.
+type MailRecord struct {
+	ID            uuid.UUID // UUIDv7: orders mails by time
+	TenantID      string
+	UserID        uuid.UUID // whom the mail is about
+	Kind          MessageKind
+	To            string
+	Sealed        []byte    // the AES-GCM sealed Message: it holds a live link
+	Attempts      int       // delivery attempts begun, the one in flight included
+	NextAttemptAt time.Time // when the mail is due; while claimed, when the claim lapses
+	LastError     string    // why the last attempt failed; "" before any failure
+	FailedAt      time.Time // when it was given up; zero while pending
+	CreatedAt     time.Time
+	DeliverBy     time.Time // after this the mail is useless (its link has expired)
+	ExpiresAt     time.Time // when the store may delete it, delivered or not
+}
+
+// MailListParams selects a page of a tenant's outbox, newest first.
+type MailListParams struct {
+	TenantID string
+	Before   uuid.UUID // uuid.Nil for the first page
+	Limit    int
 }
 
 // Revoked counts what RevokeUser removed.
