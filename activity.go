@@ -33,6 +33,7 @@ const (
 	EventDeactivated        EventType = "user.deactivated"
 	EventActivated          EventType = "user.activated"
 	EventRefreshTokenReused EventType = "session.refresh_reused"
+	EventMailFailed         EventType = "mail.failed"
 )
 
 // Event is one entry of a user's activity log. Events are append-only and

@@ -7,7 +7,7 @@ import (
 )
 
 // Deactivate stops the user from logging in and ends all their sessions,
-// keeping their data. It is idempotent. Options.BeforeDeactivate may refuse
+// keeping their data; mail to them not yet delivered is dropped. It is idempotent. Options.BeforeDeactivate may refuse
 // it; Options.AfterDeactivate runs after it. It returns not_found,
 // permission_denied, conflict for the tenant's last active tenant_admin,
 // and internal if a SessionRevoker failed (the deactivation stands; calling
@@ -41,6 +41,10 @@ func (m *Manager) Deactivate(ctx context.Context, tenantID string, userID uuid.U
 		}
 		out, changed = u.User, true
 		if err := tx.AppendEvent(ctx, m.event(ctx, &u.User, EventDeactivated, "")); err != nil {
+			return err
+		}
+		// Mail not yet delivered carries links that no longer work.
+		if _, err := tx.CancelMail(ctx, u.TenantID, u.ID, ""); err != nil {
 			return err
 		}
 		return m.revokeInTx(ctx, tx, &u.User)

@@ -38,7 +38,7 @@ func (m *Manager) InviteUser(ctx context.Context, tenantID string, inv Invite) (
 	now := m.now().UTC()
 	u := &UserRecord{User: User{ID: id, TenantID: tenantID, Email: email, Status: StatusInvited, Roles: roles,
 		CreatedAt: now, UpdatedAt: now}}
-	var link string
+	var out *outgoing
 	err = m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		az, err := m.authorize(ctx, tx, tenantID, PermInvite)
 		if err != nil {
@@ -55,41 +55,47 @@ func (m *Manager) InviteUser(ctx context.Context, tenantID string, inv Invite) (
 		if err := tx.AppendEvent(ctx, m.event(ctx, &u.User, EventUserCreated, "")); err != nil {
 			return err
 		}
-		link, err = m.issueInvite(ctx, tx, u, EventInvited)
+		out, err = m.issueInvite(ctx, tx, az, u, EventInvited)
 		return err
 	})
 	if err != nil {
 		return User{}, wrapInternal(err)
 	}
-	return u.User, m.mailInvite(ctx, &u.User, link)
+	return u.User, m.mailInvite(ctx, &u.User, out)
 }
 
 // issueInvite replaces the user's invitation link with a new one, so an
-// older link stops working, and logs it.
-func (m *Manager) issueInvite(ctx context.Context, tx Tx, u *UserRecord, typ EventType) (string, error) {
+// older link stops working (and an older mail still in the outbox is not
+// sent), logs it and queues the mail.
+func (m *Manager) issueInvite(ctx context.Context, tx Tx, az authz, u *UserRecord, typ EventType) (*outgoing, error) {
 	now := m.now().UTC()
 	if err := tx.DeleteTokens(ctx, u.TenantID, u.ID, PurposeInvite); err != nil {
-		return "", err
+		return nil, err
+	}
+	if _, err := tx.CancelMail(ctx, u.TenantID, u.ID, MessageInvite); err != nil {
+		return nil, err
 	}
 	token, hash := newToken(prefixInvite)
 	if err := tx.CreateToken(ctx, &TokenRecord{Hash: hash, Purpose: PurposeInvite, TenantID: u.TenantID,
 		UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(m.opts.InviteTTL)}); err != nil {
-		return "", err
+		return nil, err
 	}
 	u.LastMailAt = now
 	if err := tx.UpdateUser(ctx, u); err != nil {
-		return "", err
+		return nil, err
 	}
 	if err := tx.AppendEvent(ctx, m.event(ctx, &u.User, typ, "")); err != nil {
-		return "", err
+		return nil, err
 	}
-	return m.link(m.opts.Links.InvitePath, token), nil
+	link := m.link(m.opts.Links.InvitePath, token)
+	return m.queueMail(ctx, tx, MessageInvite, &u.User, az.email, link, m.opts.InviteTTL)
 }
 
-// mailInvite sends the invitation; when that fails it clears the mail
-// time, so the admin may resend at once.
-func (m *Manager) mailInvite(ctx context.Context, u *User, link string) error {
-	err := m.send(ctx, MessageInvite, u, link, m.opts.InviteTTL)
+// mailInvite makes the first attempt at an invitation; when it fails it
+// clears the mail time, so the admin may resend at once (the outbox
+// retries it meanwhile).
+func (m *Manager) mailInvite(ctx context.Context, u *User, out *outgoing) error {
+	err := m.sendNow(ctx, out)
 	if err == nil {
 		return nil
 	}
@@ -110,8 +116,8 @@ func (m *Manager) mailInvite(ctx context.Context, u *User, link string) error {
 // mail, and delivery_failed.
 func (m *Manager) ResendInvite(ctx context.Context, tenantID string, userID uuid.UUID) error {
 	var u User
-	var link string
-	err := m.onUser(ctx, tenantID, userID, PermInvite, func(ctx context.Context, tx Tx, _ authz, r *UserRecord) error {
+	var out *outgoing
+	err := m.onUser(ctx, tenantID, userID, PermInvite, func(ctx context.Context, tx Tx, az authz, r *UserRecord) error {
 		if r.Status != StatusInvited {
 			return Errorf(CodeConflict, "%s is %s, not invited", r.Email, r.Status)
 		}
@@ -121,13 +127,13 @@ func (m *Manager) ResendInvite(ctx context.Context, tenantID string, userID uuid
 		}
 		u = r.User
 		var err error
-		link, err = m.issueInvite(ctx, tx, r, EventInviteResent)
+		out, err = m.issueInvite(ctx, tx, az, r, EventInviteResent)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	return m.mailInvite(ctx, &u, link)
+	return m.mailInvite(ctx, &u, out)
 }
 
 // AcceptInvite is the invitee following the link: it checks the password

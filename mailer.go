@@ -6,6 +6,7 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"io"
+	"strings"
 	"sync"
 	texttemplate "text/template"
 )
@@ -61,73 +62,168 @@ func (l *LogMailer) Send(_ context.Context, msg Message) error {
 	return err
 }
 
-type mailData struct {
-	Issuer string
-	Email  string
-	Link   string
-	Expiry string
+// MailData is what the mail templates are filled with.
+type MailData struct {
+	Product  string // Options.Issuer
+	Email    string // the recipient's address
+	Inviter  string // the email of the admin who acted; "" when trusted code or the person did
+	Link     string // the action link (with token=); "" in notices
+	Expiry   string // how long the link works, in words ("7 days"); "" in notices
+	TenantID string
 }
 
-type mailTemplate struct {
-	subject *texttemplate.Template
-	text    *texttemplate.Template
-	html    *htmltemplate.Template
+// MailTemplate is the wording of one kind of mail, filled with MailData.
+// Subject and Text are required; the subject must come out as one line.
+// HTML is optional: without it the mail is plain text. html/template
+// escapes what it inserts, so an email or link cannot add markup.
+type MailTemplate struct {
+	Subject *texttemplate.Template
+	Text    *texttemplate.Template
+	HTML    *htmltemplate.Template
 }
 
-var mailTemplates = map[MessageKind]mailTemplate{
+// MessageKinds lists every kind of mail the library sends.
+func MessageKinds() []MessageKind {
+	return []MessageKind{MessageInvite, MessagePasswordReset, MessagePasswordChanged, MessageMFAReset}
+}
+
+// DefaultMailTemplate returns a copy of the library's template for kind,
+// for a host that changes only part of it (say, the subject):
+//
+//	t := usermgmt.DefaultMailTemplate(usermgmt.MessageInvite)
+//	t.Subject = template.Must(template.New("").Parse("Welcome to {{.Product}}"))
+//	opts.MailTemplates = map[usermgmt.MessageKind]usermgmt.MailTemplate{usermgmt.MessageInvite: t}
+//
+// It returns the zero MailTemplate for an unknown kind.
+func DefaultMailTemplate(kind MessageKind) MailTemplate {
+	src, ok := defaultSources[kind]
+	if !ok {
+		return MailTemplate{}
+	}
+	return src.parse()
+}
+
+// mailSource is a template's text: subject, plain-text body, HTML body.
+type mailSource [3]string
+
+func (src mailSource) parse() MailTemplate {
+	return MailTemplate{
+		Subject: texttemplate.Must(texttemplate.New("subject").Parse(src[0])),
+		Text:    texttemplate.Must(texttemplate.New("text").Parse(src[1])),
+		HTML:    htmltemplate.Must(htmltemplate.New("html").Parse(src[2])),
+	}
+}
+
+var defaultTemplates = func() map[MessageKind]MailTemplate {
+	ts := make(map[MessageKind]MailTemplate, len(defaultSources))
+	for k, src := range defaultSources {
+		ts[k] = src.parse()
+	}
+	return ts
+}()
+
+var defaultSources = map[MessageKind]mailSource{
 	MessageInvite: {
-		subject: texttemplate.Must(texttemplate.New("").Parse("You are invited to {{.Issuer}}")),
-		text: texttemplate.Must(texttemplate.New("").Parse(`You have been invited to {{.Issuer}} as {{.Email}}.
+		`{{if .Inviter}}{{.Inviter}} invited you to {{.Product}}{{else}}You are invited to {{.Product}}{{end}}`,
+		`{{if .Inviter}}{{.Inviter}} invited you{{else}}You have been invited{{end}} to {{.Product}} as {{.Email}}.
 
 Set your password and enrol in two-factor authentication here:
 {{.Link}}
 
 The link works once and expires in {{.Expiry}}.
-`)),
-		html: htmltemplate.Must(htmltemplate.New("").Parse(`<p>You have been invited to <b>{{.Issuer}}</b> as {{.Email}}.</p>
+`,
+		`<p>{{if .Inviter}}{{.Inviter}} invited you{{else}}You have been invited{{end}} to <b>{{.Product}}</b> as {{.Email}}.</p>
 <p><a href="{{.Link}}">Set your password and enrol in two-factor authentication</a></p>
 <p>The link works once and expires in {{.Expiry}}.</p>
-`)),
-	},
+`},
 	MessagePasswordReset: {
-		subject: texttemplate.Must(texttemplate.New("").Parse("Reset your {{.Issuer}} password")),
-		text: texttemplate.Must(texttemplate.New("").Parse(`A password reset was requested for {{.Email}} on {{.Issuer}}.
+		`Reset your {{.Product}} password`,
+		`{{if .Inviter}}{{.Inviter}} sent you a link to reset the password of {{.Email}} on {{.Product}}.{{else}}A password reset was requested for {{.Email}} on {{.Product}}.{{end}}
 
 Choose a new password here:
 {{.Link}}
 
 The link works once and expires in {{.Expiry}}. If you did not ask for this, ignore this mail.
-`)),
-		html: htmltemplate.Must(htmltemplate.New("").Parse(`<p>A password reset was requested for {{.Email}} on <b>{{.Issuer}}</b>.</p>
+`,
+		`<p>{{if .Inviter}}{{.Inviter}} sent you a link to reset the password of {{.Email}} on <b>{{.Product}}</b>.{{else}}A password reset was requested for {{.Email}} on <b>{{.Product}}</b>.{{end}}</p>
 <p><a href="{{.Link}}">Choose a new password</a></p>
 <p>The link works once and expires in {{.Expiry}}. If you did not ask for this, ignore this mail.</p>
-`)),
-	},
+`},
 	MessagePasswordChanged: {
-		subject: texttemplate.Must(texttemplate.New("").Parse("Your {{.Issuer}} password was changed")),
-		text: texttemplate.Must(texttemplate.New("").Parse(`The password of {{.Email}} on {{.Issuer}} was just changed, and every session was signed out.
+		`Your {{.Product}} password was changed`,
+		`The password of {{.Email}} on {{.Product}} was just changed, and every session was signed out.
 
 If this was not you, contact your administrator at once.
-`)),
-		html: htmltemplate.Must(htmltemplate.New("").Parse(`<p>The password of {{.Email}} on <b>{{.Issuer}}</b> was just changed, and every session was signed out.</p>
+`,
+		`<p>The password of {{.Email}} on <b>{{.Product}}</b> was just changed, and every session was signed out.</p>
 <p>If this was not you, contact your administrator at once.</p>
-`)),
-	},
+`},
+	MessageMFAReset: {
+		`Your {{.Product}} two-factor authentication was reset`,
+		`{{if .Inviter}}{{.Inviter}} reset{{else}}An administrator reset{{end}} the two-factor authentication of {{.Email}} on {{.Product}}, and every session was signed out.
+
+The next time you sign in you will set up your authenticator app again.
+If you did not expect this, contact your administrator at once.
+`,
+		`<p>{{if .Inviter}}{{.Inviter}} reset{{else}}An administrator reset{{end}} the two-factor authentication of {{.Email}} on <b>{{.Product}}</b>, and every session was signed out.</p>
+<p>The next time you sign in you will set up your authenticator app again.<br>
+If you did not expect this, contact your administrator at once.</p>
+`},
 }
 
-// renderMessage fills the default template of kind.
-func renderMessage(kind MessageKind, tenantID string, d mailData) (Message, error) {
-	t := mailTemplates[kind]
-	var s, txt, html bytes.Buffer
-	if err := t.subject.Execute(&s, d); err != nil {
+// mailTemplates is the Manager's template set: the defaults with the
+// host's overrides.
+type mailTemplates map[MessageKind]MailTemplate
+
+// newMailTemplates checks the overrides by filling each kind with sample
+// data, so a broken template fails New rather than a mail.
+func newMailTemplates(overrides map[MessageKind]MailTemplate) (mailTemplates, error) {
+	ts := make(mailTemplates, len(defaultTemplates))
+	for k, t := range defaultTemplates {
+		ts[k] = t
+	}
+	for k, t := range overrides {
+		if _, ok := defaultTemplates[k]; !ok {
+			return nil, Errorf(CodeInvalid, "Options.MailTemplates: unknown message kind %q", k)
+		}
+		if t.Subject == nil || t.Text == nil {
+			return nil, Errorf(CodeInvalid, "Options.MailTemplates[%s]: Subject and Text are required", k)
+		}
+		ts[k] = t
+	}
+	sample := MailData{Product: "Example", Email: "person@example.com", Inviter: "admin@example.com",
+		Link: "https://example.com/x?token=t", Expiry: "1 hour", TenantID: "example"}
+	for k := range overrides {
+		if _, err := ts.render(k, sample); err != nil {
+			return nil, Errorf(CodeInvalid, "Options.MailTemplates[%s]: %v", k, err)
+		}
+	}
+	return ts, nil
+}
+
+// render fills the template of kind. The subject is trimmed and must be
+// one line.
+func (ts mailTemplates) render(kind MessageKind, d MailData) (Message, error) {
+	t, ok := ts[kind]
+	if !ok {
+		return Message{}, fmt.Errorf("no template for %q", kind)
+	}
+	var subject, text, html bytes.Buffer
+	if err := t.Subject.Execute(&subject, d); err != nil {
 		return Message{}, err
 	}
-	if err := t.text.Execute(&txt, d); err != nil {
+	if err := t.Text.Execute(&text, d); err != nil {
 		return Message{}, err
 	}
-	if err := t.html.Execute(&html, d); err != nil {
-		return Message{}, err
+	if t.HTML != nil {
+		if err := t.HTML.Execute(&html, d); err != nil {
+			return Message{}, err
+		}
 	}
-	return Message{To: d.Email, Subject: s.String(), Text: txt.String(), HTML: html.String(),
-		Kind: kind, TenantID: tenantID, Link: d.Link}, nil
+	s := strings.TrimSpace(subject.String())
+	if s == "" || strings.ContainsAny(s, "\r\n") {
+		return Message{}, fmt.Errorf("the subject must be one non-empty line, got %q", s)
+	}
+	return Message{To: d.Email, Subject: s, Text: text.String(), HTML: html.String(),
+		Kind: kind, TenantID: d.TenantID, Link: d.Link}, nil
 }

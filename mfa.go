@@ -238,26 +238,12 @@ func (m *Manager) recoveryHash(code string) TokenHash {
 
 // seal encrypts a TOTP secret with AES-256-GCM, bound to its user.
 func (m *Manager) seal(secret []byte, tenantID string, userID uuid.UUID) ([]byte, error) {
-	aead, err := m.aead()
-	if err != nil {
-		return nil, err
-	}
-	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(secret)+aead.Overhead())
-	rand.Read(nonce)
-	return aead.Seal(nonce, nonce, secret, sealAD(tenantID, userID)), nil
+	return sealWith(m.sealKey, secret, sealAD(tenantID, userID))
 }
 
 // open decrypts a sealed TOTP secret. A changed SecretKey fails loudly.
 func (m *Manager) open(sealed []byte, tenantID string, userID uuid.UUID) ([]byte, error) {
-	aead, err := m.aead()
-	if err != nil {
-		return nil, err
-	}
-	if len(sealed) < aead.NonceSize() {
-		return nil, internalf(nil, "sealed TOTP secret is corrupt")
-	}
-	n := aead.NonceSize()
-	secret, err := aead.Open(nil, sealed[:n], sealed[n:], sealAD(tenantID, userID))
+	secret, err := openWith(m.sealKey, sealed, sealAD(tenantID, userID))
 	if err != nil {
 		m.log.Error("usermgmt: cannot unseal a TOTP secret: was Options.SecretKey changed?", "tenant", tenantID, "user", userID)
 		return nil, internalf(err, "cannot unseal the TOTP secret; the secret key may have changed")
@@ -265,8 +251,33 @@ func (m *Manager) open(sealed []byte, tenantID string, userID uuid.UUID) ([]byte
 	return secret, nil
 }
 
-func (m *Manager) aead() (cipher.AEAD, error) {
-	block, err := aes.NewCipher(m.sealKey)
+// sealWith encrypts plain with AES-256-GCM under key and a random nonce,
+// which it puts first; ad binds the result to what it belongs to.
+func sealWith(key, plain, ad []byte) ([]byte, error) {
+	aead, err := newAEAD(key)
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
+	rand.Read(nonce)
+	return aead.Seal(nonce, nonce, plain, ad), nil
+}
+
+// openWith decrypts what sealWith made with the same key and ad.
+func openWith(key, sealed, ad []byte) ([]byte, error) {
+	aead, err := newAEAD(key)
+	if err != nil {
+		return nil, err
+	}
+	n := aead.NonceSize()
+	if len(sealed) < n {
+		return nil, errors.New("sealed data is too short")
+	}
+	return aead.Open(nil, sealed[:n], sealed[n:], ad)
+}
+
+func newAEAD(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
 	if err != nil {
 		return nil, err
 	}
@@ -278,11 +289,13 @@ func sealAD(tenantID string, userID uuid.UUID) []byte {
 }
 
 // ResetMFA clears the user's TOTP secret, recovery codes, sessions and
-// trusted devices; the user enrols again at the next login. It returns
+// trusted devices; the user enrols again at the next login. An active user
+// is mailed a notice naming the admin. It returns
 // not_found and permission_denied, and internal if a revoker failed.
 func (m *Manager) ResetMFA(ctx context.Context, tenantID string, userID uuid.UUID) error {
 	var u User
-	err := m.onUser(ctx, tenantID, userID, PermResetMFA, func(ctx context.Context, tx Tx, _ authz, r *UserRecord) error {
+	var out *outgoing
+	err := m.onUser(ctx, tenantID, userID, PermResetMFA, func(ctx context.Context, tx Tx, az authz, r *UserRecord) error {
 		r.MFASecret, r.RecoveryCodes, r.MFAEnabled = nil, nil, false
 		r.UpdatedAt = m.now().UTC()
 		if err := tx.UpdateUser(ctx, r); err != nil {
@@ -292,10 +305,22 @@ func (m *Manager) ResetMFA(ctx context.Context, tenantID string, userID uuid.UUI
 		if err := tx.AppendEvent(ctx, m.event(ctx, &u, EventMFAReset, "")); err != nil {
 			return err
 		}
-		return m.revokeInTx(ctx, tx, &u)
+		if err := m.revokeInTx(ctx, tx, &u); err != nil {
+			return err
+		}
+		if u.Status != StatusActive {
+			return nil // an invited user has no mailbox to warn yet; a deactivated one no account
+		}
+		var err error
+		out, err = m.queueMail(ctx, tx, MessageMFAReset, &u, az.email, "", 0)
+		return err
 	})
 	if err != nil {
 		return err
 	}
-	return m.callRevokers(ctx, &u)
+	revokeErr := m.callRevokers(ctx, &u)
+	if out != nil {
+		_, _ = m.attempt(ctx, out) // a notice: a failure is logged and retried
+	}
+	return revokeErr
 }

@@ -109,42 +109,45 @@ func needsRehash(phc string, want Argon2Params) bool {
 // delivery_failed when the mail could not be sent (the link was made; send
 // again).
 func (m *Manager) SendPasswordReset(ctx context.Context, tenantID string, userID uuid.UUID) error {
-	var u User
-	var link string
-	err := m.onUser(ctx, tenantID, userID, PermResetPassword, func(ctx context.Context, tx Tx, _ authz, r *UserRecord) error {
+	var out *outgoing
+	err := m.onUser(ctx, tenantID, userID, PermResetPassword, func(ctx context.Context, tx Tx, az authz, r *UserRecord) error {
 		if r.Status != StatusActive {
 			return Errorf(CodeConflict, "only an active user can reset a password; %s is %s", r.Email, r.Status)
 		}
-		u = r.User
 		var err error
-		link, err = m.issueReset(ctx, tx, r)
+		out, err = m.issueReset(ctx, tx, az.email, r)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	return m.send(ctx, MessagePasswordReset, &u, link, m.opts.ResetTTL)
+	return m.sendNow(ctx, out)
 }
 
-// issueReset replaces the user's reset link with a new one and logs it.
-func (m *Manager) issueReset(ctx context.Context, tx Tx, u *UserRecord) (string, error) {
+// issueReset replaces the user's reset link with a new one (an older
+// mail still in the outbox is not sent), logs it and queues the mail.
+func (m *Manager) issueReset(ctx context.Context, tx Tx, inviter string, u *UserRecord) (*outgoing, error) {
 	now := m.now().UTC()
 	if err := tx.DeleteTokens(ctx, u.TenantID, u.ID, PurposePasswordReset); err != nil {
-		return "", err
+		return nil, err
+	}
+	if _, err := tx.CancelMail(ctx, u.TenantID, u.ID, MessagePasswordReset); err != nil {
+		return nil, err
 	}
 	token, hash := newToken(prefixReset)
 	if err := tx.CreateToken(ctx, &TokenRecord{Hash: hash, Purpose: PurposePasswordReset, TenantID: u.TenantID,
 		UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(m.opts.ResetTTL)}); err != nil {
-		return "", err
+		return nil, err
 	}
 	u.LastMailAt = now
 	if err := tx.UpdateUser(ctx, u); err != nil {
-		return "", err
+		return nil, err
 	}
 	if err := tx.AppendEvent(ctx, m.event(ctx, &u.User, EventPasswordResetSent, "")); err != nil {
-		return "", err
+		return nil, err
 	}
-	return m.link(m.opts.Links.ResetPath, token), nil
+	link := m.link(m.opts.Links.ResetPath, token)
+	return m.queueMail(ctx, tx, MessagePasswordReset, &u.User, inviter, link, m.opts.ResetTTL)
 }
 
 // RequestPasswordReset is the self-service "forgot password": it mails a
@@ -178,8 +181,7 @@ const backgroundTimeout = time.Minute
 
 func (m *Manager) requestReset(ctx context.Context, tenantID, email string) error {
 	now := m.now().UTC()
-	var u User
-	var link string
+	var out *outgoing
 	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		r, err := tx.GetUserByEmail(ctx, tenantID, email)
 		if err != nil {
@@ -191,17 +193,16 @@ func (m *Manager) requestReset(ctx context.Context, tenantID, email string) erro
 		if r.Status != StatusActive || now.Sub(r.LastMailAt) < m.opts.MailInterval {
 			return nil
 		}
-		u = r.User
-		link, err = m.issueReset(ctx, tx, &r)
+		out, err = m.issueReset(ctx, tx, "", &r)
 		return err
 	})
-	if ErrorCode(err) == CodeNotFound || (err == nil && link == "") {
+	if ErrorCode(err) == CodeNotFound || (err == nil && out == nil) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	return m.send(ctx, MessagePasswordReset, &u, link, m.opts.ResetTTL)
+	return m.sendNow(ctx, out)
 }
 
 // Close waits for the self-service password resets still running in the
@@ -233,6 +234,7 @@ func (m *Manager) ResetPassword(ctx context.Context, token, newPassword string) 
 	}
 	now := m.now().UTC()
 	var u User
+	var out *outgoing
 	err = m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		r, _, err := m.spendToken(ctx, tx, PurposePasswordReset, token, now)
 		if err != nil {
@@ -252,14 +254,16 @@ func (m *Manager) ResetPassword(ctx context.Context, token, newPassword string) 
 		if err := tx.AppendEvent(ctx, m.event(ctx, &u, EventPasswordResetDone, "")); err != nil {
 			return err
 		}
-		return m.revokeInTx(ctx, tx, &u)
+		if err := m.revokeInTx(ctx, tx, &u); err != nil {
+			return err
+		}
+		out, err = m.queueMail(ctx, tx, MessagePasswordChanged, &u, "", "", 0)
+		return err
 	})
 	if err != nil {
 		return wrapInternal(err)
 	}
 	revokeErr := m.callRevokers(ctx, &u)
-	if err := m.send(ctx, MessagePasswordChanged, &u, "", 0); err != nil {
-		m.log.ErrorContext(ctx, "usermgmt: password-changed notice failed", "tenant", u.TenantID, "user", u.ID)
-	}
+	_, _ = m.attempt(ctx, out) // a notice: a failure is logged and retried, not the caller's concern
 	return revokeErr
 }

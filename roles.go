@@ -131,6 +131,7 @@ func hasRole(roles []Role, r Role) bool { return slices.Contains(roles, r) }
 type authz struct {
 	system bool // no actor: trusted code
 	roles  []Role
+	email  string // the actor's, named in the mails the action sends
 }
 
 func (a authz) isAdmin() bool { return a.system || hasRole(a.roles, RoleTenantAdmin) }
@@ -152,7 +153,7 @@ func (m *Manager) authorize(ctx context.Context, tx Tx, tenantID string, p Permi
 	if !m.roles.can(actor.Roles, p) {
 		return authz{}, Errorf(CodePermissionDenied, "your roles do not allow this")
 	}
-	return authz{roles: actor.Roles}, nil
+	return authz{roles: actor.Roles, email: actor.Email}, nil
 }
 
 // actOn refuses an actor without tenant_admin acting on a tenant_admin.

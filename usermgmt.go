@@ -18,8 +18,14 @@ import (
 // Options configures a Manager. Zero values take the defaults documented
 // on each field; New refuses values that would weaken security.
 type Options struct {
-	// Mailer sends invitations and password mails. Required.
+	// Mailer sends invitations, reset links and notices. Required. Every
+	// mail goes through the store's outbox first (see Run), so a Mailer
+	// that fails loses nothing.
 	Mailer Mailer
+	// MailTemplates replaces the wording of some kinds of mail; the kinds
+	// left out keep the defaults (see DefaultMailTemplate). New fills each
+	// with sample data and refuses a template that fails.
+	MailTemplates map[MessageKind]MailTemplate
 	// Revokers are told when a user's sessions end (force logout,
 	// deactivation, password reset), for hosts with sessions of their own.
 	Revokers []SessionRevoker
@@ -56,6 +62,19 @@ type Options struct {
 	// MailInterval is the least time between two invitation or reset mails
 	// to one user. Default 1 minute.
 	MailInterval time.Duration
+	// MailTimeout bounds one delivery attempt. Default 30 seconds.
+	MailTimeout time.Duration
+	// MailRetryDelay is the wait after a first failed delivery; each
+	// further failure doubles it, up to MailRetryMax. Defaults 1 minute and
+	// 1 hour.
+	MailRetryDelay, MailRetryMax time.Duration
+	// MailMaxAttempts is how many delivery attempts a mail gets before it
+	// is marked failed. Default 10 (about four and a half hours with the
+	// default delays). A mail is also given up once its link has expired.
+	MailMaxAttempts int
+	// MailPollInterval is how often Run looks for mail to retry. Default
+	// 10 seconds.
+	MailPollInterval time.Duration
 
 	// MFAOptional lets users who never enrolled log in with the password
 	// alone. Default false: TOTP is part of every login.
@@ -111,7 +130,9 @@ type Manager struct {
 	roles   catalogue
 	now     func() time.Time
 	log     *slog.Logger
-	sealKey []byte    // AES-256-GCM key for TOTP secrets
+	sealKey []byte // AES-256-GCM key for TOTP secrets
+	mailKey []byte // AES-256-GCM key for mail in the outbox
+	mail    mailTemplates
 	macs    sync.Pool // of HMAC-SHA256 hashes keyed for cursors and recovery codes
 	// background counts self-service resets still running; Close waits.
 	background sync.WaitGroup
@@ -169,6 +190,10 @@ func New(store Store, opts Options) (*Manager, error) {
 		{&opts.SessionMaxAge, 12 * time.Hour, "SessionMaxAge"},
 		{&opts.DeviceTrustTTL, 30 * 24 * time.Hour, "DeviceTrustTTL"},
 		{&opts.MailInterval, time.Minute, "MailInterval"},
+		{&opts.MailTimeout, 30 * time.Second, "MailTimeout"},
+		{&opts.MailRetryDelay, time.Minute, "MailRetryDelay"},
+		{&opts.MailRetryMax, time.Hour, "MailRetryMax"},
+		{&opts.MailPollInterval, 10 * time.Second, "MailPollInterval"},
 		{&opts.Lockout, time.Minute, "Lockout"},
 		{&opts.LockoutMax, time.Hour, "LockoutMax"},
 	} {
@@ -183,6 +208,17 @@ func New(store Store, opts Options) (*Manager, error) {
 	setDefault(&opts.PasswordMinLength, 12)
 	setDefault(&opts.PasswordMaxLength, 256)
 	setDefault(&opts.MaxFailedAttempts, 5)
+	setDefault(&opts.MailMaxAttempts, 10)
+	if opts.MailMaxAttempts < 1 {
+		return nil, Errorf(CodeInvalid, "Options.MailMaxAttempts must be positive")
+	}
+	if opts.MailRetryMax < opts.MailRetryDelay {
+		return nil, Errorf(CodeInvalid, "Options.MailRetryMax must not be below MailRetryDelay")
+	}
+	mail, err := newMailTemplates(opts.MailTemplates)
+	if err != nil {
+		return nil, err
+	}
 	if opts.PasswordMinLength < 8 {
 		return nil, Errorf(CodeInvalid, "Options.PasswordMinLength must be at least 8")
 	}
@@ -206,6 +242,8 @@ func New(store Store, opts Options) (*Manager, error) {
 		now:     opts.Clock,
 		log:     opts.Logger,
 		sealKey: deriveKey(opts.SecretKey, "usermgmt totp seal v1"),
+		mailKey: deriveKey(opts.SecretKey, "usermgmt outbox seal v1"),
+		mail:    mail,
 		base:    base,
 	}
 	macKey := deriveKey(opts.SecretKey, "usermgmt mac v1")
@@ -284,19 +322,6 @@ func (m *Manager) event(ctx context.Context, u *User, t EventType, detail string
 var byThePerson = map[EventType]bool{
 	EventInviteAccepted: true, EventLoginSucceeded: true, EventLogout: true, EventMFAEnrolled: true,
 	EventMFAVerified: true, EventMFARecoveryUsed: true, EventDeviceTrusted: true, EventPasswordResetDone: true,
-}
-
-// send renders and mails one message; failures become delivery_failed.
-func (m *Manager) send(ctx context.Context, kind MessageKind, u *User, link string, ttl time.Duration) error {
-	msg, err := renderMessage(kind, u.TenantID, mailData{Issuer: m.opts.Issuer, Email: u.Email, Link: link, Expiry: humanDuration(ttl)})
-	if err != nil {
-		return internalf(err, "render %s mail", kind)
-	}
-	if err := m.opts.Mailer.Send(ctx, msg); err != nil {
-		m.log.ErrorContext(ctx, "usermgmt: mail failed", "kind", kind, "tenant", u.TenantID, "user", u.ID, "err", err)
-		return &Error{Code: CodeDeliveryFailed, Message: "the change was saved but the mail could not be sent; try again", Err: err}
-	}
-	return nil
 }
 
 func humanDuration(d time.Duration) string {

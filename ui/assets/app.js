@@ -91,7 +91,7 @@
     "role.revoked": "Role revoked", "password.reset_requested": "Password reset requested",
     "password.reset_completed": "Password reset completed", "device.trusted": "Device trusted",
     "sessions.revoked": "Sessions and trusted devices revoked", "user.deactivated": "Deactivated", "user.activated": "Activated",
-    "session.refreshed": "Session refreshed", "session.refresh_reused": "Reused refresh token: session revoked",
+    "session.refreshed": "Session refreshed", "session.refresh_reused": "Reused refresh token: session revoked", "mail.failed": "Mail could not be delivered",
   };
 
   async function initUsers() {

@@ -1,0 +1,351 @@
+package usermgmt
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// Mail goes through an outbox. The mail of a change (an invitation, a
+// reset link, a notice) is rendered, sealed and written to the store in
+// the change's own transaction, already claimed for a first attempt. After
+// the commit the Manager hands it to the Mailer at once; a delivered mail
+// is deleted. A failed attempt leaves the mail due again after a backoff,
+// and Run or DeliverPending retries it; after Options.MailMaxAttempts, or
+// once its link has expired, it is marked failed, logged as an activity
+// event and listed by ListUndeliveredMail. A crash between the commit and
+// the first attempt loses nothing: the claim lapses after twice
+// Options.MailTimeout and the next DeliverPending sends the mail.
+
+// noticeTTL is how long a notice (no link) is worth delivering.
+const noticeTTL = 3 * 24 * time.Hour
+
+// mailRetention is how long a mail stays listable after its DeliverBy.
+const mailRetention = 7 * 24 * time.Hour
+
+// maxMailError bounds the error text kept with a mail.
+const maxMailError = 500
+
+// outgoing is a claimed mail and its message, ready for an attempt.
+type outgoing struct {
+	rec MailRecord
+	msg Message
+}
+
+// queueMail renders the mail of kind to u and writes it to the outbox in
+// tx, claimed for the attempt that deliver makes after the commit. inviter
+// is the acting admin's email ("" for trusted code or the person).
+func (m *Manager) queueMail(ctx context.Context, tx Tx, kind MessageKind, u *User, inviter, link string, ttl time.Duration) (*outgoing, error) {
+	now := m.now().UTC()
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, internalf(err, "new id")
+	}
+	d := MailData{Product: m.opts.Issuer, Email: u.Email, Inviter: inviter, Link: link, TenantID: u.TenantID}
+	deliverBy := now.Add(noticeTTL)
+	if link != "" {
+		d.Expiry, deliverBy = humanDuration(ttl), now.Add(ttl)
+	}
+	msg, err := m.mail.render(kind, d)
+	if err != nil {
+		return nil, internalf(err, "render %s mail", kind)
+	}
+	msg.ID = id.String()
+	sealed, err := m.sealMail(msg, id)
+	if err != nil {
+		return nil, internalf(err, "seal %s mail", kind)
+	}
+	rec := MailRecord{ID: id, TenantID: u.TenantID, UserID: u.ID, Kind: kind, To: u.Email, Sealed: sealed,
+		Attempts: 1, NextAttemptAt: now.Add(m.claimTTL()), CreatedAt: now, DeliverBy: deliverBy,
+		ExpiresAt: deliverBy.Add(mailRetention)}
+	if err := tx.EnqueueMail(ctx, &rec); err != nil {
+		return nil, err
+	}
+	return &outgoing{rec: rec, msg: msg}, nil
+}
+
+// claimTTL is how long a claimed mail is held: an attempt is bounded by
+// MailTimeout, so a claim older than this belongs to a stopped worker.
+func (m *Manager) claimTTL() time.Duration { return 2 * m.opts.MailTimeout }
+
+// sendNow makes the first attempt at a mail queued by a change that has
+// committed. A failure becomes delivery_failed: the change is saved and
+// the mail will be retried.
+func (m *Manager) sendNow(ctx context.Context, out *outgoing) error {
+	if _, err := m.attempt(ctx, out); err != nil {
+		return &Error{Code: CodeDeliveryFailed, Err: err,
+			Message: "the change was saved, but the mail could not be sent yet; it will be retried"}
+	}
+	return nil
+}
+
+// attempt hands a claimed mail to the Mailer, within Options.MailTimeout,
+// and records the outcome: a delivered mail is deleted; a failed one is
+// due again after a backoff, or given up. The record is written even when
+// ctx has ended, so an attempt made is never lost. It returns the
+// Mailer's error, and whether the mail was given up.
+func (m *Manager) attempt(ctx context.Context, out *outgoing) (failed bool, err error) {
+	sctx, cancel := context.WithTimeout(ctx, m.opts.MailTimeout)
+	err = m.opts.Mailer.Send(sctx, out.msg)
+	cancel()
+	ctx = context.WithoutCancel(ctx)
+	if err != nil {
+		return m.retryLater(ctx, &out.rec, err.Error()), err
+	}
+	err = m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+		return tx.DeleteMail(ctx, out.rec.ID)
+	})
+	if err != nil && ErrorCode(err) != CodeNotFound {
+		// The mail went; only its row stays, and its claim will lapse:
+		// the one case where a mail can be sent twice.
+		m.log.ErrorContext(ctx, "usermgmt: cannot delete a delivered mail from the outbox", "mail", out.rec.ID, "err", err)
+	}
+	return false, nil
+}
+
+// retryLater records a failed attempt: the mail is due again after a
+// backoff, or, after the last attempt or when the next one would come
+// after its link expired, marked failed with an activity event. It
+// reports whether it gave the mail up.
+func (m *Manager) retryLater(ctx context.Context, r *MailRecord, reason string) (failed bool) {
+	now := m.now().UTC()
+	r.LastError = truncateUTF8(reason, maxMailError)
+	next := now.Add(m.backoff(r.Attempts))
+	giveUp := r.Attempts >= m.opts.MailMaxAttempts || !next.Before(r.DeliverBy)
+	if giveUp {
+		r.FailedAt, r.NextAttemptAt = now, now
+	} else {
+		r.NextAttemptAt = next
+	}
+	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+		if err := tx.UpdateMail(ctx, r); err != nil {
+			return err
+		}
+		if !giveUp {
+			return nil
+		}
+		u := &User{ID: r.UserID, TenantID: r.TenantID}
+		detail := fmt.Sprintf("%s mail to %s, after %d attempts", r.Kind, r.To, r.Attempts)
+		return tx.AppendEvent(ctx, m.event(WithActor(ctx, Actor{}), u, EventMailFailed, detail))
+	})
+	switch {
+	case ErrorCode(err) == CodeNotFound: // cancelled meanwhile (a newer link was sent)
+	case err != nil:
+		m.log.ErrorContext(ctx, "usermgmt: cannot record a failed mail attempt", "mail", r.ID, "err", err)
+	case giveUp:
+		m.log.ErrorContext(ctx, "usermgmt: mail given up", "mail", r.ID, "kind", r.Kind, "tenant", r.TenantID,
+			"user", r.UserID, "attempts", r.Attempts, "err", reason)
+	default:
+		m.log.WarnContext(ctx, "usermgmt: mail attempt failed; will retry", "mail", r.ID, "kind", r.Kind,
+			"tenant", r.TenantID, "user", r.UserID, "attempts", r.Attempts, "retry_at", r.NextAttemptAt, "err", reason)
+	}
+	return giveUp
+}
+
+// backoff is the wait after the n-th failed attempt: MailRetryDelay,
+// doubled for each further failure, at most MailRetryMax.
+func (m *Manager) backoff(n int) time.Duration {
+	d := m.opts.MailRetryDelay
+	for i := 1; i < n && d < m.opts.MailRetryMax; i++ {
+		d *= 2
+	}
+	return min(d, m.opts.MailRetryMax)
+}
+
+// Delivery counts what one DeliverPending pass did.
+type Delivery struct {
+	Sent     int // handed to the Mailer and deleted
+	Retrying int // failed; due again later
+	Failed   int // given up: too many attempts, link expired, or unreadable
+}
+
+// DeliverPending delivers the outbox mail that is due, one mail at a time,
+// until none is due, an attempt fails (the server is likely down; the rest
+// wait for the next pass), or ctx ends. Several Managers on one store
+// share the work; each mail is claimed by one of them. Cancelling ctx
+// stops it between two mails: an attempt in flight is finished (within
+// Options.MailTimeout) and recorded, so a stopped worker neither loses a
+// mail nor sends one twice. It returns ctx's error when stopped early and
+// internal when the store fails.
+func (m *Manager) DeliverPending(ctx context.Context) (Delivery, error) {
+	var d Delivery
+	for {
+		if err := ctx.Err(); err != nil {
+			return d, err
+		}
+		now := m.now().UTC()
+		var rec MailRecord
+		err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+			var err error
+			rec, err = tx.ClaimMail(ctx, now, now.Add(m.claimTTL()))
+			return err
+		})
+		if ErrorCode(err) == CodeNotFound {
+			return d, nil
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return d, ctx.Err()
+			}
+			return d, wrapInternal(err)
+		}
+		ctx := context.WithoutCancel(ctx) // finish and record this one
+		msg, err := m.openMail(&rec)
+		if err == nil && !now.Before(rec.DeliverBy) {
+			err = fmt.Errorf("its link expired before it could be delivered")
+		}
+		if err != nil {
+			rec.Attempts = m.opts.MailMaxAttempts // give up now
+			m.retryLater(ctx, &rec, err.Error())
+			d.Failed++
+			continue
+		}
+		if failed, err := m.attempt(ctx, &outgoing{rec: rec, msg: msg}); err != nil {
+			if failed {
+				d.Failed++
+			} else {
+				d.Retrying++
+			}
+			return d, nil
+		}
+		d.Sent++
+	}
+}
+
+// Run delivers the outbox until ctx ends: a DeliverPending pass every
+// Options.MailPollInterval. Start it once per process, next to the
+// server (go m.Run(ctx)); without it, a mail whose first attempt failed
+// is never retried. It returns nil when ctx ends, after the attempt in
+// flight is recorded.
+func (m *Manager) Run(ctx context.Context) error {
+	t := time.NewTicker(m.opts.MailPollInterval)
+	defer t.Stop()
+	for {
+		if _, err := m.DeliverPending(ctx); err != nil && ctx.Err() == nil {
+			m.log.ErrorContext(ctx, "usermgmt: outbox delivery failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// UndeliveredMail is an outbox mail not delivered yet: waiting for a
+// retry, or failed. It holds no link or body.
+type UndeliveredMail struct {
+	ID            uuid.UUID
+	TenantID      string
+	UserID        uuid.UUID
+	To            string
+	Kind          MessageKind
+	Attempts      int
+	LastError     string    // "" before any failure
+	NextAttemptAt time.Time // the next try, while not failed
+	Failed        bool      // given up; FailedAt says when
+	FailedAt      time.Time
+	CreatedAt     time.Time
+}
+
+// MailQuery selects a page of a tenant's undelivered mail, newest first.
+type MailQuery struct {
+	Limit  int    // 0 means 50; at most 200
+	Cursor string // NextCursor of the previous page
+}
+
+// MailPage is one page of undelivered mail, newest first.
+type MailPage struct {
+	Mail       []UndeliveredMail
+	NextCursor string // "" when there is nothing older
+}
+
+// ListUndeliveredMail returns the tenant's mail still in the outbox:
+// waiting for a retry or failed. Failed mail stays listed for a week after
+// its link expired. It returns invalid for a bad limit or cursor and
+// permission_denied for an actor who may not list users.
+func (m *Manager) ListUndeliveredMail(ctx context.Context, tenantID string, q MailQuery) (MailPage, error) {
+	if err := checkTenant(tenantID); err != nil {
+		return MailPage{}, err
+	}
+	limit, err := pageLimit(q.Limit)
+	if err != nil {
+		return MailPage{}, err
+	}
+	before := uuid.Nil
+	if q.Cursor != "" {
+		f, err := m.decodeCursor(q.Cursor, 3)
+		if err != nil {
+			return MailPage{}, err
+		}
+		if f[0] != "mail" || f[1] != tenantID {
+			return MailPage{}, Errorf(CodeInvalid, "cursor belongs to another query")
+		}
+		if before, err = uuid.Parse(f[2]); err != nil {
+			return MailPage{}, Errorf(CodeInvalid, "cursor is not valid")
+		}
+	}
+	var recs []MailRecord
+	err = m.store.RunInTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
+		if _, err := m.authorize(ctx, tx, tenantID, PermListUsers); err != nil {
+			return err
+		}
+		var err error
+		recs, err = tx.ListMail(ctx, MailListParams{TenantID: tenantID, Before: before, Limit: limit + 1})
+		return err
+	})
+	if err != nil {
+		return MailPage{}, wrapInternal(err)
+	}
+	var page MailPage
+	if len(recs) > limit {
+		recs = recs[:limit]
+		page.NextCursor = m.encodeCursor("mail", tenantID, recs[limit-1].ID.String())
+	}
+	page.Mail = make([]UndeliveredMail, len(recs))
+	for i, r := range recs {
+		page.Mail[i] = UndeliveredMail{ID: r.ID, TenantID: r.TenantID, UserID: r.UserID, To: r.To, Kind: r.Kind,
+			Attempts: r.Attempts, LastError: r.LastError, NextAttemptAt: r.NextAttemptAt,
+			Failed: !r.FailedAt.IsZero(), FailedAt: r.FailedAt, CreatedAt: r.CreatedAt}
+	}
+	return page, nil
+}
+
+// sealMail encrypts a message for the outbox with AES-256-GCM under a key
+// of its own, bound to the mail's id: it carries a live link.
+func (m *Manager) sealMail(msg Message, id uuid.UUID) ([]byte, error) {
+	plain, err := json.Marshal(msg)
+	if err != nil {
+		return nil, err
+	}
+	return sealWith(m.mailKey, plain, id[:])
+}
+
+// openMail decrypts a mail of the outbox. A changed SecretKey fails.
+func (m *Manager) openMail(r *MailRecord) (Message, error) {
+	plain, err := openWith(m.mailKey, r.Sealed, r.ID[:])
+	if err != nil {
+		m.log.Error("usermgmt: cannot unseal an outbox mail: was Options.SecretKey changed?", "mail", r.ID)
+		return Message{}, fmt.Errorf("the sealed mail cannot be opened; the secret key may have changed")
+	}
+	var msg Message
+	if err := json.Unmarshal(plain, &msg); err != nil {
+		return Message{}, fmt.Errorf("the sealed mail is corrupt: %w", err)
+	}
+	return msg, nil
+}
+
+// truncateUTF8 cuts s to at most n bytes without splitting a character.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
