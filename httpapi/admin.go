@@ -196,6 +196,38 @@ func (h *Handler) activate(w http.ResponseWriter, r *http.Request, p usermgmt.Pr
 	})
 }
 
+// listUndeliveredMail serves GET /mail/undelivered: the tenant's mail the
+// outbox has not delivered yet, newest first.
+func (h *Handler) listUndeliveredMail(w http.ResponseWriter, r *http.Request, p usermgmt.Principal) error {
+	q := r.URL.Query()
+	for k := range q {
+		if k != "limit" && k != "cursor" {
+			return errorf(usermgmt.CodeInvalid, "unknown query parameter "+quote(k))
+		}
+	}
+	limit, err := queryInt(r, "limit")
+	if err != nil {
+		return err
+	}
+	page, err := h.m.ListUndeliveredMail(r.Context(), p.TenantID, usermgmt.MailQuery{Limit: limit, Cursor: q.Get("cursor")})
+	if err != nil {
+		return err
+	}
+	out := MailPage{Mail: make([]UndeliveredMail, len(page.Mail)), NextCursor: page.NextCursor}
+	for i, m := range page.Mail {
+		u := UndeliveredMail{ID: m.ID, UserID: m.UserID, To: m.To, Kind: m.Kind, Attempts: m.Attempts,
+			LastError: m.LastError, Failed: m.Failed, CreatedAt: m.CreatedAt}
+		if m.Failed {
+			u.FailedAt = &m.FailedAt
+		} else {
+			u.NextAttemptAt = &m.NextAttemptAt
+		}
+		out.Mail[i] = u
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
 func (h *Handler) listActivity(w http.ResponseWriter, r *http.Request, p usermgmt.Principal) error {
 	id, err := userID(r)
 	if err != nil {

@@ -269,3 +269,32 @@ type deliveryErr struct{}
 func (*deliveryErr) Error() string { return "smtp: connection refused" }
 
 var _ = http.StatusOK
+
+// TestUndeliveredMailAnswer: a mail whose first attempt failed is listed
+// for the admin with its error and next try, and with no link; an agent
+// may not list it.
+func TestUndeliveredMailAnswer(t *testing.T) {
+	f := newFixture(t, nil)
+	_, tok, _ := f.active(t, "acme", "admin@acme.test", usermgmt.RoleTenantAdmin)
+	_, agent, _ := f.active(t, "acme", "agent@acme.test", usermgmt.RoleAgent)
+	f.mail.FailNext(errDelivery)
+	w := f.do(t, req{method: "POST", path: "/users/invitations", body: `{"email":"v@acme.test","roles":["agent"]}`, bearer: tok})
+	wantError(t, w, 502, "delivery_failed")
+
+	w = f.do(t, req{method: "GET", path: "/mail/undelivered?limit=10", bearer: tok})
+	page := decodeBody[httpapi.MailPage](t, w)
+	if len(page.Mail) != 1 || page.NextCursor != "" {
+		t.Fatalf("page = %+v", page)
+	}
+	m := page.Mail[0]
+	if m.To != "v@acme.test" || m.Kind != usermgmt.MessageInvite || m.Attempts != 1 || m.Failed ||
+		m.NextAttemptAt == nil || m.FailedAt != nil || m.LastError != errDelivery.Error() {
+		t.Fatalf("mail = %+v", m)
+	}
+	if strings.Contains(w.Body.String(), "token") || strings.Contains(w.Body.String(), "https://") {
+		t.Fatalf("the listing carries the link: %s", w.Body)
+	}
+	wantError(t, f.do(t, req{method: "GET", path: "/mail/undelivered", bearer: agent}), 403, "permission_denied")
+	wantError(t, f.do(t, req{method: "GET", path: "/mail/undelivered?cursor=xyz", bearer: tok}), 400, "invalid")
+	wantError(t, f.do(t, req{method: "GET", path: "/mail/undelivered?page=2", bearer: tok}), 400, "invalid")
+}

@@ -15,14 +15,16 @@
 // 401, permission_denied 403 (also a refused cross-origin request),
 // not_found 404, method_not_allowed 405, conflict 409, too_large 413,
 // unsupported_media_type 415, rate_limited 429 with Retry-After,
-// internal 500 (logged, never echoed), delivery_failed 502.
+// internal 500 (logged, never echoed), delivery_failed 502 (the change is
+// saved and the outbox retries the mail).
 //
 // Routes (admin, in the caller's tenant): GET /me, GET /roles,
 // GET /users?status=&q=&limit=&cursor=, POST /users/invitations,
 // GET /users/{id}, POST /users/{id}/invitation/resend,
 // PUT|DELETE /users/{id}/roles/{role}, POST /users/{id}/password-reset,
 // POST /users/{id}/logout, GET /users/{id}/activity?limit=&cursor=,
-// POST /users/{id}/deactivate, POST /users/{id}/activate.
+// POST /users/{id}/deactivate, POST /users/{id}/activate,
+// GET /mail/undelivered?limit=&cursor= (the outbox's waiting and failed mail).
 // Person routes: POST /auth/login, /auth/mfa, /auth/refresh, /auth/logout,
 // /invitations/accept, /invitations/mfa, /password/forgot, /password/reset.
 //
@@ -233,6 +235,7 @@ func (h *Handler) routes() {
 	admin("GET /users/{id}/activity", h.listActivity)
 	admin("POST /users/{id}/deactivate", h.deactivate)
 	admin("POST /users/{id}/activate", h.activate)
+	admin("GET /mail/undelivered", h.listUndeliveredMail)
 
 	person("POST /auth/login", h.login)
 	person("POST /auth/mfa", h.verifyMFA)

@@ -74,6 +74,27 @@ type ActivityPage struct {
 	NextCursor string  `json:"next_cursor"`
 }
 
+// UndeliveredMail is one entry of GET /mail/undelivered: a mail waiting
+// for a retry, or failed. It holds no link or body.
+type UndeliveredMail struct {
+	ID            uuid.UUID            `json:"id"`
+	UserID        uuid.UUID            `json:"user_id"`
+	To            string               `json:"to"`
+	Kind          usermgmt.MessageKind `json:"kind"`
+	Attempts      int                  `json:"attempts"`
+	LastError     string               `json:"last_error,omitempty"`
+	NextAttemptAt *time.Time           `json:"next_attempt_at"` // null once failed
+	Failed        bool                 `json:"failed"`
+	FailedAt      *time.Time           `json:"failed_at"`
+	CreatedAt     time.Time            `json:"created_at"`
+}
+
+// MailPage is GET /mail/undelivered.
+type MailPage struct {
+	Mail       []UndeliveredMail `json:"mail"`
+	NextCursor string            `json:"next_cursor"`
+}
+
 // Role is one entry of GET /roles.
 type Role struct {
 	Name        usermgmt.Role `json:"name"`

@@ -1,0 +1,78 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/usermgmt/usermgmt"
+)
+
+// TestTwoInstancesShareTheOutbox: a backlog of mail that failed while the
+// SMTP server was down is delivered by two app instances at once, over two
+// pools; SKIP LOCKED gives each mail to one of them, so every invitee gets
+// exactly one mail, and its link works.
+func TestTwoInstancesShareTheOutbox(t *testing.T) {
+	in := twoManagers(t)
+	ctx := context.Background()
+	const n = 60
+	for i := range n {
+		in.mail.FailNext(errors.New("smtp: connection refused"))
+		_, err := in.one.InviteUser(ctx, "acme", usermgmt.Invite{Email: fmt.Sprintf("p%02d@acme.test", i), Roles: []usermgmt.Role{usermgmt.RoleAgent}})
+		require.Equal(t, usermgmt.CodeDeliveryFailed, usermgmt.ErrorCode(err))
+	}
+	page, err := in.two.ListUndeliveredMail(ctx, "acme", usermgmt.MailQuery{Limit: 200})
+	require.NoError(t, err)
+	require.Len(t, page.Mail, n)
+
+	in.clock.Advance(time.Minute)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var total usermgmt.Delivery
+	for _, m := range []*usermgmt.Manager{in.one, in.two, in.one, in.two} {
+		wg.Go(func() {
+			d, err := m.DeliverPending(ctx)
+			require.NoError(t, err)
+			mu.Lock()
+			total.Sent += d.Sent
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	require.Equal(t, n, total.Sent)
+	seen := map[string]int{}
+	for _, msg := range in.mail.Messages() {
+		seen[msg.To]++
+	}
+	require.Len(t, seen, n)
+	for to, c := range seen {
+		require.Equal(t, 1, c, "%s got %d mails", to, c)
+	}
+	page, err = in.one.ListUndeliveredMail(ctx, "acme", usermgmt.MailQuery{})
+	require.NoError(t, err)
+	require.Empty(t, page.Mail)
+	_, err = in.two.AcceptInvite(ctx, in.mail.Token("p07@acme.test"), pw)
+	require.NoError(t, err)
+}
+
+// TestMailCommitsWithItsChange: an invitation refused inside its
+// transaction (a duplicate email) leaves no mail behind, and one that
+// commits leaves its mail until it is delivered.
+func TestMailCommitsWithItsChange(t *testing.T) {
+	in := twoManagers(t)
+	ctx := context.Background()
+	in.mail.FailNext(errors.New("smtp: connection refused"))
+	_, err := in.one.InviteUser(ctx, "acme", usermgmt.Invite{Email: "ana@acme.test", Roles: []usermgmt.Role{usermgmt.RoleAgent}})
+	require.Equal(t, usermgmt.CodeDeliveryFailed, usermgmt.ErrorCode(err))
+	_, err = in.two.InviteUser(ctx, "acme", usermgmt.Invite{Email: "ana@acme.test", Roles: []usermgmt.Role{usermgmt.RoleAgent}})
+	require.Equal(t, usermgmt.CodeConflict, usermgmt.ErrorCode(err))
+	page, err := in.one.ListUndeliveredMail(ctx, "acme", usermgmt.MailQuery{})
+	require.NoError(t, err)
+	require.Len(t, page.Mail, 1, "only the committed invitation's mail")
+	require.Empty(t, in.mail.Messages())
+}
