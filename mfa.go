@@ -238,12 +238,12 @@ func (m *Manager) recoveryHash(code string) TokenHash {
 
 // seal encrypts a TOTP secret with AES-256-GCM, bound to its user.
 func (m *Manager) seal(secret []byte, tenantID string, userID uuid.UUID) ([]byte, error) {
-	return sealWith(m.sealKey, secret, sealAD(tenantID, userID))
+	return sealWith(m.totpAEAD, secret, sealAD(tenantID, userID))
 }
 
 // open decrypts a sealed TOTP secret. A changed SecretKey fails loudly.
 func (m *Manager) open(sealed []byte, tenantID string, userID uuid.UUID) ([]byte, error) {
-	secret, err := openWith(m.sealKey, sealed, sealAD(tenantID, userID))
+	secret, err := openWith(m.totpAEAD, sealed, sealAD(tenantID, userID))
 	if err != nil {
 		m.log.Error("usermgmt: cannot unseal a TOTP secret: was Options.SecretKey changed?", "tenant", tenantID, "user", userID)
 		return nil, internalf(err, "cannot unseal the TOTP secret; the secret key may have changed")
@@ -251,24 +251,16 @@ func (m *Manager) open(sealed []byte, tenantID string, userID uuid.UUID) ([]byte
 	return secret, nil
 }
 
-// sealWith encrypts plain with AES-256-GCM under key and a random nonce,
-// which it puts first; ad binds the result to what it belongs to.
-func sealWith(key, plain, ad []byte) ([]byte, error) {
-	aead, err := newAEAD(key)
-	if err != nil {
-		return nil, err
-	}
+// sealWith encrypts plain with aead and a random nonce, which it puts
+// first; ad binds the result to what it belongs to.
+func sealWith(aead cipher.AEAD, plain, ad []byte) ([]byte, error) {
 	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
 	rand.Read(nonce)
 	return aead.Seal(nonce, nonce, plain, ad), nil
 }
 
-// openWith decrypts what sealWith made with the same key and ad.
-func openWith(key, sealed, ad []byte) ([]byte, error) {
-	aead, err := newAEAD(key)
-	if err != nil {
-		return nil, err
-	}
+// openWith decrypts what sealWith made with the same aead and ad.
+func openWith(aead cipher.AEAD, sealed, ad []byte) ([]byte, error) {
 	n := aead.NonceSize()
 	if len(sealed) < n {
 		return nil, errors.New("sealed data is too short")
@@ -276,6 +268,8 @@ func openWith(key, sealed, ad []byte) ([]byte, error) {
 	return aead.Open(nil, sealed[:n], sealed[n:], ad)
 }
 
+// newAEAD returns AES-256-GCM under key. The standard library's GCM keeps
+// no state between calls, so one value serves every goroutine.
 func newAEAD(key []byte) (cipher.AEAD, error) {
 	block, err := aes.NewCipher(key)
 	if err != nil {

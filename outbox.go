@@ -30,15 +30,18 @@ const mailRetention = 7 * 24 * time.Hour
 // maxMailError bounds the error text kept with a mail.
 const maxMailError = 500
 
-// outgoing is a claimed mail and its message, ready for an attempt.
+// outgoing is a claimed mail and what fills its template, ready for an
+// attempt.
 type outgoing struct {
-	rec MailRecord
-	msg Message
+	rec  MailRecord
+	data MailData
 }
 
-// queueMail renders the mail of kind to u and writes it to the outbox in
-// tx, claimed for the attempt that deliver makes after the commit. inviter
-// is the acting admin's email ("" for trusted code or the person).
+// queueMail writes the mail of kind to u to the outbox in tx, claimed for
+// the attempt that sendNow or attempt makes after the commit. inviter is
+// the acting admin's email ("" for trusted code or the person). The
+// outbox keeps the template's data, sealed; the mail is rendered at each
+// attempt.
 func (m *Manager) queueMail(ctx context.Context, tx Tx, kind MessageKind, u *User, inviter, link string, ttl time.Duration) (*outgoing, error) {
 	now := m.now().UTC()
 	id, err := uuid.NewV7()
@@ -50,12 +53,7 @@ func (m *Manager) queueMail(ctx context.Context, tx Tx, kind MessageKind, u *Use
 	if link != "" {
 		d.Expiry, deliverBy = humanDuration(ttl), now.Add(ttl)
 	}
-	msg, err := m.mail.render(kind, d)
-	if err != nil {
-		return nil, internalf(err, "render %s mail", kind)
-	}
-	msg.ID = id.String()
-	sealed, err := m.sealMail(msg, id)
+	sealed, err := m.sealMail(d, id)
 	if err != nil {
 		return nil, internalf(err, "seal %s mail", kind)
 	}
@@ -65,7 +63,7 @@ func (m *Manager) queueMail(ctx context.Context, tx Tx, kind MessageKind, u *Use
 	if err := tx.EnqueueMail(ctx, &rec); err != nil {
 		return nil, err
 	}
-	return &outgoing{rec: rec, msg: msg}, nil
+	return &outgoing{rec: rec, data: d}, nil
 }
 
 // claimTTL is how long a claimed mail is held: an attempt is bounded by
@@ -89,8 +87,14 @@ func (m *Manager) sendNow(ctx context.Context, out *outgoing) error {
 // ctx has ended, so an attempt made is never lost. It returns the
 // Mailer's error, and whether the mail was given up.
 func (m *Manager) attempt(ctx context.Context, out *outgoing) (failed bool, err error) {
+	msg, err := m.mail.render(out.rec.Kind, out.data)
+	if err != nil {
+		out.rec.Attempts = m.opts.MailMaxAttempts // it will not render next time either
+		return m.retryLater(context.WithoutCancel(ctx), &out.rec, "render: "+err.Error()), err
+	}
+	msg.ID = out.rec.ID.String()
 	sctx, cancel := context.WithTimeout(ctx, m.opts.MailTimeout)
-	err = m.opts.Mailer.Send(sctx, out.msg)
+	err = m.opts.Mailer.Send(sctx, msg)
 	cancel()
 	ctx = context.WithoutCancel(ctx)
 	if err != nil {
@@ -194,7 +198,7 @@ func (m *Manager) DeliverPending(ctx context.Context) (Delivery, error) {
 			return d, wrapInternal(err)
 		}
 		ctx := context.WithoutCancel(ctx) // finish and record this one
-		msg, err := m.openMail(&rec)
+		data, err := m.openMail(&rec)
 		if err == nil && !now.Before(rec.DeliverBy) {
 			err = fmt.Errorf("its link expired before it could be delivered")
 		}
@@ -204,7 +208,7 @@ func (m *Manager) DeliverPending(ctx context.Context) (Delivery, error) {
 			d.Failed++
 			continue
 		}
-		if failed, err := m.attempt(ctx, &outgoing{rec: rec, msg: msg}); err != nil {
+		if failed, err := m.attempt(ctx, &outgoing{rec: rec, data: data}); err != nil {
 			if failed {
 				d.Failed++
 			} else {
@@ -315,28 +319,29 @@ func (m *Manager) ListUndeliveredMail(ctx context.Context, tenantID string, q Ma
 	return page, nil
 }
 
-// sealMail encrypts a message for the outbox with AES-256-GCM under a key
-// of its own, bound to the mail's id: it carries a live link.
-func (m *Manager) sealMail(msg Message, id uuid.UUID) ([]byte, error) {
-	plain, err := json.Marshal(msg)
+// sealMail encrypts a mail's template data for the outbox with
+// AES-256-GCM under a key of its own, bound to the mail's id: it carries a
+// live link.
+func (m *Manager) sealMail(d MailData, id uuid.UUID) ([]byte, error) {
+	plain, err := json.Marshal(d)
 	if err != nil {
 		return nil, err
 	}
-	return sealWith(m.mailKey, plain, id[:])
+	return sealWith(m.mailAEAD, plain, id[:])
 }
 
 // openMail decrypts a mail of the outbox. A changed SecretKey fails.
-func (m *Manager) openMail(r *MailRecord) (Message, error) {
-	plain, err := openWith(m.mailKey, r.Sealed, r.ID[:])
+func (m *Manager) openMail(r *MailRecord) (MailData, error) {
+	plain, err := openWith(m.mailAEAD, r.Sealed, r.ID[:])
 	if err != nil {
 		m.log.Error("usermgmt: cannot unseal an outbox mail: was Options.SecretKey changed?", "mail", r.ID)
-		return Message{}, fmt.Errorf("the sealed mail cannot be opened; the secret key may have changed")
+		return MailData{}, fmt.Errorf("the sealed mail cannot be opened; the secret key may have changed")
 	}
-	var msg Message
-	if err := json.Unmarshal(plain, &msg); err != nil {
-		return Message{}, fmt.Errorf("the sealed mail is corrupt: %w", err)
+	var d MailData
+	if err := json.Unmarshal(plain, &d); err != nil {
+		return MailData{}, fmt.Errorf("the sealed mail is corrupt: %w", err)
 	}
-	return msg, nil
+	return d, nil
 }
 
 // truncateUTF8 cuts s to at most n bytes without splitting a character.

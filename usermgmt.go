@@ -2,6 +2,7 @@ package usermgmt
 
 import (
 	"context"
+	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/sha256"
 	"io"
@@ -125,15 +126,16 @@ type SessionRevoker interface {
 // Manager runs every operation of the Settings → Users page and of the
 // person's own sign-in flows. It is safe for concurrent use.
 type Manager struct {
-	store   Store
-	opts    Options
-	roles   catalogue
-	now     func() time.Time
-	log     *slog.Logger
-	sealKey []byte // AES-256-GCM key for TOTP secrets
-	mailKey []byte // AES-256-GCM key for mail in the outbox
-	mail    mailTemplates
-	macs    sync.Pool // of HMAC-SHA256 hashes keyed for cursors and recovery codes
+	store Store
+	opts  Options
+	roles catalogue
+	now   func() time.Time
+	log   *slog.Logger
+	// AES-256-GCM under keys derived from SecretKey: one for TOTP
+	// secrets, one for mail in the outbox.
+	totpAEAD, mailAEAD cipher.AEAD
+	mail               mailTemplates
+	macs               sync.Pool // of HMAC-SHA256 hashes keyed for cursors and recovery codes
 	// background counts self-service resets still running; Close waits.
 	background sync.WaitGroup
 	base       *url.URL
@@ -236,15 +238,19 @@ func New(store Store, opts Options) (*Manager, error) {
 			DefaultArgon2.MemoryKiB, DefaultArgon2.Time)
 	}
 	m := &Manager{
-		store:   store,
-		opts:    opts,
-		roles:   roles,
-		now:     opts.Clock,
-		log:     opts.Logger,
-		sealKey: deriveKey(opts.SecretKey, "usermgmt totp seal v1"),
-		mailKey: deriveKey(opts.SecretKey, "usermgmt outbox seal v1"),
-		mail:    mail,
-		base:    base,
+		store: store,
+		opts:  opts,
+		roles: roles,
+		now:   opts.Clock,
+		log:   opts.Logger,
+		mail:  mail,
+		base:  base,
+	}
+	if m.totpAEAD, err = newAEAD(deriveKey(opts.SecretKey, "usermgmt totp seal v1")); err != nil {
+		return nil, internalf(err, "AES-GCM")
+	}
+	if m.mailAEAD, err = newAEAD(deriveKey(opts.SecretKey, "usermgmt outbox seal v1")); err != nil {
+		return nil, internalf(err, "AES-GCM")
 	}
 	macKey := deriveKey(opts.SecretKey, "usermgmt mac v1")
 	m.macs.New = func() any { return hmac.New(sha256.New, macKey) }
