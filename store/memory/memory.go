@@ -15,7 +15,11 @@
 // sorted by email, once for all and once per status, in chunked sorted
 // lists, and keeps its badge counts and its per-role active counts up to
 // date on every write. Each user's activity is a slice ordered by event
-// id (UUIDv7).
+// id (UUIDv7). The outbox keeps its pending mails in a min-heap ordered by
+// (NextAttemptAt, ID), so ClaimMail reads only the root and failed mails
+// cost it nothing; each tenant's mails in a slice ordered by id, for
+// ListMail; and each user's mails beside the user's sessions and tokens,
+// for CancelMail.
 package memory
 
 import (
@@ -43,9 +47,13 @@ type Store struct {
 	byToken  map[usermgmt.TokenHash]*session
 	byRefr   map[usermgmt.TokenHash]*session // current refresh hashes
 	spent    map[usermgmt.TokenHash]*session // refresh hashes rotated away from
-	owners   map[uuid.UUID]*owned            // what RevokeUser and DeleteTokens remove
+	owners   map[uuid.UUID]*owned            // what RevokeUser, DeleteTokens and CancelMail remove
 
 	events map[eventKey][]usermgmt.Event
+
+	mail   map[uuid.UUID]*mail
+	due    dueHeap            // pending mails; failed ones are not in it
+	outbox map[string][]*mail // per tenant, ordered by id
 }
 
 // New returns an empty Store.
@@ -61,6 +69,8 @@ func New() *Store {
 		spent:    make(map[usermgmt.TokenHash]*session),
 		owners:   make(map[uuid.UUID]*owned),
 		events:   make(map[eventKey][]usermgmt.Event),
+		mail:     make(map[uuid.UUID]*mail),
+		outbox:   make(map[string][]*mail),
 	}
 }
 
@@ -133,11 +143,12 @@ func (t *tx) write() error {
 }
 
 // owned is what belongs to one user id across the store, so that
-// RevokeUser and DeleteTokens need not scan.
+// RevokeUser, DeleteTokens and CancelMail need not scan.
 type owned struct {
 	sessions []*session
 	devices  []usermgmt.TokenHash
 	tokens   []usermgmt.TokenHash
+	mail     []*mail
 }
 
 func (s *Store) owner(id uuid.UUID) *owned {
@@ -150,9 +161,9 @@ func (s *Store) owner(id uuid.UUID) *owned {
 }
 
 // dropOwner forgets o if it holds nothing, so owners does not grow with
-// users that no longer have sessions, devices or tokens.
+// users that no longer have sessions, devices, tokens or mail.
 func (s *Store) dropOwner(id uuid.UUID) {
-	if o := s.owners[id]; o != nil && len(o.sessions) == 0 && len(o.devices) == 0 && len(o.tokens) == 0 {
+	if o := s.owners[id]; o != nil && len(o.sessions) == 0 && len(o.devices) == 0 && len(o.tokens) == 0 && len(o.mail) == 0 {
 		delete(s.owners, id)
 	}
 }

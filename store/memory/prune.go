@@ -7,11 +7,11 @@ import (
 	"github.com/usermgmt/usermgmt"
 )
 
-// DeleteExpired scans the token, session and device maps under the write
-// lock. It runs rarely (a periodic job), so no expiry index is kept for
-// it and the hot paths pay nothing. Rows go through the same removals as
-// the other deletes, so the per-user and spent-refresh indexes stay
-// right, and each removal is undone if the transaction fails.
+// DeleteExpired scans the token, session, device and mail maps under the
+// write lock. It runs rarely (a periodic job), so no expiry index is kept
+// for it and the hot paths pay nothing. Rows go through the same removals
+// as the other deletes, so the per-user, spent-refresh and outbox indexes
+// stay right, and each removal is undone if the transaction fails.
 func (t *tx) DeleteExpired(_ context.Context, now time.Time) (usermgmt.Pruned, error) {
 	if err := t.write(); err != nil {
 		return usermgmt.Pruned{}, err
@@ -36,6 +36,12 @@ func (t *tx) DeleteExpired(_ context.Context, now time.Time) (usermgmt.Pruned, e
 			devices = append(devices, d)
 		}
 	}
+	var mails []*mail
+	for _, m := range s.mail {
+		if !now.Before(m.rec.ExpiresAt) {
+			mails = append(mails, m)
+		}
+	}
 
 	for _, r := range tokens {
 		s.removeToken(r)
@@ -53,5 +59,6 @@ func (t *tx) DeleteExpired(_ context.Context, now time.Time) (usermgmt.Pruned, e
 	for _, d := range devices {
 		t.removeDevice(d)
 	}
-	return usermgmt.Pruned{Tokens: len(tokens), Sessions: len(sessions), Devices: len(devices)}, nil
+	t.removeMails(mails)
+	return usermgmt.Pruned{Tokens: len(tokens), Sessions: len(sessions), Devices: len(devices), Mail: len(mails)}, nil
 }

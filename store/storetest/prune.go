@@ -97,6 +97,22 @@ func testDeleteExpiredRemovesOnlyExpired(t *testing.T, f *fixture) {
 	devLive := f.expiringDevice(ada, later)
 	devLiveBob := f.expiringDevice(bob, now.Add(30*24*time.Hour))
 
+	// Mails, pending and failed: expired before now in both tenants, at
+	// now, and live by a microsecond. The pending ones are due.
+	mailBefore := []*usermgmt.MailRecord{newMail(bob, usermgmt.MessageInvite), failedMail(ada, usermgmt.MessagePasswordReset)}
+	mailAt := []*usermgmt.MailRecord{newMail(grace, usermgmt.MessageInvite), failedMail(ada, usermgmt.MessageMFAReset)}
+	mailLive := newMail(ada, usermgmt.MessagePasswordChanged)
+	mailLiveBob := failedMail(bob, usermgmt.MessagePasswordReset)
+	for _, m := range mailBefore {
+		m.ExpiresAt = early
+	}
+	for _, m := range mailAt {
+		m.ExpiresAt = now
+	}
+	mailLive.ExpiresAt, mailLiveBob.ExpiresAt = later, later
+	f.enqueue(append(append(mailBefore, mailAt...), mailLive, mailLiveBob)...)
+	listed := func(tenantID string) []uuid.UUID { return mailIDs(f.mails(tenantID, uuid.Nil, 50)) }
+
 	type snapshot struct {
 		users  map[uuid.UUID]usermgmt.UserRecord
 		events map[uuid.UUID][]usermgmt.Event
@@ -115,7 +131,7 @@ func testDeleteExpiredRemovesOnlyExpired(t *testing.T, f *fixture) {
 	}
 	before := snap()
 
-	require.Equal(t, usermgmt.Pruned{Tokens: 4, Sessions: 2, Devices: 1}, f.deleteExpired(now.Add(-time.Nanosecond)),
+	require.Equal(t, usermgmt.Pruned{Tokens: 4, Sessions: 2, Devices: 1, Mail: 2}, f.deleteExpired(now.Add(-time.Nanosecond)),
 		"at now-1ns: only what expired before now")
 	for i, p := range purposes {
 		require.False(t, f.hasToken(p, tokBefore[i].Hash), "expired %s token deleted", p)
@@ -131,8 +147,10 @@ func testDeleteExpiredRemovesOnlyExpired(t *testing.T, f *fixture) {
 	}
 	require.False(t, f.hasDevice(devBefore.Hash), "expired device deleted")
 	require.True(t, f.hasDevice(devAt.Hash), "device expiring at now kept at now-1ns")
+	require.ElementsMatch(t, []uuid.UUID{mailAt[0].ID, mailAt[1].ID, mailLive.ID}, listed(acme), "mails expiring at now kept at now-1ns")
+	require.Equal(t, []uuid.UUID{mailLiveBob.ID}, listed(globex), "expired mail deleted")
 
-	require.Equal(t, usermgmt.Pruned{Tokens: 4, Sessions: 2, Devices: 1}, f.deleteExpired(now),
+	require.Equal(t, usermgmt.Pruned{Tokens: 4, Sessions: 2, Devices: 1, Mail: 2}, f.deleteExpired(now),
 		"at now: what expires at now")
 	for i, p := range purposes {
 		require.False(t, f.hasToken(p, tokAt[i].Hash), "%s token expiring at now deleted", p)
@@ -141,6 +159,7 @@ func testDeleteExpiredRemovesOnlyExpired(t *testing.T, f *fixture) {
 		requireSessionGone(t, f, ss.s, ss.spent...)
 	}
 	require.False(t, f.hasDevice(devAt.Hash), "device expiring at now deleted")
+	require.Equal(t, []uuid.UUID{mailLive.ID}, listed(acme), "mails expiring at now deleted")
 
 	require.Equal(t, usermgmt.Pruned{}, f.deleteExpired(now), "nothing left to prune")
 
@@ -168,6 +187,13 @@ func testDeleteExpiredRemovesOnlyExpired(t *testing.T, f *fixture) {
 		got := mustTx(f, func(tx usermgmt.Tx) (usermgmt.DeviceRecord, error) { return tx.GetDevice(f.ctx, d.Hash) })
 		require.Equal(t, normDevice(d), normDevice(got), "live device untouched")
 	}
+	for _, m := range []*usermgmt.MailRecord{mailLive, mailLiveBob} {
+		f.requireStoredMail(*m, "live mail untouched")
+	}
+	claimedMail := f.mustClaim(now, now.Add(time.Minute))
+	require.Equal(t, mailLive.ID, claimedMail.ID, "only the live pending mail is left to claim")
+	_, err = f.claim(now, now.Add(time.Minute))
+	requireCode(t, err, usermgmt.CodeNotFound, "pruned mail is not claimed")
 
 	// Users, their counts and their events are untouched.
 	require.Equal(t, before, snap())
@@ -180,11 +206,14 @@ func testDeleteExpiredRemovesOnlyExpired(t *testing.T, f *fixture) {
 		mustTx(f, func(tx usermgmt.Tx) (usermgmt.Revoked, error) { return tx.RevokeUser(f.ctx, acme, ada.ID) }))
 	require.Equal(t, usermgmt.Revoked{Sessions: 1, Devices: 1},
 		mustTx(f, func(tx usermgmt.Tx) (usermgmt.Revoked, error) { return tx.RevokeUser(f.ctx, globex, bob.ID) }))
+	require.Equal(t, 1, f.cancel(acme, ada.ID, ""), "ada's live mail")
+	require.Zero(t, f.cancel(acme, grace.ID, ""), "grace's mail was pruned")
+	require.Equal(t, 1, f.cancel(globex, bob.ID, ""), "bob's live mail")
 }
 
 // testDeleteExpiredSeesItsOwnTx: rows written earlier in the same
-// transaction are pruned with the rest, and a pruned hash may be used
-// again.
+// transaction are pruned with the rest, and a pruned hash or mail id may
+// be used again.
 func testDeleteExpiredSeesItsOwnTx(t *testing.T, f *fixture) {
 	u := f.mustUser(acme, "ada@example.com", usermgmt.StatusActive)
 	tok := newToken(u, usermgmt.PurposeMFAChallenge)
@@ -193,19 +222,25 @@ func testDeleteExpiredSeesItsOwnTx(t *testing.T, f *fixture) {
 	s.IdleExpiresAt = base
 	d := newDevice(u)
 	d.ExpiresAt = base
+	m := newMail(u, usermgmt.MessagePasswordChanged)
+	m.ExpiresAt = base
 	f.mustDo(func(tx usermgmt.Tx) error {
 		require.NoError(t, tx.CreateToken(f.ctx, tok))
 		require.NoError(t, tx.CreateSession(f.ctx, s))
 		require.NoError(t, tx.CreateDevice(f.ctx, d))
+		require.NoError(t, tx.EnqueueMail(f.ctx, m))
 		p, err := tx.DeleteExpired(f.ctx, base)
 		require.NoError(t, err)
-		require.Equal(t, usermgmt.Pruned{Tokens: 1, Sessions: 1, Devices: 1}, p)
+		require.Equal(t, usermgmt.Pruned{Tokens: 1, Sessions: 1, Devices: 1, Mail: 1}, p)
 		_, err = tx.ConsumeToken(f.ctx, tok.Purpose, tok.Hash)
 		requireCode(t, err, usermgmt.CodeNotFound, "pruned token in the same transaction")
 		_, _, err = tx.SessionByRefresh(f.ctx, s.RefreshHash)
 		requireCode(t, err, usermgmt.CodeNotFound, "pruned session in the same transaction")
+		_, err = tx.ClaimMail(f.ctx, base, base.Add(time.Minute))
+		requireCode(t, err, usermgmt.CodeNotFound, "pruned mail in the same transaction")
 		return nil
 	})
+	require.Empty(t, f.mails(acme, uuid.Nil, 10))
 	require.False(t, f.hasToken(tok.Purpose, tok.Hash))
 	require.False(t, f.hasDevice(d.Hash))
 	requireSessionGone(t, f, *s)
@@ -217,6 +252,8 @@ func testDeleteExpiredSeesItsOwnTx(t *testing.T, f *fixture) {
 	f.mustDo(func(tx usermgmt.Tx) error { return tx.CreateSession(f.ctx, s) })
 	d.ExpiresAt = base.Add(time.Hour)
 	f.mustDo(func(tx usermgmt.Tx) error { return tx.CreateDevice(f.ctx, d) })
+	m.ExpiresAt = base.Add(time.Hour)
+	f.enqueue(m)
 	_, err := f.touch(s.TokenHash, base)
 	require.NoError(t, err)
 }

@@ -96,6 +96,21 @@ func cases() []testCase {
 		{"DeleteExpiredRemovesOnlyExpired", testDeleteExpiredRemovesOnlyExpired},
 		{"DeleteExpiredSeesItsOwnTx", testDeleteExpiredSeesItsOwnTx},
 
+		// Outbox
+		{"EnqueueMailThenListReturnsEveryField", testEnqueueMailThenListReturnsEveryField},
+		{"EnqueueMailDuplicateIDIsConflict", testEnqueueMailDuplicateIDIsConflict},
+		{"ClaimMailTakesEarliestDueFirst", testClaimMailTakesEarliestDueFirst},
+		{"ClaimMailSkipsNotDueAndFailed", testClaimMailSkipsNotDueAndFailed},
+		{"ClaimedMailIsDueAgainAtUntil", testClaimedMailIsDueAgainAtUntil},
+		{"ClaimMailConcurrentClaimsEachOnce", testClaimMailConcurrentClaimsEachOnce},
+		{"ClaimMailRolledBackLeavesItClaimable", testClaimMailRolledBackLeavesItClaimable},
+		{"UpdateMailStoresOnlyDeliveryState", testUpdateMailStoresOnlyDeliveryState},
+		{"DeleteMailDeletesOnce", testDeleteMailDeletesOnce},
+		{"CancelMailDeletesOnlyThatUsersKind", testCancelMailDeletesOnlyThatUsersKind},
+		{"ListMailNewestFirstKeyset", testListMailNewestFirstKeyset},
+		{"MailsDoNotAliasStore", testMailsDoNotAliasStore},
+		{"FailedTxLeavesOutboxAsItWas", testFailedTxLeavesOutboxAsItWas},
+
 		// Activity
 		{"ListEventsNewestFirstKeyset", testListEventsNewestFirstKeyset},
 		{"ListEventsIsPerUser", testListEventsIsPerUser},
