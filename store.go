@@ -118,8 +118,9 @@ type Tx interface {
 
 	// EnqueueMail adds r to the outbox. It returns conflict if r.ID exists.
 	EnqueueMail(ctx context.Context, r *MailRecord) error
-	// ClaimMail takes the pending mail (FailedAt zero) with the earliest
-	// NextAttemptAt not after now, ties broken by ID: it adds one to its
+	// ClaimMail takes the pending mail (FailedAt zero) of any tenant with
+	// the earliest NextAttemptAt not after now, ties broken by ID (until is
+	// after now; DeliverBy is the caller's to check): it adds one to its
 	// Attempts, sets its NextAttemptAt to until and returns it so
 	// updated. It returns not_found when no mail is due. Two transactions
 	// never claim the same mail: one skips what the other holds (PostgreSQL:
@@ -135,9 +136,9 @@ type Tx interface {
 	// CancelMail deletes the user's mail of kind, or of every kind when
 	// kind is "", pending or failed, and says how many it deleted.
 	CancelMail(ctx context.Context, tenantID string, userID uuid.UUID, kind MessageKind) (int, error)
-	// ListMail returns up to p.Limit mails of p.TenantID, pending and
-	// failed, newest first (by ID), older than p.Before (exclusive) unless
-	// it is uuid.Nil.
+	// ListMail returns up to p.Limit (at least 1) mails of p.TenantID,
+	// pending and failed, newest first (by ID), older than p.Before
+	// (exclusive) unless it is uuid.Nil.
 	ListMail(ctx context.Context, p MailListParams) ([]MailRecord, error)
 
 	// AppendEvent adds e to the activity log.
