@@ -19,6 +19,12 @@
 // process is refused by every other process on the same database at once.
 // It is safe for concurrent use.
 //
+// The mail outbox is shared the same way: every instance may deliver any
+// instance's mail. ClaimMail takes the earliest due mail with FOR UPDATE
+// SKIP LOCKED, so instances claiming at once get different mails and none
+// waits for another's claim; a claim lapses at the time it names, so the
+// mail of an instance that stopped mid-delivery is taken up by another.
+//
 // Driver errors become usermgmt error codes in one place: a unique
 // violation is conflict, a missing row not_found, and everything else
 // internal (a cancelled context and a statement timeout say so in the

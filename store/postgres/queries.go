@@ -25,6 +25,9 @@ type queries struct {
 
 	deleteExpired string
 
+	enqueueMail, claimMail, updateMail, deleteMail       string
+	cancelMail, cancelMailKind, listMail, listMailBefore string
+
 	appendEvent, listEvents, listEventsBefore string
 }
 
@@ -35,6 +38,9 @@ const recordCols = userCols + `, password_hash, mfa_secret, mfa_last_step, recov
 const sessionCols = `id, tenant_id, user_id, token_hash, refresh_hash, roles, ip, user_agent, created_at, idle_expires_at, expires_at`
 
 const tokenCols = `hash, purpose, tenant_id, user_id, data, created_at, expires_at`
+
+const mailCols = `id, tenant_id, user_id, kind, recipient, sealed, attempts, next_attempt_at, last_error, failed_at,
+	created_at, deliver_by, expires_at`
 
 const eventCols = `id, tenant_id, user_id, type, actor_id, ip, user_agent, detail, created_at`
 
@@ -114,15 +120,40 @@ func newQueries(schema string) queries {
 			VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING hash`),
 		getDevice: r(`SELECT hash, tenant_id, user_id, created_at, expires_at FROM {s}.devices WHERE hash = ?`),
 
-		// One statement for the three tables; refresh tokens go with their
-		// sessions (ON DELETE CASCADE). Tokens and devices are found through
-		// their expires_at indexes (0002). Sessions are read whole:
-		// idle_expires_at moves on every request and is kept out of every
-		// index so that those updates stay HOT.
+		// One statement for the four tables; refresh tokens go with their
+		// sessions (ON DELETE CASCADE). Tokens, devices and mails are found
+		// through their expires_at indexes (0002, 0003). Sessions are read
+		// whole: idle_expires_at moves on every request and is kept out of
+		// every index so that those updates stay HOT.
 		deleteExpired: r(`WITH t AS (DELETE FROM {s}.tokens WHERE expires_at <= ? RETURNING 1),
 			s AS (DELETE FROM {s}.sessions WHERE expires_at <= ? OR idle_expires_at <= ? RETURNING 1),
-			d AS (DELETE FROM {s}.devices WHERE expires_at <= ? RETURNING 1)
-			SELECT (SELECT count(*) FROM t), (SELECT count(*) FROM s), (SELECT count(*) FROM d)`),
+			d AS (DELETE FROM {s}.devices WHERE expires_at <= ? RETURNING 1),
+			m AS (DELETE FROM {s}.outbox WHERE expires_at <= ? RETURNING 1)
+			SELECT (SELECT count(*) FROM t), (SELECT count(*) FROM s), (SELECT count(*) FROM d),
+				(SELECT count(*) FROM m)`),
+
+		enqueueMail: r(`INSERT INTO {s}.outbox (` + mailCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT DO NOTHING RETURNING id`),
+		// The subquery walks the outbox_claim index in claim order and
+		// locks the first row no other transaction holds (SKIP LOCKED: a
+		// held claim is passed over, not waited for); the UPDATE then
+		// moves that row's next_attempt_at to the end of the claim. It is
+		// one statement, so there is no window in which two transactions
+		// can pick the same row. Arguments: until, now.
+		claimMail: r(`UPDATE {s}.outbox SET attempts = attempts + 1, next_attempt_at = ?
+			WHERE id = (SELECT id FROM {s}.outbox
+				WHERE failed_at IS NULL AND next_attempt_at <= ?
+				ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+			RETURNING ` + mailCols),
+		updateMail: r(`UPDATE {s}.outbox SET attempts = ?, next_attempt_at = ?, last_error = ?, failed_at = ?
+			WHERE id = ?`),
+		deleteMail:     r(`DELETE FROM {s}.outbox WHERE id = ?`),
+		cancelMail:     r(`DELETE FROM {s}.outbox WHERE tenant_id = ? AND user_id = ?`),
+		cancelMailKind: r(`DELETE FROM {s}.outbox WHERE tenant_id = ? AND user_id = ? AND kind = ?`),
+		listMail: r(`SELECT ` + mailCols + ` FROM {s}.outbox
+			WHERE tenant_id = ? ORDER BY id DESC LIMIT ?`),
+		listMailBefore: r(`SELECT ` + mailCols + ` FROM {s}.outbox
+			WHERE tenant_id = ? AND id < ? ORDER BY id DESC LIMIT ?`),
 
 		appendEvent: r(`INSERT INTO {s}.events (` + eventCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT DO NOTHING RETURNING id`),
