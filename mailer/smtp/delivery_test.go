@@ -10,8 +10,6 @@ import (
 	"mime/quotedprintable"
 	"net/mail"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -19,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/usermgmt/usermgmt"
+	"github.com/usermgmt/usermgmt/internal/mailpit"
 	"github.com/usermgmt/usermgmt/mailer/smtp"
 )
 
@@ -28,7 +27,7 @@ import (
 var linkInText = regexp.MustCompile(`https://\S+`)
 
 func TestInvitationArrivesAndItsLinkWorks(t *testing.T) {
-	mp := startMailpit(t, "--smtp-auth-accept-any", "--smtp-auth-allow-insecure")
+	mp := mailpit.Start(t, "--smtp-auth-accept-any", "--smtp-auth-allow-insecure")
 	rec := &linkRecorder{next: mustMailer(t, smtp.Options{Addr: mp.SMTP, TLS: smtp.NoTLS})}
 	mgr := mustManager(t, rec, nil)
 	const email = "new.person@acme.example"
@@ -36,11 +35,15 @@ func TestInvitationArrivesAndItsLinkWorks(t *testing.T) {
 	if _, err := mgr.InviteUser(t.Context(), "acme", usermgmt.Invite{Email: email, Roles: []usermgmt.Role{usermgmt.RoleRecruiter}}); err != nil {
 		t.Fatalf("InviteUser: %v", err)
 	}
-	sent := rec.last()
+	sentMsg := rec.last()
+	sent := sentMsg.Link
 	if !strings.Contains(sent, "token=") {
 		t.Fatalf("the Manager's link %q has no token", sent)
 	}
-	got := mp.message(t, mp.messagesTo(t, email, 1)[0].ID)
+	if sentMsg.ID == "" {
+		t.Fatal("the Manager's message has no ID")
+	}
+	got := mp.Message(t, mp.WaitFor(t, email, 1)[0].ID)
 
 	t.Run("Recipient", func(t *testing.T) {
 		if len(got.To) != 1 || got.To[0].Address != email {
@@ -66,8 +69,13 @@ func TestInvitationArrivesAndItsLinkWorks(t *testing.T) {
 			t.Fatalf("HTML = %q, want the link %q", got.HTML, sent)
 		}
 	})
+	t.Run("MessageIDIsTheOutboxID", func(t *testing.T) {
+		if want := sentMsg.ID + "@acme.example"; got.MessageID != want {
+			t.Fatalf("Message-ID = %q, want %q", got.MessageID, want)
+		}
+	})
 	t.Run("WireFormat", func(t *testing.T) {
-		checkWireFormat(t, mp.raw(t, got.ID), sent)
+		checkWireFormat(t, mp.Raw(t, got.ID), sent, "<"+sentMsg.ID+"@acme.example>")
 	})
 	t.Run("AcceptInviteWithTheMailedToken", func(t *testing.T) {
 		u, err := url.Parse(linkInText.FindString(got.Text))
@@ -81,12 +89,13 @@ func TestInvitationArrivesAndItsLinkWorks(t *testing.T) {
 	})
 }
 
-// checkWireFormat reads the message as the server received it: RFC 5322
-// headers, a multipart/alternative of quoted-printable UTF-8 parts, short
-// lines.
-func checkWireFormat(t *testing.T, raw []byte, link string) {
+// checkWireFormat reads the message as the server received it: 7-bit
+// RFC 5322 headers with the given Message-ID, a multipart/alternative of
+// quoted-printable UTF-8 parts, short lines.
+func checkWireFormat(t *testing.T, raw []byte, link, messageID string) {
 	t.Helper()
 	checkShortLines(t, raw)
+	check7Bit(t, raw)
 	msg, err := mail.ReadMessage(bytes.NewReader(raw))
 	if err != nil {
 		t.Fatal(err)
@@ -95,8 +104,8 @@ func checkWireFormat(t *testing.T, raw []byte, link string) {
 	if _, err := h.Date(); err != nil {
 		t.Errorf("Date %q: %v", h.Get("Date"), err)
 	}
-	if id := h.Get("Message-ID"); !regexp.MustCompile(`^<[0-9a-f]{32}@acme\.example>$`).MatchString(id) {
-		t.Errorf("Message-ID = %q", id)
+	if id := h.Get("Message-ID"); id != messageID {
+		t.Errorf("Message-ID = %q, want %q", id, messageID)
 	}
 	if h.Get("MIME-Version") != "1.0" {
 		t.Errorf("MIME-Version = %q", h.Get("MIME-Version"))
@@ -136,7 +145,7 @@ func checkWireFormat(t *testing.T, raw []byte, link string) {
 }
 
 func TestLongSubjectsAndBodies(t *testing.T) {
-	mp := startMailpit(t, "--smtp-auth-accept-any", "--smtp-auth-allow-insecure")
+	mp := mailpit.Start(t, "--smtp-auth-accept-any", "--smtp-auth-allow-insecure")
 	m := mustMailer(t, smtp.Options{Addr: mp.SMTP, TLS: smtp.NoTLS})
 	subject := strings.Repeat("Einladung für Überstunden ✓ ", 8) + "end"
 	text := strings.Repeat("Zeile mit Umlauten äöü und = Zeichen; ", 20) + "\n.\nthe line above is a lone dot\n"
@@ -145,14 +154,59 @@ func TestLongSubjectsAndBodies(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	got := mp.message(t, mp.messagesTo(t, "long@acme.example", 1)[0].ID)
+	got := mp.Message(t, mp.WaitFor(t, "long@acme.example", 1)[0].ID)
 	if got.Subject != subject {
 		t.Fatalf("Subject = %q, want %q", got.Subject, subject)
 	}
 	if norm := strings.ReplaceAll(got.Text, "\r\n", "\n"); norm != text+link+"\n" {
 		t.Fatalf("Text = %q, want %q", norm, text+link+"\n")
 	}
-	checkShortLines(t, mp.raw(t, got.ID))
+	checkShortLines(t, mp.Raw(t, got.ID))
+}
+
+// A non-ASCII display name in From or To and a non-ASCII subject go out as
+// RFC 2047 encoded words and come back decoded.
+func TestNonASCIINamesAndSubject(t *testing.T) {
+	mp := mailpit.Start(t, "--smtp-auth-accept-any", "--smtp-auth-allow-insecure")
+	m := mustMailer(t, smtp.Options{Addr: mp.SMTP, TLS: smtp.NoTLS, From: "Équipe Acme <no-reply@acme.example>"})
+	const subject = "Réinitialisez votre mot de passe – Zürich ✓"
+	err := m.Send(t.Context(), usermgmt.Message{To: "Zoë Müller-Łukasiewicz <zoe@acme.example>", Subject: subject, Text: "Bonjour Zoë", HTML: "<p>Bonjour Zoë</p>"})
+	if err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	got := mp.Message(t, mp.WaitFor(t, "zoe@acme.example", 1)[0].ID)
+	if got.From != (mailpit.Address{Name: "Équipe Acme", Address: "no-reply@acme.example"}) {
+		t.Errorf("From = %+v", got.From)
+	}
+	if len(got.To) != 1 || got.To[0] != (mailpit.Address{Name: "Zoë Müller-Łukasiewicz", Address: "zoe@acme.example"}) {
+		t.Errorf("To = %+v", got.To)
+	}
+	if got.Subject != subject {
+		t.Errorf("Subject = %q, want %q", got.Subject, subject)
+	}
+	raw := mp.Raw(t, got.ID)
+	check7Bit(t, raw)
+	checkShortLines(t, raw)
+	msg, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"From", "To", "Subject"} {
+		if v := msg.Header.Get(name); !strings.HasPrefix(v, "=?utf-8?q?") {
+			t.Errorf("%s on the wire = %q, want an encoded word first", name, v)
+		}
+	}
+}
+
+// check7Bit: with ASCII addresses, every byte of the message is ASCII
+// (names and subjects RFC 2047 encoded, bodies quoted-printable).
+func check7Bit(t *testing.T, raw []byte) {
+	t.Helper()
+	for i, c := range raw {
+		if c >= 0x80 {
+			t.Fatalf("byte %d is %#x, not 7-bit: %q", i, c, raw[max(0, i-40):min(len(raw), i+40)])
+		}
+	}
 }
 
 func checkShortLines(t *testing.T, raw []byte) {
@@ -164,69 +218,8 @@ func checkShortLines(t *testing.T, raw []byte) {
 	}
 }
 
-func TestStartTLSIsRequiredByDefault(t *testing.T) {
-	mp := startMailpit(t, "--smtp-auth-accept-any", "--smtp-auth-allow-insecure") // no certificate: no STARTTLS
-	m := mustMailer(t, smtp.Options{Addr: mp.SMTP})
-	err := m.Send(t.Context(), usermgmt.Message{To: "plain@acme.example", Subject: "Hi", Text: "secret link"})
-	if err == nil || !strings.Contains(err.Error(), "STARTTLS") {
-		t.Fatalf("Send = %v, want a refusal naming STARTTLS", err)
-	}
-	var list struct{ Messages []mailpitSummary }
-	mp.getJSON(t, "/api/v1/messages", &list)
-	if len(list.Messages) != 0 {
-		t.Fatalf("%d messages arrived in plain text", len(list.Messages))
-	}
-}
-
-func TestStartTLSWithCredentials(t *testing.T) {
-	cert, key, trust := selfSigned(t)
-	users := filepath.Join(t.TempDir(), "smtp-users")
-	if err := os.WriteFile(users, []byte("alice:right-password\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	mp := startMailpit(t, "--smtp-tls-cert", cert, "--smtp-tls-key", key, "--smtp-require-starttls",
-		"--smtp-auth-file", users, "--tags-username")
-	msg := usermgmt.Message{To: "tls@acme.example", Subject: "Over TLS", Text: "hello", HTML: "<p>hello</p>"}
-
-	t.Run("Delivers", func(t *testing.T) {
-		m := mustMailer(t, smtp.Options{Addr: mp.SMTP, Username: "alice", Password: "right-password", TLSConfig: trust})
-		if err := m.Send(t.Context(), msg); err != nil {
-			t.Fatalf("Send: %v", err)
-		}
-		got := mp.message(t, mp.messagesTo(t, "tls@acme.example", 1)[0].ID)
-		if !slices.Contains(got.Tags, "alice") { // Mailpit tags each mail with who authenticated
-			t.Fatalf("Tags = %q, want alice", got.Tags)
-		}
-	})
-	t.Run("WrongPasswordIsRefused", func(t *testing.T) {
-		m := mustMailer(t, smtp.Options{Addr: mp.SMTP, Username: "alice", Password: "wrong-password", TLSConfig: trust})
-		err := m.Send(t.Context(), msg)
-		if err == nil || !strings.Contains(err.Error(), "AUTH") || strings.Contains(err.Error(), "wrong-password") {
-			t.Fatalf("Send = %v, want an AUTH error without the password", err)
-		}
-	})
-	t.Run("UntrustedCertificateIsRefused", func(t *testing.T) {
-		m := mustMailer(t, smtp.Options{Addr: mp.SMTP, Username: "alice", Password: "right-password"})
-		if err := m.Send(t.Context(), msg); err == nil || !strings.Contains(err.Error(), "certificate") {
-			t.Fatalf("Send = %v, want a certificate error", err)
-		}
-	})
-}
-
-func TestImplicitTLS(t *testing.T) {
-	cert, key, trust := selfSigned(t)
-	mp := startMailpit(t, "--smtp-tls-cert", cert, "--smtp-tls-key", key, "--smtp-require-tls")
-	m := mustMailer(t, smtp.Options{Addr: mp.SMTP, TLS: smtp.ImplicitTLS, TLSConfig: trust})
-	if err := m.Send(t.Context(), usermgmt.Message{To: "smtps@acme.example", Subject: "SMTPS", Text: "hello"}); err != nil {
-		t.Fatalf("Send: %v", err)
-	}
-	if got := mp.message(t, mp.messagesTo(t, "smtps@acme.example", 1)[0].ID); strings.TrimSpace(got.Text) != "hello" || got.HTML != "" {
-		t.Fatalf("Text = %q, HTML = %q", got.Text, got.HTML)
-	}
-}
-
 func TestConcurrentSends(t *testing.T) {
-	mp := startMailpit(t, "--smtp-auth-accept-any", "--smtp-auth-allow-insecure")
+	mp := mailpit.Start(t, "--smtp-auth-accept-any", "--smtp-auth-allow-insecure")
 	m := mustMailer(t, smtp.Options{Addr: mp.SMTP, TLS: smtp.NoTLS})
 	var wg sync.WaitGroup
 	errs := make(chan error, 20)
@@ -242,28 +235,29 @@ func TestConcurrentSends(t *testing.T) {
 			t.Fatalf("Send: %v", err)
 		}
 	}
-	mp.messagesTo(t, "many@acme.example", 20)
+	mp.WaitFor(t, "many@acme.example", 20)
 }
 
-// linkRecorder remembers the links the Manager sends, then delegates.
+// linkRecorder remembers the messages the Manager sends (their links
+// and IDs), then delegates.
 type linkRecorder struct {
-	next  usermgmt.Mailer
-	mu    sync.Mutex
-	links []string
+	next usermgmt.Mailer
+	mu   sync.Mutex
+	msgs []usermgmt.Message
 }
 
 func (r *linkRecorder) Send(ctx context.Context, msg usermgmt.Message) error {
 	r.mu.Lock()
-	r.links = append(r.links, msg.Link)
+	r.msgs = append(r.msgs, msg)
 	r.mu.Unlock()
 	return r.next.Send(ctx, msg)
 }
 
-func (r *linkRecorder) last() string {
+func (r *linkRecorder) last() usermgmt.Message {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.links) == 0 {
-		return ""
+	if len(r.msgs) == 0 {
+		return usermgmt.Message{}
 	}
-	return r.links[len(r.links)-1]
+	return r.msgs[len(r.msgs)-1]
 }

@@ -40,16 +40,13 @@ func (m *Mailer) compose(msg usermgmt.Message, now time.Time) (string, []byte, e
 	if err != nil {
 		return "", nil, fmt.Errorf("%w: To is not one address: %v", ErrInvalidMessage, err)
 	}
-	id := make([]byte, 16)
-	_, _ = rand.Read(id)
-
 	var b bytes.Buffer
 	header := func(name, value string) { b.WriteString(fold(name, value) + "\r\n") }
 	header("Date", now.Format(time.RFC1123Z))
 	header("From", m.from.String())
 	header("To", to.String())
 	header("Subject", encodeSubject(msg.Subject))
-	header("Message-ID", "<"+hex.EncodeToString(id)+"@"+m.msgDomain+">")
+	header("Message-ID", "<"+messageIDLeft(msg.ID)+"@"+m.msgDomain+">")
 	// RFC 3834: an automatic mail; well-behaved responders do not answer it.
 	header("Auto-Submitted", "auto-generated")
 	header("MIME-Version", "1.0")
@@ -87,6 +84,34 @@ func (m *Mailer) compose(msg usermgmt.Message, now time.Time) (string, []byte, e
 		b.Write(body.Bytes())
 	}
 	return to.Address, b.Bytes(), nil
+}
+
+// messageIDLeft returns the left side of the Message-ID: id, when it is
+// safe there, so that every delivery attempt of one outbox mail carries
+// the same Message-ID and a repeated delivery reads as the same mail;
+// otherwise 32 random hex digits. Safe is 1 to 64 ASCII letters, digits,
+// '-' and '.', with no dot first, last or twice in a row (RFC 5322
+// dot-atom-text), which a UUID is.
+func messageIDLeft(id string) string {
+	if isSafeID(id) {
+		return id
+	}
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func isSafeID(id string) bool {
+	if id == "" || len(id) > 64 || id[0] == '.' || id[len(id)-1] == '.' || strings.Contains(id, "..") {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 func writeSinglePart(b *bytes.Buffer, ctype, body string) {

@@ -15,8 +15,8 @@
 // context, its deadline is the earlier of the context's and Options.Timeout,
 // and cancelling the context unblocks any read or write at once. Message
 // composition (RFC 5322 headers, MIME multipart/alternative, quoted-printable
-// UTF-8 bodies, RFC 2047 subjects) is in message.go; AUTH PLAIN and LOGIN in
-// auth.go.
+// UTF-8 bodies, RFC 2047 subjects and display names, a Message-ID taken from
+// Message.ID) is in message.go; AUTH PLAIN and LOGIN in auth.go.
 //
 // Each Send opens its own connection and closes it when done: the library's
 // mail (invitations, password resets) is rare, and this keeps a Mailer free
@@ -115,6 +115,7 @@ type Mailer struct {
 	tlsConfig  *tls.Config
 	timeout    time.Duration
 	hello      string
+	authMech   string // tests only (export_test.go): the one AUTH mechanism to use
 }
 
 // New validates opts and returns a Mailer. It does not connect: a server
@@ -186,7 +187,10 @@ func New(opts Options) (*Mailer, error) {
 		timeout: timeout, hello: hello}, nil
 }
 
-// Send delivers msg to msg.To. It returns an error wrapping
+// Send delivers msg to msg.To. The Message-ID is <msg.ID@From's domain>
+// when msg.ID is 1 to 64 letters, digits, '-' and '.' in dot-atom form (a
+// UUID is), so that a repeated delivery of one outbox mail reads as the
+// same mail; otherwise it is random. It returns an error wrapping
 // ErrInvalidMessage, before connecting, for a To or Subject that could
 // break the headers; an error wrapping the context's error when ctx ends
 // or the Timeout passes first; and otherwise an error naming the SMTP step
@@ -254,6 +258,9 @@ func (m *Mailer) deliver(ctx context.Context, rcpt string, data []byte) error {
 		ok, mechs := c.Extension("AUTH")
 		if !ok {
 			return fmt.Errorf("smtp %s: a Username is set but the server offers no AUTH", m.addr)
+		}
+		if m.authMech != "" {
+			mechs = m.authMech
 		}
 		a, err := newAuth(mechs, m.username, m.password, m.tlsMode == NoTLS)
 		if err != nil {
