@@ -7,13 +7,15 @@
 //
 // Mail goes to the terminal (usermgmt.LogMailer): follow the printed
 // invitation link to set the admin's password and enrol an authenticator.
-// With -smtp-addr it goes through package mailer/smtp instead (STARTTLS
-// required; -smtp-insecure allows plain text to a loopback server such as
-// Mailpit), and the link is in the mail, not on the terminal:
+// With -smtp-url it goes through package mailer/smtp instead, and the link
+// is in the mail, not on the terminal. smtp:// requires STARTTLS, smtps://
+// speaks TLS from the start, and ?tls=none sends plain text, to a loopback
+// server only (such as Mailpit). The password can stay out of the URL (and
+// out of the process list) in env USERMGMT_SMTP_PASSWORD:
 //
-//	go run ./examples/server -smtp-addr 127.0.0.1:1025 -smtp-insecure   # Mailpit
-//	USERMGMT_SMTP_PASSWORD=… go run ./examples/server -smtp-addr smtp.example.com:587 \
-//	    -smtp-user apikey -smtp-from 'Acme <no-reply@acme.example>' -base-url https://users.acme.example
+//	go run ./examples/server -smtp-url 'smtp://127.0.0.1:1025?tls=none'   # Mailpit
+//	USERMGMT_SMTP_PASSWORD=… go run ./examples/server -smtp-url smtp://apikey@smtp.example.com:587 \
+//	    -smtp-from 'Acme <no-reply@acme.example>' -base-url https://users.acme.example
 package main
 
 import (
@@ -28,9 +30,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/mail"
 	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -56,9 +60,13 @@ func main() {
 type config struct {
 	addr, baseURL, databaseURL, tenant, admin, secretKey string
 	seed                                                 bool
-	smtpAddr, smtpFrom, smtpUser, smtpPassword           string
-	smtpInsecure                                         bool
+	// From -smtp-url and -smtp-from; smtp is nil when mail is printed.
+	smtp       *smtp.Mailer
+	smtpServer string // scheme://host:port, without credentials, for the banner
 }
+
+// smtpPasswordEnv holds the password of -smtp-url's user when the URL has none.
+const smtpPasswordEnv = "USERMGMT_SMTP_PASSWORD"
 
 func parseFlags(args []string, getenv func(string) string) (config, error) {
 	var c config
@@ -70,15 +78,112 @@ func parseFlags(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&c.admin, "admin", "admin@demo.example", "email of the demo tenant's first tenant_admin")
 	fs.StringVar(&c.secretKey, "secret-key", getenv("USERMGMT_SECRET_KEY"), "64 hex digits sealing TOTP secrets; random if empty (env USERMGMT_SECRET_KEY)")
 	fs.BoolVar(&c.seed, "seed", true, "invite a few demo users so the list is not empty")
-	fs.StringVar(&c.smtpAddr, "smtp-addr", "", "SMTP server host:port; empty prints mail to the terminal")
-	fs.StringVar(&c.smtpFrom, "smtp-from", "usermgmt demo <no-reply@demo.example>", "sender of the mail sent through -smtp-addr")
-	fs.StringVar(&c.smtpUser, "smtp-user", "", "SMTP username (password from env USERMGMT_SMTP_PASSWORD); empty sends without AUTH")
-	fs.BoolVar(&c.smtpInsecure, "smtp-insecure", false, "send to -smtp-addr without TLS (loopback servers only, e.g. Mailpit)")
-	c.smtpPassword = getenv("USERMGMT_SMTP_PASSWORD")
+	smtpURL := fs.String("smtp-url", "", "send mail through this SMTP server: smtp://user:password@host:587 (STARTTLS required), "+
+		"smtps://user:password@host:465 (TLS from the start), or smtp://127.0.0.1:1025?tls=none (plain text, loopback only, e.g. Mailpit); "+
+		"without a password in the URL, the user's password is read from env "+smtpPasswordEnv+"; empty prints mail to the terminal")
+	smtpFrom := fs.String("smtp-from", "usermgmt demo <no-reply@demo.example>", "sender of the mail sent through -smtp-url")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
+	if *smtpURL == "" {
+		var fromSet bool
+		fs.Visit(func(f *flag.Flag) { fromSet = fromSet || f.Name == "smtp-from" })
+		if fromSet {
+			return c, errors.New("-smtp-from needs -smtp-url: without it, mail is printed, not sent")
+		}
+		return c, nil
+	}
+	if _, err := mail.ParseAddress(*smtpFrom); err != nil {
+		return c, fmt.Errorf("-smtp-from %q is not an address: %v", *smtpFrom, err)
+	}
+	o, server, err := smtpOptions(*smtpURL, getenv)
+	if err != nil {
+		return c, err
+	}
+	o.From = *smtpFrom
+	m, err := smtp.New(o)
+	if err != nil {
+		if o.TLS == smtp.NoTLS {
+			return c, fmt.Errorf("-smtp-url with ?tls=none: %w", err)
+		}
+		return c, fmt.Errorf("-smtp-url: %w", err)
+	}
+	c.smtp, c.smtpServer = m, server
 	return c, nil
+}
+
+// smtpOptions reads -smtp-url: smtp:// (STARTTLS, port 587 by default),
+// smtps:// (implicit TLS, port 465), ?tls=none (plain text; smtp.New allows
+// it for loopback only). The user and password are percent-decoded; a user
+// without a password in the URL takes it from env USERMGMT_SMTP_PASSWORD.
+// It also returns the server as scheme://host:port, for messages. Its
+// errors name the flag and never contain the password.
+func smtpOptions(raw string, getenv func(string) string) (smtp.Options, string, error) {
+	var o smtp.Options
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Parse's error quotes the whole URL, and its detail can be a
+		// piece of the password ("invalid port" for a password with a
+		// '/'): show the detail only for a URL without credentials.
+		var ue *url.Error
+		if !strings.Contains(raw, "@") && errors.As(err, &ue) {
+			return o, "", fmt.Errorf("-smtp-url is not a URL: %v", ue.Err)
+		}
+		return o, "", errors.New("-smtp-url is not a URL (percent-encode any of :/?#@% in the user or password)")
+	}
+	port := ""
+	switch u.Scheme {
+	case "smtp":
+		o.TLS, port = smtp.StartTLS, "587"
+	case "smtps":
+		o.TLS, port = smtp.ImplicitTLS, "465"
+	default:
+		return o, "", fmt.Errorf("-smtp-url must start with smtp:// (STARTTLS) or smtps:// (implicit TLS), not %q", u.Scheme+":")
+	}
+	if u.Opaque != "" || u.Hostname() == "" {
+		return o, "", errors.New("-smtp-url has no host: want " + u.Scheme + "://[user[:password]@]host[:port]")
+	}
+	if (u.Path != "" && u.Path != "/") || u.Fragment != "" {
+		return o, "", errors.New("-smtp-url must not have a path or a #fragment")
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return o, "", errors.New("-smtp-url: the query cannot be parsed")
+	}
+	for k, v := range q {
+		switch {
+		case k != "tls":
+			return o, "", fmt.Errorf("-smtp-url: unknown parameter %q (the only one is tls=none)", k)
+		case len(v) != 1 || v[0] != "none":
+			return o, "", errors.New("-smtp-url: tls takes one value, none (TLS is required otherwise)")
+		case u.Scheme == "smtps":
+			return o, "", errors.New("-smtp-url: smtps:// is TLS; ?tls=none goes with smtp://")
+		}
+		o.TLS = smtp.NoTLS
+	}
+	if p := u.Port(); p != "" {
+		port = p
+	}
+	o.Addr = net.JoinHostPort(u.Hostname(), port)
+	if u.User != nil {
+		o.Username = u.User.Username()
+		if o.Username == "" {
+			return o, "", errors.New("-smtp-url has an empty user before its @")
+		}
+		pw, inURL := u.User.Password()
+		if !inURL {
+			pw = getenv(smtpPasswordEnv)
+		}
+		if pw == "" {
+			return o, "", errors.New("-smtp-url has a user but no password: put it in the URL or in env " + smtpPasswordEnv)
+		}
+		o.Password = pw
+	}
+	server := u.Scheme + "://" + o.Addr
+	if o.TLS == smtp.NoTLS {
+		server += "?tls=none"
+	}
+	return o, server, nil
 }
 
 // run starts the server and serves until ctx ends or SIGINT/SIGTERM.
@@ -112,12 +217,9 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	if err != nil {
 		return fmt.Errorf("-base-url: %w", err)
 	}
-	mail, err := newMailer(c, out)
-	if err != nil {
-		return err
-	}
+	mailer := newMailer(c, out)
 	m, err := usermgmt.New(store, usermgmt.Options{
-		Mailer:    mail,
+		Mailer:    mailer,
 		SecretKey: key,
 		Issuer:    "usermgmt demo",
 		Links:     usermgmt.Links{BaseURL: c.baseURL}, // the page serves the default link paths
@@ -127,10 +229,12 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 		return err
 	}
 	defer m.Close() // before the store closes: lets background reset mails finish
+	// The spot for the Manager's outbox worker (it retries mail whose first
+	// attempt failed): after New, before bootstrap sends the first invitation.
 	if err := bootstrap(ctx, m, c); err != nil {
 		return err
 	}
-	link := mail.link(c.admin)
+	link := mailer.link(c.admin)
 
 	insecure := base.Scheme == "http"
 	api, err := httpapi.NewHandler(m, httpapi.Options{
@@ -156,16 +260,16 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	fmt.Fprintf(out, "\nSettings → Users is at %s/  (tenant %q)\n", c.baseURL, c.tenant)
 	if link != "" {
 		fmt.Fprintf(out, "Sign in as its first tenant_admin, %s:\n  1. open %s\n  2. choose a password, scan the QR code with an authenticator app, enter its code\n  3. you land on the user list; later sign-ins are at %s/login\n", c.admin, link, c.baseURL)
-	} else if mail.sent(c.admin) {
-		fmt.Fprintf(out, "The invitation of its first tenant_admin, %s, was mailed through %s: follow its link to choose a password and enrol an authenticator; later sign-ins are at %s/login\n", c.admin, c.smtpAddr, c.baseURL)
+	} else if mailer.sent(c.admin) {
+		fmt.Fprintf(out, "The invitation of its first tenant_admin, %s, was mailed through %s: follow its link to choose a password and enrol an authenticator; later sign-ins are at %s/login\n", c.admin, c.smtpServer, c.baseURL)
 	} else {
 		fmt.Fprintf(out, "Sign in as %s at %s/login\n", c.admin, c.baseURL)
 	}
 	if insecure {
 		fmt.Fprintln(out, "Development mode: plain http, cookies without Secure. Put it behind https (and -base-url https://…) for anything real.")
 	}
-	if c.smtpAddr != "" {
-		fmt.Fprintf(out, "Mail is sent through %s. Ctrl-C stops the server.\n", c.smtpAddr)
+	if c.smtp != nil {
+		fmt.Fprintf(out, "Mail is sent through %s. Ctrl-C stops the server.\n", c.smtpServer)
 	} else {
 		fmt.Fprintln(out, "Mail is printed here. Ctrl-C stops the server.")
 	}
@@ -304,21 +408,13 @@ func bootstrap(ctx context.Context, m *usermgmt.Manager, c config) error {
 	return err
 }
 
-// newMailer returns the SMTP mailer when -smtp-addr is set, and otherwise
+// newMailer returns the SMTP mailer when -smtp-url is set, and otherwise
 // one that prints every mail and remembers its links for the banner.
-func newMailer(c config, out io.Writer) (*linkMailer, error) {
-	if c.smtpAddr == "" {
-		return &linkMailer{next: &usermgmt.LogMailer{W: out}, remember: true, links: map[string]string{}, mailed: map[string]bool{}}, nil
+func newMailer(c config, out io.Writer) *linkMailer {
+	if c.smtp == nil {
+		return &linkMailer{next: &usermgmt.LogMailer{W: out}, remember: true, links: map[string]string{}, mailed: map[string]bool{}}
 	}
-	o := smtp.Options{Addr: c.smtpAddr, From: c.smtpFrom, Username: c.smtpUser, Password: c.smtpPassword}
-	if c.smtpInsecure {
-		o.TLS = smtp.NoTLS
-	}
-	sm, err := smtp.New(o)
-	if err != nil {
-		return nil, fmt.Errorf("-smtp-addr: %w", err)
-	}
-	return &linkMailer{next: sm, links: map[string]string{}, mailed: map[string]bool{}}, nil
+	return &linkMailer{next: c.smtp, links: map[string]string{}, mailed: map[string]bool{}}
 }
 
 // linkMailer sends through next and remembers who was mailed, and, when

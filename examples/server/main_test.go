@@ -6,13 +6,17 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/usermgmt/usermgmt"
+	"github.com/usermgmt/usermgmt/internal/mailpit"
 	"github.com/usermgmt/usermgmt/internal/testlog"
+	"github.com/usermgmt/usermgmt/mailer/smtp"
 	"github.com/usermgmt/usermgmt/store/memory"
 )
 
@@ -69,14 +73,154 @@ func TestServerStartsServesAndStops(t *testing.T) {
 	}
 }
 
-// TestSMTPFlagsAreChecked: -smtp-insecure is refused for a server that is
-// not on this host, before the server starts.
-func TestSMTPFlagsAreChecked(t *testing.T) {
-	err := run(t.Context(), []string{"-addr", "127.0.0.1:0", "-smtp-addr", "smtp.example.com:25", "-smtp-insecure"},
-		io.Discard, func(string) string { return "" })
-	if err == nil || !strings.Contains(err.Error(), "-smtp-addr") {
-		t.Fatalf("run = %v, want an -smtp-addr error", err)
+// TestSMTPURLFlag: -smtp-url picks the TLS mode from its scheme, allows
+// plain text only to loopback, takes a missing password from the
+// environment, and its errors name the flag without showing the password.
+func TestSMTPURLFlag(t *testing.T) {
+	const secret = "s3cret"
+	env := func(pw string) func(string) string {
+		return func(k string) string {
+			if k == "USERMGMT_SMTP_PASSWORD" {
+				return pw
+			}
+			return ""
+		}
 	}
+	for name, c := range map[string]struct {
+		url, envPassword string
+		want             smtp.Options
+	}{
+		"SMTPIsStartTLSOn587":     {url: "smtp://apikey:" + secret + "@smtp.example.com", want: smtp.Options{Addr: "smtp.example.com:587", TLS: smtp.StartTLS, Username: "apikey", Password: secret}},
+		"SMTPSIsImplicitTLSOn465": {url: "smtps://apikey:" + secret + "@smtp.example.com", want: smtp.Options{Addr: "smtp.example.com:465", TLS: smtp.ImplicitTLS, Username: "apikey", Password: secret}},
+		"PortAndEscapes":          {url: "smtp://me%40acme.example:p%2Fw%3F@smtp.example.com:2525/", want: smtp.Options{Addr: "smtp.example.com:2525", Username: "me@acme.example", Password: "p/w?"}},
+		"PasswordFromEnv":         {url: "smtp://apikey@smtp.example.com:587", envPassword: secret, want: smtp.Options{Addr: "smtp.example.com:587", Username: "apikey", Password: secret}},
+		"URLPasswordWinsOverEnv":  {url: "smtp://apikey:" + secret + "@smtp.example.com:587", envPassword: "other", want: smtp.Options{Addr: "smtp.example.com:587", Username: "apikey", Password: secret}},
+		"NoUserNoAUTH":            {url: "smtp://smtp.example.com:25", envPassword: secret, want: smtp.Options{Addr: "smtp.example.com:25"}},
+		"PlainTextToLoopback":     {url: "smtp://127.0.0.1:1025?tls=none", want: smtp.Options{Addr: "127.0.0.1:1025", TLS: smtp.NoTLS}},
+		"PlainTextToLoopbackV6":   {url: "smtp://[::1]:1025?tls=none", want: smtp.Options{Addr: "[::1]:1025", TLS: smtp.NoTLS}},
+	} {
+		t.Run("Accepts"+name, func(t *testing.T) {
+			cfg, err := parseFlags([]string{"-smtp-url", c.url}, env(c.envPassword))
+			if err != nil || cfg.smtp == nil {
+				t.Fatalf("parseFlags: %v", err)
+			}
+			if strings.Contains(cfg.smtpServer, secret) {
+				t.Fatalf("server %q shows the password", cfg.smtpServer)
+			}
+			got, _, err := smtpOptions(c.url, env(c.envPassword))
+			if err != nil || got != c.want {
+				t.Fatalf("smtpOptions = %+v, %v; want %+v", got, err, c.want)
+			}
+		})
+	}
+	for name, c := range map[string]struct {
+		args        []string
+		envPassword string
+		flag        string
+	}{
+		"NotSMTP":                  {args: []string{"-smtp-url", "https://apikey:" + secret + "@smtp.example.com"}, flag: "-smtp-url"},
+		"NoScheme":                 {args: []string{"-smtp-url", "apikey:" + secret + "@smtp.example.com"}, flag: "-smtp-url"},
+		"NoHost":                   {args: []string{"-smtp-url", "smtp://apikey:" + secret + "@:587"}, flag: "-smtp-url"},
+		"Path":                     {args: []string{"-smtp-url", "smtp://smtp.example.com/mail"}, flag: "-smtp-url"},
+		"UnknownParameter":         {args: []string{"-smtp-url", "smtp://127.0.0.1:1025?tsl=none"}, flag: "-smtp-url"},
+		"TLSOtherThanNone":         {args: []string{"-smtp-url", "smtp://127.0.0.1:1025?tls=off"}, flag: "-smtp-url"},
+		"PlainTextToARemoteHost":   {args: []string{"-smtp-url", "smtp://apikey:" + secret + "@smtp.example.com:25?tls=none"}, flag: "-smtp-url"},
+		"PlainTextToAPrivateHost":  {args: []string{"-smtp-url", "smtp://10.0.0.5:25?tls=none"}, flag: "-smtp-url"},
+		"SMTPSWithTLSNone":         {args: []string{"-smtp-url", "smtps://127.0.0.1:1025?tls=none"}, flag: "-smtp-url"},
+		"PortOutOfRange":           {args: []string{"-smtp-url", "smtp://apikey:" + secret + "@smtp.example.com:70000"}, flag: "-smtp-url"},
+		"PortNotANumber":           {args: []string{"-smtp-url", "smtp://apikey:" + secret + "@smtp.example.com:smtp"}, flag: "-smtp-url"},
+		"UnescapedSlashInPassword": {args: []string{"-smtp-url", "smtp://apikey:" + secret + "/x@smtp.example.com:587"}, flag: "-smtp-url"},
+		"BadEscapeInPassword":      {args: []string{"-smtp-url", "smtp://apikey:" + secret + "%zz@smtp.example.com:587"}, flag: "-smtp-url"},
+		"ControlCharacterInURL":    {args: []string{"-smtp-url", "smtp://apikey:" + secret + "\n@smtp.example.com:587"}, flag: "-smtp-url"},
+		"UserWithoutPassword":      {args: []string{"-smtp-url", "smtp://apikey@smtp.example.com:587"}, flag: "-smtp-url"},
+		"PasswordWithoutUser":      {args: []string{"-smtp-url", "smtp://:" + secret + "@smtp.example.com:587"}, flag: "-smtp-url"},
+		"NULInPasswordFromEnv":     {args: []string{"-smtp-url", "smtp://apikey@smtp.example.com:587"}, envPassword: secret + "\x00", flag: "-smtp-url"},
+		"FromNotAnAddress":         {args: []string{"-smtp-url", "smtp://apikey:" + secret + "@smtp.example.com", "-smtp-from", "Acme"}, flag: "-smtp-from"},
+		"FromWithoutURL":           {args: []string{"-smtp-from", "Acme <no-reply@acme.example>"}, flag: "-smtp-from"},
+	} {
+		t.Run("Refuses"+name, func(t *testing.T) {
+			_, err := parseFlags(c.args, env(c.envPassword))
+			if err == nil || !strings.HasPrefix(err.Error(), c.flag) || strings.Contains(err.Error(), secret) {
+				t.Fatalf("parseFlags(%q) = %v; want an error naming %s without the password", c.args, err, c.flag)
+			}
+		})
+	}
+	t.Run("RunRefusesBeforeStarting", func(t *testing.T) {
+		err := run(t.Context(), []string{"-addr", "127.0.0.1:0", "-smtp-url", "smtp://smtp.example.com:25?tls=none"}, io.Discard, env(""))
+		if err == nil || !strings.Contains(err.Error(), "-smtp-url") {
+			t.Fatalf("run = %v, want an -smtp-url error", err)
+		}
+	})
+}
+
+// TestInvitationIsMailedThroughSMTPURL runs the server with -smtp-url
+// pointing at Mailpit, which checks the user and the password from the
+// environment: the first admin's invitation arrives there, with a link to
+// this server, and the terminal shows neither the link nor the password.
+func TestInvitationIsMailedThroughSMTPURL(t *testing.T) {
+	const password = "pw-from-the-environment"
+	users := filepath.Join(t.TempDir(), "smtp-users")
+	if err := os.WriteFile(users, []byte("demo:"+password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mp := mailpit.Start(t, "--smtp-auth-file", users, "--smtp-auth-allow-insecure")
+	getenv := func(k string) string {
+		if k == "USERMGMT_SMTP_PASSWORD" {
+			return password
+		}
+		return ""
+	}
+	out := startServer(t, []string{"-addr", "127.0.0.1:0", "-seed=false",
+		"-smtp-url", "smtp://demo@" + mp.SMTP + "?tls=none", "-smtp-from", "Démo Acme <no-reply@demo.example>"}, getenv)
+
+	got := mp.Message(t, mp.WaitFor(t, "admin@demo.example", 1)[0].ID)
+	if got.From != (mailpit.Address{Name: "Démo Acme", Address: "no-reply@demo.example"}) {
+		t.Errorf("From = %+v", got.From)
+	}
+	link := regexp.MustCompile(`http://127\.0\.0\.1:\d+/invitations/accept\?token=umi_\S+`).FindString(got.Text)
+	if link == "" {
+		t.Fatalf("no invitation link in:\n%s", got.Text)
+	}
+	if !strings.Contains(got.HTML, `href="`+link+`"`) {
+		t.Errorf("the HTML part has no link to %s", link)
+	}
+	banner := "was mailed through smtp://" + mp.SMTP + "?tls=none"
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), banner); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in:\n%s", banner, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "token=") || strings.Contains(out.String(), password) {
+		t.Fatalf("the terminal shows the link or the password:\n%s", out.String())
+	}
+	if n := len(mp.Messages(t)); n != 1 {
+		t.Fatalf("%d mails, want the admin's invitation alone (-seed=false)", n)
+	}
+}
+
+// startServer runs the example with args until the test ends, and returns
+// what it prints.
+func startServer(t *testing.T, args []string, getenv func(string) string) *testlog.Buffer {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &testlog.Buffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, args, out, getenv) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("run: %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Error("no graceful shutdown")
+		}
+		if t.Failed() {
+			t.Logf("server output:\n%s", out.String())
+		}
+	})
+	return out
 }
 
 // failingStore refuses every transaction.
