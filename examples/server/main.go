@@ -229,9 +229,12 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 		return err
 	}
 	defer m.Close() // before the store closes: lets background reset mails finish
-	// The spot for the Manager's outbox worker (it retries mail whose first
-	// attempt failed): after New, before bootstrap sends the first invitation.
-	if err := bootstrap(ctx, m, c); err != nil {
+	// The outbox worker retries mail whose first attempt failed (the SMTP
+	// server was down, say); every instance of an app runs one.
+	stopDelivery := startDelivery(ctx, m)
+	defer stopDelivery()
+	adminMailWaits, err := bootstrap(ctx, m, c, log)
+	if err != nil {
 		return err
 	}
 	link := mailer.link(c.admin)
@@ -260,6 +263,8 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	fmt.Fprintf(out, "\nSettings → Users is at %s/  (tenant %q)\n", c.baseURL, c.tenant)
 	if link != "" {
 		fmt.Fprintf(out, "Sign in as its first tenant_admin, %s:\n  1. open %s\n  2. choose a password, scan the QR code with an authenticator app, enter its code\n  3. you land on the user list; later sign-ins are at %s/login\n", c.admin, link, c.baseURL)
+	} else if adminMailWaits {
+		fmt.Fprintf(out, "The invitation of its first tenant_admin, %s, could not be sent yet through %s; it is saved and retried until the server takes it (see the log)\n", c.admin, c.smtpServer)
 	} else if mailer.sent(c.admin) {
 		fmt.Fprintf(out, "The invitation of its first tenant_admin, %s, was mailed through %s: follow its link to choose a password and enrol an authenticator; later sign-ins are at %s/login\n", c.admin, c.smtpServer, c.baseURL)
 	} else {
@@ -281,6 +286,7 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	}
 	fmt.Fprintln(out, "shutting down…")
 	stopPruning()
+	stopDelivery() // finishes the attempt in flight
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
@@ -315,7 +321,7 @@ func startPruning(ctx context.Context, m *usermgmt.Manager, log *slog.Logger, ev
 			p, err := m.PruneExpired(ctx)
 			switch {
 			case err == nil:
-				log.DebugContext(ctx, "pruned expired rows", "tokens", p.Tokens, "sessions", p.Sessions, "devices", p.Devices)
+				log.DebugContext(ctx, "pruned expired rows", "tokens", p.Tokens, "sessions", p.Sessions, "devices", p.Devices, "mail", p.Mail)
 			case ctx.Err() == nil: // not a shutdown
 				log.ErrorContext(ctx, "pruning expired rows failed", "err", err)
 			}
@@ -375,20 +381,31 @@ func openStore(ctx context.Context, dsn string) (usermgmt.Store, func(), error) 
 // Actor): on an empty tenant it invites a few demo users and the first
 // tenant_admin. When the admin exists but never finished setup (a
 // restart on Postgres), it mails a fresh link.
-func bootstrap(ctx context.Context, m *usermgmt.Manager, c config) error {
+//
+// A mail that could not be sent yet (delivery_failed) does not stop the
+// server: the change is saved and the outbox worker retries the mail.
+// waits reports that the admin's invitation is such a mail.
+func bootstrap(ctx context.Context, m *usermgmt.Manager, c config, log *slog.Logger) (waits bool, err error) {
+	queued := func(err error) error {
+		if usermgmt.ErrorCode(err) == usermgmt.CodeDeliveryFailed {
+			log.Warn("mail not sent yet; the outbox will retry it", "err", err)
+			return nil
+		}
+		return err
+	}
 	page, err := m.ListUsers(ctx, c.tenant, usermgmt.ListUsersQuery{Search: c.admin, Limit: 1})
 	if err != nil {
-		return err
+		return false, err
 	}
 	if len(page.Users) == 1 && page.Users[0].Email == c.admin {
 		if page.Users[0].Status != usermgmt.StatusInvited {
-			return nil
+			return false, nil
 		}
 		err := m.ResendInvite(ctx, c.tenant, page.Users[0].ID)
 		if usermgmt.ErrorCode(err) == usermgmt.CodeRateLimited {
-			return errors.New("the admin's invitation was mailed less than a minute ago; wait a minute and start again")
+			return false, errors.New("the admin's invitation was mailed less than a minute ago; wait a minute and start again")
 		}
-		return err
+		return usermgmt.ErrorCode(err) == usermgmt.CodeDeliveryFailed, queued(err)
 	}
 	if c.seed && page.Counts.All == 0 {
 		for _, d := range []struct {
@@ -399,13 +416,29 @@ func bootstrap(ctx context.Context, m *usermgmt.Manager, c config) error {
 			{"sam.recruiter@demo.example", usermgmt.RoleRecruiter},
 			{"lee.supervisor@demo.example", usermgmt.RoleSupervisor},
 		} {
-			if _, err := m.InviteUser(ctx, c.tenant, usermgmt.Invite{Email: d.email, Roles: []usermgmt.Role{d.role}}); err != nil {
-				return err
+			if _, err := m.InviteUser(ctx, c.tenant, usermgmt.Invite{Email: d.email, Roles: []usermgmt.Role{d.role}}); queued(err) != nil {
+				return false, err
 			}
 		}
 	}
 	_, err = m.InviteUser(ctx, c.tenant, usermgmt.Invite{Email: c.admin, Roles: []usermgmt.Role{usermgmt.RoleTenantAdmin}})
-	return err
+	return usermgmt.ErrorCode(err) == usermgmt.CodeDeliveryFailed, queued(err)
+}
+
+// startDelivery runs the Manager's outbox worker in a goroutine until ctx
+// ends or the returned stop is called; stop waits for it to finish the
+// attempt in flight.
+func startDelivery(ctx context.Context, m *usermgmt.Manager) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = m.Run(ctx) // nil when ctx ends
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // newMailer returns the SMTP mailer when -smtp-url is set, and otherwise

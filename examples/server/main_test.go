@@ -265,3 +265,21 @@ func TestPruningRunsUntilStopped(t *testing.T) {
 		})
 	}
 }
+
+// TestServerStartsWhileSMTPIsDown: an SMTP server that does not answer at
+// start does not stop the example: the admin's invitation is saved in the
+// outbox, the banner says it waits, and the server serves.
+func TestServerStartsWhileSMTPIsDown(t *testing.T) {
+	mp := mailpit.Start(t)
+	mp.Stop() // its port now refuses connections
+	out := startServer(t, []string{"-addr", "127.0.0.1:0", "-seed=false", "-smtp-url", "smtp://" + mp.SMTP + "?tls=none"}, func(string) string { return "" })
+	const banner = "could not be sent yet"
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), banner); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in:\n%s", banner, out.String())
+		}
+	}
+	if !strings.Contains(out.String(), "the outbox will retry it") {
+		t.Fatalf("no warning in the log:\n%s", out.String())
+	}
+}
