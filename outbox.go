@@ -88,9 +88,8 @@ func (m *Manager) sendNow(ctx context.Context, out *outgoing) error {
 // Mailer's error, and whether the mail was given up.
 func (m *Manager) attempt(ctx context.Context, out *outgoing) (failed bool, err error) {
 	msg, err := m.mail.render(out.rec.Kind, out.data)
-	if err != nil {
-		out.rec.Attempts = m.opts.MailMaxAttempts // it will not render next time either
-		return m.retryLater(context.WithoutCancel(ctx), &out.rec, "render: "+err.Error()), err
+	if err != nil { // it will not render next time either
+		return m.retryLater(context.WithoutCancel(ctx), &out.rec, "render: "+err.Error(), true), err
 	}
 	msg.ID = out.rec.ID.String()
 	sctx, cancel := context.WithTimeout(ctx, m.opts.MailTimeout)
@@ -98,7 +97,7 @@ func (m *Manager) attempt(ctx context.Context, out *outgoing) (failed bool, err 
 	cancel()
 	ctx = context.WithoutCancel(ctx)
 	if err != nil {
-		return m.retryLater(ctx, &out.rec, err.Error()), err
+		return m.retryLater(ctx, &out.rec, err.Error(), false), err
 	}
 	err = m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		return tx.DeleteMail(ctx, out.rec.ID)
@@ -112,14 +111,14 @@ func (m *Manager) attempt(ctx context.Context, out *outgoing) (failed bool, err 
 }
 
 // retryLater records a failed attempt: the mail is due again after a
-// backoff, or, after the last attempt or when the next one would come
-// after its link expired, marked failed with an activity event. It
-// reports whether it gave the mail up.
-func (m *Manager) retryLater(ctx context.Context, r *MailRecord, reason string) (failed bool) {
+// backoff, or, when final, after the last attempt or when the next one
+// would come after its link expired, marked failed with an activity event.
+// It reports whether it gave the mail up.
+func (m *Manager) retryLater(ctx context.Context, r *MailRecord, reason string, final bool) (failed bool) {
 	now := m.now().UTC()
 	r.LastError = truncateUTF8(reason, maxMailError)
 	next := now.Add(m.backoff(r.Attempts))
-	giveUp := r.Attempts >= m.opts.MailMaxAttempts || !next.Before(r.DeliverBy)
+	giveUp := final || r.Attempts >= m.opts.MailMaxAttempts || !next.Before(r.DeliverBy)
 	if giveUp {
 		r.FailedAt, r.NextAttemptAt = now, now
 	} else {
@@ -202,9 +201,8 @@ func (m *Manager) DeliverPending(ctx context.Context) (Delivery, error) {
 		if err == nil && !now.Before(rec.DeliverBy) {
 			err = fmt.Errorf("its link expired before it could be delivered")
 		}
-		if err != nil {
-			rec.Attempts = m.opts.MailMaxAttempts // give up now
-			m.retryLater(ctx, &rec, err.Error())
+		if err != nil { // no later attempt would do better
+			m.retryLater(ctx, &rec, err.Error(), true)
 			d.Failed++
 			continue
 		}
