@@ -73,18 +73,9 @@ func (m *Manager) ListActivity(ctx context.Context, tenantID string, userID uuid
 	if err != nil {
 		return ActivityPage{}, err
 	}
-	before := uuid.Nil
-	if q.Cursor != "" {
-		f, err := m.decodeCursor(q.Cursor, 4)
-		if err != nil {
-			return ActivityPage{}, err
-		}
-		if f[0] != "activity" || f[1] != tenantID || f[2] != userID.String() {
-			return ActivityPage{}, Errorf(CodeInvalid, "cursor belongs to another query")
-		}
-		if before, err = uuid.Parse(f[3]); err != nil {
-			return ActivityPage{}, Errorf(CodeInvalid, "cursor is not valid")
-		}
+	before, err := m.idCursor(q.Cursor, "activity", tenantID, userID.String())
+	if err != nil {
+		return ActivityPage{}, err
 	}
 	var page ActivityPage
 	err = m.store.RunInTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
@@ -105,4 +96,27 @@ func (m *Manager) ListActivity(ctx context.Context, tenantID string, userID uuid
 		page.NextCursor = m.encodeCursor("activity", tenantID, userID.String(), page.Events[limit-1].ID.String())
 	}
 	return page, nil
+}
+
+// idCursor decodes the cursor of a list paged by id, newest first: it must
+// have been made by encodeCursor(query..., id) for the same query. It
+// returns uuid.Nil for no cursor (the first page).
+func (m *Manager) idCursor(cursor string, query ...string) (uuid.UUID, error) {
+	if cursor == "" {
+		return uuid.Nil, nil
+	}
+	f, err := m.decodeCursor(cursor, len(query)+1)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	for i, q := range query {
+		if f[i] != q {
+			return uuid.Nil, Errorf(CodeInvalid, "cursor belongs to another query")
+		}
+	}
+	id, err := uuid.Parse(f[len(query)])
+	if err != nil {
+		return uuid.Nil, Errorf(CodeInvalid, "cursor is not valid")
+	}
+	return id, nil
 }

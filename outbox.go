@@ -278,18 +278,9 @@ func (m *Manager) ListUndeliveredMail(ctx context.Context, tenantID string, q Ma
 	if err != nil {
 		return MailPage{}, err
 	}
-	before := uuid.Nil
-	if q.Cursor != "" {
-		f, err := m.decodeCursor(q.Cursor, 3)
-		if err != nil {
-			return MailPage{}, err
-		}
-		if f[0] != "mail" || f[1] != tenantID {
-			return MailPage{}, Errorf(CodeInvalid, "cursor belongs to another query")
-		}
-		if before, err = uuid.Parse(f[2]); err != nil {
-			return MailPage{}, Errorf(CodeInvalid, "cursor is not valid")
-		}
+	before, err := m.idCursor(q.Cursor, "mail", tenantID)
+	if err != nil {
+		return MailPage{}, err
 	}
 	var recs []MailRecord
 	err = m.store.RunInTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {

@@ -199,17 +199,11 @@ func (h *Handler) activate(w http.ResponseWriter, r *http.Request, p usermgmt.Pr
 // listUndeliveredMail serves GET /mail/undelivered: the tenant's mail the
 // outbox has not delivered yet, newest first.
 func (h *Handler) listUndeliveredMail(w http.ResponseWriter, r *http.Request, p usermgmt.Principal) error {
-	q := r.URL.Query()
-	for k := range q {
-		if k != "limit" && k != "cursor" {
-			return errorf(usermgmt.CodeInvalid, "unknown query parameter "+quote(k))
-		}
-	}
-	limit, err := queryInt(r, "limit")
+	limit, cursor, err := pageQuery(r)
 	if err != nil {
 		return err
 	}
-	page, err := h.m.ListUndeliveredMail(r.Context(), p.TenantID, usermgmt.MailQuery{Limit: limit, Cursor: q.Get("cursor")})
+	page, err := h.m.ListUndeliveredMail(r.Context(), p.TenantID, usermgmt.MailQuery{Limit: limit, Cursor: cursor})
 	if err != nil {
 		return err
 	}
@@ -233,17 +227,11 @@ func (h *Handler) listActivity(w http.ResponseWriter, r *http.Request, p usermgm
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
-	for k := range q {
-		if k != "limit" && k != "cursor" {
-			return errorf(usermgmt.CodeInvalid, "unknown query parameter "+quote(k))
-		}
-	}
-	limit, err := queryInt(r, "limit")
+	limit, cursor, err := pageQuery(r)
 	if err != nil {
 		return err
 	}
-	page, err := h.m.ListActivity(r.Context(), p.TenantID, id, usermgmt.ActivityQuery{Limit: limit, Cursor: q.Get("cursor")})
+	page, err := h.m.ListActivity(r.Context(), p.TenantID, id, usermgmt.ActivityQuery{Limit: limit, Cursor: cursor})
 	if err != nil {
 		return err
 	}

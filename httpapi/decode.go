@@ -93,6 +93,19 @@ func userID(r *http.Request) (uuid.UUID, error) {
 }
 
 // queryInt parses an optional integer query parameter.
+// pageQuery reads the query of a "Load more" list: limit and cursor, and
+// nothing else.
+func pageQuery(r *http.Request) (limit int, cursor string, err error) {
+	q := r.URL.Query()
+	for k := range q {
+		if k != "limit" && k != "cursor" {
+			return 0, "", errorf(usermgmt.CodeInvalid, "unknown query parameter "+quote(k))
+		}
+	}
+	limit, err = queryInt(r, "limit")
+	return limit, q.Get("cursor"), err
+}
+
 func queryInt(r *http.Request, name string) (int, error) {
 	s := r.URL.Query().Get(name)
 	if s == "" {
