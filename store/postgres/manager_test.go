@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -37,7 +38,7 @@ func twoManagers(t *testing.T) *instances {
 	in := &instances{store: one, mail: mailertest.New(), clock: testclock.New(time.Now().UTC().Truncate(time.Second))}
 	for i, s := range []usermgmt.Store{one, two} {
 		m, err := usermgmt.New(s, usermgmt.Options{Mailer: in.mail, Clock: in.clock.Now, SecretKey: bytes.Repeat([]byte{9}, 32),
-			Links: usermgmt.Links{BaseURL: "https://app.example.com"}, Issuer: "Acme"})
+			Links: usermgmt.Links{BaseURL: "https://app.example.com"}, Issuer: "Acme", Logger: slog.New(slog.DiscardHandler)})
 		require.NoError(t, err)
 		if i == 0 {
 			in.one = m

@@ -694,49 +694,5 @@ func buildOutbox(f *fixture) (*outboxWorld, []write) {
 
 func testFailedTxLeavesOutboxAsItWas(t *testing.T, f *fixture) {
 	w, writes := buildOutbox(f)
-	before := w.observe(f)
-	rollBack := func(t *testing.T, ws ...write) {
-		t.Helper()
-		f := &fixture{t: t, s: f.s, ctx: f.ctx}
-		err := f.s.RunInTx(f.ctx, usermgmt.TxOptions{}, func(ctx context.Context, tx usermgmt.Tx) error {
-			for _, w := range ws {
-				if err := w.do(ctx, tx); err != nil {
-					return fmt.Errorf("%s: %w", w.name, err)
-				}
-			}
-			return errRollback
-		})
-		require.ErrorIs(t, err, errRollback, "every write must succeed before the transaction fails")
-		require.Equal(t, before, w.observe(f), "the failed transaction left something behind")
-	}
-	for _, wr := range writes {
-		t.Run(wr.name, func(t *testing.T) { rollBack(t, wr) })
-	}
-	t.Run("AllInOne", func(t *testing.T) { rollBack(t, writes...) })
-	t.Run("AllInOneBackwards", func(t *testing.T) {
-		backwards := slices.Clone(writes)
-		slices.Reverse(backwards)
-		rollBack(t, backwards...)
-	})
-	t.Run("TwiceInARow", func(t *testing.T) { rollBack(t, writes...); rollBack(t, writes...) })
-	t.Run("Panic", func(t *testing.T) {
-		f := &fixture{t: t, s: f.s, ctx: f.ctx}
-		require.Panics(t, func() {
-			_ = f.s.RunInTx(f.ctx, usermgmt.TxOptions{}, func(ctx context.Context, tx usermgmt.Tx) error {
-				for _, w := range writes {
-					if err := w.do(ctx, tx); err != nil {
-						return err
-					}
-				}
-				panic("storetest: panic inside a transaction")
-			})
-		})
-		require.Equal(t, before, w.observe(f), "the panicking transaction left something behind")
-	})
-	t.Run("WritesSucceedAfterRollback", func(t *testing.T) {
-		f := &fixture{t: t, s: f.s, ctx: f.ctx}
-		for _, wr := range writes {
-			require.NoError(t, f.s.RunInTx(f.ctx, usermgmt.TxOptions{}, wr.do), wr.name)
-		}
-	})
+	checkRollback(t, f, w.observe, writes, true)
 }

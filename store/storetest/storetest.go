@@ -120,7 +120,6 @@ func cases() []testCase {
 		{"RunInTxReturnsFnErrorAsIs", testRunInTxReturnsFnErrorAsIs},
 		{"ReadOnlyTxReads", testReadOnlyTxReads},
 		{"FailedTxLeavesNothing", testFailedTxLeavesNothing},
-		{"PanickingTxLeavesNothing", testPanickingTxLeavesNothing},
 		{"ConcurrentTxsKeepEveryWrite", testConcurrentTxsKeepEveryWrite},
 	}
 }

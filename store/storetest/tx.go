@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -235,7 +236,15 @@ type write struct {
 
 func testFailedTxLeavesNothing(t *testing.T, f *fixture) {
 	w, writes := buildWorld(f)
-	before := w.observe(f)
+	checkRollback(t, f, w.observe, writes, false) // a rotation needs its session first
+}
+
+// checkRollback runs writes in transactions that then fail (alone, all in
+// one, also backwards when anyOrder, twice in a row) or panic, and checks
+// after each that observe sees the store as it was; then that every write
+// still succeeds.
+func checkRollback(t *testing.T, f *fixture, observe func(*fixture) map[string]any, writes []write, anyOrder bool) {
+	before := observe(f)
 	rollBack := func(t *testing.T, ws ...write) {
 		t.Helper()
 		f := &fixture{t: t, s: f.s, ctx: f.ctx}
@@ -248,39 +257,40 @@ func testFailedTxLeavesNothing(t *testing.T, f *fixture) {
 			return errRollback
 		})
 		require.ErrorIs(t, err, errRollback, "every write must succeed before the transaction fails")
-		require.Equal(t, before, w.observe(f), "the failed transaction left something behind")
+		require.Equal(t, before, observe(f), "the failed transaction left something behind")
 	}
 	for _, wr := range writes {
 		t.Run(wr.name, func(t *testing.T) { rollBack(t, wr) })
 	}
 	t.Run("AllInOne", func(t *testing.T) { rollBack(t, writes...) })
+	if anyOrder {
+		t.Run("AllInOneBackwards", func(t *testing.T) {
+			backwards := slices.Clone(writes)
+			slices.Reverse(backwards)
+			rollBack(t, backwards...)
+		})
+	}
 	t.Run("TwiceInARow", func(t *testing.T) { rollBack(t, writes...); rollBack(t, writes...) })
+	t.Run("Panic", func(t *testing.T) {
+		f := &fixture{t: t, s: f.s, ctx: f.ctx}
+		require.Panics(t, func() {
+			_ = f.s.RunInTx(f.ctx, usermgmt.TxOptions{}, func(ctx context.Context, tx usermgmt.Tx) error {
+				for _, w := range writes {
+					if err := w.do(ctx, tx); err != nil {
+						return err
+					}
+				}
+				panic("storetest: panic inside a transaction")
+			})
+		})
+		require.Equal(t, before, observe(f), "the panicking transaction left something behind")
+	})
 	t.Run("WritesSucceedAfterRollback", func(t *testing.T) {
 		f := &fixture{t: t, s: f.s, ctx: f.ctx}
 		for _, wr := range writes {
 			require.NoError(t, f.s.RunInTx(f.ctx, usermgmt.TxOptions{}, wr.do), wr.name)
 		}
 	})
-}
-
-func testPanickingTxLeavesNothing(t *testing.T, f *fixture) {
-	w, writes := buildWorld(f)
-	before := w.observe(f)
-	require.Panics(t, func() {
-		_ = f.s.RunInTx(f.ctx, usermgmt.TxOptions{}, func(ctx context.Context, tx usermgmt.Tx) error {
-			for _, w := range writes {
-				if err := w.do(ctx, tx); err != nil {
-					return err
-				}
-			}
-			panic("storetest: panic inside a transaction")
-		})
-	})
-	require.Equal(t, before, w.observe(f), "the panicking transaction left something behind")
-	// And the store is not stuck.
-	for _, wr := range writes {
-		require.NoError(t, f.s.RunInTx(f.ctx, usermgmt.TxOptions{}, wr.do), wr.name)
-	}
 }
 
 // buildWorld fills the store and returns it with one write of every kind
