@@ -11,10 +11,10 @@ import (
 )
 
 // Mail goes through an outbox. The mail of a change (an invitation, a
-// reset link, a notice) is rendered, sealed and written to the store in
-// the change's own transaction, already claimed for a first attempt. After
-// the commit the Manager hands it to the Mailer at once; a delivered mail
-// is deleted. A failed attempt leaves the mail due again after a backoff,
+// reset link, a notice) is written to the store in the change's own
+// transaction, its template data sealed, already claimed for a first
+// attempt. After the commit the Manager renders it and hands it to the
+// Mailer at once; a delivered mail is deleted. A failed attempt leaves the mail due again after a backoff,
 // and Run or DeliverPending retries it; after Options.MailMaxAttempts, or
 // once its link has expired, it is marked failed, logged as an activity
 // event and listed by ListUndeliveredMail. A crash between the commit and
