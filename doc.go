@@ -10,13 +10,17 @@
 //		Links: usermgmt.Links{BaseURL: "https://app.example.com"}})
 //	ctx = usermgmt.WithActor(ctx, usermgmt.Actor{UserID: adminID, IP: ip, UserAgent: ua})
 //	page, err := m.ListUsers(ctx, tenantID, usermgmt.ListUsersQuery{Search: "ana"})
+//	go m.Run(ctx) // the outbox worker, once per process
 //
 // Every admin operation is tenant-scoped: a user id of another tenant is
 // not_found. The Actor in the context is checked against the role
 // catalogue and recorded in the activity log; a context without an Actor is
-// trusted code (set-up, jobs) and is recorded as the system. Every change
-// and its activity event commit in one Store transaction; mail and
-// SessionRevokers run after the commit.
+// trusted code (set-up, jobs) and is recorded as the system. Every change,
+// its activity event and its mail commit in one Store transaction; the
+// mail goes to the Mailer and SessionRevokers are called after the commit.
+// Mail lives in the store's outbox until the Mailer has taken it: a failed
+// delivery is retried by Run (or DeliverPending), and one given up is
+// logged and listed by ListUndeliveredMail.
 //
 // The person's side — AcceptInvite, CompleteMFAEnrollment, Login,
 // VerifyMFA, Authenticate, Refresh, Logout, RequestPasswordReset,
