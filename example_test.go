@@ -3,7 +3,10 @@ package usermgmt_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	texttemplate "text/template"
 	"time"
 
 	"github.com/usermgmt/usermgmt"
@@ -67,4 +70,47 @@ func ExampleRelativeTime() {
 	twoHours := now.Add(-2 * time.Hour)
 	fmt.Println(usermgmt.RelativeTime(&twoHours, now), usermgmt.RelativeTime(nil, now))
 	// Output: 2h ago never
+}
+
+// A host changes the wording of one kind of mail and keeps the others.
+func ExampleDefaultMailTemplate() {
+	invite := usermgmt.DefaultMailTemplate(usermgmt.MessageInvite)
+	invite.Subject = texttemplate.Must(texttemplate.New("").Parse(`Welcome to {{.Product}}{{if .Inviter}}, from {{.Inviter}}{{end}}`))
+	mail := mailertest.New()
+	m, err := usermgmt.New(memory.New(), usermgmt.Options{Mailer: mail, SecretKey: make([]byte, 32), Issuer: "Acme HR",
+		Links:         usermgmt.Links{BaseURL: "https://hr.acme.example"},
+		MailTemplates: map[usermgmt.MessageKind]usermgmt.MailTemplate{usermgmt.MessageInvite: invite},
+	})
+	if err != nil {
+		panic(err)
+	}
+	_, _ = m.InviteUser(context.Background(), "acme", usermgmt.Invite{Email: "ana@acme.example", Roles: []usermgmt.Role{"agent"}})
+	msg, _ := mail.Last()
+	fmt.Println(msg.Subject)
+	// Output: Welcome to Acme HR
+}
+
+// Mail that could not be sent waits in the outbox; a worker delivers it
+// later. Hosts run m.Run(ctx), which calls DeliverPending periodically.
+func ExampleManager_DeliverPending() {
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	mail := mailertest.New()
+	m, _ := usermgmt.New(memory.New(), usermgmt.Options{Mailer: mail, SecretKey: make([]byte, 32),
+		Links: usermgmt.Links{BaseURL: "https://hr.acme.example"}, Clock: func() time.Time { return now },
+		Logger: slog.New(slog.DiscardHandler)})
+	ctx := context.Background()
+
+	mail.FailNext(errors.New("smtp: connection refused"))
+	_, err := m.InviteUser(ctx, "acme", usermgmt.Invite{Email: "ana@acme.example", Roles: []usermgmt.Role{"agent"}})
+	fmt.Println(usermgmt.ErrorCode(err), "-", usermgmt.ErrorMessage(err))
+	page, _ := m.ListUndeliveredMail(ctx, "acme", usermgmt.MailQuery{})
+	fmt.Println("waiting:", page.Mail[0].To, page.Mail[0].Kind, "next try", page.Mail[0].NextAttemptAt.Sub(now))
+
+	now = now.Add(time.Minute)
+	d, _ := m.DeliverPending(ctx)
+	fmt.Println("sent:", d.Sent, "- mailbox:", len(mail.Messages()))
+	// Output:
+	// delivery_failed - the change was saved, but the mail could not be sent yet; it will be retried
+	// waiting: ana@acme.example invite next try 1m0s
+	// sent: 1 - mailbox: 1
 }
