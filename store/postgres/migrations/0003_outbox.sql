@@ -21,7 +21,7 @@ CREATE TABLE {{schema}}.outbox (
     -- CancelMail reads kind '' as "every kind": no mail has that kind.
     kind            text NOT NULL CHECK (kind <> ''),
     recipient       text NOT NULL,
-    -- The AES-GCM sealed message: it holds a live link, so never plain.
+    -- The AES-GCM sealed template data of the mail: it holds a live link.
     sealed          bytea NOT NULL,
     -- Attempts begun, the one in flight included.
     attempts        integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
