@@ -3,6 +3,7 @@ package ui_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -67,7 +68,9 @@ const (
 // a TOTP code, invites a user, sees the Invited count change, opens the
 // detail panel, toggles a role, deactivates with the confirm dialog and
 // loads more activity; the invitee follows the mailed link, sets a
-// password, enrols with a computed code and lands signed in.
+// password, enrols with a computed code and lands signed in. Then an
+// invitation whose mail fails warns, shows in the notice of undelivered
+// mail and is resent from there, and a reset mail given up shows failed.
 func TestBrowser(t *testing.T) {
 	chromium := chromiumPath(t)
 	shots := screenshotDir(t)
@@ -82,7 +85,8 @@ func TestBrowser(t *testing.T) {
 	srvURL = srv.URL
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	m, err := usermgmt.New(memory.New(), usermgmt.Options{Mailer: mail, Clock: clk.Now,
-		SecretKey: bytes.Repeat([]byte{3}, 32), Links: usermgmt.Links{BaseURL: srvURL}, Logger: quiet})
+		SecretKey: bytes.Repeat([]byte{3}, 32), Links: usermgmt.Links{BaseURL: srvURL}, Logger: quiet,
+		MailMaxAttempts: 2}) // a mail fails for good after a retry
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,6 +313,85 @@ func TestBrowser(t *testing.T) {
 	if r := rowText(t, admin, "new.person@acme.test"); !strings.Contains(r, "active") || !strings.Contains(r, "enabled") {
 		t.Fatalf("invitee row: %q", r)
 	}
+	if evalBool(t, admin, `!document.getElementById("mail-notice").hidden`) {
+		t.Fatal("the undelivered mail notice shows while every mail went")
+	}
+
+	// --- Mail the outbox has not delivered ---
+	const busyServer = "451 4.3.0 mailbox temporarily unavailable"
+	mail.FailNext(errors.New(busyServer))
+	do("an invitation whose mail fails is saved, with a warning",
+		chromedp.Click(chromedp.ID("invite-open")),
+		chromedp.WaitVisible(chromedp.ID("invite-dialog")),
+		chromedp.SendKeys(chromedp.ID("invite-email"), "late@acme.test"),
+		chromedp.Click(chromedp.ID("invite-send")),
+		waitFor(`!document.getElementById("invite-dialog").open && !document.getElementById("list-warning").hidden`),
+		waitFor(`!!document.querySelector('tr[data-email="late@acme.test"]') && document.querySelector('[data-count="invited"]').textContent === "3"`),
+		waitFor(`!document.getElementById("mail-notice").hidden`))
+	if w := evalString(t, admin, `document.getElementById("list-warning-text").textContent`); !strings.Contains(w, "late@acme.test") || !strings.Contains(w, "could not be sent yet") {
+		t.Fatalf("warning: %q", w)
+	}
+	if evalBool(t, admin, `!document.getElementById("list-error").hidden || document.getElementById("list-warning").matches(".error")`) {
+		t.Fatal("a saved invitation whose mail failed is shown as an error")
+	}
+	if s := evalString(t, admin, `document.getElementById("mail-summary").textContent`); s != "1 mail not delivered yet" {
+		t.Fatalf("notice summary: %q", s)
+	}
+	if !evalBool(t, admin, `!!(document.getElementById("mail-notice").compareDocumentPosition(document.querySelector("table.users")) & Node.DOCUMENT_POSITION_FOLLOWING)`) {
+		t.Fatal("the notice is not above the user list")
+	}
+	do("the notice expands to the undelivered invitation",
+		chromedp.Click(chromedp.ID("mail-summary")),
+		waitFor(`document.getElementById("mail-details").open && document.querySelectorAll("#mail-rows tr").length === 1`))
+	r := evalString(t, admin, `document.querySelector("#mail-rows tr").innerText`)
+	for _, want := range []string{"late@acme.test", "Invitation", "retrying, next try in", busyServer, "Resend Invite"} {
+		if !strings.Contains(r, want) {
+			t.Fatalf("undelivered invitation row %q lacks %q", r, want)
+		}
+	}
+	shot(t, admin, shots, "mail-notice.png", "the notice of undelivered mail, expanded")
+	do("resend from the notice: the notice and the warning go",
+		chromedp.Click(chromedp.CSS(`#mail-rows tr[data-email="late@acme.test"] button`)),
+		waitFor(`document.getElementById("mail-notice").hidden && document.getElementById("list-warning").hidden`),
+		waitFor(`!!document.querySelector('tr[data-email="late@acme.test"]')`))
+	if msg, ok := mail.LastTo("late@acme.test"); !ok || !strings.HasPrefix(msg.Link, srvURL+"/invitations/accept?token=") {
+		t.Fatalf("resent invitation: %+v %v", msg, ok)
+	}
+	if p, err := m.ListUndeliveredMail(ctx, tenant, usermgmt.MailQuery{}); err != nil || len(p.Mail) != 0 {
+		t.Fatalf("outbox after resend: %+v %v", p.Mail, err)
+	}
+
+	// A reset mail that fails its first attempt and its retry is given up.
+	const noMailbox = "550 5.1.1 no such mailbox"
+	mail.FailNext(errors.New(noMailbox))
+	mail.FailNext(errors.New(noMailbox))
+	if err := m.SendPasswordReset(ctx, tenant, u.Users[0].ID); usermgmt.ErrorCode(err) != usermgmt.CodeDeliveryFailed {
+		t.Fatalf("reset with a failing mailer: %v", err)
+	}
+	clk.Advance(time.Minute) // the first retry is due
+	if d, err := m.DeliverPending(ctx); err != nil || d.Failed != 1 {
+		t.Fatalf("retry: %+v %v", d, err)
+	}
+	do("a mail given up shows failed, without Resend",
+		chromedp.Reload(),
+		waitFor(`!document.getElementById("mail-notice").hidden`),
+		chromedp.Click(chromedp.ID("mail-summary")),
+		waitFor(`document.getElementById("mail-details").open && document.querySelectorAll("#mail-rows tr").length === 1`))
+	if s := evalString(t, admin, `document.getElementById("mail-summary").textContent`); s != "1 mail not delivered yet (1 failed)" {
+		t.Fatalf("notice summary: %q", s)
+	}
+	r = evalString(t, admin, `document.querySelector("#mail-rows tr").innerText`)
+	for _, want := range []string{"new.person@acme.test", "Password reset", "failed after 2 attempts", noMailbox} {
+		if !strings.Contains(r, want) {
+			t.Fatalf("failed reset row %q lacks %q", r, want)
+		}
+	}
+	if strings.Contains(r, "Resend") {
+		t.Fatalf("failed reset row offers a resend: %q", r)
+	}
+	shot(t, admin, shots, "mail-failed.png", "the notice with a mail given up")
+	do("phone width", chromedp.EmulateViewport(390, 844), waitFor(`true`))
+	shot(t, admin, shots, "mail-phone.png", "the notice of undelivered mail at phone width")
 }
 
 // code moves the clock to the next TOTP step and returns its code.
@@ -364,6 +447,24 @@ func rowText(t *testing.T, ctx context.Context, email string) string {
 		t.Fatal(err)
 	}
 	return s
+}
+
+func evalString(t *testing.T, ctx context.Context, expr string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func evalBool(t *testing.T, ctx context.Context, expr string) bool {
+	t.Helper()
+	b, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!("+expr+")"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func evalInt(t *testing.T, ctx context.Context, expr string) int {

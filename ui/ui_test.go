@@ -60,7 +60,8 @@ func TestPagesAreSelfContained(t *testing.T) {
 		}
 	}
 	for _, label := range []string{"Invite User", "Send Invite", "Resend Invite", "Reset Password", "Force Logout",
-		"Deactivate", "Activate", "Load more", "Search users by email", "Trust this device"} {
+		"Deactivate", "Activate", "Load more", "Search users by email", "Trust this device",
+		"not delivered yet", "Invitation", "Password reset", "Password changed notice", "MFA reset notice", "Dismiss this warning"} {
 		if !strings.Contains(page+js, label) {
 			t.Errorf("the page lacks %q", label)
 		}

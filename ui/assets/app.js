@@ -56,7 +56,7 @@
   // invalid and described by the message) or in a message area.
   function showError(id, msg, input) {
     const p = $(id);
-    p.textContent = msg; p.hidden = !msg;
+    p.textContent = msg; p.hidden = !msg; p.classList.remove("warn");
     if (input) input.setAttribute("aria-invalid", msg ? "true" : "false");
     if (msg && input) input.focus();
   }
@@ -94,8 +94,12 @@
     "session.refreshed": "Session refreshed", "session.refresh_reused": "Reused refresh token: session revoked", "mail.failed": "Mail could not be delivered",
   };
 
+  const mailKinds = { invite: "Invitation", password_reset: "Password reset", password_changed: "Password changed notice", mfa_reset: "MFA reset notice" };
+  const mailLimit = 50; // the notice lists the newest mail only
+  const plural = (n, one, many) => n + " " + (n === 1 ? one : many);
+
   async function initUsers() {
-    const state = { me: null, roles: [], status: "", q: "", cursor: "", users: [], selected: null, activityCursor: "", pending: null };
+    const state = { me: null, roles: [], status: "", q: "", cursor: "", users: [], selected: null, activityCursor: "", pending: null, mailSeq: 0 };
     let me;
     try { me = await call("GET", "/me"); } catch (e) {
       if (e.status === 401) { go(cfg.login + "?next=" + encodeURIComponent(location.pathname)); return; }
@@ -125,7 +129,8 @@
     $("search").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => { state.q = $("search").value.trim(); load(false); }, 200); });
     $("search-form").addEventListener("submit", (e) => { e.preventDefault(); state.q = $("search").value.trim(); load(false); });
     $("users-more").addEventListener("click", () => load(true));
-    await load(false);
+    $("list-warning-close").addEventListener("click", () => { $("list-warning").hidden = true; });
+    await Promise.all([load(false), refreshMail()]);
 
     async function load(more) {
       const params = new URLSearchParams();
@@ -182,16 +187,34 @@
       if (state.selected && state.selected.id === u.id) renderPanel(u);
     }
 
+    // report shows why an action failed, next to it. delivery_failed is
+    // a warning, not a failure: the change was saved and its mail waits in
+    // the outbox, so the mail notice is refreshed.
+    function report(p, e) {
+      p.textContent = e.message; p.hidden = false;
+      p.classList.toggle("warn", e.code === "delivery_failed");
+      if (e.code === "delivery_failed") refreshMail();
+    }
+    // resend is the one Resend Invite of the row, the panel and the mail
+    // notice. It reports whether the invitation went.
     async function resend(u, button, err) {
       busy(button, true); err.hidden = true;
-      try { await call("POST", "/users/" + u.id + "/invitation/resend"); announce("Invitation resent to " + u.email); if (state.selected && state.selected.id === u.id) loadActivity(false); }
-      catch (e) { err.textContent = e.message; err.hidden = false; }
-      finally { busy(button, false); }
+      try {
+        await call("POST", "/users/" + u.id + "/invitation/resend");
+        announce("Invitation resent to " + u.email);
+        if (state.selected && state.selected.id === u.id) loadActivity(false);
+        await refreshMail();
+        return true;
+      } catch (e) {
+        report(err, e);
+        if (e.code === "delivery_failed" && state.selected && state.selected.id === u.id) loadActivity(false);
+        return false;
+      } finally { busy(button, false); }
     }
     async function activate(u, button, err) {
       busy(button, true); if (err) err.hidden = true;
-      try { replaceUser(await call("POST", "/users/" + u.id + "/activate")); announce(u.email + " was activated"); refreshCounts(); if (state.selected && state.selected.id === u.id) loadActivity(false); }
-      catch (e) { if (err) { err.textContent = e.message; err.hidden = false; } else showError("actions-error", e.message); }
+      try { replaceUser(await call("POST", "/users/" + u.id + "/activate")); announce(u.email + " was activated"); refreshCounts(); refreshMail(); if (state.selected && state.selected.id === u.id) loadActivity(false); }
+      catch (e) { report(err || $("actions-error"), e); }
       finally { busy(button, false); }
     }
     // Deactivate asks first, in a modal <dialog>.
@@ -208,10 +231,10 @@
       busy(p.button, true);
       try {
         replaceUser(await call("POST", "/users/" + p.u.id + "/deactivate"));
-        announce(p.u.email + " was deactivated"); refreshCounts();
+        announce(p.u.email + " was deactivated"); refreshCounts(); refreshMail(); // deactivating cancels their mail
         if (state.selected && state.selected.id === p.u.id) loadActivity(false);
       } catch (e) {
-        if (p.err) { p.err.textContent = e.message; p.err.hidden = false; } else showError("actions-error", e.message);
+        report(p.err || $("actions-error"), e);
       } finally { busy(p.button, false); }
     });
 
@@ -239,15 +262,81 @@
         const u = await call("POST", "/users/invitations", { email, roles: [$("invite-role").value] });
         $("invite-dialog").close();
         announce("Invitation sent to " + u.email);
-        await load(false);
+        await Promise.all([load(false), refreshMail()]);
       } catch (err) {
         const m = err.message.toLowerCase();
-        if (err.code === "delivery_failed") { $("invite-dialog").close(); announce(err.message); showError("list-error", err.message); await load(false); }
+        if (err.code === "delivery_failed") {
+          // The user was created and the mail waits in the outbox: there
+          // is nothing left to send from the dialog.
+          $("invite-dialog").close();
+          const msg = "Invitation to " + email + ": " + err.message + ".";
+          $("list-warning-text").textContent = msg; $("list-warning").hidden = false; announce(msg);
+          await Promise.all([load(false), refreshMail()]);
+        }
         else if (err.code === "conflict" || (err.code === "invalid" && m.includes("email"))) showError("invite-email-error", err.message, $("invite-email"));
         else if (m.includes("role") || err.code === "permission_denied") showError("invite-role-error", err.message, $("invite-role"));
         else showError("invite-error", err.message);
       } finally { busy(button, false); }
     });
+
+    // ---- Mail not delivered yet ----
+    // until says how far off an instant is, the way a person would.
+    function until(iso) {
+      const s = (Date.parse(iso) - Date.now()) / 1000;
+      if (!(s > 0)) return "now";
+      if (s < 60) return "in under a minute";
+      if (s < 3600) return "in " + Math.ceil(s / 60) + " min";
+      if (s < 48 * 3600) return "in " + Math.round(s / 3600) + " h";
+      return "in " + Math.round(s / 86400) + " days";
+    }
+    // refreshMail shows the tenant's mail the outbox has not delivered yet,
+    // above the list. Of overlapping calls, only the latest renders.
+    async function refreshMail() {
+      const seq = ++state.mailSeq;
+      let page;
+      try { page = await call("GET", "/mail/undelivered?limit=" + mailLimit); } catch (e) {
+        if (seq === state.mailSeq && e.status === 403) $("mail-notice").hidden = true;
+        return; // otherwise the notice keeps what it showed
+      }
+      // An invitation can be resent from the notice while its user is still invited.
+      const ids = can("users.invite") ? [...new Set(page.mail.filter((m) => m.kind === "invite").map((m) => m.user_id))] : [];
+      const found = await Promise.all(ids.map((id) => call("GET", "/users/" + id).catch(() => null)));
+      if (seq !== state.mailSeq) return;
+      renderMail(page, new Map(found.filter(Boolean).map((u) => [u.id, u])));
+    }
+    function renderMail(page, users) {
+      const mail = page.mail, more = !!page.next_cursor;
+      $("mail-notice").hidden = mail.length === 0;
+      if (!mail.length) { $("list-warning").hidden = true; $("mail-rows").replaceChildren(); return; } // all went: the warning is stale
+      const failed = mail.filter((m) => m.failed).length;
+      let sum = (more ? "More than " + mail.length + " mails" : plural(mail.length, "mail", "mails")) + " not delivered yet";
+      if (failed) sum += " (" + (more ? "at least " : "") + failed + " failed)";
+      $("mail-summary").textContent = sum;
+      $("mail-more").textContent = more ? "Showing the newest " + mail.length + "." : "";
+      $("mail-more").hidden = !more;
+      $("mail-rows").replaceChildren(...mail.map((m) => mailRow(m, users.get(m.user_id))));
+    }
+    function mailRow(m, u) {
+      const status = m.failed ? "failed after " + plural(m.attempts, "attempt", "attempts")
+        : (m.last_error ? "retrying" : "queued") + ", next try " + until(m.next_attempt_at);
+      const when = m.failed ? m.failed_at : m.next_attempt_at;
+      const actions = el("td", { class: "row-actions" });
+      if (m.kind === "invite" && u && u.status === "invited") {
+        const err = el("span", { class: "error row-error", role: "alert", hidden: true });
+        actions.append(el("button", { type: "button", class: "secondary", text: "Resend Invite", "aria-label": "Resend invite to " + u.email,
+          onclick: async (e) => {
+            if (!(await resend(u, e.currentTarget, err))) return;
+            await load(false);
+            if (!document.activeElement || document.activeElement === body) ($("mail-notice").hidden ? $("main") : $("mail-summary")).focus();
+          } }), err);
+      }
+      return el("tr", { dataset: { id: m.id, kind: m.kind, email: m.to } },
+        el("td", { "data-label": "Recipient", text: m.to }),
+        el("td", { "data-label": "Kind", text: mailKinds[m.kind] || m.kind }),
+        el("td", { "data-label": "Status", class: m.failed ? "mail-failed" : "", text: status, title: when ? new Date(when).toLocaleString() : undefined }),
+        el("td", { "data-label": "Last error", class: "mail-error", text: m.last_error || "—" }),
+        actions);
+    }
 
     // ---- Detail panel ----
     async function openPanel(id) {
@@ -303,9 +392,12 @@
     const panelAction = (id, f) => $(id).addEventListener("click", async (e) => {
       const u = state.selected; const b = e.currentTarget; if (!u) return;
       showError("actions-error", ""); busy(b, true);
-      try { await f(u, b); } catch (err) { showError("actions-error", err.message); } finally { busy(b, false); }
+      try { await f(u, b); } catch (err) {
+        report($("actions-error"), err);
+        if (err.code === "delivery_failed") loadActivity(false);
+      } finally { busy(b, false); }
     });
-    panelAction("panel-resend", async (u) => { await call("POST", "/users/" + u.id + "/invitation/resend"); announce("Invitation resent to " + u.email); loadActivity(false); });
+    $("panel-resend").addEventListener("click", (e) => { if (state.selected) resend(state.selected, e.currentTarget, $("actions-error")); });
     panelAction("panel-reset", async (u) => { await call("POST", "/users/" + u.id + "/password-reset"); announce("Password reset email sent to " + u.email); loadActivity(false); });
     panelAction("panel-logout", async (u) => { await call("POST", "/users/" + u.id + "/logout"); announce("All sessions and trusted devices of " + u.email + " were revoked"); loadActivity(false); });
     $("panel-deactivate").addEventListener("click", (e) => { if (state.selected) confirmDeactivate(state.selected, e.currentTarget, null); });
