@@ -298,13 +298,10 @@
         if (seq === state.mailSeq && e.status === 403) $("mail-notice").hidden = true;
         return; // otherwise the notice keeps what it showed
       }
-      // An invitation can be resent from the notice while its user is still invited.
-      const ids = can("users.invite") ? [...new Set(page.mail.filter((m) => m.kind === "invite").map((m) => m.user_id))] : [];
-      const found = await Promise.all(ids.map((id) => call("GET", "/users/" + id).catch(() => null)));
       if (seq !== state.mailSeq) return;
-      renderMail(page, new Map(found.filter(Boolean).map((u) => [u.id, u])));
+      renderMail(page);
     }
-    function renderMail(page, users) {
+    function renderMail(page) {
       const mail = page.mail, more = !!page.next_cursor;
       $("mail-notice").hidden = mail.length === 0;
       if (!mail.length) { $("list-warning").hidden = true; $("mail-rows").replaceChildren(); return; } // all went: the warning is stale
@@ -314,14 +311,17 @@
       $("mail-summary").textContent = sum;
       $("mail-more").textContent = more ? "Showing the newest " + mail.length + "." : "";
       $("mail-more").hidden = !more;
-      $("mail-rows").replaceChildren(...mail.map((m) => mailRow(m, users.get(m.user_id))));
+      $("mail-rows").replaceChildren(...mail.map(mailRow));
     }
-    function mailRow(m, u) {
+    function mailRow(m) {
       const status = m.failed ? "failed after " + plural(m.attempts, "attempt", "attempts")
         : (m.last_error ? "retrying" : "queued") + ", next try " + until(m.next_attempt_at);
       const when = m.failed ? m.failed_at : m.next_attempt_at;
       const actions = el("td", { class: "row-actions" });
-      if (m.kind === "invite" && u && u.status === "invited") {
+      // An invitation waits in the outbox only while its user is invited:
+      // a newer link or a deactivation drops it.
+      if (m.kind === "invite" && can("users.invite")) {
+        const u = { id: m.user_id, email: m.to };
         const err = el("span", { class: "error row-error", role: "alert", hidden: true });
         actions.append(el("button", { type: "button", class: "secondary", text: "Resend Invite", "aria-label": "Resend invite to " + u.email,
           onclick: async (e) => {
