@@ -13,7 +13,13 @@ import (
 
 // Mailer sends one message. Implementations: mailer/smtp for production,
 // mailer/mailertest to capture messages in tests, and LogMailer for
-// development. Send must be safe for concurrent use.
+// development. Send must be safe for concurrent use, and should return
+// once the message is handed on (to the SMTP server, say): the outbox
+// then deletes it. An error means "not sent" and the outbox retries;
+// its text is kept with the mail and shown to admins by
+// ListUndeliveredMail, so it must never contain the message or its link.
+// Delivery is at least once: after a crash at the wrong moment, Send may
+// see the same Message.ID again.
 type Mailer interface {
 	Send(ctx context.Context, msg Message) error
 }
