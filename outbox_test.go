@@ -427,3 +427,48 @@ func TestMailOptionsAreChecked(t *testing.T) {
 		})
 	}
 }
+
+// refusingMailer remembers what it was asked to send, then fails.
+type refusingMailer struct {
+	mu   sync.Mutex
+	seen []usermgmt.Message
+}
+
+func (r *refusingMailer) Send(_ context.Context, msg usermgmt.Message) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.seen = append(r.seen, msg)
+	return errSMTPDown
+}
+
+// TestUndeliveredMailLeaksNoLink: a mail that fails to the end leaves its
+// token in none of the places an admin or an operator reads: the log, the
+// activity log, the undelivered-mail list, the stored row.
+func TestUndeliveredMailLeaksNoLink(t *testing.T) {
+	rm := &refusingMailer{}
+	e := mustManager(t, func(o *usermgmt.Options) { o.Mailer, o.MailMaxAttempts = rm, 2 })
+	u, err := e.m.InviteUser(e.ctx, tenant, usermgmt.Invite{Email: "ana@acme.test", Roles: []usermgmt.Role{usermgmt.RoleAgent}})
+	require.Equal(t, usermgmt.CodeDeliveryFailed, code(err))
+	e.clock.Advance(time.Minute)
+	require.Equal(t, usermgmt.Delivery{Failed: 1}, e.deliver(t))
+	require.Len(t, rm.seen, 2)
+	token := mailertest.TokenFromLink(rm.seen[0].Link)
+	require.NotEmpty(t, token)
+	require.Equal(t, token, mailertest.TokenFromLink(rm.seen[1].Link), "a retry sends the same link")
+	require.Equal(t, rm.seen[0].ID, rm.seen[1].ID, "and the same Message.ID")
+
+	require.NotContains(t, e.log.String(), token)
+	require.NotContains(t, e.log.String(), "token=")
+	page, err := e.m.ListActivity(e.ctx, tenant, u.ID, usermgmt.ActivityQuery{})
+	require.NoError(t, err)
+	require.Equal(t, usermgmt.EventMailFailed, page.Events[0].Type)
+	for _, ev := range page.Events {
+		require.NotContains(t, ev.Detail, token)
+	}
+	mail, err := e.m.ListUndeliveredMail(e.ctx, tenant, usermgmt.MailQuery{})
+	require.NoError(t, err)
+	require.NotContains(t, fmt.Sprintf("%+v", mail), token)
+	rec := e.outbox(t)[0]
+	require.False(t, bytes.Contains(rec.Sealed, []byte(token)))
+	require.NotContains(t, fmt.Sprintf("%+v", rec), token)
+}
