@@ -55,7 +55,7 @@ func (m *Manager) InviteUser(ctx context.Context, tenantID string, inv Invite) (
 		if err := tx.AppendEvent(ctx, m.event(ctx, &u.User, EventUserCreated, "")); err != nil {
 			return err
 		}
-		out, err = m.issueInvite(ctx, tx, az, u, EventInvited)
+		out, err = m.issueLink(ctx, tx, u, MessageInvite, EventInvited, az.email)
 		return err
 	})
 	if err != nil {
@@ -64,20 +64,25 @@ func (m *Manager) InviteUser(ctx context.Context, tenantID string, inv Invite) (
 	return u.User, m.mailInvite(ctx, &u.User, out)
 }
 
-// issueInvite replaces the user's invitation link with a new one, so an
-// older link stops working (and an older mail still in the outbox is not
-// sent), logs it and queues the mail.
-func (m *Manager) issueInvite(ctx context.Context, tx Tx, az authz, u *UserRecord, typ EventType) (*outgoing, error) {
+// issueLink replaces the user's invitation or reset link with a new one,
+// so an older link stops working (and an older mail still in the outbox
+// is not sent), logs typ and queues the mail of kind. inviter is the
+// acting admin's email, "" for trusted code or the person.
+func (m *Manager) issueLink(ctx context.Context, tx Tx, u *UserRecord, kind MessageKind, typ EventType, inviter string) (*outgoing, error) {
+	purpose, prefix, ttl, path := PurposeInvite, prefixInvite, m.opts.InviteTTL, m.opts.Links.InvitePath
+	if kind == MessagePasswordReset {
+		purpose, prefix, ttl, path = PurposePasswordReset, prefixReset, m.opts.ResetTTL, m.opts.Links.ResetPath
+	}
 	now := m.now().UTC()
-	if err := tx.DeleteTokens(ctx, u.TenantID, u.ID, PurposeInvite); err != nil {
+	if err := tx.DeleteTokens(ctx, u.TenantID, u.ID, purpose); err != nil {
 		return nil, err
 	}
-	if _, err := tx.CancelMail(ctx, u.TenantID, u.ID, MessageInvite); err != nil {
+	if _, err := tx.CancelMail(ctx, u.TenantID, u.ID, kind); err != nil {
 		return nil, err
 	}
-	token, hash := newToken(prefixInvite)
-	if err := tx.CreateToken(ctx, &TokenRecord{Hash: hash, Purpose: PurposeInvite, TenantID: u.TenantID,
-		UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(m.opts.InviteTTL)}); err != nil {
+	token, hash := newToken(prefix)
+	if err := tx.CreateToken(ctx, &TokenRecord{Hash: hash, Purpose: purpose, TenantID: u.TenantID,
+		UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(ttl)}); err != nil {
 		return nil, err
 	}
 	u.LastMailAt = now
@@ -87,8 +92,7 @@ func (m *Manager) issueInvite(ctx context.Context, tx Tx, az authz, u *UserRecor
 	if err := tx.AppendEvent(ctx, m.event(ctx, &u.User, typ, "")); err != nil {
 		return nil, err
 	}
-	link := m.link(m.opts.Links.InvitePath, token)
-	return m.queueMail(ctx, tx, MessageInvite, &u.User, az.email, link, m.opts.InviteTTL)
+	return m.queueMail(ctx, tx, kind, &u.User, inviter, m.link(path, token), ttl)
 }
 
 // mailInvite makes the first attempt at an invitation; when it fails it
@@ -127,7 +131,7 @@ func (m *Manager) ResendInvite(ctx context.Context, tenantID string, userID uuid
 		}
 		u = r.User
 		var err error
-		out, err = m.issueInvite(ctx, tx, az, r, EventInviteResent)
+		out, err = m.issueLink(ctx, tx, r, MessageInvite, EventInviteResent, az.email)
 		return err
 	})
 	if err != nil {

@@ -115,39 +115,13 @@ func (m *Manager) SendPasswordReset(ctx context.Context, tenantID string, userID
 			return Errorf(CodeConflict, "only an active user can reset a password; %s is %s", r.Email, r.Status)
 		}
 		var err error
-		out, err = m.issueReset(ctx, tx, az.email, r)
+		out, err = m.issueLink(ctx, tx, r, MessagePasswordReset, EventPasswordResetSent, az.email)
 		return err
 	})
 	if err != nil {
 		return err
 	}
 	return m.sendNow(ctx, out)
-}
-
-// issueReset replaces the user's reset link with a new one (an older
-// mail still in the outbox is not sent), logs it and queues the mail.
-func (m *Manager) issueReset(ctx context.Context, tx Tx, inviter string, u *UserRecord) (*outgoing, error) {
-	now := m.now().UTC()
-	if err := tx.DeleteTokens(ctx, u.TenantID, u.ID, PurposePasswordReset); err != nil {
-		return nil, err
-	}
-	if _, err := tx.CancelMail(ctx, u.TenantID, u.ID, MessagePasswordReset); err != nil {
-		return nil, err
-	}
-	token, hash := newToken(prefixReset)
-	if err := tx.CreateToken(ctx, &TokenRecord{Hash: hash, Purpose: PurposePasswordReset, TenantID: u.TenantID,
-		UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(m.opts.ResetTTL)}); err != nil {
-		return nil, err
-	}
-	u.LastMailAt = now
-	if err := tx.UpdateUser(ctx, u); err != nil {
-		return nil, err
-	}
-	if err := tx.AppendEvent(ctx, m.event(ctx, &u.User, EventPasswordResetSent, "")); err != nil {
-		return nil, err
-	}
-	link := m.link(m.opts.Links.ResetPath, token)
-	return m.queueMail(ctx, tx, MessagePasswordReset, &u.User, inviter, link, m.opts.ResetTTL)
 }
 
 // RequestPasswordReset is the self-service "forgot password": it mails a
@@ -193,7 +167,7 @@ func (m *Manager) requestReset(ctx context.Context, tenantID, email string) erro
 		if r.Status != StatusActive || now.Sub(r.LastMailAt) < m.opts.MailInterval {
 			return nil
 		}
-		out, err = m.issueReset(ctx, tx, "", &r)
+		out, err = m.issueLink(ctx, tx, &r, MessagePasswordReset, EventPasswordResetSent, "")
 		return err
 	})
 	if ErrorCode(err) == CodeNotFound || (err == nil && out == nil) {
