@@ -61,10 +61,7 @@ func (m *Manager) startEnrollment(ctx context.Context, tx Tx, u *UserRecord, now
 	if err != nil {
 		return MFAEnrollment{}, err
 	}
-	sealed, err := m.seal(secret, u.TenantID, u.ID)
-	if err != nil {
-		return MFAEnrollment{}, err
-	}
+	sealed := m.seal(secret, u.TenantID, u.ID)
 	img, err := key.Image(256, 256)
 	if err != nil {
 		return MFAEnrollment{}, err
@@ -237,7 +234,7 @@ func (m *Manager) recoveryHash(code string) TokenHash {
 }
 
 // seal encrypts a TOTP secret with AES-256-GCM, bound to its user.
-func (m *Manager) seal(secret []byte, tenantID string, userID uuid.UUID) ([]byte, error) {
+func (m *Manager) seal(secret []byte, tenantID string, userID uuid.UUID) []byte {
 	return sealWith(m.totpAEAD, secret, sealAD(tenantID, userID))
 }
 
@@ -253,10 +250,10 @@ func (m *Manager) open(sealed []byte, tenantID string, userID uuid.UUID) ([]byte
 
 // sealWith encrypts plain with aead and a random nonce, which it puts
 // first; ad binds the result to what it belongs to.
-func sealWith(aead cipher.AEAD, plain, ad []byte) ([]byte, error) {
+func sealWith(aead cipher.AEAD, plain, ad []byte) []byte {
 	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
 	rand.Read(nonce)
-	return aead.Seal(nonce, nonce, plain, ad), nil
+	return aead.Seal(nonce, nonce, plain, ad)
 }
 
 // openWith decrypts what sealWith made with the same aead and ad.

@@ -53,11 +53,7 @@ func (m *Manager) queueMail(ctx context.Context, tx Tx, kind MessageKind, u *Use
 	if link != "" {
 		d.Expiry, deliverBy = humanDuration(ttl), now.Add(ttl)
 	}
-	sealed, err := m.sealMail(d, id)
-	if err != nil {
-		return nil, internalf(err, "seal %s mail", kind)
-	}
-	rec := MailRecord{ID: id, TenantID: u.TenantID, UserID: u.ID, Kind: kind, To: u.Email, Sealed: sealed,
+	rec := MailRecord{ID: id, TenantID: u.TenantID, UserID: u.ID, Kind: kind, To: u.Email, Sealed: m.sealMail(d, id),
 		Attempts: 1, NextAttemptAt: now.Add(m.claimTTL()), CreatedAt: now, DeliverBy: deliverBy,
 		ExpiresAt: deliverBy.Add(mailRetention)}
 	if err := tx.EnqueueMail(ctx, &rec); err != nil {
@@ -311,11 +307,8 @@ func (m *Manager) ListUndeliveredMail(ctx context.Context, tenantID string, q Ma
 // sealMail encrypts a mail's template data for the outbox with
 // AES-256-GCM under a key of its own, bound to the mail's id: it carries a
 // live link.
-func (m *Manager) sealMail(d MailData, id uuid.UUID) ([]byte, error) {
-	plain, err := json.Marshal(d)
-	if err != nil {
-		return nil, err
-	}
+func (m *Manager) sealMail(d MailData, id uuid.UUID) []byte {
+	plain, _ := json.Marshal(d) // strings only: it cannot fail
 	return sealWith(m.mailAEAD, plain, id[:])
 }
 

@@ -279,15 +279,6 @@ func (m *Manager) VerifyMFA(ctx context.Context, challenge, code string, trustDe
 // be tried again) before a failure is recorded in a transaction of its own.
 var errRetry = errors.New("usermgmt: wrong code")
 
-// tokenErr turns a store's not_found for a token or its user into the one
-// answer for a bad link or code.
-func tokenErr(err error) error {
-	if ErrorCode(err) == CodeNotFound {
-		return errBadToken()
-	}
-	return err
-}
-
 func (m *Manager) trustDevice(ctx context.Context, tx Tx, u *UserRecord, now time.Time, s *Session) error {
 	token, hash := newToken(prefixDevice)
 	d := &DeviceRecord{Hash: hash, TenantID: u.TenantID, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(m.opts.DeviceTrustTTL)}

@@ -121,3 +121,12 @@ func (m *Manager) spendToken(ctx context.Context, tx Tx, purpose TokenPurpose, t
 	u, err := tx.LockUser(ctx, t.TenantID, t.UserID)
 	return u, t, tokenErr(err)
 }
+
+// tokenErr turns a store's not_found for a token or its user into the one
+// answer for a bad link or code.
+func tokenErr(err error) error {
+	if ErrorCode(err) == CodeNotFound {
+		return errBadToken()
+	}
+	return err
+}
