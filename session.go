@@ -402,10 +402,11 @@ func (m *Manager) ForceLogout(ctx context.Context, tenantID string, userID uuid.
 }
 
 // PruneExpired deletes expired single-use tokens, sessions and trusted
-// devices from the store; none of them can be used any more, so this only
-// keeps the store small (a pruned link or session answers unauthenticated,
-// as an unknown one does, instead of expired). Hosts call it from a
-// periodic job (examples/server runs it every ten minutes).
+// devices from the store, and outbox mail a week past its link's expiry;
+// none of them can be used any more, so this only keeps the store small
+// (a pruned link or session answers unauthenticated, as an unknown one
+// does, instead of expired). Hosts call it from a periodic job
+// (examples/server runs it every ten minutes).
 func (m *Manager) PruneExpired(ctx context.Context) (Pruned, error) {
 	var p Pruned
 	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {

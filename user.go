@@ -95,12 +95,15 @@ const (
 // NormalizeEmail trims, NFC-normalises and lower-cases an address and
 // checks that it is a plain addr-spec. It returns invalid otherwise.
 func NormalizeEmail(s string) (string, error) {
-	e := strings.ToLower(norm.NFC.String(strings.TrimSpace(s)))
+	e := foldEmail(s)
 	if e == "" {
 		return "", Errorf(CodeInvalid, "email is required")
 	}
-	if len(e) > maxEmailLen || !utf8.ValidString(e) {
+	if len(e) > maxEmailLen {
 		return "", Errorf(CodeInvalid, "email is too long")
+	}
+	if !utf8.ValidString(e) {
+		return "", Errorf(CodeInvalid, "email is not valid text")
 	}
 	at := strings.LastIndexByte(e, '@')
 	if at < 1 || at == len(e)-1 || strings.ContainsAny(e, " \t\r\n<>,;\"()[]\\") {
@@ -117,12 +120,19 @@ func NormalizeEmail(s string) (string, error) {
 	return e, nil
 }
 
+// foldEmail is the case- and form-insensitive key of an email or of a
+// search for one: trimmed, NFC, lower-cased.
+func foldEmail(s string) string { return strings.ToLower(norm.NFC.String(strings.TrimSpace(s))) }
+
 func checkTenant(tenantID string) error {
 	if tenantID == "" {
 		return Errorf(CodeInvalid, "tenant id is required")
 	}
-	if len(tenantID) > maxTenantIDLen || !utf8.ValidString(tenantID) {
+	if len(tenantID) > maxTenantIDLen {
 		return Errorf(CodeInvalid, "tenant id is too long")
+	}
+	if !utf8.ValidString(tenantID) {
+		return Errorf(CodeInvalid, "tenant id is not valid text")
 	}
 	return nil
 }
@@ -142,7 +152,7 @@ func (m *Manager) ListUsers(ctx context.Context, tenantID string, q ListUsersQue
 	if err != nil {
 		return UserPage{}, err
 	}
-	search := strings.ToLower(norm.NFC.String(strings.TrimSpace(q.Search)))
+	search := foldEmail(q.Search)
 	if len(search) > maxEmailLen {
 		return UserPage{}, Errorf(CodeInvalid, "search is too long")
 	}
