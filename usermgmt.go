@@ -210,6 +210,15 @@ func New(store Store, opts Options) (*Manager, error) {
 	setDefault(&opts.PasswordMinLength, 12)
 	setDefault(&opts.PasswordMaxLength, 256)
 	setDefault(&opts.MaxFailedAttempts, 5)
+	if opts.PasswordMinLength < 8 {
+		return nil, Errorf(CodeInvalid, "Options.PasswordMinLength must be at least 8")
+	}
+	if opts.PasswordMaxLength < opts.PasswordMinLength || opts.PasswordMaxLength > 4096 {
+		return nil, Errorf(CodeInvalid, "Options.PasswordMaxLength must be between PasswordMinLength and 4096")
+	}
+	if opts.MaxFailedAttempts < 1 {
+		return nil, Errorf(CodeInvalid, "Options.MaxFailedAttempts must be positive")
+	}
 	setDefault(&opts.MailMaxAttempts, 10)
 	if opts.MailMaxAttempts < 1 {
 		return nil, Errorf(CodeInvalid, "Options.MailMaxAttempts must be positive")
@@ -220,15 +229,6 @@ func New(store Store, opts Options) (*Manager, error) {
 	mail, err := newMailTemplates(opts.MailTemplates)
 	if err != nil {
 		return nil, err
-	}
-	if opts.PasswordMinLength < 8 {
-		return nil, Errorf(CodeInvalid, "Options.PasswordMinLength must be at least 8")
-	}
-	if opts.PasswordMaxLength < opts.PasswordMinLength || opts.PasswordMaxLength > 4096 {
-		return nil, Errorf(CodeInvalid, "Options.PasswordMaxLength must be between PasswordMinLength and 4096")
-	}
-	if opts.MaxFailedAttempts < 1 {
-		return nil, Errorf(CodeInvalid, "Options.MaxFailedAttempts must be positive")
 	}
 	if opts.Argon2 == (Argon2Params{}) {
 		opts.Argon2 = DefaultArgon2
