@@ -22,7 +22,6 @@ type entry struct {
 // insert or a delete costs O(log n + maxChunk); a seek costs O(log n).
 type emailIndex struct {
 	chunks [][]entry
-	n      int
 }
 
 // chunkFor returns the index of the first chunk whose last email is at
@@ -35,7 +34,6 @@ func (x *emailIndex) chunkFor(email string) int {
 }
 
 func (x *emailIndex) insert(e entry) {
-	x.n++
 	if len(x.chunks) == 0 {
 		c := make([]entry, 1, maxChunk)
 		c[0] = e
@@ -78,18 +76,17 @@ func (x *emailIndex) insert(e entry) {
 	}
 }
 
-// remove deletes the entry with email; it reports whether there was one.
-func (x *emailIndex) remove(email string) bool {
+// remove deletes the entry with email, if there is one.
+func (x *emailIndex) remove(email string) {
 	ci := x.chunkFor(email)
 	if ci == len(x.chunks) {
-		return false
+		return
 	}
 	c := x.chunks[ci]
 	i := sort.Search(len(c), func(i int) bool { return c[i].email >= email })
 	if i == len(c) || c[i].email != email {
-		return false
+		return
 	}
-	x.n--
 	copy(c[i:], c[i+1:])
 	c[len(c)-1] = entry{}
 	c = c[:len(c)-1]
@@ -104,7 +101,6 @@ func (x *emailIndex) remove(email string) bool {
 		x.chunks = append(x.chunks[:ci+1], x.chunks[ci+2:]...)
 		x.chunks[:len(x.chunks)+1][len(x.chunks)] = nil
 	}
-	return true
 }
 
 // after calls yield with each entry whose email is greater than after (or
