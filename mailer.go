@@ -88,11 +88,6 @@ type MailTemplate struct {
 	HTML    *htmltemplate.Template
 }
 
-// MessageKinds lists every kind of mail the library sends.
-func MessageKinds() []MessageKind {
-	return []MessageKind{MessageInvite, MessagePasswordReset, MessagePasswordChanged, MessageMFAReset}
-}
-
 // DefaultMailTemplate returns a copy of the library's template for kind,
 // for a host that changes only part of it (say, the subject):
 //
