@@ -43,16 +43,7 @@ func (t *tx) DeleteExpired(_ context.Context, now time.Time) (usermgmt.Pruned, e
 		}
 	}
 
-	for _, r := range tokens {
-		s.removeToken(r)
-	}
-	if len(tokens) > 0 {
-		t.onUndo(func() {
-			for _, r := range tokens {
-				s.addToken(r)
-			}
-		})
-	}
+	t.removeTokens(tokens)
 	for _, ss := range sessions {
 		t.revoke(ss)
 	}

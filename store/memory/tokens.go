@@ -72,15 +72,20 @@ func (t *tx) DeleteTokens(_ context.Context, tenantID string, userID uuid.UUID, 
 			gone = append(gone, r)
 		}
 	}
-	for _, r := range gone {
-		s.removeToken(r)
+	t.removeTokens(gone)
+	return nil
+}
+
+// removeTokens deletes rs and logs their return.
+func (t *tx) removeTokens(rs []*usermgmt.TokenRecord) {
+	for _, r := range rs {
+		t.s.removeToken(r)
 	}
-	if len(gone) > 0 {
+	if len(rs) > 0 {
 		t.onUndo(func() {
-			for _, r := range gone {
-				s.addToken(r)
+			for _, r := range rs {
+				t.s.addToken(r)
 			}
 		})
 	}
-	return nil
 }
