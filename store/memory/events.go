@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"slices"
-	"sort"
 
 	"github.com/google/uuid"
 
@@ -29,7 +28,7 @@ func (t *tx) AppendEvent(_ context.Context, e *usermgmt.Event) error {
 	i := len(log)
 	if i > 0 && uuidCompare(log[i-1].ID, e.ID) >= 0 {
 		var found bool
-		i, found = slices.BinarySearchFunc(log, e.ID, func(x usermgmt.Event, id uuid.UUID) int { return uuidCompare(x.ID, id) })
+		i, found = eventIndex(log, e.ID)
 		if found {
 			return conflict("event %s exists", e.ID)
 		}
@@ -37,7 +36,7 @@ func (t *tx) AppendEvent(_ context.Context, e *usermgmt.Event) error {
 	s.events[k] = slices.Insert(log, i, *e)
 	t.onUndo(func() {
 		log := s.events[k]
-		j, _ := slices.BinarySearchFunc(log, e.ID, func(x usermgmt.Event, id uuid.UUID) int { return uuidCompare(x.ID, id) })
+		j, _ := eventIndex(log, e.ID)
 		log = slices.Delete(log, j, j+1)
 		if len(log) == 0 {
 			delete(s.events, k)
@@ -55,7 +54,7 @@ func (t *tx) ListEvents(_ context.Context, tenantID string, userID uuid.UUID, be
 	log := t.s.events[eventKey{tenantID, userID}]
 	end := len(log)
 	if before != uuid.Nil {
-		end = sort.Search(len(log), func(i int) bool { return uuidCompare(log[i].ID, before) >= 0 })
+		end, _ = eventIndex(log, before)
 	}
 	n := max(0, min(limit, end))
 	out := make([]usermgmt.Event, n)
@@ -63,6 +62,12 @@ func (t *tx) ListEvents(_ context.Context, tenantID string, userID uuid.UUID, be
 		out[i] = log[end-1-i]
 	}
 	return out, nil
+}
+
+// eventIndex returns where id is, or belongs, in a log, which is sorted by
+// id.
+func eventIndex(log []usermgmt.Event, id uuid.UUID) (int, bool) {
+	return slices.BinarySearchFunc(log, id, func(e usermgmt.Event, id uuid.UUID) int { return uuidCompare(e.ID, id) })
 }
 
 func uuidCompare(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) }
