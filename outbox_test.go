@@ -472,3 +472,66 @@ func TestUndeliveredMailLeaksNoLink(t *testing.T) {
 	require.False(t, bytes.Contains(rec.Sealed, []byte(token)))
 	require.NotContains(t, fmt.Sprintf("%+v", rec), token)
 }
+
+// TestFailedMailIsListedForAWeekAfterItsLink: a given-up invitation stays
+// listed until a week after its link (7 days) would have expired; then
+// PruneExpired deletes it and counts it.
+func TestFailedMailIsListedForAWeekAfterItsLink(t *testing.T) {
+	e := mustManager(t, func(o *usermgmt.Options) { o.MailMaxAttempts = 1 })
+	e.mail.FailNext(errSMTPDown)
+	_, err := e.m.InviteUser(e.ctx, tenant, usermgmt.Invite{Email: "ana@acme.test", Roles: []usermgmt.Role{usermgmt.RoleAgent}})
+	require.Equal(t, usermgmt.CodeDeliveryFailed, code(err))
+	require.False(t, e.outbox(t)[0].FailedAt.IsZero(), "one attempt allowed: failed at once")
+
+	e.clock.Advance(14*24*time.Hour - time.Second)
+	p, err := e.m.PruneExpired(context.Background())
+	require.NoError(t, err)
+	require.Zero(t, p.Mail, "kept until 7 + 7 days")
+	require.Len(t, e.outbox(t), 1)
+	e.clock.Advance(time.Second)
+	p, err = e.m.PruneExpired(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, 1, p.Mail)
+	require.Empty(t, e.outbox(t))
+}
+
+// TestSealedMailIsBoundToItsRow: sealed data moved to another outbox row
+// (a database edit aimed at sending one person's link to another) does
+// not open there; both mails are given up, none is sent.
+func TestSealedMailIsBoundToItsRow(t *testing.T) {
+	e := mustManager(t)
+	for _, to := range []string{"ana@acme.test", "mallory@acme.test"} {
+		e.mail.FailNext(errSMTPDown)
+		_, _ = e.m.InviteUser(e.ctx, tenant, usermgmt.Invite{Email: to, Roles: []usermgmt.Role{usermgmt.RoleAgent}})
+	}
+	recs := e.outbox(t)
+	require.Len(t, recs, 2)
+	err := e.store.RunInTx(context.Background(), usermgmt.TxOptions{}, func(ctx context.Context, tx usermgmt.Tx) error {
+		a, b := recs[0], recs[1]
+		a.Sealed, b.Sealed = b.Sealed, a.Sealed
+		for _, r := range []usermgmt.MailRecord{a, b} {
+			if err := tx.DeleteMail(ctx, r.ID); err != nil {
+				return err
+			}
+			if err := tx.EnqueueMail(ctx, &r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	e.clock.Advance(time.Minute)
+	require.Equal(t, usermgmt.Delivery{Failed: 2}, e.deliver(t))
+	require.Empty(t, e.mail.Messages())
+}
+
+// TestMFAResetNoticeGoesToActiveUsersOnly: an invited user, who has no
+// working sign-in yet, gets no "MFA reset" notice.
+func TestMFAResetNoticeGoesToActiveUsersOnly(t *testing.T) {
+	e := mustManager(t)
+	u, _ := e.invite(t, "ana@acme.test")
+	before := len(e.mail.Messages())
+	require.NoError(t, e.m.ResetMFA(e.ctx, tenant, u.ID))
+	require.Len(t, e.mail.Messages(), before)
+	require.Empty(t, e.outbox(t))
+}
