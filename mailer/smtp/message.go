@@ -57,8 +57,8 @@ func (m *Mailer) compose(msg usermgmt.Message, now time.Time) (string, []byte, e
 	case msg.Text == "":
 		writeSinglePart(&b, "text/html; charset=utf-8", msg.HTML)
 	default:
-		var body bytes.Buffer
-		mw := multipart.NewWriter(&body)
+		// The writer writes nothing before CreatePart: the headers go first.
+		mw := multipart.NewWriter(&b)
 		header("Content-Type", mime.FormatMediaType("multipart/alternative", map[string]string{"boundary": mw.Boundary()}))
 		b.WriteString("\r\n")
 		// Plain text first: in multipart/alternative the last part is the
@@ -81,7 +81,6 @@ func (m *Mailer) compose(msg usermgmt.Message, now time.Time) (string, []byte, e
 		if err := mw.Close(); err != nil {
 			return "", nil, err
 		}
-		b.Write(body.Bytes())
 	}
 	return to.Address, b.Bytes(), nil
 }
