@@ -41,6 +41,16 @@ func (e *env) lastEvent(t testing.TB, userID uuid.UUID) usermgmt.Event {
 	return page.Events[0]
 }
 
+// inviteWhileDown invites email while the Mailer fails: the user is
+// created, the answer is delivery_failed, and the mail waits in the outbox.
+func (e *env) inviteWhileDown(t testing.TB, email string) usermgmt.User {
+	t.Helper()
+	e.mail.FailNext(errSMTPDown)
+	u, err := e.m.InviteUser(e.ctx, tenant, usermgmt.Invite{Email: email, Roles: []usermgmt.Role{usermgmt.RoleAgent}})
+	require.Equal(t, usermgmt.CodeDeliveryFailed, code(err), "invite %s: %v", email, err)
+	return u
+}
+
 func (e *env) deliver(t testing.TB) usermgmt.Delivery {
 	t.Helper()
 	d, err := e.m.DeliverPending(context.Background())
@@ -147,8 +157,7 @@ func TestMailIsGivenUpWhenItsLinkExpires(t *testing.T) {
 // worker is marked failed when claimed, not sent with a dead link.
 func TestStaleMailIsNotSent(t *testing.T) {
 	e := mustManager(t)
-	e.mail.FailNext(errSMTPDown)
-	_, _ = e.m.InviteUser(e.ctx, tenant, usermgmt.Invite{Email: "ana@acme.test", Roles: []usermgmt.Role{usermgmt.RoleAgent}})
+	e.inviteWhileDown(t, "ana@acme.test")
 	e.clock.Advance(8 * 24 * time.Hour)
 	require.Equal(t, usermgmt.Delivery{Failed: 1}, e.deliver(t))
 	require.Empty(t, e.mail.Messages())
@@ -255,8 +264,7 @@ func TestStoppedWorkerLosesAndDuplicatesNothing(t *testing.T) {
 func TestConcurrentWorkersSendEachMailOnce(t *testing.T) {
 	e := mustManager(t)
 	for i := range 40 {
-		e.mail.FailNext(errSMTPDown)
-		_, _ = e.m.InviteUser(e.ctx, tenant, usermgmt.Invite{Email: fmt.Sprintf("p%d@acme.test", i), Roles: []usermgmt.Role{usermgmt.RoleAgent}})
+		e.inviteWhileDown(t, fmt.Sprintf("p%d@acme.test", i))
 	}
 	e.clock.Advance(time.Minute)
 	var wg sync.WaitGroup
@@ -285,8 +293,7 @@ func TestConcurrentWorkersSendEachMailOnce(t *testing.T) {
 func TestOneFailureEndsThePass(t *testing.T) {
 	e := mustManager(t)
 	for i := range 5 {
-		e.mail.FailNext(errSMTPDown)
-		_, _ = e.m.InviteUser(e.ctx, tenant, usermgmt.Invite{Email: fmt.Sprintf("p%d@acme.test", i), Roles: []usermgmt.Role{usermgmt.RoleAgent}})
+		e.inviteWhileDown(t, fmt.Sprintf("p%d@acme.test", i))
 	}
 	e.clock.Advance(time.Minute)
 	e.mail.FailNext(errSMTPDown)
@@ -298,21 +305,18 @@ func TestOneFailureEndsThePass(t *testing.T) {
 // mail still in the outbox, so the invitee never gets a dead link.
 func TestResendReplacesTheQueuedInvitation(t *testing.T) {
 	e := mustManager(t)
-	e.mail.FailNext(errSMTPDown)
-	u, err := e.m.InviteUser(e.ctx, tenant, usermgmt.Invite{Email: "ana@acme.test", Roles: []usermgmt.Role{usermgmt.RoleAgent}})
-	require.Equal(t, usermgmt.CodeDeliveryFailed, code(err))
+	u := e.inviteWhileDown(t, "ana@acme.test")
 	require.NoError(t, e.m.ResendInvite(e.ctx, tenant, u.ID), "a failed mail lets the admin resend at once")
 	e.clock.Advance(time.Hour)
 	require.Equal(t, usermgmt.Delivery{}, e.deliver(t), "the first mail was cancelled")
 	require.Len(t, e.mail.Messages(), 1)
-	_, err = e.m.AcceptInvite(context.Background(), e.lastToken(t, u.Email), goodPassword)
+	_, err := e.m.AcceptInvite(context.Background(), e.lastToken(t, u.Email), goodPassword)
 	require.NoError(t, err)
 }
 
 func TestDeactivationDropsQueuedMail(t *testing.T) {
 	e := mustManager(t)
-	e.mail.FailNext(errSMTPDown)
-	u, _ := e.m.InviteUser(e.ctx, tenant, usermgmt.Invite{Email: "ana@acme.test", Roles: []usermgmt.Role{usermgmt.RoleAgent}})
+	u := e.inviteWhileDown(t, "ana@acme.test")
 	require.Len(t, e.outbox(t), 1)
 	_, err := e.m.Deactivate(e.ctx, tenant, u.ID)
 	require.NoError(t, err)
@@ -324,8 +328,7 @@ func TestDeactivationDropsQueuedMail(t *testing.T) {
 // SecretKey cannot send it: it is given up, not sent garbled.
 func TestOutboxHoldsNoReadableLink(t *testing.T) {
 	e := mustManager(t)
-	e.mail.FailNext(errSMTPDown)
-	_, _ = e.m.InviteUser(e.ctx, tenant, usermgmt.Invite{Email: "ana@acme.test", Roles: []usermgmt.Role{usermgmt.RoleAgent}})
+	e.inviteWhileDown(t, "ana@acme.test")
 	rec := e.outbox(t)[0]
 	for _, s := range []string{"umi_", "token", "https://", "invited you"} {
 		require.False(t, bytes.Contains(rec.Sealed, []byte(s)), "sealed mail contains %q", s)
@@ -368,8 +371,7 @@ func TestNoticesGoThroughTheOutbox(t *testing.T) {
 func TestListUndeliveredMail(t *testing.T) {
 	e := mustManager(t)
 	for i := range 5 {
-		e.mail.FailNext(errSMTPDown)
-		_, _ = e.m.InviteUser(e.ctx, tenant, usermgmt.Invite{Email: fmt.Sprintf("p%d@acme.test", i), Roles: []usermgmt.Role{usermgmt.RoleAgent}})
+		e.inviteWhileDown(t, fmt.Sprintf("p%d@acme.test", i))
 	}
 	first, err := e.m.ListUndeliveredMail(e.ctx, tenant, usermgmt.MailQuery{Limit: 3})
 	require.NoError(t, err)
@@ -401,8 +403,7 @@ func TestListUndeliveredMail(t *testing.T) {
 // returns nil when its context ends.
 func TestRunDeliversUntilCancelled(t *testing.T) {
 	e := mustManager(t, func(o *usermgmt.Options) { o.MailPollInterval = 5 * time.Millisecond })
-	e.mail.FailNext(errSMTPDown)
-	_, _ = e.m.InviteUser(e.ctx, tenant, usermgmt.Invite{Email: "ana@acme.test", Roles: []usermgmt.Role{usermgmt.RoleAgent}})
+	e.inviteWhileDown(t, "ana@acme.test")
 	e.clock.Advance(time.Minute)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -501,8 +502,7 @@ func TestFailedMailIsListedForAWeekAfterItsLink(t *testing.T) {
 func TestSealedMailIsBoundToItsRow(t *testing.T) {
 	e := mustManager(t)
 	for _, to := range []string{"ana@acme.test", "mallory@acme.test"} {
-		e.mail.FailNext(errSMTPDown)
-		_, _ = e.m.InviteUser(e.ctx, tenant, usermgmt.Invite{Email: to, Roles: []usermgmt.Role{usermgmt.RoleAgent}})
+		e.inviteWhileDown(t, to)
 	}
 	recs := e.outbox(t)
 	require.Len(t, recs, 2)
