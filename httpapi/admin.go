@@ -54,14 +54,10 @@ func (h *Handler) listRoles(w http.ResponseWriter, _ *http.Request, _ usermgmt.P
 
 func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, p usermgmt.Principal) error {
 	q := r.URL.Query()
-	for k := range q {
-		switch k {
-		case "status", "q", "limit", "cursor":
-		default:
-			return errorf(usermgmt.CodeInvalid, "unknown query parameter "+quote(k))
-		}
+	if err := onlyParams(q, "status", "q", "limit", "cursor"); err != nil {
+		return err
 	}
-	limit, err := queryInt(r, "limit")
+	limit, err := queryInt(q, "limit")
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,8 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 
 	"github.com/google/uuid"
@@ -92,22 +94,34 @@ func userID(r *http.Request) (uuid.UUID, error) {
 	return id, nil
 }
 
-// queryInt parses an optional integer query parameter.
 // pageQuery reads the query of a "Load more" list: limit and cursor, and
 // nothing else.
 func pageQuery(r *http.Request) (limit int, cursor string, err error) {
 	q := r.URL.Query()
-	for k := range q {
-		if k != "limit" && k != "cursor" {
-			return 0, "", errorf(usermgmt.CodeInvalid, "unknown query parameter "+quote(k))
-		}
+	if err := onlyParams(q, "limit", "cursor"); err != nil {
+		return 0, "", err
 	}
-	limit, err = queryInt(r, "limit")
+	limit, err = queryInt(q, "limit")
 	return limit, q.Get("cursor"), err
 }
 
-func queryInt(r *http.Request, name string) (int, error) {
-	s := r.URL.Query().Get(name)
+// onlyParams refuses a query with a parameter that is not in allowed, so
+// a misspelt filter is an error and not a silently wider answer.
+func onlyParams(q url.Values, allowed ...string) error {
+	for k := range q {
+		if !slices.Contains(allowed, k) {
+			if len(k) > 64 {
+				k = k[:64]
+			}
+			return errorf(usermgmt.CodeInvalid, "unknown query parameter "+strconv.Quote(k))
+		}
+	}
+	return nil
+}
+
+// queryInt parses an optional integer query parameter.
+func queryInt(q url.Values, name string) (int, error) {
+	s := q.Get(name)
 	if s == "" {
 		return 0, nil
 	}
