@@ -133,10 +133,14 @@ func queryInt(q url.Values, name string) (int, error) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	h := w.Header()
+	setJSONHeaders(w.Header())
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// setJSONHeaders sets the headers of every JSON answer: none is cached.
+func setJSONHeaders(h http.Header) {
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }

@@ -21,11 +21,8 @@ func writeUserPage(w http.ResponseWriter, p *UserPage) {
 	bp := bufPool.Get().(*[]byte)
 	b := appendUserPage((*bp)[:0], p)
 	b = append(b, '\n')
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Length", strconv.Itoa(len(b)))
+	setJSONHeaders(w.Header())
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b)
 	if cap(b) <= 1<<20 {
