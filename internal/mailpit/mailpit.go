@@ -161,9 +161,6 @@ type Summary struct {
 	From      Address
 	To        []Address
 	Subject   string
-	Username  string // who authenticated, if Mailpit recorded it
-	Tags      []string
-	Created   time.Time
 }
 
 // Message is one message, its headers decoded and its parts read.
@@ -173,10 +170,8 @@ type Message struct {
 	From      Address
 	To        []Address
 	Subject   string
-	Date      time.Time
 	Text      string
 	HTML      string
-	Tags      []string
 }
 
 // Messages returns every stored message, newest first.
