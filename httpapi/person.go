@@ -46,6 +46,17 @@ func accountKey(parts ...string) string {
 	return hex.EncodeToString(s[:12])
 }
 
+// emailAccountKey names a tenant's account by its email as the Manager
+// reads it, so that every spelling of one address (case, spaces, Unicode
+// normal form) takes from one bucket. An address the Manager refuses
+// keys by its raw text.
+func emailAccountKey(tenant, email string) string {
+	if e, err := usermgmt.NormalizeEmail(email); err == nil {
+		email = e
+	}
+	return accountKey(tenant, email)
+}
+
 // LoginRequest is the body of POST /auth/login. Tenant is read only when
 // Options.TenantFromRequest is nil. DeviceToken is for API clients; a
 // browser's trusted-device cookie is read on its own.
@@ -65,7 +76,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := h.limit(r, groupLogin, accountKey(tenant, strings.ToLower(strings.TrimSpace(req.Email)))); err != nil {
+	if err := h.limit(r, groupLogin, emailAccountKey(tenant, req.Email)); err != nil {
 		return err
 	}
 	device := req.DeviceToken
@@ -216,7 +227,7 @@ func (h *Handler) forgotPassword(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := h.limit(r, groupForgot, accountKey(tenant, strings.ToLower(strings.TrimSpace(req.Email)))); err != nil {
+	if err := h.limit(r, groupForgot, emailAccountKey(tenant, req.Email)); err != nil {
 		return err
 	}
 	if err := h.m.RequestPasswordReset(r.Context(), tenant, req.Email); err != nil {

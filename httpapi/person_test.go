@@ -245,6 +245,22 @@ func TestRateLimits(t *testing.T) {
 			}
 		}
 	})
+	t.Run("PerAccountIsOneBucketForEverySpellingOfAnEmail", func(t *testing.T) {
+		f := newFixture(t, func(o *httpapi.Options) {
+			o.RateLimits = httpapi.RateLimits{PerAccount: httpapi.Limit{Burst: 2, Per: time.Minute}}
+		})
+		// NFC, NFD and upper case with spaces: one address to the Manager.
+		for i, email := range []string{`zo\u00eb@acme.test`, `zoe\u0308@acme.test`, ` ZO\u00cb@acme.test `} {
+			w := f.do(t, req{method: "POST", path: "/password/forgot", body: `{"tenant":"acme","email":"` + email + `"}`})
+			if i < 2 {
+				if w.Code != 202 {
+					t.Fatalf("spelling %d: %d %s", i, w.Code, w.Body)
+				}
+			} else {
+				wantError(t, w, 429, "rate_limited")
+			}
+		}
+	})
 	t.Run("InvitationAcceptIsLimited", func(t *testing.T) {
 		f := newFixture(t, func(o *httpapi.Options) {
 			o.RateLimits = httpapi.RateLimits{PerIP: httpapi.Limit{Burst: 1, Per: time.Minute}}
