@@ -21,25 +21,11 @@ import (
 )
 
 // TestServerStartsServesAndStops runs the example as `go run` would, on a
-// free port, follows the printed link's page, and stops it by context.
+// free port, follows the printed link's page, and stops it by context
+// (startServer's cleanup checks that run returns nil in time).
 func TestServerStartsServesAndStops(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	out := &testlog.Buffer{}
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, out, func(string) string { return "" }) }()
-
-	banner := regexp.MustCompile(`open (http://127\.0\.0\.1:\d+)/invitations/accept\?token=umi_\S+`)
-	var base string
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if m := banner.FindStringSubmatch(out.String()); m != nil {
-			base = m[1]
-			break
-		}
-	}
-	if base == "" {
-		cancel()
-		t.Fatalf("no sign-in banner in:\n%s", out.String())
-	}
+	out := startServer(t, []string{"-addr", "127.0.0.1:0"}, func(string) string { return "" })
+	base := waitForOutput(t, out, regexp.MustCompile(`open (http://127\.0\.0\.1:\d+)/invitations/accept\?token=umi_\S+`))[1]
 	for path, want := range map[string]string{"/": "<!doctype html>", "/invitations/accept": `data-view="accept"`, "/login": `data-view="login"`} {
 		res, err := http.Get(base + path)
 		if err != nil {
@@ -61,15 +47,6 @@ func TestServerStartsServesAndStops(t *testing.T) {
 	}
 	if n := strings.Count(out.String(), "--- mail to "); n != 4 {
 		t.Fatalf("%d mails printed, want 3 demo users and the admin", n)
-	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run: %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("no graceful shutdown")
 	}
 }
 
@@ -184,12 +161,7 @@ func TestInvitationIsMailedThroughSMTPURL(t *testing.T) {
 	if !strings.Contains(got.HTML, `href="`+link+`"`) {
 		t.Errorf("the HTML part has no link to %s", link)
 	}
-	banner := "was mailed through smtp://" + mp.SMTP + "?tls=none"
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), banner); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q in:\n%s", banner, out.String())
-		}
-	}
+	waitForOutput(t, out, regexp.MustCompile(regexp.QuoteMeta("was mailed through smtp://"+mp.SMTP+"?tls=none")))
 	if strings.Contains(out.String(), "token=") || strings.Contains(out.String(), password) {
 		t.Fatalf("the terminal shows the link or the password:\n%s", out.String())
 	}
@@ -221,6 +193,20 @@ func startServer(t *testing.T, args []string, getenv func(string) string) *testl
 		}
 	})
 	return out
+}
+
+// waitForOutput waits up to 10 s for re to match what the server printed,
+// and returns the match and its submatches.
+func waitForOutput(t *testing.T, out *testlog.Buffer, re *regexp.Regexp) []string {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if m := re.FindStringSubmatch(out.String()); m != nil {
+			return m
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in:\n%s", re, out.String())
+		}
+	}
 }
 
 // failingStore refuses every transaction.
@@ -273,12 +259,7 @@ func TestServerStartsWhileSMTPIsDown(t *testing.T) {
 	mp := mailpit.Start(t)
 	mp.Stop() // its port now refuses connections
 	out := startServer(t, []string{"-addr", "127.0.0.1:0", "-seed=false", "-smtp-url", "smtp://" + mp.SMTP + "?tls=none"}, func(string) string { return "" })
-	const banner = "could not be sent yet"
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), banner); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q in:\n%s", banner, out.String())
-		}
-	}
+	waitForOutput(t, out, regexp.MustCompile("could not be sent yet"))
 	if !strings.Contains(out.String(), "the outbox will retry it") {
 		t.Fatalf("no warning in the log:\n%s", out.String())
 	}
