@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -297,4 +298,24 @@ func TestUndeliveredMailAnswer(t *testing.T) {
 	wantError(t, f.do(t, req{method: "GET", path: "/mail/undelivered", bearer: agent}), 403, "permission_denied")
 	wantError(t, f.do(t, req{method: "GET", path: "/mail/undelivered?cursor=xyz", bearer: tok}), 400, "invalid")
 	wantError(t, f.do(t, req{method: "GET", path: "/mail/undelivered?page=2", bearer: tok}), 400, "invalid")
+}
+
+// TestMePermissionsFollowTheRoles: GET /me lists what the caller's roles
+// allow, the buttons the page shows, and no more.
+func TestMePermissionsFollowTheRoles(t *testing.T) {
+	f := newFixture(t, nil)
+	for _, c := range []struct {
+		role usermgmt.Role
+		want []usermgmt.Permission
+	}{
+		{usermgmt.RoleTenantAdmin, usermgmt.AllPermissions()},
+		{usermgmt.RoleComplianceOfficer, []usermgmt.Permission{usermgmt.PermListUsers, usermgmt.PermReadActivity}},
+		{usermgmt.RoleAgent, []usermgmt.Permission{}},
+	} {
+		_, tok, _ := f.active(t, "acme", string(c.role)+"@acme.test", c.role)
+		me := decodeBody[httpapi.Me](t, f.do(t, req{method: "GET", path: "/me", bearer: tok}))
+		if !slices.Equal(me.Permissions, c.want) || me.Permissions == nil {
+			t.Errorf("%s: permissions %v, want %v", c.role, me.Permissions, c.want)
+		}
+	}
 }
