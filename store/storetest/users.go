@@ -411,6 +411,14 @@ func testCountActiveWithRole(t *testing.T, f *fixture) {
 	require.Zero(t, f.activeWithRole(acme, usermgmt.RoleRecruiter))
 	require.Equal(t, 1, f.activeWithRole(globex, admin))
 
+	// It counts users, not role entries: a role listed twice counts once,
+	// and leaves nothing behind when it goes.
+	twice := f.mustUser(acme, "twice@example.com", usermgmt.StatusActive, usermgmt.RoleRecruiter, usermgmt.RoleRecruiter)
+	require.Equal(t, 1, f.activeWithRole(acme, usermgmt.RoleRecruiter), "a role listed twice")
+	twice.Status = usermgmt.StatusDeactivated
+	f.mustUpdate(twice)
+	require.Zero(t, f.activeWithRole(acme, usermgmt.RoleRecruiter), "a role listed twice, deactivated")
+
 	a.Roles = []usermgmt.Role{usermgmt.RoleHRAdmin}
 	f.mustUpdate(a)
 	require.Equal(t, 1, f.activeWithRole(acme, admin), "role revoked")
