@@ -231,7 +231,7 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	defer m.Close() // before the store closes: lets background reset mails finish
 	// The outbox worker retries mail whose first attempt failed (the SMTP
 	// server was down, say); every instance of an app runs one.
-	stopDelivery := startDelivery(ctx, m)
+	stopDelivery := goUntilStopped(ctx, func(ctx context.Context) { _ = m.Run(ctx) }) // nil when ctx ends
 	defer stopDelivery()
 	adminMailWaits, err := bootstrap(ctx, m, c, log)
 	if err != nil {
@@ -302,14 +302,10 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 // trusted devices.
 const pruneEvery = 10 * time.Minute
 
-// startPruning runs m.PruneExpired every interval in a goroutine until
-// ctx ends or the returned stop is called; stop waits for the goroutine
-// (and cancels a prune in progress) and may be called more than once.
+// startPruning runs m.PruneExpired every interval until ctx ends or the
+// returned stop is called; stop cancels a prune in progress and waits.
 func startPruning(ctx context.Context, m *usermgmt.Manager, log *slog.Logger, every time.Duration) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
+	return goUntilStopped(ctx, func(ctx context.Context) {
 		tick := time.NewTicker(every)
 		defer tick.Stop()
 		for {
@@ -326,6 +322,18 @@ func startPruning(ctx context.Context, m *usermgmt.Manager, log *slog.Logger, ev
 				log.ErrorContext(ctx, "pruning expired rows failed", "err", err)
 			}
 		}
+	})
+}
+
+// goUntilStopped runs f in a goroutine with a context that ends with ctx
+// or when the returned stop is called; stop waits for f to return and may
+// be called more than once.
+func goUntilStopped(ctx context.Context, f func(context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f(ctx)
 	}()
 	return func() {
 		cancel()
@@ -423,22 +431,6 @@ func bootstrap(ctx context.Context, m *usermgmt.Manager, c config, log *slog.Log
 	}
 	_, err = m.InviteUser(ctx, c.tenant, usermgmt.Invite{Email: c.admin, Roles: []usermgmt.Role{usermgmt.RoleTenantAdmin}})
 	return usermgmt.ErrorCode(err) == usermgmt.CodeDeliveryFailed, queued(err)
-}
-
-// startDelivery runs the Manager's outbox worker in a goroutine until ctx
-// ends or the returned stop is called; stop waits for it to finish the
-// attempt in flight.
-func startDelivery(ctx context.Context, m *usermgmt.Manager) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = m.Run(ctx) // nil when ctx ends
-	}()
-	return func() {
-		cancel()
-		<-done
-	}
 }
 
 // newMailer returns the SMTP mailer when -smtp-url is set, and otherwise
