@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -268,8 +267,6 @@ var errDelivery = &deliveryErr{}
 type deliveryErr struct{}
 
 func (*deliveryErr) Error() string { return "smtp: connection refused" }
-
-var _ = http.StatusOK
 
 // TestUndeliveredMailAnswer: a mail whose first attempt failed is listed
 // for the admin with its error and next try, and with no link; an agent

@@ -16,6 +16,7 @@ import (
 	"github.com/pquerna/otp/totp"
 	"github.com/usermgmt/usermgmt"
 	"github.com/usermgmt/usermgmt/httpapi"
+	"github.com/usermgmt/usermgmt/mailer/mailertest"
 	"github.com/usermgmt/usermgmt/store/memory"
 )
 
@@ -50,7 +51,7 @@ func BenchmarkListUsersHTTP(b *testing.B) {
 	if _, err := m.InviteUser(ctx, "big", usermgmt.Invite{Email: "admin@big.test", Roles: []usermgmt.Role{usermgmt.RoleTenantAdmin}}); err != nil {
 		b.Fatal(err)
 	}
-	enr, err := m.AcceptInvite(ctx, tokenOf(mail.last["admin@big.test"]), password)
+	enr, err := m.AcceptInvite(ctx, mailertest.TokenFromLink(mail.last["admin@big.test"]), password)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -124,13 +125,3 @@ type discardWriter struct {
 func (d *discardWriter) Header() http.Header         { return d.header }
 func (d *discardWriter) WriteHeader(s int)           { d.status = s }
 func (d *discardWriter) Write(p []byte) (int, error) { d.n += len(p); return len(p), nil }
-
-func tokenOf(link string) string {
-	const k = "token="
-	for i := 0; i+len(k) <= len(link); i++ {
-		if link[i:i+len(k)] == k {
-			return link[i+len(k):]
-		}
-	}
-	return ""
-}

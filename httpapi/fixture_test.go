@@ -210,8 +210,6 @@ func newHandlerErr(f *fixture, origin string) (http.Handler, error) {
 	return httpapi.NewHandler(f.m, opts)
 }
 
-type httptestRecorder = httptest.ResponseRecorder
-
 // newRequest is httptest.NewRequest without its panic on a bad target.
 func newRequest(method, target, body string) (r *http.Request, err error) {
 	defer func() {

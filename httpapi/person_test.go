@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -272,7 +273,7 @@ func TestRateLimits(t *testing.T) {
 }
 
 // doFrom sends r from remote address addr with an X-Forwarded-For header.
-func doFrom(t *testing.T, f *fixture, r req, addr, xff string) *httptestRecorder {
+func doFrom(t *testing.T, f *fixture, r req, addr, xff string) *httptest.ResponseRecorder {
 	t.Helper()
 	if r.header == nil {
 		r.header = map[string]string{}
