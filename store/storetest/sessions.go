@@ -227,6 +227,30 @@ func testRotateSessionCompareAndSet(t *testing.T, f *fixture) {
 	requireSessionGone(t, f, s1, s0.RefreshHash)
 }
 
+// testRotateSessionRolledBackLeavesNoTrace: a rotation that does not
+// commit marks no refresh hash spent, so once the session is revoked no
+// hash finds it.
+func testRotateSessionRolledBackLeavesNoTrace(t *testing.T, f *fixture) {
+	u := f.mustUser(acme, "ada@example.com", usermgmt.StatusActive, usermgmt.RoleAgent)
+	s := f.mustSession(u)
+	r := usermgmt.SessionRotation{ID: s.ID, OldRefresh: s.RefreshHash, TokenHash: newHash(), RefreshHash: newHash(),
+		Roles: []usermgmt.Role{usermgmt.RoleSupervisor}, IdleExpiresAt: base.Add(time.Hour)}
+	_, err := probe(f, func(tx usermgmt.Tx) (struct{}, error) { return struct{}{}, tx.RotateSession(f.ctx, r) })
+	require.NoError(t, err, "the rotation before the rollback")
+
+	got, spent, err := f.sessionByRefresh(s.RefreshHash)
+	require.NoError(t, err)
+	require.False(t, spent, "the refresh hash is current again")
+	requireSession(t, s, got, "the session as it was")
+	_, _, err = f.sessionByRefresh(r.RefreshHash)
+	requireCode(t, err, usermgmt.CodeNotFound, "the rolled-back refresh hash")
+	_, err = f.touch(r.TokenHash, base)
+	requireCode(t, err, usermgmt.CodeUnauthenticated, "the rolled-back session token")
+
+	f.mustDo(func(tx usermgmt.Tx) error { return tx.RevokeSessionByID(f.ctx, s.ID) })
+	requireSessionGone(t, f, s, r.RefreshHash)
+}
+
 func testRotateSessionConcurrentOneWins(t *testing.T, f *fixture) {
 	u := f.mustUser(acme, "ada@example.com", usermgmt.StatusActive)
 	for _, n := range []int{2, 10} {

@@ -86,6 +86,7 @@ func cases() []testCase {
 		{"RotateSessionReplacesHashesAndRoles", testRotateSessionReplacesHashesAndRoles},
 		{"RotateSessionCompareAndSet", testRotateSessionCompareAndSet},
 		{"RotateSessionConcurrentOneWins", testRotateSessionConcurrentOneWins},
+		{"RotateSessionRolledBackLeavesNoTrace", testRotateSessionRolledBackLeavesNoTrace},
 		{"RevokeSessionReturnsAndDeletesIt", testRevokeSessionReturnsAndDeletesIt},
 		{"RevokeSessionByIDIgnoresUnknown", testRevokeSessionByIDIgnoresUnknown},
 		{"RevokeUserRemovesSessionsRefreshAndDevices", testRevokeUserRemovesSessionsRefreshAndDevices},
