@@ -65,6 +65,7 @@ func cases() []testCase {
 		{"CountActiveWithRole", testCountActiveWithRole},
 		{"CountActiveWithRoleSerializesLastAdminRemoval", testCountActiveWithRoleSerializesLastAdminRemoval},
 		{"ReturnedUsersDoNotAliasStore", testReturnedUsersDoNotAliasStore},
+		{"ListedUsersDoNotShareSlices", testListedUsersDoNotShareSlices},
 		{"StoredUsersDoNotAliasInput", testStoredUsersDoNotAliasInput},
 
 		// Single-use tokens

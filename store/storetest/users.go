@@ -504,6 +504,26 @@ func testReturnedUsersDoNotAliasStore(t *testing.T, f *fixture) {
 	require.Equal(t, 1, f.activeWithRole(acme, usermgmt.RoleTenantAdmin))
 }
 
+// testListedUsersDoNotShareSlices: the users of one page share nothing
+// with each other either, so appending to one user's roles or setting
+// one's last login leaves the next user as it was.
+func testListedUsersDoNotShareSlices(t *testing.T, f *fixture) {
+	for _, e := range []string{"a@example.com", "b@example.com"} {
+		u := newUser(acme, e, usermgmt.StatusActive, usermgmt.RoleAgent, usermgmt.RoleSupervisor)
+		u.LastLoginAt = ptr(base)
+		f.mustDo(func(tx usermgmt.Tx) error { return tx.CreateUser(f.ctx, u) })
+	}
+	listed := f.list(usermgmt.UserListParams{TenantID: acme, Limit: 10})
+	require.Len(t, listed, 2)
+	want := normUser(listed[1])
+	want.Roles = slices.Clone(want.Roles)
+
+	listed[0].Roles = append(listed[0].Roles, usermgmt.RoleTenantAdmin)
+	listed[0].Roles[0] = "scribbled"
+	*listed[0].LastLoginAt = time.Time{}
+	require.Equal(t, want, normUser(listed[1]), "the next user of the page")
+}
+
 func testStoredUsersDoNotAliasInput(t *testing.T, f *fixture) {
 	u := newUser(acme, "input@example.com", usermgmt.StatusActive, usermgmt.RoleTenantAdmin)
 	u.LastLoginAt = ptr(base)
