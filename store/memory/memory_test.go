@@ -128,3 +128,21 @@ func TestReadOnlyTxRefusesDeleteExpired(t *testing.T) {
 	})
 	require.Equal(t, usermgmt.CodeInternal, usermgmt.ErrorCode(err))
 }
+
+// TestTxAfterRunInTxIsRefused: a Tx kept past its RunInTx would read and
+// write without the lock; it answers internal instead.
+func TestTxAfterRunInTxIsRefused(t *testing.T) {
+	s := memory.New()
+	for _, ro := range []bool{false, true} {
+		var kept usermgmt.Tx
+		require.NoError(t, s.RunInTx(t.Context(), usermgmt.TxOptions{ReadOnly: ro}, func(_ context.Context, tx usermgmt.Tx) error {
+			kept = tx
+			return nil
+		}))
+		_, err := kept.CountUsers(t.Context(), "acme")
+		require.Equal(t, usermgmt.CodeInternal, usermgmt.ErrorCode(err), "read, read-only=%v", ro)
+		err = kept.CreateUser(t.Context(), &usermgmt.UserRecord{User: usermgmt.User{ID: uuid.Must(uuid.NewV7()), TenantID: "acme", Email: "late@example.com"}})
+		require.Equal(t, usermgmt.CodeInternal, usermgmt.ErrorCode(err), "write, read-only=%v", ro)
+	}
+	require.Equal(t, usermgmt.StatusCounts{}, mustCount(t, s, "acme"), "nothing was written")
+}
