@@ -30,7 +30,7 @@
 
   // ---- API ----------------------------------------------------------------
   class APIError extends Error {
-    constructor(status, code, message, retryAfter) { super(message); this.status = status; this.code = code; this.retryAfter = retryAfter; }
+    constructor(status, code, message) { super(message); this.status = status; this.code = code; }
   }
   async function call(method, path, data, retried) {
     const init = { method, credentials: "same-origin", headers: { "Accept": "application/json" } };
@@ -49,7 +49,7 @@
     let msg = err.message;
     const ra = res.headers.get("Retry-After");
     if (res.status === 429 && ra) msg += " (retry in " + ra + "s)";
-    throw new APIError(res.status, err.code, msg, ra);
+    throw new APIError(res.status, err.code, msg);
   }
 
   // showError puts msg next to what caused it: under an input (marked
@@ -99,13 +99,12 @@
   const plural = (n, one, many) => n + " " + (n === 1 ? one : many);
 
   async function initUsers() {
-    const state = { me: null, roles: [], status: "", q: "", cursor: "", users: [], selected: null, activityCursor: "", pending: null, mailSeq: 0 };
+    const state = { roles: [], status: "", q: "", cursor: "", users: [], selected: null, activityCursor: "", pending: null, mailSeq: 0 };
     let me;
     try { me = await call("GET", "/me"); } catch (e) {
       if (e.status === 401) { go(cfg.login + "?next=" + encodeURIComponent(location.pathname)); return; }
       showError("list-error", e.message); return;
     }
-    state.me = me;
     const can = (p) => me.permissions.includes(p);
     $("me-email").textContent = "Signed in as " + me.user.email;
     $("sign-out").addEventListener("click", async () => { try { await call("POST", "/auth/logout"); } finally { go(cfg.login); } });
