@@ -280,10 +280,19 @@ func TestBrowser(t *testing.T) {
 			t.Fatalf("%s: %v\npage: %s", step, err, pageText(invitee))
 		}
 	}
-	doI("open the link and set a password",
+	doI("open the link: a short password and a repeat that differs are refused next to their fields",
 		chromedp.Navigate(link),
 		waitFor(`location.search === "" && document.activeElement.id === "new-password"`), // the token left the address bar
+		chromedp.SendKeys(chromedp.ID("new-password"), "too short"),
+		chromedp.Click(chromedp.ID("password-submit")),
+		waitFor(`!document.getElementById("new-password-error").hidden && document.activeElement.id === "new-password"`),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("new-password").value = ""`),
 		chromedp.SendKeys(chromedp.ID("new-password"), newPassword),
+		chromedp.SendKeys(chromedp.ID("new-password2"), newPassword+"!"),
+		chromedp.Click(chromedp.ID("password-submit")),
+		waitFor(`document.getElementById("new-password-error").hidden && !document.getElementById("new-password2-error").hidden && document.activeElement.id === "new-password2"`),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("new-password2").value = ""`))
+	doI("set a password",
 		chromedp.SendKeys(chromedp.ID("new-password2"), newPassword),
 		chromedp.Click(chromedp.ID("password-submit")),
 		chromedp.WaitVisible(chromedp.ID("enrol-form")),

@@ -64,6 +64,15 @@
     root.querySelectorAll(".error").forEach((p) => { p.textContent = ""; p.hidden = true; });
     root.querySelectorAll("[aria-invalid]").forEach((i) => i.setAttribute("aria-invalid", "false"));
   }
+  // chosenPassword reads a new password typed twice, in the inputs id and
+  // id + "2". It shows why it is refused next to the field and returns ""
+  // then; the server checks the rest of the policy.
+  function chosenPassword(id) {
+    const p1 = $(id).value, p2 = $(id + "2").value;
+    if (p1.length < 12) { showError(id + "-error", "Use at least 12 characters.", $(id)); return ""; }
+    if (p1 !== p2) { showError(id + "2-error", "The two passwords differ.", $(id + "2")); return ""; }
+    return p1;
+  }
   function busy(button, on) { if (button) { button.disabled = on; button.setAttribute("aria-busy", on ? "true" : "false"); } }
 
   function takeToken() {
@@ -502,9 +511,7 @@
 
     $("password-form").addEventListener("submit", async (e) => {
       e.preventDefault(); clearErrors($("password-form"));
-      const p1 = $("new-password").value, p2 = $("new-password2").value;
-      if (p1.length < 12) { showError("new-password-error", "Use at least 12 characters.", $("new-password")); return; }
-      if (p1 !== p2) { showError("new-password2-error", "The two passwords differ.", $("new-password2")); return; }
+      const p1 = chosenPassword("new-password"); if (!p1) return;
       const b = $("password-submit"); busy(b, true);
       try { showEnrol((await call("POST", "/invitations/accept", { token, password: p1 })).enrollment); }
       catch (err) {
@@ -550,9 +557,7 @@
     $("reset-password").focus();
     $("reset-form").addEventListener("submit", async (e) => {
       e.preventDefault(); clearErrors($("reset-form"));
-      const p1 = $("reset-password").value, p2 = $("reset-password2").value;
-      if (p1.length < 12) { showError("reset-password-error", "Use at least 12 characters.", $("reset-password")); return; }
-      if (p1 !== p2) { showError("reset-password2-error", "The two passwords differ.", $("reset-password2")); return; }
+      const p1 = chosenPassword("reset-password"); if (!p1) return;
       try { await call("POST", "/password/reset", { token, password: p1 }); $("reset-form").hidden = true; $("reset-done").hidden = false; }
       catch (err) { showError("reset-password-error", err.message, $("reset-password")); }
     });
