@@ -146,3 +146,26 @@ func TestTxAfterRunInTxIsRefused(t *testing.T) {
 	}
 	require.Equal(t, usermgmt.StatusCounts{}, mustCount(t, s, "acme"), "nothing was written")
 }
+
+// TestReadOnlyTxsRunSideBySide: a read-only transaction takes the read
+// lock, so a second one runs while the first is still open. Were readers
+// serialised, the first would wait for the second forever; the timeout
+// only turns that deadlock into a failure.
+func TestReadOnlyTxsRunSideBySide(t *testing.T) {
+	s := memory.New()
+	ro := usermgmt.TxOptions{ReadOnly: true}
+	read := func(ctx context.Context, tx usermgmt.Tx) error {
+		_, err := tx.CountUsers(ctx, "acme")
+		return err
+	}
+	second := make(chan error, 1)
+	require.NoError(t, s.RunInTx(t.Context(), ro, func(ctx context.Context, tx usermgmt.Tx) error {
+		go func() { second <- s.RunInTx(ctx, ro, read) }()
+		select {
+		case err := <-second:
+			return err
+		case <-time.After(time.Minute):
+			return errors.New("a second read-only transaction waited for the first")
+		}
+	}))
+}
