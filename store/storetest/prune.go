@@ -236,6 +236,8 @@ func testDeleteExpiredSeesItsOwnTx(t *testing.T, f *fixture) {
 		requireCode(t, err, usermgmt.CodeNotFound, "pruned token in the same transaction")
 		_, _, err = tx.SessionByRefresh(f.ctx, s.RefreshHash)
 		requireCode(t, err, usermgmt.CodeNotFound, "pruned session in the same transaction")
+		_, err = tx.GetDevice(f.ctx, d.Hash)
+		requireCode(t, err, usermgmt.CodeNotFound, "pruned device in the same transaction")
 		_, err = tx.ClaimMail(f.ctx, base, base.Add(time.Minute))
 		requireCode(t, err, usermgmt.CodeNotFound, "pruned mail in the same transaction")
 		return nil
