@@ -318,7 +318,11 @@ func TestBrowser(t *testing.T) {
 	do("the admin's list shows the invitee as active after a reload",
 		chromedp.EmulateViewport(1366, 900),
 		chromedp.Reload(),
-		waitFor(`document.querySelector('[data-count="active"]').textContent === "2"`))
+		waitFor(`document.querySelector('[data-count="active"]').textContent === "2"`),
+		// The list and the mail notice load side by side: the notice is
+		// judged only once its answer has arrived, else its hidden state
+		// is the page's initial one and proves nothing.
+		waitFor(`performance.getEntriesByType("resource").some((e) => e.name.includes("/api/mail/undelivered") && e.responseEnd > 0)`))
 	if r := rowText(t, admin, "new.person@acme.test"); !strings.Contains(r, "active") || !strings.Contains(r, "enabled") {
 		t.Fatalf("invitee row: %q", r)
 	}
