@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/usermgmt/usermgmt"
@@ -65,9 +66,8 @@ func decodeJSON(body []byte, v any) error {
 		// message is safe to show, it only echoes the field's name.
 		return errorf(usermgmt.CodeInvalid, "the body is not valid: "+trimJSONPrefix(err.Error()))
 	}
-	if dec.More() {
-		return errorf(usermgmt.CodeInvalid, "the body must hold one JSON object")
-	}
+	// Anything after the object, a second value or a stray delimiter, is
+	// a token other than the end.
 	if _, err := dec.Token(); err != io.EOF {
 		return errorf(usermgmt.CodeInvalid, "the body must hold one JSON object")
 	}
@@ -75,10 +75,7 @@ func decodeJSON(body []byte, v any) error {
 }
 
 func trimJSONPrefix(s string) string {
-	const p = "json: "
-	if len(s) > len(p) && s[:len(p)] == p {
-		s = s[len(p):]
-	}
+	s = strings.TrimPrefix(s, "json: ")
 	if len(s) > 200 {
 		s = s[:200]
 	}
