@@ -1,12 +1,15 @@
 package httpapi_test
 
 import (
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/usermgmt/usermgmt"
+	"github.com/usermgmt/usermgmt/httpapi"
+	"github.com/usermgmt/usermgmt/internal/testlog"
 )
 
 func TestRequestHygiene(t *testing.T) {
@@ -93,4 +96,30 @@ func TestTrustedOriginsConfig(t *testing.T) {
 	if w.Code != http.StatusNoContent {
 		t.Fatalf("trusted origin logout: %d %s", w.Code, w.Body)
 	}
+}
+
+func TestNewHandlerRefusesBadOptions(t *testing.T) {
+	f := newFixture(t, nil)
+	for name, c := range map[string]struct {
+		m    *usermgmt.Manager
+		opts httpapi.Options
+	}{
+		"NilManager":              {nil, httpapi.Options{}},
+		"NegativeBodyLimit":       {f.m, httpapi.Options{MaxBodyBytes: -1}},
+		"CookieNameWithSemicolon": {f.m, httpapi.Options{SessionCookie: "a;b"}},
+	} {
+		if _, err := httpapi.NewHandler(c.m, c.opts); usermgmt.ErrorCode(err) != usermgmt.CodeInvalid {
+			t.Errorf("%s: err = %v, want invalid", name, err)
+		}
+	}
+	t.Run("NewAnswers500AndLogsTheCause", func(t *testing.T) {
+		logs := &testlog.Buffer{}
+		h := httpapi.New(f.m, httpapi.Options{MaxBodyBytes: -1, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/me", nil))
+		wantError(t, w, 500, "internal")
+		if strings.Contains(w.Body.String(), "MaxBodyBytes") || !strings.Contains(logs.String(), "MaxBodyBytes") {
+			t.Fatalf("body %s, log %q", w.Body, logs.String())
+		}
+	})
 }
