@@ -54,6 +54,22 @@ func constraintName(err error) string {
 	return ""
 }
 
+// oneRow turns the result of a statement that changes one row by its key
+// into not_found when the row is gone.
+func oneRow(res sql.Result, err error, notFound string) error {
+	if err != nil {
+		return mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return mapErr(err)
+	}
+	if n == 0 {
+		return errorf(usermgmt.CodeNotFound, "%s", notFound)
+	}
+	return nil
+}
+
 func isRetryable(err error) bool {
 	switch sqlState(err) {
 	case sqlstateSerialization, sqlstateDeadlock:

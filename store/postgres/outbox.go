@@ -85,22 +85,6 @@ func (t *tx) ListMail(ctx context.Context, p usermgmt.MailListParams) ([]usermgm
 	return mails, mapErr(rows.Err())
 }
 
-// oneRow turns the result of a statement that changes one row by its key
-// into not_found when the row is gone.
-func oneRow(res sql.Result, err error, notFound string) error {
-	if err != nil {
-		return mapErr(err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return mapErr(err)
-	}
-	if n == 0 {
-		return errorf(usermgmt.CodeNotFound, "%s", notFound)
-	}
-	return nil
-}
-
 func scanMail(r rowScanner) (usermgmt.MailRecord, error) {
 	var (
 		m        usermgmt.MailRecord

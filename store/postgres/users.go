@@ -60,15 +60,7 @@ func (t *tx) UpdateUser(ctx context.Context, u *usermgmt.UserRecord) error {
 		timePtrArg(u.ActivatedAt), u.UpdatedAt, u.PasswordHash, bytesArg(u.MFASecret), u.MFALastStep,
 		joinHashes(u.RecoveryCodes), u.FailedAttempts, timeArg(u.LockedUntil), timeArg(u.LastMailAt),
 		u.TenantID, uuidArg(u.ID))
-	if err != nil {
-		return mapErr(err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return mapErr(err)
-	} else if n == 0 {
-		return errorf(usermgmt.CodeNotFound, "user not found")
-	}
-	return nil
+	return oneRow(res, err, "user not found")
 }
 
 func (t *tx) AdvanceMFAStep(ctx context.Context, tenantID string, id uuid.UUID, step int64) (bool, error) {
