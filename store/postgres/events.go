@@ -39,17 +39,5 @@ func (t *tx) ListEvents(ctx context.Context, tenantID string, userID uuid.UUID, 
 		query, args = t.q().listEventsBefore, []any{tenantID, uuidArg(userID), uuidArg(before), limit}
 	}
 	rows, err := t.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	events := make([]usermgmt.Event, 0, limit)
-	for rows.Next() {
-		e, err := scanEvent(rows)
-		if err != nil {
-			return nil, mapErr(err)
-		}
-		events = append(events, e)
-	}
-	return events, mapErr(rows.Err())
+	return collect(rows, err, scanEvent, limit)
 }

@@ -70,19 +70,7 @@ func (t *tx) ListMail(ctx context.Context, p usermgmt.MailListParams) ([]usermgm
 		query, args = t.q().listMailBefore, []any{p.TenantID, uuidArg(p.Before), p.Limit}
 	}
 	rows, err := t.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	mails := make([]usermgmt.MailRecord, 0, min(p.Limit, 100))
-	for rows.Next() {
-		m, err := scanMail(rows)
-		if err != nil {
-			return nil, mapErr(err)
-		}
-		mails = append(mails, m)
-	}
-	return mails, mapErr(rows.Err())
+	return collect(rows, err, scanMail, min(p.Limit, 100))
 }
 
 func scanMail(r rowScanner) (usermgmt.MailRecord, error) {

@@ -16,6 +16,24 @@ type rowScanner interface {
 	Scan(dest ...any) error
 }
 
+// collect scans every row of a query's result with scan (size is a
+// capacity hint) and closes rows; err is the query's own error.
+func collect[T any](rows *sql.Rows, err error, scan func(rowScanner) (T, error), size int) ([]T, error) {
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	out := make([]T, 0, size)
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, mapErr(err)
+		}
+		out = append(out, v)
+	}
+	return out, mapErr(rows.Err())
+}
+
 func scanUser(r rowScanner, extra ...any) (usermgmt.User, error) {
 	var (
 		u         usermgmt.User

@@ -187,19 +187,7 @@ func (t *tx) searchUsers(ctx context.Context, p usermgmt.UserListParams) ([]user
 }
 
 func collectUsers(rows *sql.Rows, err error, limit int) ([]usermgmt.User, error) {
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	users := make([]usermgmt.User, 0, limit)
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, mapErr(err)
-		}
-		users = append(users, u)
-	}
-	return users, mapErr(rows.Err())
+	return collect(rows, err, func(r rowScanner) (usermgmt.User, error) { return scanUser(r) }, limit)
 }
 
 // escapeLike makes s match itself in LIKE, whose escape character is \ by
