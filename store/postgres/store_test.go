@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -45,6 +46,11 @@ func TestNewValidates(t *testing.T) {
 	s, err := postgres.New(db)
 	require.NoError(t, err)
 	assert.Equal(t, "usermgmt", s.Schema())
+	// The 63-byte limit itself: the NUL bytes above fail on their characters.
+	_, err = postgres.New(db, postgres.WithSchema(strings.Repeat("a", 64)))
+	assert.Equal(t, usermgmt.CodeInvalid, usermgmt.ErrorCode(err), "64 bytes")
+	_, err = postgres.New(db, postgres.WithSchema(strings.Repeat("a", 63)))
+	assert.NoError(t, err, "63 bytes")
 }
 
 func TestUserRoundTrip(t *testing.T) {
