@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -114,4 +115,28 @@ func count(t testing.TB, db *bun.DB, s *postgres.Store, table, where string, arg
 		t.Fatal(err)
 	}
 	return n
+}
+
+// together runs fn(0, ready), …, fn(n-1, ready) in n goroutines and
+// returns how many returned true. Each fn calls ready once it holds what
+// it races with (an open transaction: a connection of its own); ready
+// returns when every fn has called it or returned. Contenders merely
+// started together still run one after the other (the first takes the
+// pool's one open connection while the others are still connecting), and
+// a race test then passes whether the code is atomic or not.
+func together(n int, fn func(i int, ready func()) bool) int {
+	var wins atomic.Int32
+	var wg, arrived sync.WaitGroup
+	arrived.Add(n)
+	for i := range n {
+		wg.Go(func() {
+			arrive := sync.OnceFunc(arrived.Done)
+			defer arrive() // a contender that fails early holds nobody up
+			if fn(i, func() { arrive(); arrived.Wait() }) {
+				wins.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return int(wins.Load())
 }

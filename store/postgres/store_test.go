@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -159,25 +158,16 @@ func TestAdvanceMFAStepOnce(t *testing.T) {
 	s := newStore(t)
 	u := newUser("t1", "a@x.io", usermgmt.StatusActive)
 	inTx(t, s, func(ctx context.Context, tx usermgmt.Tx) error { return tx.CreateUser(ctx, u) })
-	var wins int
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			inTx(t, s, func(ctx context.Context, tx usermgmt.Tx) error {
-				ok, err := tx.AdvanceMFAStep(ctx, "t1", u.ID, 100)
-				if ok {
-					mu.Lock()
-					wins++
-					mu.Unlock()
-				}
-				return err
-			})
-		}()
-	}
-	wg.Wait()
+	wins := together(8, func(_ int, ready func()) bool {
+		var ok bool
+		err := s.RunInTx(context.Background(), usermgmt.TxOptions{}, func(ctx context.Context, tx usermgmt.Tx) (err error) {
+			ready()
+			ok, err = tx.AdvanceMFAStep(ctx, "t1", u.ID, 100)
+			return err
+		})
+		assert.NoError(t, err)
+		return ok
+	})
 	assert.Equal(t, 1, wins)
 	inTx(t, s, func(ctx context.Context, tx usermgmt.Tx) error {
 		ok, err := tx.AdvanceMFAStep(ctx, "t1", u.ID, 99)
@@ -202,30 +192,20 @@ func TestConsumeTokenOnce(t *testing.T) {
 		assert.Equal(t, usermgmt.CodeNotFound, usermgmt.ErrorCode(err), "wrong purpose")
 		return nil
 	})
-	var wins int
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := s.RunInTx(context.Background(), usermgmt.TxOptions{}, func(ctx context.Context, tx usermgmt.Tx) error {
-				got, err := tx.ConsumeToken(ctx, usermgmt.PurposeInvite, tok.Hash)
-				if err == nil {
-					assert.Equal(t, *tok, got)
-				}
-				return err
-			})
+	wins := together(8, func(_ int, ready func()) bool {
+		err := s.RunInTx(context.Background(), usermgmt.TxOptions{}, func(ctx context.Context, tx usermgmt.Tx) error {
+			ready()
+			got, err := tx.ConsumeToken(ctx, usermgmt.PurposeInvite, tok.Hash)
 			if err == nil {
-				mu.Lock()
-				wins++
-				mu.Unlock()
-			} else {
-				assert.Equal(t, usermgmt.CodeNotFound, usermgmt.ErrorCode(err))
+				assert.Equal(t, *tok, got)
 			}
-		}()
-	}
-	wg.Wait()
+			return err
+		})
+		if err != nil {
+			assert.Equal(t, usermgmt.CodeNotFound, usermgmt.ErrorCode(err))
+		}
+		return err == nil
+	})
 	assert.Equal(t, 1, wins)
 }
 
