@@ -5,7 +5,6 @@ import (
 	"context"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -161,23 +160,16 @@ func TestRacesAcrossInstances(t *testing.T) {
 		u, err := in.one.InviteUser(ctx, "acme", usermgmt.Invite{Email: "ana@acme.test", Roles: []usermgmt.Role{"agent"}})
 		require.NoError(t, err)
 		token := in.mail.Token(u.Email)
-		var ok atomic.Int32
-		var wg sync.WaitGroup
-		for i := range 6 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				m := in.one
-				if i%2 == 1 {
-					m = in.two
-				}
-				if _, err := m.AcceptInvite(ctx, token, pw); err == nil {
-					ok.Add(1)
-				}
-			}()
-		}
-		wg.Wait()
-		assert.Equal(t, int32(1), ok.Load())
+		ok := together(6, func(i int, ready func()) bool {
+			m := in.one
+			if i%2 == 1 {
+				m = in.two
+			}
+			ready()
+			_, err := m.AcceptInvite(ctx, token, pw)
+			return err == nil
+		})
+		assert.Equal(t, 1, ok)
 	})
 
 	t.Run("OneTOTPCodeTwoInstances", func(t *testing.T) {
@@ -189,42 +181,29 @@ func TestRacesAcrossInstances(t *testing.T) {
 			challenges[i] = res.MFAChallenge
 		}
 		c := in.code(t, secret)
-		var ok atomic.Int32
-		var wg sync.WaitGroup
-		for i, m := range []*usermgmt.Manager{in.one, in.two} {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if _, err := m.VerifyMFA(ctx, challenges[i], c, false); err == nil {
-					ok.Add(1)
-				}
-			}()
-		}
-		wg.Wait()
-		assert.Equal(t, int32(1), ok.Load())
+		ok := together(2, func(i int, ready func()) bool {
+			m := []*usermgmt.Manager{in.one, in.two}[i]
+			ready()
+			_, err := m.VerifyMFA(ctx, challenges[i], c, false)
+			return err == nil
+		})
+		assert.Equal(t, 1, ok)
 	})
 
 	t.Run("ConcurrentInvitesOfOneEmail", func(t *testing.T) {
-		var ok atomic.Int32
-		var wg sync.WaitGroup
-		for i := range 10 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				m, email := in.one, "Sam@Acme.test"
-				if i%2 == 1 {
-					m, email = in.two, "sam@ACME.test"
-				}
-				_, err := m.InviteUser(ctx, "acme", usermgmt.Invite{Email: email, Roles: []usermgmt.Role{"agent"}})
-				if err == nil {
-					ok.Add(1)
-				} else {
-					assert.Equal(t, usermgmt.CodeConflict, usermgmt.ErrorCode(err))
-				}
-			}()
-		}
-		wg.Wait()
-		assert.Equal(t, int32(1), ok.Load())
+		ok := together(10, func(i int, ready func()) bool {
+			m, email := in.one, "Sam@Acme.test"
+			if i%2 == 1 {
+				m, email = in.two, "sam@ACME.test"
+			}
+			ready()
+			_, err := m.InviteUser(ctx, "acme", usermgmt.Invite{Email: email, Roles: []usermgmt.Role{"agent"}})
+			if err != nil {
+				assert.Equal(t, usermgmt.CodeConflict, usermgmt.ErrorCode(err))
+			}
+			return err == nil
+		})
+		assert.Equal(t, 1, ok)
 		db := openDB(t)
 		assert.Equal(t, 1, count(t, db, in.store, "users", "email = 'sam@acme.test'"))
 		assert.Equal(t, 1, count(t, db, in.store, "tokens", "purpose = 'invite' AND user_id = (SELECT id FROM \""+in.store.Schema()+"\".users WHERE email = 'sam@acme.test')"),
