@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -105,6 +106,10 @@ func TestCountActiveWithRoleSerializesAcrossPools(t *testing.T) {
 	countedA, countedB := make(chan int, 1), make(chan int, 1)
 	proceedA, proceedB := make(chan struct{}), make(chan struct{})
 	close(proceedB)
+	// A's transaction must end even when the test fails early: the schema
+	// cannot be dropped while it holds the lock.
+	releaseA := sync.OnceFunc(func() { close(proceedA) })
+	defer releaseA()
 	errA, errB := make(chan error, 1), make(chan error, 1)
 	go func() { errA <- removeIfNotLast(one, a, countedA, proceedA) }()
 	assert.Equal(t, 2, <-countedA)
@@ -114,7 +119,7 @@ func TestCountActiveWithRoleSerializesAcrossPools(t *testing.T) {
 		t.Fatalf("second count did not wait for the first transaction: %d", n)
 	case <-time.After(200 * time.Millisecond):
 	}
-	close(proceedA)
+	releaseA()
 	require.NoError(t, <-errA)
 	assert.Equal(t, 1, <-countedB)
 	assert.Equal(t, usermgmt.CodeConflict, usermgmt.ErrorCode(<-errB))
