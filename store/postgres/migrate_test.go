@@ -3,12 +3,14 @@ package postgres_test
 import (
 	"context"
 	"io/fs"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/uptrace/bun"
 
 	"github.com/usermgmt/usermgmt"
 	"github.com/usermgmt/usermgmt/store/postgres"
@@ -68,20 +70,41 @@ func TestMigrateConcurrently(t *testing.T) {
 	})
 }
 
-// A schema migrated before 0002 existed, as a deployed app's is, gets it
-// from the next Migrate and keeps its rows.
-func TestMigrateUpgradesAVersion1Schema(t *testing.T) {
+// undo removes what each migration after 0001 creates ({s} is the quoted
+// schema). A new migration needs its entry here.
+var undo = map[int]string{
+	2: `DROP INDEX {s}.tokens_expires_at; DROP INDEX {s}.devices_expires_at`,
+	3: `DROP TABLE {s}.outbox`,
+}
+
+// migratedBackTo returns a pool and a Store on a fresh schema at version:
+// migrated to the latest, then what every later migration creates is gone
+// and unrecorded, as in the schema of a deployed app that has not had them.
+func migratedBackTo(t *testing.T, version int) (*bun.DB, *postgres.Store) {
+	t.Helper()
 	db := openDB(t)
 	s, err := postgres.New(db, postgres.WithSchema(freshSchema(t)))
 	require.NoError(t, err)
 	ctx := context.Background()
 	require.NoError(t, s.Migrate(ctx))
-	// Back to version 1: what 0002 and later create is gone and unrecorded.
 	q := `"` + s.Schema() + `"`
-	_, err = db.DB.ExecContext(ctx, `DROP INDEX `+q+`.tokens_expires_at; DROP INDEX `+q+`.devices_expires_at;
-		DROP TABLE `+q+`.outbox;
-		DELETE FROM `+q+`.schema_migrations WHERE version >= 2`)
+	for v := count(t, db, s, "schema_migrations", ""); v > version; v-- {
+		sql, ok := undo[v]
+		require.True(t, ok, "undo has no entry for migration %d", v)
+		_, err := db.DB.ExecContext(ctx, strings.ReplaceAll(sql, "{s}", q))
+		require.NoError(t, err, "undo %d", v)
+	}
+	_, err = db.DB.ExecContext(ctx, `DELETE FROM `+q+`.schema_migrations WHERE version > $1`, version)
 	require.NoError(t, err)
+	return db, s
+}
+
+// A schema migrated before 0002 existed, as a deployed app's is, gets it
+// from the next Migrate and keeps its rows.
+func TestMigrateUpgradesAVersion1Schema(t *testing.T) {
+	db, s := migratedBackTo(t, 1)
+	ctx := context.Background()
+	q := `"` + s.Schema() + `"`
 	require.Equal(t, 1, count(t, db, s, "schema_migrations", ""))
 	u := newUser("t1", "a@x.io", usermgmt.StatusActive)
 	inTx(t, s, func(ctx context.Context, tx usermgmt.Tx) error {
