@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"sort"
 	"strings"
@@ -63,7 +64,7 @@ func newBench(ctx context.Context, db *bun.DB, store *postgres.Store, schema str
 		userDepth: min(50_000, p.BigTenant/2/200*200), actDepth: min(250_000, p.HeavyEvents*5/6/200*200),
 		actTotal: p.HeavyEvents}
 	m, err := usermgmt.New(store, usermgmt.Options{
-		Mailer: b.mail, SecretKey: randomKey(), Clock: b.clk.Now, Logger: discardLogger(),
+		Mailer: b.mail, SecretKey: randomKey(), Clock: b.clk.Now, Logger: slog.New(slog.DiscardHandler),
 		Links: usermgmt.Links{BaseURL: "https://app.example.com"},
 	})
 	if err != nil {

@@ -18,9 +18,7 @@ import (
 	"database/sql"
 	"flag"
 	"fmt"
-	"io"
 	"log"
-	"log/slog"
 	"os"
 	"time"
 
@@ -124,5 +122,3 @@ func randomKey() []byte {
 	rand.Read(k)
 	return k
 }
-
-func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log"
+	"slices"
 	"strings"
 	"time"
 )
@@ -225,7 +226,7 @@ func dropIndexes(ctx context.Context, conn *sql.Conn, schema, table string) ([]s
 			rows.Close()
 			return nil, err
 		}
-		if contains(constraints, name) {
+		if slices.Contains(constraints, name) {
 			continue
 		}
 		drop = append(drop, `DROP INDEX `+s+`.`+name)
@@ -238,15 +239,6 @@ func dropIndexes(ctx context.Context, conn *sql.Conn, schema, table string) ([]s
 		}
 	}
 	return rebuild, nil
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 func indexName(q string) string {
