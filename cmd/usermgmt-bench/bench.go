@@ -15,7 +15,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/pquerna/otp/totp"
-	"github.com/uptrace/bun"
 
 	"github.com/usermgmt/usermgmt"
 	"github.com/usermgmt/usermgmt/mailer/mailertest"
@@ -30,7 +29,6 @@ func (c *clock) Now() time.Time          { return time.Now().Add(time.Duration(c
 func (c *clock) Advance(d time.Duration) { c.off.Add(int64(d)) }
 
 type bench struct {
-	db     *bun.DB
 	sqldb  *sql.DB
 	store  *postgres.Store
 	schema string
@@ -42,7 +40,6 @@ type bench struct {
 
 	userDepth, actDepth int // rows before the deep cursors
 	actTotal            int // events of the heavy user
-	windowEnd           string
 
 	admin      context.Context // the big tenant's tenant_admin as actor
 	adminID    uuid.UUID
@@ -57,8 +54,8 @@ type bench struct {
 	tokens                            []string // live session tokens
 }
 
-func newBench(ctx context.Context, db *bun.DB, store *postgres.Store, schema string, p seedParams, n, warm int) (*bench, error) {
-	b := &bench{db: db, sqldb: db.DB, store: store, schema: schema, mail: mailertest.New(), clk: &clock{}, n: n, warm: warm,
+func newBench(ctx context.Context, sqldb *sql.DB, store *postgres.Store, schema string, p seedParams, n, warm int) (*bench, error) {
+	b := &bench{sqldb: sqldb, store: store, schema: schema, mail: mailertest.New(), clk: &clock{}, n: n, warm: warm,
 		// 1,000 pages of 50 and 250,000 events at full size; proportionally
 		// less on a smaller seed.
 		userDepth: min(50_000, p.BigTenant/2/200*200), actDepth: min(250_000, p.HeavyEvents*5/6/200*200),

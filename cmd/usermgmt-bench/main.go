@@ -94,7 +94,7 @@ func main() {
 		return
 	}
 
-	b, err := newBench(ctx, db, store, *schema, p, *n, *warm)
+	b, err := newBench(ctx, sqldb, store, *schema, p, *n, *warm)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -14,11 +14,11 @@ func (b *bench) plans(ctx context.Context) (string, error) {
 	cols := peerUserCols
 	big := "'" + bigTenant + "'"
 	heavy := "'" + b.heavyID.String() + "'"
-	var afterEmail string
+	var afterEmail, windowEnd string
 	if err := b.sqldb.QueryRowContext(ctx, `SELECT email FROM `+s+`.users WHERE tenant_id = $1 ORDER BY email OFFSET $2 LIMIT 1`, bigTenant, b.userDepth-1).Scan(&afterEmail); err != nil {
 		return "", err
 	}
-	if err := b.sqldb.QueryRowContext(ctx, `SELECT email FROM `+s+`.users WHERE tenant_id = $1 ORDER BY email OFFSET 199 LIMIT 1`, bigTenant).Scan(&b.windowEnd); err != nil {
+	if err := b.sqldb.QueryRowContext(ctx, `SELECT email FROM `+s+`.users WHERE tenant_id = $1 ORDER BY email OFFSET 199 LIMIT 1`, bigTenant).Scan(&windowEnd); err != nil {
 		return "", err
 	}
 	var tokenHash string
@@ -35,9 +35,9 @@ func (b *bench) plans(ctx context.Context) (string, error) {
 			FROM (SELECT ` + cols + ` FROM ` + s + `.users WHERE tenant_id = ` + big + ` ORDER BY email LIMIT 200) w) x
 			WHERE hit OR rn = n ORDER BY email`},
 		{"Search, step 2, rare term: trigram index after the window (store)", `SELECT ` + cols + ` FROM ` + s + `.users WHERE tenant_id = ` + big +
-			` AND email > '` + b.windowEnd + `' AND email LIKE '%` + rareTerm + `%' ORDER BY email || '' LIMIT 51`},
+			` AND email > '` + windowEnd + `' AND email LIKE '%` + rareTerm + `%' ORDER BY email || '' LIMIT 51`},
 		{"Search, step 2, common term: trigram index after the window (store)", `SELECT ` + cols + ` FROM ` + s + `.users WHERE tenant_id = ` + big +
-			` AND email > '` + b.windowEnd + `' AND email LIKE '%` + commonTerm + `%' ORDER BY email || '' LIMIT 51`},
+			` AND email > '` + windowEnd + `' AND email LIKE '%` + commonTerm + `%' ORDER BY email || '' LIMIT 51`},
 		{"ListActivity deep cursor (store)", `SELECT id, tenant_id, user_id, type, actor_id, ip, user_agent, detail, created_at FROM ` + s +
 			`.events WHERE tenant_id = ` + big + ` AND user_id = ` + heavy + ` AND id < '` + b.actBefore.String() + `' ORDER BY id DESC LIMIT 51`},
 		{"TouchSession (store; rolled back)", `WITH async AS (SELECT set_config('synchronous_commit', 'off', true))
