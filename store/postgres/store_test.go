@@ -32,6 +32,14 @@ func inTx(t *testing.T, s usermgmt.Store, fn func(ctx context.Context, tx usermg
 	require.NoError(t, s.RunInTx(context.Background(), usermgmt.TxOptions{}, fn))
 }
 
+// countsOf reads the tenant's badge counts in a transaction of its own.
+func countsOf(t *testing.T, s usermgmt.Store, tenantID string) usermgmt.StatusCounts {
+	t.Helper()
+	var c usermgmt.StatusCounts
+	inTx(t, s, func(ctx context.Context, tx usermgmt.Tx) (err error) { c, err = tx.CountUsers(ctx, tenantID); return })
+	return c
+}
+
 func TestNewValidates(t *testing.T) {
 	_, err := postgres.New(nil)
 	assert.Equal(t, usermgmt.CodeInvalid, usermgmt.ErrorCode(err))
@@ -96,15 +104,10 @@ func TestCountsFollowStatus(t *testing.T) {
 		require.NoError(t, tx.CreateUser(ctx, a))
 		return tx.CreateUser(ctx, b)
 	})
-	counts := func() usermgmt.StatusCounts {
-		var c usermgmt.StatusCounts
-		inTx(t, s, func(ctx context.Context, tx usermgmt.Tx) (err error) { c, err = tx.CountUsers(ctx, "t1"); return })
-		return c
-	}
-	assert.Equal(t, usermgmt.StatusCounts{Active: 1, Invited: 1, All: 2}, counts())
+	assert.Equal(t, usermgmt.StatusCounts{Active: 1, Invited: 1, All: 2}, countsOf(t, s, "t1"))
 	b.Status = usermgmt.StatusDeactivated
 	inTx(t, s, func(ctx context.Context, tx usermgmt.Tx) error { return tx.UpdateUser(ctx, b) })
-	assert.Equal(t, usermgmt.StatusCounts{Invited: 1, Deactivated: 1, All: 2}, counts())
+	assert.Equal(t, usermgmt.StatusCounts{Invited: 1, Deactivated: 1, All: 2}, countsOf(t, s, "t1"))
 	// A rolled-back change leaves the counts alone.
 	a.Status = usermgmt.StatusActive
 	boom := errors.New("boom")
@@ -113,13 +116,8 @@ func TestCountsFollowStatus(t *testing.T) {
 		return boom
 	})
 	assert.Same(t, boom, err)
-	assert.Equal(t, usermgmt.StatusCounts{Invited: 1, Deactivated: 1, All: 2}, counts())
-	var empty usermgmt.StatusCounts
-	inTx(t, s, func(ctx context.Context, tx usermgmt.Tx) (err error) {
-		empty, err = tx.CountUsers(ctx, "nobody")
-		return
-	})
-	assert.Equal(t, usermgmt.StatusCounts{}, empty)
+	assert.Equal(t, usermgmt.StatusCounts{Invited: 1, Deactivated: 1, All: 2}, countsOf(t, s, "t1"))
+	assert.Equal(t, usermgmt.StatusCounts{}, countsOf(t, s, "nobody"))
 }
 
 func TestListUsersKeysetAndSearch(t *testing.T) {
