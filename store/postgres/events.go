@@ -11,13 +11,6 @@ import (
 )
 
 func (t *tx) AppendEvent(ctx context.Context, e *usermgmt.Event) error {
-	if e.ID == uuid.Nil {
-		id, err := uuid.NewV7()
-		if err != nil {
-			return mapErr(err)
-		}
-		e.ID = id
-	}
 	var id uuid.UUID
 	err := t.db.QueryRowContext(ctx, t.q().appendEvent,
 		uuidArg(e.ID), e.TenantID, uuidArg(e.UserID), string(e.Type), uuidArg(e.ActorID),

@@ -12,13 +12,6 @@ import (
 )
 
 func (t *tx) CreateSession(ctx context.Context, s *usermgmt.SessionRecord) error {
-	if s.ID == uuid.Nil {
-		id, err := uuid.NewV7()
-		if err != nil {
-			return mapErr(err)
-		}
-		s.ID = id
-	}
 	var id uuid.UUID
 	err := t.db.QueryRowContext(ctx, t.q().createSession,
 		uuidArg(s.ID), s.TenantID, uuidArg(s.UserID), hashArg(s.TokenHash), hashArg(s.RefreshHash),

@@ -12,13 +12,6 @@ import (
 )
 
 func (t *tx) CreateUser(ctx context.Context, u *usermgmt.UserRecord) error {
-	if u.ID == uuid.Nil {
-		id, err := uuid.NewV7()
-		if err != nil {
-			return mapErr(err)
-		}
-		u.ID = id
-	}
 	var id uuid.UUID
 	err := t.db.QueryRowContext(ctx, t.q().createUser,
 		uuidArg(u.ID), u.TenantID, u.Email, string(u.Status), rolesArg(u.Roles), u.MFAEnabled,
