@@ -127,6 +127,12 @@ func (c catalogue) sortRoles(roles []Role) {
 
 func hasRole(roles []Role, r Role) bool { return slices.Contains(roles, r) }
 
+// Can reports whether a user holding roles may do p by the Manager's
+// catalogue (tenant_admin may do everything): for a host, or httpapi's
+// GET /me, to show only the buttons that will work. The Manager still
+// checks every operation itself.
+func (m *Manager) Can(roles []Role, p Permission) bool { return m.roles.can(roles, p) }
+
 // authz is what the actor of a context may do in one tenant.
 type authz struct {
 	system bool // no actor: trusted code

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"slices"
 
 	"github.com/google/uuid"
 	"github.com/usermgmt/usermgmt"
@@ -19,28 +18,12 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request, p usermgmt.Principa
 	}
 	perms := []usermgmt.Permission{}
 	for _, perm := range usermgmt.AllPermissions() {
-		if h.can(u.Roles, perm) {
+		if h.m.Can(u.Roles, perm) {
 			perms = append(perms, perm)
 		}
 	}
 	writeJSON(w, http.StatusOK, Me{User: h.user(u, h.now()), TenantID: p.TenantID, SessionID: p.SessionID, Permissions: perms})
 	return nil
-}
-
-// can mirrors the Manager's rule for the page's buttons; the Manager still
-// decides every request.
-func (h *Handler) can(roles []usermgmt.Role, p usermgmt.Permission) bool {
-	for _, r := range roles {
-		if r == usermgmt.RoleTenantAdmin {
-			return true
-		}
-		for _, d := range h.roles {
-			if d.Name == r && slices.Contains(d.Permissions, p) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 func (h *Handler) listRoles(w http.ResponseWriter, _ *http.Request, _ usermgmt.Principal) error {
