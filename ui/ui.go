@@ -41,12 +41,17 @@ type Options struct {
 	// "/password/forgot", "/invitations/accept" and "/password/reset";
 	// the last two must match usermgmt.Links.InvitePath and ResetPath.
 	UsersPath, LoginPath, ForgotPath, InvitePath, ResetPath string
+	// PasswordMinLength is the shortest password the page lets a person
+	// choose; set it to the Manager's usermgmt.Options.PasswordMinLength.
+	// Default 12, the Manager's default.
+	PasswordMinLength int
 }
 
 type pageData struct {
 	Title, APIPath, Prefix                                  string
 	UsersPath, LoginPath, ForgotPath, InvitePath, ResetPath string
 	View                                                    string
+	PasswordMinLength                                       int
 }
 
 // Handler returns the page's handler.
@@ -63,6 +68,9 @@ func Handler(opts Options) http.Handler {
 	def(&opts.ForgotPath, "/password/forgot")
 	def(&opts.InvitePath, "/invitations/accept")
 	def(&opts.ResetPath, "/password/reset")
+	if opts.PasswordMinLength <= 0 {
+		opts.PasswordMinLength = 12
+	}
 	opts.Prefix = strings.TrimSuffix(opts.Prefix, "/")
 	opts.APIPath = strings.TrimSuffix(opts.APIPath, "/")
 
@@ -72,7 +80,7 @@ func Handler(opts Options) http.Handler {
 		err := tmpl.Execute(&b, pageData{Title: opts.Title, APIPath: opts.APIPath, Prefix: opts.Prefix,
 			UsersPath: opts.Prefix + opts.UsersPath, LoginPath: opts.Prefix + opts.LoginPath,
 			ForgotPath: opts.Prefix + opts.ForgotPath, InvitePath: opts.Prefix + opts.InvitePath,
-			ResetPath: opts.Prefix + opts.ResetPath, View: view})
+			ResetPath: opts.Prefix + opts.ResetPath, View: view, PasswordMinLength: opts.PasswordMinLength})
 		if err != nil {
 			panic(err) // the template is embedded and its data are strings: this cannot fail
 		}

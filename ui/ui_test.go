@@ -68,6 +68,19 @@ func TestPagesAreSelfContained(t *testing.T) {
 	}
 }
 
+// TestPasswordMinimumFollowsTheManager: the page asks for what the
+// Manager's policy asks, not a fixed 12.
+func TestPasswordMinimumFollowsTheManager(t *testing.T) {
+	for min, want := range map[int]string{0: `minlength="12"`, 8: `minlength="8"`, 16: `minlength="16"`} {
+		for _, path := range []string{"/invitations/accept", "/password/reset"} {
+			body := get(t, ui.Handler(ui.Options{PasswordMinLength: min}), "GET", path).Body.String()
+			if strings.Count(body, want) != 2 || strings.Contains(body, "{{") {
+				t.Fatalf("PasswordMinLength %d, %s: want two %s in %.300s", min, path, want, body)
+			}
+		}
+	}
+}
+
 func TestCustomPathsAndPrefix(t *testing.T) {
 	h := ui.Handler(ui.Options{Prefix: "/admin", InvitePath: "/join", ResetPath: "/reset"})
 	w := get(t, h, "GET", "/join")

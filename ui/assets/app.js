@@ -69,7 +69,8 @@
   // then; the server checks the rest of the policy.
   function chosenPassword(id) {
     const p1 = $(id).value, p2 = $(id + "2").value;
-    if (p1.length < 12) { showError(id + "-error", "Use at least 12 characters.", $(id)); return ""; }
+    const min = $(id).minLength; // the page's PasswordMinLength
+    if (p1.length < min) { showError(id + "-error", "Use at least " + min + " characters.", $(id)); return ""; }
     if (p1 !== p2) { showError(id + "2-error", "The two passwords differ.", $(id + "2")); return ""; }
     return p1;
   }
