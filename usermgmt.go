@@ -297,10 +297,27 @@ type Actor struct {
 
 type actorKey struct{}
 
-// WithActor returns ctx carrying the actor. A context without an actor is
-// trusted code: it is recorded as the system and not permission-checked.
+// WithActor returns ctx carrying the actor: admin operations check what
+// the actor may do and record them as its doing.
 func WithActor(ctx context.Context, a Actor) context.Context {
 	return context.WithValue(ctx, actorKey{}, a)
+}
+
+type systemKey struct{}
+
+// AsSystem marks ctx as trusted code: a host's own job or set-up (such as
+// inviting a tenant's first tenant_admin). Admin operations under it are
+// recorded as the system and not permission-checked. An admin operation
+// whose context carries neither an Actor nor this mark is refused with
+// permission_denied, so a handler that forgets WithActor grants nothing.
+func AsSystem(ctx context.Context) context.Context {
+	return context.WithValue(ctx, systemKey{}, true)
+}
+
+// isSystem reports whether ctx was marked by AsSystem.
+func isSystem(ctx context.Context) bool {
+	v, _ := ctx.Value(systemKey{}).(bool)
+	return v
 }
 
 // ActorFromContext returns the actor of ctx, if any.
