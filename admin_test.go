@@ -98,7 +98,7 @@ func TestInviteUser(t *testing.T) {
 		assert.Equal(t, usermgmt.CodeConflict, code(err))
 	})
 	t.Run("SameEmailInAnotherTenantIsAnotherUser", func(t *testing.T) {
-		other, err := e.m.InviteUser(context.Background(), "globex", usermgmt.Invite{Email: "ana.lopez@example.com", Roles: []usermgmt.Role{"agent"}})
+		other, err := e.m.InviteUser(system, "globex", usermgmt.Invite{Email: "ana.lopez@example.com", Roles: []usermgmt.Role{"agent"}})
 		require.NoError(t, err)
 		assert.NotEqual(t, u.ID, other.ID)
 	})
@@ -116,7 +116,7 @@ func TestInviteUser(t *testing.T) {
 // unchanged asserts the tenant's users and the mail count did not move.
 func unchanged(t *testing.T, e *env, before usermgmt.UserPage, mails int) {
 	t.Helper()
-	after, err := e.m.ListUsers(context.Background(), tenant, usermgmt.ListUsersQuery{Limit: 200})
+	after, err := e.m.ListUsers(system, tenant, usermgmt.ListUsersQuery{Limit: 200})
 	require.NoError(t, err)
 	assert.Equal(t, before, after)
 	assert.Len(t, e.mail.Messages(), mails)
@@ -130,7 +130,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 	_, err := e.m.Deactivate(e.ctx, tenant, gone.ID)
 	require.NoError(t, err)
 	foreign := e.seedActive(t, "globex", "x@globex.test", usermgmt.RoleAgent)
-	before, err := e.m.ListUsers(context.Background(), tenant, usermgmt.ListUsersQuery{Limit: 200})
+	before, err := e.m.ListUsers(system, tenant, usermgmt.ListUsersQuery{Limit: 200})
 	require.NoError(t, err)
 	mails := len(e.mail.Messages())
 
@@ -146,7 +146,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		"UnknownRole":    {usermgmt.CodeInvalid, func() error { return inviteErr(e, "new@acme.test", "wizard") }},
 		"ZeroRoles":      {usermgmt.CodeInvalid, func() error { return inviteErr(e, "new@acme.test") }},
 		"EmptyTenant": {usermgmt.CodeInvalid, func() error {
-			_, err := e.m.InviteUser(context.Background(), "", usermgmt.Invite{Email: "a@b.io", Roles: []usermgmt.Role{"agent"}})
+			_, err := e.m.InviteUser(system, "", usermgmt.Invite{Email: "a@b.io", Roles: []usermgmt.Role{"agent"}})
 			return err
 		}},
 		"UnknownUser":        {usermgmt.CodeNotFound, func() error { _, err := e.m.GetUser(e.ctx, tenant, uuid.New()); return err }},
@@ -215,7 +215,7 @@ func TestCursorIsTamperEvident(t *testing.T) {
 	assert.Equal(t, usermgmt.CodeInvalid, code(err), "flipped bit")
 	_, err = e.m.ListUsers(e.ctx, tenant, usermgmt.ListUsersQuery{Limit: 2, Cursor: page.NextCursor, Status: usermgmt.StatusActive})
 	assert.Equal(t, usermgmt.CodeInvalid, code(err), "cursor of another query")
-	_, err = e.m.ListUsers(context.Background(), "globex", usermgmt.ListUsersQuery{Limit: 2, Cursor: page.NextCursor})
+	_, err = e.m.ListUsers(system, "globex", usermgmt.ListUsersQuery{Limit: 2, Cursor: page.NextCursor})
 	assert.Equal(t, usermgmt.CodeInvalid, code(err), "cursor of another tenant")
 }
 
@@ -344,7 +344,7 @@ func TestRoles(t *testing.T) {
 		}
 		wg.Wait()
 		assert.ElementsMatch(t, []usermgmt.Code{"", usermgmt.CodeConflict}, []usermgmt.Code{code(errs[0]), code(errs[1])})
-		_, err := e.m.GrantRole(context.Background(), tenant, e.admin.ID, usermgmt.RoleTenantAdmin)
+		_, err := e.m.GrantRole(system, tenant, e.admin.ID, usermgmt.RoleTenantAdmin)
 		require.NoError(t, err)
 	})
 }
@@ -406,12 +406,46 @@ func TestPermissions(t *testing.T) {
 		_, err = e.m.ListUsers(e.as(hr), tenant, usermgmt.ListUsersQuery{})
 		assert.Equal(t, denied, code(err))
 	})
-	t.Run("NoActorIsTrustedSystem", func(t *testing.T) {
-		u, err := e.m.InviteUser(context.Background(), "newco", usermgmt.Invite{Email: "first@newco.test", Roles: []usermgmt.Role{usermgmt.RoleTenantAdmin}})
+	t.Run("AsSystemIsTrustedAndRecordedAsTheSystem", func(t *testing.T) {
+		u, err := e.m.InviteUser(system, "newco", usermgmt.Invite{Email: "first@newco.test", Roles: []usermgmt.Role{usermgmt.RoleTenantAdmin}})
 		require.NoError(t, err)
-		page, err := e.m.ListActivity(context.Background(), "newco", u.ID, usermgmt.ActivityQuery{})
+		page, err := e.m.ListActivity(system, "newco", u.ID, usermgmt.ActivityQuery{})
 		require.NoError(t, err)
 		assert.Equal(t, uuid.Nil, page.Events[0].ActorID)
+	})
+	t.Run("NoActorAndNoSystemMarkIsDenied", func(t *testing.T) {
+		// A host handler that forgets WithActor must grant nothing.
+		bare := context.Background()
+		id := e.seedActive(t, tenant, "untouched@acme.test", usermgmt.RoleAgent).ID
+		ops := map[string]func() error{
+			"ListUsers": func() error { _, err := e.m.ListUsers(bare, tenant, usermgmt.ListUsersQuery{}); return err },
+			"GetUser":   func() error { _, err := e.m.GetUser(bare, tenant, id); return err },
+			"InviteUser": func() error {
+				_, err := e.m.InviteUser(bare, tenant, usermgmt.Invite{Email: "x@acme.test", Roles: []usermgmt.Role{"agent"}})
+				return err
+			},
+			"ResendInvite":        func() error { return e.m.ResendInvite(bare, tenant, id) },
+			"GrantRole":           func() error { _, err := e.m.GrantRole(bare, tenant, id, usermgmt.RoleTenantAdmin); return err },
+			"RevokeRole":          func() error { _, err := e.m.RevokeRole(bare, tenant, id, usermgmt.RoleAgent); return err },
+			"SendPasswordReset":   func() error { return e.m.SendPasswordReset(bare, tenant, id) },
+			"ResetMFA":            func() error { return e.m.ResetMFA(bare, tenant, id) },
+			"ForceLogout":         func() error { return e.m.ForceLogout(bare, tenant, id) },
+			"ListActivity":        func() error { _, err := e.m.ListActivity(bare, tenant, id, usermgmt.ActivityQuery{}); return err },
+			"Deactivate":          func() error { _, err := e.m.Deactivate(bare, tenant, id); return err },
+			"Activate":            func() error { _, err := e.m.Activate(bare, tenant, id); return err },
+			"ListUndeliveredMail": func() error { _, err := e.m.ListUndeliveredMail(bare, tenant, usermgmt.MailQuery{}); return err },
+		}
+		for name, op := range ops {
+			assert.Equal(t, denied, code(op()), name)
+		}
+		got, err := e.m.GetUser(system, tenant, id)
+		require.NoError(t, err)
+		assert.Equal(t, usermgmt.StatusActive, got.Status)
+		assert.Equal(t, []usermgmt.Role{usermgmt.RoleAgent}, got.Roles)
+	})
+	t.Run("AnActorUnderTheSystemMarkIsStillChecked", func(t *testing.T) {
+		_, err := e.m.ListUsers(usermgmt.AsSystem(e.as(outsider)), tenant, usermgmt.ListUsersQuery{})
+		assert.Equal(t, denied, code(err))
 	})
 }
 

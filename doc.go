@@ -14,8 +14,10 @@
 //
 // Every admin operation is tenant-scoped: a user id of another tenant is
 // not_found. The Actor in the context is checked against the role
-// catalogue and recorded in the activity log; a context without an Actor is
-// trusted code (set-up, jobs) and is recorded as the system. Every change,
+// catalogue and recorded in the activity log. Trusted code (set-up, jobs)
+// marks its context with AsSystem instead: it is recorded as the system and
+// not checked. A context with neither is refused with permission_denied, so
+// a handler that forgets WithActor grants nothing. Every change,
 // its activity event and its mail commit in one Store transaction; the
 // mail goes to the Mailer and SessionRevokers are called after the commit.
 // Mail lives in the store's outbox until the Mailer has taken it: a failed

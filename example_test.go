@@ -17,7 +17,7 @@ import (
 // The Settings → Users page on the memory store: invite, list, toggle a
 // role, deactivate.
 func Example() {
-	ctx := context.Background() // no Actor: trusted set-up code
+	ctx := usermgmt.AsSystem(context.Background()) // trusted set-up code: no Actor to check
 	mail := mailertest.New()
 	m, err := usermgmt.New(memory.New(), usermgmt.Options{
 		Mailer:    mail,
@@ -56,9 +56,9 @@ func Example() {
 func ExampleErrorCode() {
 	m, _ := usermgmt.New(memory.New(), usermgmt.Options{Mailer: mailertest.New(), SecretKey: make([]byte, 32),
 		Links: usermgmt.Links{BaseURL: "https://hr.acme.example"}})
-	_, err := m.InviteUser(context.Background(), "acme", usermgmt.Invite{Email: "not-an-email", Roles: []usermgmt.Role{"agent"}})
+	_, err := m.InviteUser(usermgmt.AsSystem(context.Background()), "acme", usermgmt.Invite{Email: "not-an-email", Roles: []usermgmt.Role{"agent"}})
 	fmt.Println(usermgmt.ErrorCode(err))
-	_, err = m.InviteUser(context.Background(), "acme", usermgmt.Invite{Email: "ana@acme.example", Roles: []usermgmt.Role{"wizard"}})
+	_, err = m.InviteUser(usermgmt.AsSystem(context.Background()), "acme", usermgmt.Invite{Email: "ana@acme.example", Roles: []usermgmt.Role{"wizard"}})
 	fmt.Println(usermgmt.ErrorCode(err), "-", usermgmt.ErrorMessage(err))
 	// Output:
 	// invalid
@@ -84,7 +84,7 @@ func ExampleDefaultMailTemplate() {
 	if err != nil {
 		panic(err)
 	}
-	_, _ = m.InviteUser(context.Background(), "acme", usermgmt.Invite{Email: "ana@acme.example", Roles: []usermgmt.Role{"agent"}})
+	_, _ = m.InviteUser(usermgmt.AsSystem(context.Background()), "acme", usermgmt.Invite{Email: "ana@acme.example", Roles: []usermgmt.Role{"agent"}})
 	msg, _ := mail.Last()
 	fmt.Println(msg.Subject)
 	// Output: Welcome to Acme HR
@@ -98,7 +98,7 @@ func ExampleManager_DeliverPending() {
 	m, _ := usermgmt.New(memory.New(), usermgmt.Options{Mailer: mail, SecretKey: make([]byte, 32),
 		Links: usermgmt.Links{BaseURL: "https://hr.acme.example"}, Clock: func() time.Time { return now },
 		Logger: slog.New(slog.DiscardHandler)})
-	ctx := context.Background()
+	ctx := usermgmt.AsSystem(context.Background())
 
 	mail.FailNext(errors.New("smtp: connection refused"))
 	_, err := m.InviteUser(ctx, "acme", usermgmt.Invite{Email: "ana@acme.example", Roles: []usermgmt.Role{"agent"}})

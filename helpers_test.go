@@ -21,6 +21,9 @@ import (
 
 const tenant = "acme"
 
+// system is trusted code's context: not permission-checked, recorded as the system.
+var system = usermgmt.AsSystem(context.Background())
+
 var testKey = bytes.Repeat([]byte{7}, 32)
 
 type env struct {
@@ -114,7 +117,7 @@ func (e *env) onboard(t testing.TB, email string, roles ...usermgmt.Role) (userm
 	s, err := e.m.CompleteMFAEnrollment(context.Background(), enr.Token, e.code(t, enr.Secret))
 	require.NoError(t, err)
 	e.clock.Advance(30 * time.Second) // next login needs a fresh step
-	u, err = e.m.GetUser(context.Background(), tenant, u.ID)
+	u, err = e.m.GetUser(system, tenant, u.ID)
 	require.NoError(t, err)
 	return u, enr.Secret, s, enr.RecoveryCodes
 }

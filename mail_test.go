@@ -26,7 +26,7 @@ func TestMailGolden(t *testing.T) {
 		e := mustManager(t)
 		ctx, who := e.ctx, "admin"
 		if !byAdmin {
-			ctx, who = context.Background(), "system"
+			ctx, who = system, "system"
 		}
 		u, err := e.m.InviteUser(ctx, tenant, usermgmt.Invite{Email: "ana@acme.test", Roles: []usermgmt.Role{usermgmt.RoleAgent}})
 		require.NoError(t, err)

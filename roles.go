@@ -135,7 +135,7 @@ func (m *Manager) Can(roles []Role, p Permission) bool { return m.roles.can(role
 
 // authz is what the actor of a context may do in one tenant.
 type authz struct {
-	system bool // no actor: trusted code
+	system bool // AsSystem: trusted code
 	roles  []Role
 	email  string // the actor's, named in the mails the action sends
 }
@@ -143,11 +143,16 @@ type authz struct {
 func (a authz) isAdmin() bool { return a.system || hasRole(a.roles, RoleTenantAdmin) }
 
 // authorize loads the actor of ctx in the tenant and checks permission p.
-// An actor who is not an active user of the tenant is permission_denied.
+// An actor who is not an active user of the tenant is permission_denied,
+// and so is a context with neither an actor nor the AsSystem mark (fail
+// closed). An actor wins over the mark: a checked actor is never widened.
 func (m *Manager) authorize(ctx context.Context, tx Tx, tenantID string, p Permission) (authz, error) {
 	a, ok := ActorFromContext(ctx)
 	if !ok {
-		return authz{system: true}, nil
+		if isSystem(ctx) {
+			return authz{system: true}, nil
+		}
+		return authz{}, Errorf(CodePermissionDenied, "no actor: call WithActor, or AsSystem for trusted code")
 	}
 	actor, err := tx.GetUser(ctx, tenantID, a.UserID)
 	if ErrorCode(err) == CodeNotFound || (err == nil && actor.Status != StatusActive) {

@@ -8,7 +8,7 @@ import (
 )
 
 func (h *Handler) me(w http.ResponseWriter, r *http.Request, p usermgmt.Principal) error {
-	// The caller's own record needs no permission: the context has no actor.
+	// The caller's own record needs no permission: self marks the context AsSystem.
 	u, err := h.m.GetUser(r.Context(), p.TenantID, p.UserID)
 	if err != nil {
 		if usermgmt.ErrorCode(err) == usermgmt.CodeNotFound {

@@ -75,7 +75,7 @@ func newFixture(t testing.TB, adjust func(*httpapi.Options)) *fixture {
 // invite invites a user as trusted code and returns it.
 func (f *fixture) invite(t testing.TB, tenant, email string, roles ...usermgmt.Role) usermgmt.User {
 	t.Helper()
-	u, err := f.m.InviteUser(context.Background(), tenant, usermgmt.Invite{Email: email, Roles: roles})
+	u, err := f.m.InviteUser(usermgmt.AsSystem(context.Background()), tenant, usermgmt.Invite{Email: email, Roles: roles})
 	if err != nil {
 		t.Fatalf("invite %s: %v", email, err)
 	}
@@ -98,7 +98,7 @@ func (f *fixture) active(t testing.TB, tenant, email string, roles ...usermgmt.R
 	if err != nil {
 		t.Fatalf("enrol %s: %v", email, err)
 	}
-	u, err = f.m.GetUser(ctx, tenant, u.ID)
+	u, err = f.m.GetUser(usermgmt.AsSystem(ctx), tenant, u.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,7 +55,7 @@ func TestRequestHygiene(t *testing.T) {
 			w = f.do(t, req{method: "POST", path: "/auth/login", body: `{"tenant":"acme","email":"admin@acme.test","password":"x"}`, header: h})
 			wantError(t, w, 403, "permission_denied")
 		}
-		got, err := f.m.GetUser(t.Context(), "acme", u.ID)
+		got, err := f.m.GetUser(usermgmt.AsSystem(t.Context()), "acme", u.ID)
 		if err != nil || got.Status != usermgmt.StatusInvited {
 			t.Fatalf("refused request changed the user: %+v %v", got, err)
 		}

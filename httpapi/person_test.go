@@ -318,7 +318,7 @@ func TestClientIP(t *testing.T) {
 		_, tok, _ := f.active(t, "acme", "admin@acme.test", usermgmt.RoleTenantAdmin)
 		u := f.invite(t, "acme", "u@acme.test", usermgmt.RoleAgent)
 		doFrom(t, f, req{method: "PUT", path: "/users/" + u.ID.String() + "/roles/supervisor", bearer: tok}, "10.1.2.3:80", "198.51.100.77")
-		page, err := f.m.ListActivity(context.Background(), "acme", u.ID, usermgmt.ActivityQuery{Limit: 1})
+		page, err := f.m.ListActivity(usermgmt.AsSystem(context.Background()), "acme", u.ID, usermgmt.ActivityQuery{Limit: 1})
 		if err != nil || page.Events[0].IP != "198.51.100.77" {
 			t.Fatalf("event IP: %+v %v", page.Events, err)
 		}

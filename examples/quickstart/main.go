@@ -55,9 +55,10 @@ func run(dbURL string) error {
 		return err
 	}
 
-	// Set-up code runs without an Actor: it is trusted, and that is how a
-	// tenant gets its first tenant_admin.
-	admin, err := m.InviteUser(ctx, tenant, usermgmt.Invite{Email: "admin@acme.example", Roles: []usermgmt.Role{usermgmt.RoleTenantAdmin}})
+	// Set-up code marks its context AsSystem: it is trusted, and that is
+	// how a tenant gets its first tenant_admin. A context with neither an
+	// Actor nor this mark is refused.
+	admin, err := m.InviteUser(usermgmt.AsSystem(ctx), tenant, usermgmt.Invite{Email: "admin@acme.example", Roles: []usermgmt.Role{usermgmt.RoleTenantAdmin}})
 	if err != nil {
 		return err
 	}

@@ -233,7 +233,7 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	// server was down, say); every instance of an app runs one.
 	stopDelivery := goUntilStopped(ctx, func(ctx context.Context) { _ = m.Run(ctx) }) // nil when ctx ends
 	defer stopDelivery()
-	adminMailWaits, err := bootstrap(ctx, m, c, log)
+	adminMailWaits, err := bootstrap(usermgmt.AsSystem(ctx), m, c, log)
 	if err != nil {
 		return err
 	}
@@ -385,8 +385,8 @@ func openStore(ctx context.Context, dsn string) (usermgmt.Store, func(), error) 
 	return s, func() { db.Close() }, nil
 }
 
-// bootstrap sets up the demo tenant as trusted code (a context without an
-// Actor): on an empty tenant it invites a few demo users and the first
+// bootstrap sets up the demo tenant as trusted code (a context marked
+// usermgmt.AsSystem): on an empty tenant it invites a few demo users and the first
 // tenant_admin. When the admin exists but never finished setup (a
 // restart on Postgres), it mails a fresh link.
 //

@@ -32,7 +32,7 @@ func TestInvitationArrivesAndItsLinkWorks(t *testing.T) {
 	mgr := mustManager(t, rec, nil)
 	const email = "new.person@acme.example"
 
-	if _, err := mgr.InviteUser(t.Context(), "acme", usermgmt.Invite{Email: email, Roles: []usermgmt.Role{usermgmt.RoleRecruiter}}); err != nil {
+	if _, err := mgr.InviteUser(usermgmt.AsSystem(t.Context()), "acme", usermgmt.Invite{Email: email, Roles: []usermgmt.Role{usermgmt.RoleRecruiter}}); err != nil {
 		t.Fatalf("InviteUser: %v", err)
 	}
 	sentMsg := rec.last()

@@ -96,11 +96,11 @@ func TestUnreachableServer(t *testing.T) {
 	t.Run("InviteIsDeliveryFailedWithTheUserCreated", func(t *testing.T) {
 		var logs bytes.Buffer
 		mgr := mustManager(t, m, slog.New(slog.NewTextHandler(&logs, nil)))
-		u, err := mgr.InviteUser(t.Context(), "acme", usermgmt.Invite{Email: "new@acme.example", Roles: []usermgmt.Role{usermgmt.RoleRecruiter}})
+		u, err := mgr.InviteUser(usermgmt.AsSystem(t.Context()), "acme", usermgmt.Invite{Email: "new@acme.example", Roles: []usermgmt.Role{usermgmt.RoleRecruiter}})
 		if code := usermgmt.ErrorCode(err); code != usermgmt.CodeDeliveryFailed {
 			t.Fatalf("InviteUser = %v (code %s), want delivery_failed", err, code)
 		}
-		got, err := mgr.GetUser(t.Context(), "acme", u.ID)
+		got, err := mgr.GetUser(usermgmt.AsSystem(t.Context()), "acme", u.ID)
 		if err != nil || got.Status != usermgmt.StatusInvited || got.Email != "new@acme.example" {
 			t.Fatalf("GetUser = %+v, %v; want the invited user", got, err)
 		}

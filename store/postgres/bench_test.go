@@ -57,7 +57,7 @@ func BenchmarkDeliverPending(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctx := context.Background()
+	ctx := usermgmt.AsSystem(context.Background())
 	for i := range b.N {
 		mail.FailNext(errors.New("smtp: connection refused"))
 		_, err := m.InviteUser(ctx, "acme", usermgmt.Invite{Email: fmt.Sprintf("p%d@acme.test", i), Roles: []usermgmt.Role{usermgmt.RoleAgent}})

@@ -61,7 +61,7 @@ const pw = "correct horse battery staple"
 // through two; it returns the user, the TOTP secret and the first session.
 func (in *instances) onboard(t *testing.T, email string, roles ...usermgmt.Role) (usermgmt.User, string, usermgmt.Session) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := usermgmt.AsSystem(context.Background())
 	u, err := in.one.InviteUser(ctx, "acme", usermgmt.Invite{Email: email, Roles: roles})
 	require.NoError(t, err)
 	enr, err := in.two.AcceptInvite(ctx, in.mail.Token(u.Email), pw)
@@ -154,7 +154,7 @@ func TestManagerOnPostgres(t *testing.T) {
 
 func TestRacesAcrossInstances(t *testing.T) {
 	in := twoManagers(t)
-	ctx := context.Background()
+	ctx := usermgmt.AsSystem(context.Background())
 
 	t.Run("OneInvitationTwoInstances", func(t *testing.T) {
 		u, err := in.one.InviteUser(ctx, "acme", usermgmt.Invite{Email: "ana@acme.test", Roles: []usermgmt.Role{"agent"}})

@@ -20,7 +20,7 @@ import (
 // exactly one mail, and its link works.
 func TestTwoInstancesShareTheOutbox(t *testing.T) {
 	in := twoManagers(t)
-	ctx := context.Background()
+	ctx := usermgmt.AsSystem(context.Background())
 	const n = 60
 	for i := range n {
 		in.mail.FailNext(errors.New("smtp: connection refused"))
@@ -66,7 +66,7 @@ func TestTwoInstancesShareTheOutbox(t *testing.T) {
 // commits leaves its mail until it is delivered.
 func TestMailCommitsWithItsChange(t *testing.T) {
 	in := twoManagers(t)
-	ctx := context.Background()
+	ctx := usermgmt.AsSystem(context.Background())
 	in.mail.FailNext(errors.New("smtp: connection refused"))
 	_, err := in.one.InviteUser(ctx, "acme", usermgmt.Invite{Email: "ana@acme.test", Roles: []usermgmt.Role{usermgmt.RoleAgent}})
 	require.Equal(t, usermgmt.CodeDeliveryFailed, usermgmt.ErrorCode(err))
