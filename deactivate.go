@@ -43,7 +43,11 @@ func (m *Manager) Deactivate(ctx context.Context, tenantID string, userID uuid.U
 		if err := tx.AppendEvent(ctx, m.event(ctx, &u.User, EventDeactivated, "")); err != nil {
 			return err
 		}
-		// Mail not yet delivered carries links that no longer work.
+		// Links die with the deactivation, so that Activate does not
+		// revive them, and mail not yet delivered would carry them.
+		if err := deleteTokens(ctx, tx, &u.User, PurposeInvite, PurposePasswordReset); err != nil {
+			return err
+		}
 		if _, err := tx.CancelMail(ctx, u.TenantID, u.ID, ""); err != nil {
 			return err
 		}

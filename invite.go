@@ -2,6 +2,7 @@ package usermgmt
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -95,6 +96,17 @@ func (m *Manager) issueLink(ctx context.Context, tx Tx, u *UserRecord, kind Mess
 	return m.queueMail(ctx, tx, kind, &u.User, inviter, m.link(path, token), ttl)
 }
 
+// mailSpacing refuses a second invitation or reset mail to one user within
+// Options.MailInterval with rate_limited and the seconds left.
+func (m *Manager) mailSpacing(r *UserRecord) error {
+	wait := m.opts.MailInterval - m.now().Sub(r.LastMailAt)
+	if wait <= 0 {
+		return nil
+	}
+	return &Error{Code: CodeRateLimited, RetryAfter: int64((wait + time.Second - 1) / time.Second),
+		Message: fmt.Sprintf("a link was mailed to %s less than %s ago; try again later", r.Email, humanDuration(m.opts.MailInterval))}
+}
+
 // mailInvite makes the first attempt at an invitation; when it fails it
 // clears the mail time, so the admin may resend at once (the outbox
 // retries it meanwhile).
@@ -125,9 +137,8 @@ func (m *Manager) ResendInvite(ctx context.Context, tenantID string, userID uuid
 		if r.Status != StatusInvited {
 			return Errorf(CodeConflict, "%s is %s, not invited", r.Email, r.Status)
 		}
-		if wait := m.opts.MailInterval - m.now().Sub(r.LastMailAt); wait > 0 {
-			return &Error{Code: CodeRateLimited, Message: "an invitation was sent less than a minute ago",
-				RetryAfter: int64(wait.Seconds()) + 1}
+		if err := m.mailSpacing(r); err != nil {
+			return err
 		}
 		u = r.User
 		var err error

@@ -39,6 +39,8 @@ const (
 	totpSecretBytes    = 20 // 160 bits
 	recoveryCodeCount  = 10
 	recoveryCodeLength = 10
+	// recoveryAlphabet leaves out the letters and digits people confuse.
+	recoveryAlphabet = "abcdefghjkmnpqrstuvwxyz23456789"
 )
 
 var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
@@ -92,11 +94,18 @@ func (m *Manager) startEnrollment(ctx context.Context, tx Tx, u *UserRecord, now
 // from the app. The user becomes active (an invitation is then accepted),
 // TOTP is enabled and a session is issued, with the recovery codes. When
 // Options.MFAOptional is set, an empty code finishes setup without TOTP.
-// It returns unauthenticated for a wrong code or a bad token, expired, and
+// It returns invalid for a code that is not six digits (not counted as a
+// failure), unauthenticated for a wrong code or a bad token, expired, and
 // rate_limited while the account is locked.
 func (m *Manager) CompleteMFAEnrollment(ctx context.Context, enrollmentToken, code string) (Session, error) {
 	if !wellFormed(enrollmentToken, prefixEnrollment) {
 		return Session{}, errBadToken()
+	}
+	skip := code == "" && m.opts.MFAOptional
+	if !skip {
+		if err := checkCodeShape(code, false); err != nil {
+			return Session{}, err
+		}
 	}
 	now := m.now().UTC()
 	var s Session
@@ -116,13 +125,12 @@ func (m *Manager) CompleteMFAEnrollment(ctx context.Context, enrollmentToken, co
 		if err := json.Unmarshal(t.Data, &d); err != nil {
 			return err
 		}
-		skip := code == "" && m.opts.MFAOptional
 		if !skip {
 			secret, err := m.open(d.Secret, u.TenantID, u.ID)
 			if err != nil {
 				return err
 			}
-			step, ok := verifyTOTP(secret, code, now, otp.DigitsSix)
+			step, ok := verifyTOTP(secret, strings.TrimSpace(code), now, otp.DigitsSix)
 			if !ok || step <= u.MFALastStep {
 				failed = &u.User
 				return errRetry
@@ -151,6 +159,24 @@ func (m *Manager) CompleteMFAEnrollment(ctx context.Context, enrollmentToken, co
 		return Session{}, wrapInternal(err)
 	}
 	return s, nil
+}
+
+// checkCodeShape refuses, with invalid, a code that could be neither a
+// TOTP code (six digits) nor, when recovery is allowed, a recovery code:
+// a typo is not a guess, so it is neither verified nor counted.
+func checkCodeShape(code string, recovery bool) error {
+	c := strings.TrimSpace(code)
+	if len(c) == 6 && strings.Trim(c, "0123456789") == "" {
+		return nil
+	}
+	if recovery {
+		c = strings.ToLower(strings.ReplaceAll(c, "-", ""))
+		if len(c) == recoveryCodeLength && strings.Trim(c, recoveryAlphabet) == "" {
+			return nil
+		}
+		return Errorf(CodeInvalid, "enter the 6-digit code from your authenticator app, or a recovery code")
+	}
+	return Errorf(CodeInvalid, "enter the 6-digit code from your authenticator app")
 }
 
 // checkCode verifies a TOTP code (atomically spending its time step) or a
@@ -205,7 +231,7 @@ func verifyTOTP(secret []byte, code string, now time.Time, digits otp.Digits) (i
 
 // newRecoveryCodes returns fresh codes ("abcde-fghij") and their MACs.
 func (m *Manager) newRecoveryCodes() ([]string, []TokenHash) {
-	const alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+	const alphabet = recoveryAlphabet
 	codes := make([]string, recoveryCodeCount)
 	hashes := make([]TokenHash, recoveryCodeCount)
 	buf := make([]byte, recoveryCodeLength)

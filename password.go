@@ -105,14 +105,18 @@ func needsRehash(phc string, want Argon2Params) bool {
 
 // SendPasswordReset mails an active user a single-use link to choose a new
 // password (Options.ResetTTL, 1 hour by default). It returns not_found,
-// permission_denied, conflict for a user who is not active, and
-// delivery_failed when the mail could not be sent (the link was made; send
-// again).
+// permission_denied, conflict for a user who is not active, rate_limited
+// within Options.MailInterval of the user's last invitation or reset mail,
+// and delivery_failed when the mail could not be sent (the link was made
+// and the outbox retries it).
 func (m *Manager) SendPasswordReset(ctx context.Context, tenantID string, userID uuid.UUID) error {
 	var out *outgoing
 	err := m.onUser(ctx, tenantID, userID, PermResetPassword, func(ctx context.Context, tx Tx, az authz, r *UserRecord) error {
 		if r.Status != StatusActive {
 			return Errorf(CodeConflict, "only an active user can reset a password; %s is %s", r.Email, r.Status)
+		}
+		if err := m.mailSpacing(r); err != nil {
+			return err
 		}
 		var err error
 		out, err = m.issueLink(ctx, tx, r, MessagePasswordReset, EventPasswordResetSent, az.email)

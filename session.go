@@ -227,11 +227,16 @@ func (m *Manager) createSession(ctx context.Context, tx Tx, u *UserRecord, now t
 // Success issues a session and, with trustDevice, a device token that
 // skips TOTP for Options.DeviceTrustTTL. A wrong code may be retried on the
 // same challenge until it expires or the account locks. It returns
-// unauthenticated for a wrong code or unknown challenge, expired for an
+// invalid for a code shaped like neither a TOTP code nor a recovery code
+// (not counted as a failure), unauthenticated for a wrong code or unknown
+// challenge, expired for an
 // expired one, and rate_limited while the account is locked.
 func (m *Manager) VerifyMFA(ctx context.Context, challenge, code string, trustDevice bool) (Session, error) {
 	if !wellFormed(challenge, prefixChallenge) {
 		return Session{}, errBadToken()
+	}
+	if err := checkCodeShape(code, true); err != nil {
+		return Session{}, err
 	}
 	now := m.now().UTC()
 	var s Session
@@ -360,6 +365,16 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string) (Session, er
 	return out, nil
 }
 
+// deleteTokens deletes u's single-use tokens of each purpose.
+func deleteTokens(ctx context.Context, tx Tx, u *User, purposes ...TokenPurpose) error {
+	for _, p := range purposes {
+		if err := tx.DeleteTokens(ctx, u.TenantID, u.ID, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func minTime(a, b time.Time) time.Time {
 	if a.Before(b) {
 		return a
@@ -418,11 +433,16 @@ func (m *Manager) PruneExpired(ctx context.Context) (Pruned, error) {
 }
 
 // revokeInTx is the one revocation path: it deletes every session, refresh
-// token and trusted device of u and records it. callRevokers follows it
-// after the commit.
+// token and trusted device of u, and the MFA challenges and enrolments in
+// progress (a password typed before the revocation must not finish a
+// login after it), and records it. callRevokers follows it after the
+// commit.
 func (m *Manager) revokeInTx(ctx context.Context, tx Tx, u *User) error {
 	n, err := tx.RevokeUser(ctx, u.TenantID, u.ID)
 	if err != nil {
+		return err
+	}
+	if err := deleteTokens(ctx, tx, u, PurposeMFAChallenge, PurposeMFAEnrollment); err != nil {
 		return err
 	}
 	detail := fmt.Sprintf("%d sessions, %d trusted devices", n.Sessions, n.Devices)

@@ -108,12 +108,16 @@ func (m *Manager) decodeCursor(c string, n int) ([]string, error) {
 }
 
 // spendToken consumes a single-use token of purpose inside tx and locks its
-// user. A bad or used token is unauthenticated, an old one expired (and
-// spent all the same, when the caller commits).
+// user. A bad or used token is unauthenticated, and so is one of another
+// tenant than the request's (ForTenant); an old one is expired (and spent
+// all the same, when the caller commits).
 func (m *Manager) spendToken(ctx context.Context, tx Tx, purpose TokenPurpose, token string, now time.Time) (UserRecord, TokenRecord, error) {
 	t, err := tx.ConsumeToken(ctx, purpose, hashToken(token))
 	if err != nil {
 		return UserRecord{}, t, tokenErr(err)
+	}
+	if want, ok := requestTenant(ctx); ok && t.TenantID != want {
+		return UserRecord{}, TokenRecord{}, errBadToken()
 	}
 	if !now.Before(t.ExpiresAt) {
 		return UserRecord{}, t, Errorf(CodeExpired, "this link or code has expired; ask for a new one")

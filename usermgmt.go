@@ -314,6 +314,24 @@ func AsSystem(ctx context.Context) context.Context {
 	return context.WithValue(ctx, systemKey{}, true)
 }
 
+type tenantKey struct{}
+
+// ForTenant returns ctx saying which tenant the request arrived for, when
+// the host knows it (the tenant's own host name, say). The person's flows
+// that redeem a token — AcceptInvite, CompleteMFAEnrollment, VerifyMFA,
+// ResetPassword — then refuse a token of any other tenant as a bad link,
+// and leave it unspent. httpapi sets it when Options.TenantFromRequest is
+// set.
+func ForTenant(ctx context.Context, tenantID string) context.Context {
+	return context.WithValue(ctx, tenantKey{}, tenantID)
+}
+
+// requestTenant returns the tenant ForTenant put in ctx.
+func requestTenant(ctx context.Context) (string, bool) {
+	t, ok := ctx.Value(tenantKey{}).(string)
+	return t, ok
+}
+
 // isSystem reports whether ctx was marked by AsSystem.
 func isSystem(ctx context.Context) bool {
 	v, _ := ctx.Value(systemKey{}).(bool)

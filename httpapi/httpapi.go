@@ -50,7 +50,9 @@ type Options struct {
 	// no token (login and forgot-password), e.g. from the host name. An
 	// error it returns is answered as is (an *usermgmt.Error keeps its
 	// code; anything else is internal). When nil, those routes read the
-	// tenant from the body's "tenant" field.
+	// tenant from the body's "tenant" field. When set, the routes that
+	// spend a link or challenge token (accept, MFA, reset) also refuse a
+	// token of another tenant (usermgmt.ForTenant).
 	TenantFromRequest func(*http.Request) (string, error)
 
 	// Authenticate lets a host with sessions of its own supply the
@@ -221,6 +223,21 @@ func (h *Handler) routes() {
 			}
 		})
 	}
+	// redeem serves a person route that spends a link or challenge token:
+	// when the host tells the tenant from the request, a token of another
+	// tenant is refused as a bad link.
+	redeem := func(pattern string, f func(http.ResponseWriter, *http.Request) error) {
+		person(pattern, func(w http.ResponseWriter, r *http.Request) error {
+			if h.opts.TenantFromRequest != nil {
+				t, err := h.tenant(r, "")
+				if err != nil {
+					return err
+				}
+				r = r.WithContext(usermgmt.ForTenant(r.Context(), t))
+			}
+			return f(w, r)
+		})
+	}
 
 	self("GET /me", h.me)
 	self("GET /roles", h.listRoles)
@@ -238,13 +255,13 @@ func (h *Handler) routes() {
 	admin("GET /mail/undelivered", h.listUndeliveredMail)
 
 	person("POST /auth/login", h.login)
-	person("POST /auth/mfa", h.verifyMFA)
+	redeem("POST /auth/mfa", h.verifyMFA)
 	person("POST /auth/refresh", h.refresh)
 	person("POST /auth/logout", h.logout)
-	person("POST /invitations/accept", h.acceptInvite)
-	person("POST /invitations/mfa", h.completeEnrollment)
+	redeem("POST /invitations/accept", h.acceptInvite)
+	redeem("POST /invitations/mfa", h.completeEnrollment)
 	person("POST /password/forgot", h.forgotPassword)
-	person("POST /password/reset", h.resetPassword)
+	redeem("POST /password/reset", h.resetPassword)
 }
 
 // ServeHTTP serves the API.
