@@ -24,7 +24,10 @@ type Session struct {
 }
 
 // Principal is who a session token belongs to. Roles is the snapshot
-// taken at login or the last Refresh; callers must not modify it.
+// taken at login or the last Refresh, so it may be up to
+// Options.SessionMaxAge old: a role change reaches it at the next Refresh,
+// and ForceLogout makes one bite at once. The Manager's own permission
+// checks read the current roles. Callers must not modify Roles.
 type Principal struct {
 	UserID    uuid.UUID
 	TenantID  string
