@@ -378,6 +378,7 @@ func TestBrowser(t *testing.T) {
 	const noMailbox = "550 5.1.1 no such mailbox"
 	mail.FailNext(errors.New(noMailbox))
 	mail.FailNext(errors.New(noMailbox))
+	clk.Advance(time.Minute) // past the invitation's mail interval
 	if err := m.SendPasswordReset(ctx, tenant, u.Users[0].ID); usermgmt.ErrorCode(err) != usermgmt.CodeDeliveryFailed {
 		t.Fatalf("reset with a failing mailer: %v", err)
 	}
