@@ -22,11 +22,12 @@ import (
 )
 
 // TestLoginNextStaysOnTheOrigin signs in on /login?next=… in Chromium
-// with every spelling of another host that a prefix check lets through
-// (a backslash and a tab or newline the URL parser drops turn "/x/host"
-// into "//host") and checks where the browser lands: a path of the page's
-// own origin is kept, anything else gives the user list. The other host
-// is a real server, so a redirect that escapes is seen landing there.
+// with spellings of another host that a prefix check lets through (the
+// URL parser reads a backslash as a slash and drops tabs and newlines, so
+// "/\host" and "/<tab>/host" are "//host" to it) and checks where the
+// browser lands: a URL of the page's own origin is kept, anything else
+// gives the user list. The other host is a real server, so a redirect
+// that escapes is seen landing there.
 func TestLoginNextStaysOnTheOrigin(t *testing.T) {
 	chromium := chromiumPath(t)
 	ctx := usermgmt.AsSystem(context.Background())
