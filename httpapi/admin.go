@@ -110,7 +110,6 @@ func (h *Handler) action(w http.ResponseWriter, r *http.Request, p usermgmt.Prin
 	if err := f(r, p.TenantID, id); err != nil {
 		return err
 	}
-	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

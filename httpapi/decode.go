@@ -135,9 +135,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// setJSONHeaders sets the headers of every JSON answer: none is cached.
+// setJSONHeaders sets the headers of every JSON answer (ServeHTTP has
+// set Cache-Control for every answer).
 func setJSONHeaders(h http.Header) {
 	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 }

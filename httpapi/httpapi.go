@@ -16,7 +16,8 @@
 // not_found 404, method_not_allowed 405, conflict 409, too_large 413,
 // unsupported_media_type 415, rate_limited 429 with Retry-After,
 // internal 500 (logged, never echoed), delivery_failed 502 (the change is
-// saved and the outbox retries the mail).
+// saved and the outbox retries the mail). Every answer, error or not,
+// carries Cache-Control: no-store.
 //
 // Routes (admin, in the caller's tenant): GET /me, GET /roles,
 // GET /users?status=&q=&limit=&cursor=, POST /users/invitations,
@@ -85,7 +86,10 @@ type Options struct {
 
 	// TrustedOrigins may send cross-origin unsafe requests, as
 	// "scheme://host[:port]". Every other cross-origin POST, PUT or
-	// DELETE is refused with 403 (http.CrossOriginProtection).
+	// DELETE is refused with 403 (http.CrossOriginProtection), and so is
+	// one whose Origin is the request's host with another scheme: the
+	// request's scheme is https, unless it came without TLS under
+	// Insecure (see sameScheme in origin.go).
 	TrustedOrigins []string
 
 	// MaxBodyBytes caps request bodies (413 above it). Default 1 MiB.
@@ -112,6 +116,9 @@ type Handler struct {
 	handler http.Handler
 	limits  *limiter
 	roles   []usermgmt.RoleDef
+	// patterns are the routes the mux serves, as registered.
+	patterns       []string
+	trustedOrigins map[string]bool
 }
 
 // New returns the API as an http.Handler. It is NewHandler for hosts that
@@ -124,10 +131,10 @@ func New(m *usermgmt.Manager, opts Options) http.Handler {
 		if log == nil {
 			log = slog.Default()
 		}
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		return &Handler{handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			log.ErrorContext(r.Context(), "httpapi: misconfigured", "err", err)
 			writeJSON(w, http.StatusInternalServerError, errorBody{Error: errorDetail{Code: usermgmt.CodeInternal, Message: "internal error"}})
-		})
+		})}
 	}
 	return h
 }
@@ -169,7 +176,7 @@ func NewHandler(m *usermgmt.Manager, opts Options) (*Handler, error) {
 		opts.Clock = time.Now
 	}
 	h := &Handler{m: m, opts: opts, log: opts.Logger, now: opts.Clock, mux: http.NewServeMux(),
-		limits: newLimiter(opts.Clock), roles: m.Roles()}
+		limits: newLimiter(opts.Clock), roles: m.Roles(), trustedOrigins: map[string]bool{}}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -178,18 +185,23 @@ func NewHandler(m *usermgmt.Manager, opts Options) (*Handler, error) {
 		if err := cop.AddTrustedOrigin(o); err != nil {
 			return nil, usermgmt.Errorf(usermgmt.CodeInvalid, "httpapi: trusted origin %q: %v", o, err)
 		}
+		h.trustedOrigins[o] = true
 	}
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, errorf(usermgmt.CodePermissionDenied, "cross-origin request refused"))
 	}))
 	h.routes()
-	h.handler = cop.Handler(http.HandlerFunc(h.serve))
+	h.handler = cop.Handler(h.sameScheme(http.HandlerFunc(h.serve)))
 	return h, nil
 }
 
 func (h *Handler) routes() {
+	handle := func(pattern string, f http.HandlerFunc) {
+		h.patterns = append(h.patterns, pattern)
+		h.mux.HandleFunc(pattern, f)
+	}
 	admin := func(pattern string, f func(http.ResponseWriter, *http.Request, usermgmt.Principal) error) {
-		h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		handle(pattern, func(w http.ResponseWriter, r *http.Request) {
 			p, err := h.principal(r)
 			if err == nil {
 				r = r.WithContext(usermgmt.WithActor(r.Context(), h.actor(r, p)))
@@ -203,7 +215,7 @@ func (h *Handler) routes() {
 	// self serves the caller's own records, which need no permission: the
 	// handler reads only the principal's own user, as trusted code.
 	self := func(pattern string, f func(http.ResponseWriter, *http.Request, usermgmt.Principal) error) {
-		h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		handle(pattern, func(w http.ResponseWriter, r *http.Request) {
 			p, err := h.principal(r)
 			if err == nil {
 				err = f(w, r.WithContext(usermgmt.AsSystem(r.Context())), p)
@@ -214,7 +226,7 @@ func (h *Handler) routes() {
 		})
 	}
 	person := func(pattern string, f func(http.ResponseWriter, *http.Request) error) {
-		h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		handle(pattern, func(w http.ResponseWriter, r *http.Request) {
 			// The person is not signed in: the actor carries only where
 			// the request came from, for the activity log and the session.
 			r = r.WithContext(usermgmt.WithActor(r.Context(), h.actor(r, usermgmt.Principal{})))
@@ -264,8 +276,12 @@ func (h *Handler) routes() {
 	redeem("POST /password/reset", h.resetPassword)
 }
 
-// ServeHTTP serves the API.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.handler.ServeHTTP(w, r) }
+// ServeHTTP serves the API. No answer may be kept by a cache, whatever
+// its status: it is set here, once, before any route or check can answer.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	h.handler.ServeHTTP(w, r)
+}
 
 // serve routes a request, answering the mux's own 404 and 405 in JSON.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {

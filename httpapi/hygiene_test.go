@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -122,4 +123,67 @@ func TestNewHandlerRefusesBadOptions(t *testing.T) {
 			t.Fatalf("body %s, log %q", w.Body, logs.String())
 		}
 	})
+}
+
+// TestEveryAnswerIsNoStore walks every route the handler serves, signed in
+// and not, with a good, an empty and a broken body, and the mux's own 404
+// and 405: no answer of the API may be kept by a cache, errors and 204s
+// included (a shared cache would hand one person's answer to another).
+func TestEveryAnswerIsNoStore(t *testing.T) {
+	f := newFixture(t, nil)
+	_, tok, _ := f.active(t, "acme", "admin@acme.test", usermgmt.RoleTenantAdmin)
+	u := f.invite(t, "acme", "u@acme.test", usermgmt.RoleAgent)
+	patterns := httpapi.Patterns(f.h.(*httpapi.Handler))
+	if len(patterns) < 20 {
+		t.Fatalf("only %d routes: %v", len(patterns), patterns)
+	}
+	fill := strings.NewReplacer("{id}", u.ID.String(), "{role}", string(usermgmt.RoleSupervisor))
+	check := func(t *testing.T, what string, w *httptest.ResponseRecorder) {
+		t.Helper()
+		if got := w.Header().Values("Cache-Control"); len(got) != 1 || got[0] != "no-store" {
+			t.Errorf("%s: %d with Cache-Control %q", what, w.Code, got)
+		}
+	}
+	statuses := map[int]bool{}
+	for _, p := range patterns {
+		method, path, _ := strings.Cut(p, " ")
+		path = fill.Replace(path)
+		if strings.Contains(path, "{") {
+			t.Fatalf("route %s has a wildcard this test does not fill", p)
+		}
+		for _, r := range []req{
+			{method: method, path: path},
+			{method: method, path: path, body: "{}"},
+			{method: method, path: path, body: "{", bearer: tok},
+			{method: method, path: path, body: "{}", bearer: tok},
+		} {
+			w := f.do(t, r)
+			statuses[w.Code] = true
+			check(t, fmt.Sprintf("%s %s (body %q, signed in %v)", method, path, r.body, r.bearer != ""), w)
+		}
+	}
+	// The session above was logged out on the way: a fresh one invites,
+	// then logs out.
+	_, tok, _ = f.active(t, "acme", "other@acme.test", usermgmt.RoleTenantAdmin)
+	for _, r := range []struct {
+		what string
+		req
+	}{
+		{"an invitation", req{method: "POST", path: "/users/invitations", body: `{"email":"n@acme.test","roles":["agent"]}`, bearer: tok}},
+		{"the mux's 404", req{method: "GET", path: "/nowhere"}},
+		{"the mux's 405", req{method: "PATCH", path: "/users"}},
+		{"a cross-origin POST", req{method: "POST", path: "/auth/logout", header: map[string]string{"Sec-Fetch-Site": "cross-site"}}},
+		{"a non-JSON body", req{method: "POST", path: "/auth/login", body: "x", header: map[string]string{"Content-Type": "text/plain"}}},
+		{"a body over the limit", req{method: "POST", path: "/auth/login", body: `{"email":"` + strings.Repeat("a", 2<<20) + `"}`}},
+		{"a logout", req{method: "POST", path: "/auth/logout", bearer: tok}},
+	} {
+		w := f.do(t, r.req)
+		statuses[w.Code] = true
+		check(t, r.what, w)
+	}
+	for _, s := range []int{200, 201, 204, 400, 401, 403, 404, 405, 413, 415} {
+		if !statuses[s] {
+			t.Errorf("no answer had status %d: the walk misses a kind of answer", s)
+		}
+	}
 }

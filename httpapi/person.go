@@ -255,7 +255,6 @@ func (h *Handler) resetPassword(w http.ResponseWriter, r *http.Request) error {
 	if err := h.m.ResetPassword(r.Context(), req.Token, req.Password); err != nil {
 		return err
 	}
-	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -124,29 +124,7 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 
-	allocCtx, cancel := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("password-store", "basic"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1366, 900),
-	)
-	defer cancel()
-	browser, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	if err := chromedp.Do(browser); err != nil { // start the browser without a timeout
-		t.Fatalf("start chromium: %v", err)
-	}
+	browser := startBrowser(t, chromium)
 
 	// --- The admin ---
 	admin, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
@@ -406,6 +384,36 @@ func TestBrowser(t *testing.T) {
 	shot(t, admin, shots, "mail-failed.png", "the notice with a mail given up")
 	do("phone width", chromedp.EmulateViewport(390, 844), waitFor(`true`))
 	shot(t, admin, shots, "mail-phone.png", "the notice of undelivered mail at phone width")
+}
+
+// startBrowser starts headless Chromium for the test and stops it at its
+// end. Each user of the test opens a browser context of its own in it.
+func startBrowser(t *testing.T, chromium string) context.Context {
+	t.Helper()
+	allocCtx, cancel := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromium),
+		chromedp.Headless,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("password-store", "basic"),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1366, 900),
+	)
+	t.Cleanup(cancel)
+	browser, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(browser); err != nil { // start the browser without a timeout
+		t.Fatalf("start chromium: %v", err)
+	}
+	return browser
 }
 
 // code moves the clock to the next TOTP step and returns its code.

@@ -45,6 +45,12 @@ type Options struct {
 	// choose; set it to the Manager's usermgmt.Options.PasswordMinLength.
 	// Default 12, the Manager's default.
 	PasswordMinLength int
+	// HSTS makes every answer carry Strict-Transport-Security (a year,
+	// subdomains included) when the page is reached over https through a
+	// TLS-terminating proxy, i.e. when its base URL is https but the
+	// request reaches the handler without TLS. A request that came over
+	// TLS gets the header anyway. Leave it off for http:// development.
+	HSTS bool
 }
 
 type pageData struct {
@@ -104,6 +110,11 @@ func Handler(opts Options) http.Handler {
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; "+
 			"img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+		if r.TLS != nil || opts.HSTS {
+			// Browsers ignore the header over plain HTTP; once it is seen
+			// over https, no later visit starts on http:// for a year.
+			h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			h.Set("Allow", "GET, HEAD")
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)

@@ -92,3 +92,33 @@ func TestCustomPathsAndPrefix(t *testing.T) {
 		t.Fatalf("default invite path still served: %d", w.Code)
 	}
 }
+
+// TestHSTSOnHTTPS: every answer of the page carries Strict-Transport-Security
+// when it came over TLS, or when Options.HSTS says a TLS-terminating proxy
+// is in front; never over plain HTTP otherwise (development on localhost).
+func TestHSTSOnHTTPS(t *testing.T) {
+	const want = "max-age=31536000; includeSubDomains"
+	for _, c := range []struct {
+		name   string
+		opts   ui.Options
+		target string
+		want   string
+	}{
+		{"OverTLS", ui.Options{}, "https://app.example.com", want},
+		{"BehindATLSProxy", ui.Options{HSTS: true}, "http://app.example.com", want},
+		{"PlainHTTP", ui.Options{}, "http://app.example.com", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := ui.Handler(c.opts)
+			for _, r := range []struct{ method, path string }{
+				{"GET", "/"}, {"GET", "/login"}, {"GET", "/assets/app.js"}, {"GET", "/nowhere"}, {"POST", "/"},
+			} {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, httptest.NewRequest(r.method, c.target+r.path, nil))
+				if got := w.Header().Get("Strict-Transport-Security"); got != c.want {
+					t.Fatalf("%s %s: %d, Strict-Transport-Security %q, want %q", r.method, r.path, w.Code, got, c.want)
+				}
+			}
+		})
+	}
+}

@@ -251,7 +251,8 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/", http.StripPrefix("/api", api))
-	mux.Handle("/", ui.Handler(ui.Options{APIPath: "/api", Title: "Settings → Users"}))
+	// Behind a TLS-terminating proxy the page learns only from -base-url that it is on https.
+	mux.Handle("/", ui.Handler(ui.Options{APIPath: "/api", Title: "Settings → Users", HSTS: !insecure}))
 
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}

@@ -440,9 +440,15 @@
   // ---- Log in -------------------------------------------------------------
   function initLogin() {
     let challenge = "";
+    // next is where to go after signing in: only a URL of this origin, as
+    // the browser's own parser reads it ("/\evil" and "/<tab>/evil" are
+    // other hosts to it, whatever a prefix check says). The page goes to
+    // the parsed URL whole: "/.//evil" has the pathname "//evil".
     const next = () => {
       const n = new URLSearchParams(location.search).get("next");
-      return n && n.startsWith("/") && !n.startsWith("//") ? n : cfg.users;
+      let u = null;
+      try { u = n ? new URL(n, location.origin) : null; } catch (e) { /* not a URL */ }
+      return u && u.origin === location.origin ? u.href : cfg.users;
     };
     $("login-email").focus();
     $("login-form").addEventListener("submit", async (e) => {
