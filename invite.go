@@ -161,7 +161,7 @@ func (m *Manager) AcceptInvite(ctx context.Context, token, password string) (MFA
 	if !wellFormed(token, prefixInvite) {
 		return MFAEnrollment{}, errBadToken()
 	}
-	pw, err := m.checkPassword(password, "")
+	pw, err := m.checkPassword(password, "", "")
 	if err != nil {
 		return MFAEnrollment{}, err
 	}
@@ -179,7 +179,7 @@ func (m *Manager) AcceptInvite(ctx context.Context, token, password string) (MFA
 		if u.Status != StatusInvited {
 			return errBadToken()
 		}
-		if _, err := m.checkPassword(password, u.Email); err != nil {
+		if _, err := m.checkPassword(password, u.Email, u.TenantID); err != nil {
 			return err
 		}
 		u.PasswordHash, u.UpdatedAt = phc, now

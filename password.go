@@ -34,8 +34,10 @@ var commonPasswords = func() map[string]struct{} {
 
 // checkPassword applies the policy and returns the NFC form to hash:
 // length in characters between the configured bounds (never truncated),
-// not a common password, not the email or its local part.
-func (m *Manager) checkPassword(pw, email string) (string, error) {
+// not a common password, not the email, and no context word (see
+// contextWords) of the person's email or tenant inside it, in any case.
+// email and tenantID may be "" when not known yet (a link not spent).
+func (m *Manager) checkPassword(pw, email, tenantID string) (string, error) {
 	if !utf8.ValidString(pw) {
 		return "", Errorf(CodeInvalid, "password is not valid text")
 	}
@@ -54,8 +56,52 @@ func (m *Manager) checkPassword(pw, email string) (string, error) {
 	if local, _, _ := strings.Cut(email, "@"); email != "" && (lower == email || lower == local) {
 		return "", Errorf(CodeInvalid, "password must not be your email address")
 	}
+	for _, w := range contextWords(email, tenantID) {
+		if strings.Contains(lower, w.word) {
+			return "", Errorf(CodeInvalid, "password must not contain %s %q", w.what, w.word)
+		}
+	}
 	return pw, nil
 }
+
+// minContextWord is the length, in characters, from which a part of the
+// email or tenant id is a context word: shorter ones ("bob", "hr") occur
+// in too many good passwords by chance.
+const minContextWord = 4
+
+type contextWord struct{ what, word string }
+
+// contextWords are the words a password must not contain because they
+// are known to go with the account (ASVS 6.2.11, NIST SP 800-63B
+// 3.1.1.2), lower-case, in the order they are checked: the parts of the
+// email's local part; the tenant id and its parts; the parts of each label
+// of the email's domain but the last (the top-level domain: "com" and the
+// like say nothing of the person). Parts are split on '.', '_', '-' and
+// '+' and count from minContextWord characters. For bob.smith@globex.example
+// in tenant acme-corporation: "smith", "acme-corporation", "acme",
+// "corporation", "globex".
+func contextWords(email, tenantID string) []contextWord {
+	var words []contextWord
+	add := func(what, s string) {
+		for _, p := range strings.FieldsFunc(strings.ToLower(s), isWordSeparator) {
+			if utf8.RuneCountInString(p) >= minContextWord {
+				words = append(words, contextWord{what, p})
+			}
+		}
+	}
+	local, domain, _ := strings.Cut(email, "@")
+	add("your email name", local)
+	if t := strings.ToLower(tenantID); utf8.RuneCountInString(t) >= minContextWord && strings.IndexFunc(t, isWordSeparator) >= 0 {
+		words = append(words, contextWord{"the organisation name", t})
+	}
+	add("the organisation name", tenantID)
+	if i := strings.LastIndexByte(domain, '.'); i > 0 {
+		add("your email domain", domain[:i])
+	}
+	return words
+}
+
+func isWordSeparator(r rune) bool { return r == '.' || r == '_' || r == '-' || r == '+' }
 
 // hashPassword returns the argon2id hash of the NFC password in PHC form:
 // $argon2id$v=19$m=19456,t=2,p=1$salt$hash.
@@ -202,7 +248,7 @@ func (m *Manager) ResetPassword(ctx context.Context, token, newPassword string) 
 	if !wellFormed(token, prefixReset) {
 		return errBadToken()
 	}
-	pw, err := m.checkPassword(newPassword, "")
+	pw, err := m.checkPassword(newPassword, "", "")
 	if err != nil {
 		return err
 	}
@@ -221,7 +267,7 @@ func (m *Manager) ResetPassword(ctx context.Context, token, newPassword string) 
 		if r.Status != StatusActive {
 			return errBadToken()
 		}
-		if _, err := m.checkPassword(newPassword, r.Email); err != nil {
+		if _, err := m.checkPassword(newPassword, r.Email, r.TenantID); err != nil {
 			return err
 		}
 		r.PasswordHash, r.FailedAttempts, r.LockedUntil, r.UpdatedAt = phc, 0, time.Time{}, now

@@ -13,7 +13,10 @@ import (
 //
 // Every error a Store returns that a caller can act on is an *Error with a
 // Code (not_found, conflict, unauthenticated, expired); anything else is
-// treated as internal. Stores must be safe for concurrent use.
+// treated as internal. Every method returns invalid for a text argument or
+// field, to store or to look up, that holds a NUL byte or is not valid
+// UTF-8: PostgreSQL cannot hold such text, and every store refuses it
+// alike. Stores must be safe for concurrent use.
 type Store interface {
 	// RunInTx runs fn in one transaction: if fn returns an error, nothing
 	// fn did is kept, and the error is returned as is. A read-only

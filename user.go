@@ -6,9 +6,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"golang.org/x/net/idna"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -92,38 +94,98 @@ const (
 	maxTenantIDLen   = 128
 )
 
-// NormalizeEmail trims, NFC-normalises and lower-cases an address and
-// checks that it is a plain addr-spec. It returns invalid otherwise.
+// NormalizeEmail returns the one stored form of an address, so that one
+// mailbox cannot be invited twice under two spellings: trimmed, Unicode
+// NFC and lower-cased, with an internationalised domain mapped by IDNA
+// (UTS #46, nontransitional) and kept in its Unicode form (U-labels):
+// "Ana@BÜCHER.example", "ana@bücher.example" and "ana@xn--bcher-kva.example"
+// are all "ana@bücher.example". It returns invalid for anything but a plain
+// addr-spec, for a domain IDNA refuses, and for characters that hide or
+// fake part of an address: controls, invisible format characters (U+200B
+// zero width space, U+202E right-to-left override, …), spaces and line
+// separators, private-use and unassigned code points.
 func NormalizeEmail(s string) (string, error) {
-	e := foldEmail(s)
-	if e == "" {
+	s = strings.TrimSpace(s)
+	if s == "" {
 		return "", Errorf(CodeInvalid, "email is required")
 	}
+	if !utf8.ValidString(s) {
+		return "", Errorf(CodeInvalid, "email is not valid text")
+	}
+	if r, what := hiddenRune(s); what != "" {
+		return "", Errorf(CodeInvalid, "email must not contain %U, %s", r, what)
+	}
+	e := foldEmail(s)
 	if len(e) > maxEmailLen {
 		return "", Errorf(CodeInvalid, "email is too long")
 	}
-	if !utf8.ValidString(e) {
-		return "", Errorf(CodeInvalid, "email is not valid text")
-	}
 	at := strings.LastIndexByte(e, '@')
-	if at < 1 || at == len(e)-1 || strings.ContainsAny(e, " \t\r\n<>,;\"()[]\\") {
+	if at < 1 || at == len(e)-1 || strings.ContainsAny(e, "<>,;\"()[]\\") {
 		return "", Errorf(CodeInvalid, "email %q is not a valid address", s)
 	}
 	a, err := mail.ParseAddress(e)
 	if err != nil || a.Address != e || a.Name != "" {
 		return "", Errorf(CodeInvalid, "email %q is not a valid address", s)
 	}
-	domain := e[at+1:]
-	if strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.Contains(domain, "..") {
-		return "", Errorf(CodeInvalid, "email %q is not a valid address", s)
+	// The dots are checked after the mapping, which makes dots of some
+	// characters (U+3002 ideographic full stop).
+	domain, err := unicodeDomain(e[at+1:])
+	if err != nil || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.Contains(domain, "..") {
+		return "", Errorf(CodeInvalid, "email %q: the domain is not a valid domain name", s)
+	}
+	if e = e[:at+1] + domain; len(e) > maxEmailLen {
+		return "", Errorf(CodeInvalid, "email is too long")
 	}
 	return e, nil
+}
+
+// hiddenRune returns the first rune of s that can hide or fake part of an
+// address, and what it is: Unicode's Other (C: controls Cc, format
+// characters Cf, private use Co, surrogates and unassigned code points
+// Cn) and Separators (Z: every space, U+2028, U+2029).
+func hiddenRune(s string) (rune, string) {
+	for _, r := range s {
+		switch {
+		case unicode.Is(unicode.Cc, r):
+			return r, "a control character"
+		case unicode.Is(unicode.Cf, r):
+			return r, "an invisible formatting character"
+		case unicode.Is(unicode.Z, r):
+			return r, "a space or line separator"
+		case unicode.Is(unicode.Co, r):
+			return r, "a private-use character"
+		case unicode.Is(unicode.C, r):
+			return r, "a code point Unicode has not assigned"
+		}
+	}
+	return 0, ""
+}
+
+// idnaProfile maps a domain for lookup as UTS #46 says (case, width and
+// compatibility mappings; nontransitional, so "ß" stays "ß"), with the
+// label, hyphen, joiner, Bidi and DNS length rules.
+var idnaProfile = idna.New(idna.MapForLookup(), idna.Transitional(false), idna.BidiRule(), idna.VerifyDNSLength(true))
+
+// unicodeDomain returns the Unicode form of a domain given in Unicode or
+// in Punycode (A-labels), after the UTS #46 mapping; an ASCII domain comes
+// back as it is (lower-case). The round trip through the ASCII form is what
+// validates it: a label that is not valid, or an A-label that does not
+// decode to one, is an error.
+func unicodeDomain(domain string) (string, error) {
+	ascii, err := idnaProfile.ToASCII(domain)
+	if err != nil {
+		return "", err
+	}
+	return idnaProfile.ToUnicode(ascii)
 }
 
 // foldEmail is the case- and form-insensitive key of an email or of a
 // search for one: trimmed, NFC, lower-cased.
 func foldEmail(s string) string { return strings.ToLower(norm.NFC.String(strings.TrimSpace(s))) }
 
+// checkTenant refuses a tenant id no store holds alike or a log shows
+// faithfully: empty, too long, not UTF-8, or with a control character
+// (NUL, line breaks, …).
 func checkTenant(tenantID string) error {
 	if tenantID == "" {
 		return Errorf(CodeInvalid, "tenant id is required")
@@ -133,6 +195,9 @@ func checkTenant(tenantID string) error {
 	}
 	if !utf8.ValidString(tenantID) {
 		return Errorf(CodeInvalid, "tenant id is not valid text")
+	}
+	if strings.IndexFunc(tenantID, unicode.IsControl) >= 0 {
+		return Errorf(CodeInvalid, "tenant id must not contain control characters")
 	}
 	return nil
 }
@@ -152,9 +217,15 @@ func (m *Manager) ListUsers(ctx context.Context, tenantID string, q ListUsersQue
 	if err != nil {
 		return UserPage{}, err
 	}
+	if !utf8.ValidString(q.Search) {
+		return UserPage{}, Errorf(CodeInvalid, "search is not valid text")
+	}
 	search := foldEmail(q.Search)
 	if len(search) > maxEmailLen {
 		return UserPage{}, Errorf(CodeInvalid, "search is too long")
+	}
+	if strings.IndexFunc(search, unicode.IsControl) >= 0 {
+		return UserPage{}, Errorf(CodeInvalid, "search must not contain control characters")
 	}
 	p := UserListParams{TenantID: tenantID, Status: q.Status, Search: search, Limit: limit + 1}
 	if q.Cursor != "" {

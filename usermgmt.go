@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -298,9 +299,22 @@ type Actor struct {
 type actorKey struct{}
 
 // WithActor returns ctx carrying the actor: admin operations check what
-// the actor may do and record them as its doing.
+// the actor may do and record them as its doing. The IP and user agent
+// usually come from request headers, which may hold bytes that are not
+// UTF-8 or be cut inside a character: they are kept as valid text (bad
+// bytes become U+FFFD, NUL bytes are dropped), which every store can
+// record.
 func WithActor(ctx context.Context, a Actor) context.Context {
+	a.IP, a.UserAgent = validText(a.IP), validText(a.UserAgent)
 	return context.WithValue(ctx, actorKey{}, a)
+}
+
+// validText returns s as text every store holds: valid UTF-8, no NUL.
+func validText(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
 }
 
 type systemKey struct{}

@@ -60,7 +60,7 @@ func screenshotDir(t *testing.T) string {
 const (
 	tenant        = "acme"
 	adminEmail    = "admin@acme.test"
-	adminPassword = "admin password for the browser"
+	adminPassword = "chief password for the browser"
 	newPassword   = "invitee chooses this passphrase"
 )
 

@@ -16,6 +16,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/net/idna"
+
 	"github.com/usermgmt/usermgmt"
 )
 
@@ -39,6 +41,9 @@ func (m *Mailer) compose(msg usermgmt.Message, now time.Time) (string, []byte, e
 	to, err := mail.ParseAddress(msg.To)
 	if err != nil {
 		return "", nil, fmt.Errorf("%w: To is not one address: %v", ErrInvalidMessage, err)
+	}
+	if to.Address, err = asciiDomain(to.Address); err != nil {
+		return "", nil, fmt.Errorf("%w: To: %v", ErrInvalidMessage, err)
 	}
 	var b bytes.Buffer
 	header := func(name, value string) { b.WriteString(fold(name, value) + "\r\n") }
@@ -153,6 +158,24 @@ func hasControl(s string) bool {
 		}
 	}
 	return false
+}
+
+// asciiDomain returns addr with an internationalised domain written as
+// A-labels ("ana@bücher.example" becomes "ana@xn--bcher-kva.example", by
+// IDNA's UTS #46 lookup profile), in the envelope and the headers alike:
+// a server without SMTPUTF8 takes such an address when its local part is
+// ASCII, and with SMTPUTF8 the A-label form is as good. An ASCII domain is
+// left as it is. It fails for a domain IDNA refuses.
+func asciiDomain(addr string) (string, error) {
+	at := strings.LastIndexByte(addr, '@')
+	if isASCII(addr[at+1:]) {
+		return addr, nil
+	}
+	domain, err := idna.Lookup.ToASCII(addr[at+1:])
+	if err != nil {
+		return "", fmt.Errorf("the domain of %q is not a domain name: %v", addr, err)
+	}
+	return addr[:at+1] + domain, nil
 }
 
 func isASCII(s string) bool {

@@ -138,6 +138,9 @@ func New(opts Options) (*Mailer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("smtp: From %q is not an address: %v", opts.From, err)
 	}
+	if from.Address, err = asciiDomain(from.Address); err != nil {
+		return nil, fmt.Errorf("smtp: From: %v", err)
+	}
 	if opts.Username == "" && opts.Password != "" {
 		return nil, errors.New("smtp: Password is set but Username is empty")
 	}
@@ -187,7 +190,9 @@ func New(opts Options) (*Mailer, error) {
 		timeout: timeout, hello: hello}, nil
 }
 
-// Send delivers msg to msg.To. The Message-ID is <msg.ID@From's domain>
+// Send delivers msg to msg.To. An internationalised domain in To or From
+// goes as A-labels (xn--…), so only a non-ASCII local part needs a server
+// that offers SMTPUTF8. The Message-ID is <msg.ID@From's domain>
 // when msg.ID is 1 to 64 letters, digits, '-' and '.' in dot-atom form (a
 // UUID is), so that a repeated delivery of one outbox mail reads as the
 // same mail; otherwise it is random. It returns an error wrapping

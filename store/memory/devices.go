@@ -10,6 +10,9 @@ func (t *tx) CreateDevice(_ context.Context, in *usermgmt.DeviceRecord) error {
 	if err := t.write(); err != nil {
 		return err
 	}
+	if err := checkText(in.TenantID); err != nil {
+		return err
+	}
 	s := t.s
 	if _, ok := s.devices[in.Hash]; ok {
 		return conflict("device exists")

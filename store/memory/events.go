@@ -22,6 +22,9 @@ func (t *tx) AppendEvent(_ context.Context, e *usermgmt.Event) error {
 	if err := t.write(); err != nil {
 		return err
 	}
+	if err := checkText(e.TenantID, string(e.Type), e.IP, e.UserAgent, e.Detail); err != nil {
+		return err
+	}
 	s := t.s
 	k := eventKey{e.TenantID, e.UserID}
 	log := s.events[k]
@@ -49,6 +52,9 @@ func (t *tx) AppendEvent(_ context.Context, e *usermgmt.Event) error {
 
 func (t *tx) ListEvents(_ context.Context, tenantID string, userID uuid.UUID, before uuid.UUID, limit int) ([]usermgmt.Event, error) {
 	if err := t.read(); err != nil {
+		return nil, err
+	}
+	if err := checkText(tenantID); err != nil {
 		return nil, err
 	}
 	log := t.s.events[eventKey{tenantID, userID}]

@@ -143,6 +143,9 @@ func (t *tx) EnqueueMail(_ context.Context, in *usermgmt.MailRecord) error {
 	if err := t.write(); err != nil {
 		return err
 	}
+	if err := checkText(in.TenantID, string(in.Kind), in.To, in.LastError); err != nil {
+		return err
+	}
 	s := t.s
 	if _, ok := s.mail[in.ID]; ok {
 		return conflict("mail %s exists", in.ID)
@@ -175,6 +178,9 @@ func (t *tx) UpdateMail(_ context.Context, r *usermgmt.MailRecord) error {
 	if err := t.write(); err != nil {
 		return err
 	}
+	if err := checkText(r.LastError); err != nil {
+		return err
+	}
 	m := t.s.mail[r.ID]
 	if m == nil {
 		return notFound("mail")
@@ -203,6 +209,9 @@ func (t *tx) CancelMail(_ context.Context, tenantID string, userID uuid.UUID, ki
 	if err := t.write(); err != nil {
 		return 0, err
 	}
+	if err := checkText(tenantID, string(kind)); err != nil {
+		return 0, err
+	}
 	o := t.s.owners[userID]
 	if o == nil {
 		return 0, nil
@@ -219,6 +228,9 @@ func (t *tx) CancelMail(_ context.Context, tenantID string, userID uuid.UUID, ki
 
 func (t *tx) ListMail(_ context.Context, p usermgmt.MailListParams) ([]usermgmt.MailRecord, error) {
 	if err := t.read(); err != nil {
+		return nil, err
+	}
+	if err := checkText(p.TenantID); err != nil {
 		return nil, err
 	}
 	box := t.s.outbox[p.TenantID]

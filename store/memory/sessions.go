@@ -51,6 +51,12 @@ func (t *tx) CreateSession(_ context.Context, in *usermgmt.SessionRecord) error 
 	if err := t.write(); err != nil {
 		return err
 	}
+	if err := checkText(in.TenantID, in.IP, in.UserAgent); err != nil {
+		return err
+	}
+	if err := checkRoles(in.Roles); err != nil {
+		return err
+	}
 	s := t.s
 	if _, ok := s.sessions[in.ID]; ok {
 		return conflict("session %s exists", in.ID)
@@ -102,6 +108,9 @@ func (t *tx) SessionByRefresh(_ context.Context, hash usermgmt.TokenHash) (userm
 
 func (t *tx) RotateSession(_ context.Context, r usermgmt.SessionRotation) error {
 	if err := t.write(); err != nil {
+		return err
+	}
+	if err := checkRoles(r.Roles); err != nil {
 		return err
 	}
 	s := t.s
@@ -167,6 +176,9 @@ func (t *tx) revoke(ss *session) {
 
 func (t *tx) RevokeUser(_ context.Context, tenantID string, userID uuid.UUID) (usermgmt.Revoked, error) {
 	if err := t.write(); err != nil {
+		return usermgmt.Revoked{}, err
+	}
+	if err := checkText(tenantID); err != nil {
 		return usermgmt.Revoked{}, err
 	}
 	s := t.s

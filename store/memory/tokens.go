@@ -19,6 +19,9 @@ func (t *tx) CreateToken(_ context.Context, in *usermgmt.TokenRecord) error {
 	if err := t.write(); err != nil {
 		return err
 	}
+	if err := checkText(in.TenantID, string(in.Purpose)); err != nil {
+		return err
+	}
 	s := t.s
 	if _, ok := s.tokens[in.Hash]; ok {
 		return conflict("token exists")
@@ -47,6 +50,9 @@ func (t *tx) ConsumeToken(_ context.Context, purpose usermgmt.TokenPurpose, hash
 	if err := t.write(); err != nil {
 		return usermgmt.TokenRecord{}, err
 	}
+	if err := checkText(string(purpose)); err != nil {
+		return usermgmt.TokenRecord{}, err
+	}
 	s := t.s
 	r := s.tokens[hash]
 	if r == nil || r.Purpose != purpose {
@@ -59,6 +65,9 @@ func (t *tx) ConsumeToken(_ context.Context, purpose usermgmt.TokenPurpose, hash
 
 func (t *tx) DeleteTokens(_ context.Context, tenantID string, userID uuid.UUID, purpose usermgmt.TokenPurpose) error {
 	if err := t.write(); err != nil {
+		return err
+	}
+	if err := checkText(tenantID, string(purpose)); err != nil {
 		return err
 	}
 	s := t.s

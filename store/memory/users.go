@@ -105,6 +105,9 @@ func (t *tx) CreateUser(_ context.Context, in *usermgmt.UserRecord) error {
 	if err := t.write(); err != nil {
 		return err
 	}
+	if err := checkUser(in); err != nil {
+		return err
+	}
 	s := t.s
 	if _, ok := s.users[in.ID]; ok {
 		return conflict("a user with id %s already exists", in.ID)
@@ -135,6 +138,9 @@ func (t *tx) GetUser(_ context.Context, tenantID string, id uuid.UUID) (usermgmt
 	if err := t.read(); err != nil {
 		return usermgmt.UserRecord{}, err
 	}
+	if err := checkText(tenantID); err != nil {
+		return usermgmt.UserRecord{}, err
+	}
 	u := t.s.lookup(tenantID, id)
 	if u == nil {
 		return usermgmt.UserRecord{}, notFound("user")
@@ -155,6 +161,9 @@ func (t *tx) GetUserByEmail(_ context.Context, tenantID, email string) (usermgmt
 	if err := t.read(); err != nil {
 		return usermgmt.UserRecord{}, err
 	}
+	if err := checkText(tenantID, email); err != nil {
+		return usermgmt.UserRecord{}, err
+	}
 	tn := t.s.tenants[tenantID]
 	if tn == nil || tn.byEmail[email] == nil {
 		return usermgmt.UserRecord{}, notFound("user")
@@ -164,6 +173,12 @@ func (t *tx) GetUserByEmail(_ context.Context, tenantID, email string) (usermgmt
 
 func (t *tx) UpdateUser(_ context.Context, in *usermgmt.UserRecord) error {
 	if err := t.write(); err != nil {
+		return err
+	}
+	if err := checkText(in.TenantID, string(in.Status), in.PasswordHash); err != nil {
+		return err
+	}
+	if err := checkRoles(in.Roles); err != nil {
 		return err
 	}
 	u := t.s.lookup(in.TenantID, in.ID)
@@ -195,6 +210,9 @@ func (t *tx) AdvanceMFAStep(_ context.Context, tenantID string, id uuid.UUID, st
 	if err := t.write(); err != nil {
 		return false, err
 	}
+	if err := checkText(tenantID); err != nil {
+		return false, err
+	}
 	u := t.s.lookup(tenantID, id)
 	if u == nil {
 		return false, notFound("user")
@@ -212,8 +230,14 @@ func (t *tx) ListUsers(_ context.Context, p usermgmt.UserListParams) ([]usermgmt
 	if err := t.read(); err != nil {
 		return nil, err
 	}
+	if p.Limit <= 0 {
+		return []usermgmt.User{}, nil
+	}
+	if err := checkText(p.TenantID, string(p.Status), p.Search, p.After); err != nil {
+		return nil, err
+	}
 	tn := t.s.tenants[p.TenantID]
-	if tn == nil || p.Limit <= 0 {
+	if tn == nil {
 		return []usermgmt.User{}, nil
 	}
 	x := &tn.all
@@ -273,6 +297,9 @@ func (t *tx) CountUsers(_ context.Context, tenantID string) (usermgmt.StatusCoun
 	if err := t.read(); err != nil {
 		return usermgmt.StatusCounts{}, err
 	}
+	if err := checkText(tenantID); err != nil {
+		return usermgmt.StatusCounts{}, err
+	}
 	if tn := t.s.tenants[tenantID]; tn != nil {
 		return tn.counts, nil
 	}
@@ -283,6 +310,9 @@ func (t *tx) CountUsers(_ context.Context, tenantID string) (usermgmt.StatusCoun
 // transaction already excludes every other transaction.
 func (t *tx) CountActiveWithRole(_ context.Context, tenantID string, role usermgmt.Role) (int, error) {
 	if err := t.read(); err != nil {
+		return 0, err
+	}
+	if err := checkText(tenantID, string(role)); err != nil {
 		return 0, err
 	}
 	if tn := t.s.tenants[tenantID]; tn != nil {

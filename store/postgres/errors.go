@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/usermgmt/usermgmt"
 )
@@ -22,6 +23,11 @@ const (
 	sqlstateReadOnlyTx          = "25006"
 	sqlstateAdminShutdown       = "57P01"
 	sqlstateUndefinedTable      = "42P01"
+	// Text a column cannot hold: a NUL byte or bytes that are not UTF-8
+	// (character_not_in_repertoire), or a \u0000 escape in JSON
+	// (untranslatable_character).
+	sqlstateBadText        = "22021"
+	sqlstateUntranslatable = "22P05"
 )
 
 // sqlState returns the SQLSTATE of the first PostgreSQL error in err's
@@ -110,6 +116,8 @@ func mapErr(err error) error {
 		return coded(usermgmt.CodeNotFound, "postgres: referenced row does not exist")
 	case sqlstateCheckViolation:
 		return coded(usermgmt.CodeInvalid, "postgres: value out of range")
+	case sqlstateBadText, sqlstateUntranslatable:
+		return coded(usermgmt.CodeInvalid, errBadText)
 	case sqlstateSerialization, sqlstateDeadlock:
 		return coded(usermgmt.CodeInternal, "postgres: transaction kept conflicting with concurrent ones (serialization failure or deadlock); retries exhausted")
 	case sqlstateQueryCanceled:
@@ -134,6 +142,21 @@ func mapErr(err error) error {
 		}
 		return coded(usermgmt.CodeInternal, "postgres: database error "+state)
 	}
+}
+
+const errBadText = "postgres: text holds a NUL byte or is not valid UTF-8"
+
+// checkText answers as PostgreSQL does for text it cannot hold (SQLSTATE
+// 22021, which mapErr makes invalid), for the values bun inlines into a
+// statement: bun would turn a NUL into a syntax error and bytes that are
+// not UTF-8 into U+FFFD, so they must not reach it.
+func checkText(ss ...string) error {
+	for _, s := range ss {
+		if strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s) {
+			return errorf(usermgmt.CodeInvalid, errBadText)
+		}
+	}
+	return nil
 }
 
 func conflictMessage(err error) string {

@@ -139,11 +139,13 @@ func rolesArg(roles []usermgmt.Role) string {
 			b.WriteByte(',')
 		}
 		b.WriteByte('"')
-		for _, c := range string(r) {
-			if c == '"' || c == '\\' {
+		// Byte by byte: text that is not UTF-8 must reach PostgreSQL as
+		// it is, to be refused, not be turned into U+FFFD.
+		for j := range len(r) {
+			if r[j] == '"' || r[j] == '\\' {
 				b.WriteByte('\\')
 			}
-			b.WriteRune(c)
+			b.WriteByte(r[j])
 		}
 		b.WriteByte('"')
 	}

@@ -209,6 +209,9 @@ func (t *tx) CountUsers(ctx context.Context, tenantID string) (usermgmt.StatusCo
 // tenant_admin run one after the other and the second sees the first's
 // change.
 func (t *tx) CountActiveWithRole(ctx context.Context, tenantID string, role usermgmt.Role) (int, error) {
+	if err := checkText(tenantID, string(role)); err != nil {
+		return 0, err
+	}
 	if _, err := t.db.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", t.s.lockKey("role-count", tenantID)); err != nil {
 		return 0, mapErr(err)
 	}

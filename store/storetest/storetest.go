@@ -68,6 +68,9 @@ func cases() []testCase {
 		{"ListedUsersDoNotShareSlices", testListedUsersDoNotShareSlices},
 		{"StoredUsersDoNotAliasInput", testStoredUsersDoNotAliasInput},
 
+		// Text no store can hold
+		{"BadTextIsInvalid", testBadTextIsInvalid},
+
 		// Single-use tokens
 		{"CreateTokenThenConsumeReturnsIt", testCreateTokenThenConsumeReturnsIt},
 		{"CreateTokenDuplicateHashIsConflict", testCreateTokenDuplicateHashIsConflict},
