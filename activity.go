@@ -18,6 +18,7 @@ const (
 	EventInviteAccepted     EventType = "invite.accepted"
 	EventLoginSucceeded     EventType = "login.succeeded"
 	EventLoginFailed        EventType = "login.failed"
+	EventLoginLocked        EventType = "login.locked" // failed attempts paused signing in; Detail says how many and until when
 	EventLogout             EventType = "logout"
 	EventMFAEnrolled        EventType = "mfa.enrolled"
 	EventMFAVerified        EventType = "mfa.verified"

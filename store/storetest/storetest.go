@@ -94,6 +94,12 @@ func cases() []testCase {
 		{"SessionsDoNotAliasStore", testSessionsDoNotAliasStore},
 		{"CreateDeviceThenGetReturnsIt", testCreateDeviceThenGetReturnsIt},
 
+		// Sign-in attempts
+		{"AttemptsOfANewKeyAreNone", testAttemptsOfANewKeyAreNone},
+		{"PutAttemptsThenLockReturnsEveryField", testPutAttemptsThenLockReturnsEveryField},
+		{"LockAttemptsSerializesReservations", testLockAttemptsSerializesReservations},
+		{"DeleteExpiredForgetsExpiredAttempts", testDeleteExpiredForgetsExpiredAttempts},
+
 		// Pruning
 		{"DeleteExpiredRemovesOnlyExpired", testDeleteExpiredRemovesOnlyExpired},
 		{"DeleteExpiredSeesItsOwnTx", testDeleteExpiredSeesItsOwnTx},
@@ -396,7 +402,7 @@ func normRecord(u usermgmt.UserRecord) usermgmt.UserRecord {
 	u.User = normUser(u.User)
 	u.MFASecret = nilIfEmpty(u.MFASecret)
 	u.RecoveryCodes = nilIfEmpty(u.RecoveryCodes)
-	u.LockedUntil, u.LastMailAt = utc(u.LockedUntil), utc(u.LastMailAt)
+	u.LastMailAt = utc(u.LastMailAt)
 	return u
 }
 
