@@ -112,7 +112,10 @@ func (m *Manager) Login(ctx context.Context, req LoginRequest) (LoginResult, err
 		if err != nil {
 			return err
 		}
-		if u.Status == StatusDeactivated || u.PasswordHash == "" {
+		// The password checked must still be the password: a reset or
+		// change that committed meanwhile wins, and the old hash is
+		// never written back (compare-and-set under the row lock).
+		if u.Status == StatusDeactivated || u.PasswordHash != phc {
 			return errUnauthenticated()
 		}
 		if newHash != "" {
