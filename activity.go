@@ -29,6 +29,7 @@ const (
 	EventRoleRevoked        EventType = "role.revoked"
 	EventPasswordResetSent  EventType = "password.reset_requested"
 	EventPasswordResetDone  EventType = "password.reset_completed"
+	EventPasswordChanged    EventType = "password.changed" // by the person, who gave the current one
 	EventDeviceTrusted      EventType = "device.trusted"
 	EventSessionsRevoked    EventType = "sessions.revoked"
 	EventDeactivated        EventType = "user.deactivated"

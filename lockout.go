@@ -3,6 +3,7 @@ package usermgmt
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -113,13 +114,14 @@ func later(a, b time.Time) time.Time {
 	return b
 }
 
-// loginFailed records a failed password attempt: the key's record is
-// written and, for a user, the login.failed event with it, and the pause
-// mail when this attempt locked the key. An address nobody has costs the
-// same transaction, the same write and the same commit as a user's, but
-// the event: no timing tells them apart. u is nil for nobody. It returns
-// the one answer to every failed login.
-func (m *Manager) loginFailed(ctx context.Context, u *UserRecord, at attempt, now time.Time) error {
+// passwordFailed records a failed password attempt (a login, or the
+// current password of a change, what says which in the event): the key's
+// record is written and, for a user, the login.failed event with it, and
+// the pause mail when this attempt locked the key. An address nobody has
+// costs the same transaction, the same write and the same commit as a
+// user's, but the event: no timing tells them apart. u is nil for nobody.
+// It returns only the store's errors.
+func (m *Manager) passwordFailed(ctx context.Context, u *UserRecord, at attempt, now time.Time, what string) error {
 	var out *outgoing
 	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		a, err := tx.LockAttempts(ctx, at.after.TenantID, at.after.Email)
@@ -130,9 +132,9 @@ func (m *Manager) loginFailed(ctx context.Context, u *UserRecord, at attempt, no
 		// failure, a refused attempt included.
 		a.ExpiresAt = later(now, a.LockedUntil).Truncate(time.Microsecond).Add(failureMemory)
 		if u != nil {
-			detail := ""
+			detail := what
 			if !at.allowed {
-				detail = pausedDetail
+				detail = strings.TrimPrefix(what+"; "+pausedDetail, "; ")
 			}
 			if err := tx.AppendEvent(ctx, m.event(ctx, &u.User, EventLoginFailed, detail)); err != nil {
 				return err
@@ -149,7 +151,7 @@ func (m *Manager) loginFailed(ctx context.Context, u *UserRecord, at attempt, no
 		return wrapInternal(err)
 	}
 	m.sendLater(ctx, out)
-	return errUnauthenticated()
+	return nil
 }
 
 // lockedForCode locks u's sign-in key in tx for a TOTP or recovery code

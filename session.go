@@ -98,7 +98,7 @@ func (m *Manager) Login(ctx context.Context, req LoginRequest) (LoginResult, err
 		if known {
 			who = &u
 		}
-		return LoginResult{}, m.loginFailed(ctx, who, at, now)
+		return LoginResult{}, cmp.Or(m.passwordFailed(ctx, who, at, now, ""), errUnauthenticated())
 	}
 	newHash := ""
 	if needsRehash(phc, m.opts.Argon2) {

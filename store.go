@@ -101,6 +101,11 @@ type Tx interface {
 	// RevokeUser deletes every session, refresh token and trusted device
 	// of the user and says how many sessions and devices there were.
 	RevokeUser(ctx context.Context, tenantID string, userID uuid.UUID) (Revoked, error)
+	// RevokeUserExcept is RevokeUser but for the session keep, which stays
+	// as it is, refresh tokens included (a password change ends every
+	// other session of the person who made it). A keep that is not one
+	// of the user's sessions keeps nothing. It returns no coded error.
+	RevokeUserExcept(ctx context.Context, tenantID string, userID, keep uuid.UUID) (Revoked, error)
 
 	// CreateDevice stores a trusted device.
 	CreateDevice(ctx context.Context, d *DeviceRecord) error
@@ -297,7 +302,7 @@ type MailListParams struct {
 	Limit    int
 }
 
-// Revoked counts what RevokeUser removed.
+// Revoked counts what RevokeUser or RevokeUserExcept removed.
 type Revoked struct {
 	Sessions int
 	Devices  int

@@ -97,7 +97,7 @@ func newQueries(schema string) queries {
 			RETURNING session_id`),
 		revokeSession:     r(`DELETE FROM {s}.sessions WHERE token_hash = ? RETURNING ` + sessionCols),
 		revokeSessionByID: r(`DELETE FROM {s}.sessions WHERE id = ?`),
-		revokeUser: r(`WITH s AS (DELETE FROM {s}.sessions WHERE tenant_id = ? AND user_id = ? RETURNING 1),
+		revokeUser: r(`WITH s AS (DELETE FROM {s}.sessions WHERE tenant_id = ? AND user_id = ? AND id <> ? RETURNING 1),
 			d AS (DELETE FROM {s}.devices WHERE tenant_id = ? AND user_id = ? RETURNING 1)
 			SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM d)`),
 		// One statement: the session exists, its user is active, and both

@@ -91,6 +91,7 @@ func cases() []testCase {
 		{"RevokeSessionReturnsAndDeletesIt", testRevokeSessionReturnsAndDeletesIt},
 		{"RevokeSessionByIDIgnoresUnknown", testRevokeSessionByIDIgnoresUnknown},
 		{"RevokeUserRemovesSessionsRefreshAndDevices", testRevokeUserRemovesSessionsRefreshAndDevices},
+		{"RevokeUserExceptKeepsOneSession", testRevokeUserExceptKeepsOneSession},
 		{"SessionsDoNotAliasStore", testSessionsDoNotAliasStore},
 		{"CreateDeviceThenGetReturnsIt", testCreateDeviceThenGetReturnsIt},
 

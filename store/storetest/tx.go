@@ -426,6 +426,13 @@ func buildWorld(f *fixture) (*world, []write) {
 			}
 			return err
 		}},
+		{"RevokeUserExcept", func(ctx context.Context, tx usermgmt.Tx) error {
+			r, err := tx.RevokeUserExcept(ctx, acme, agent.ID, agentSession.ID)
+			if err == nil && r.Devices == 0 {
+				err = fmt.Errorf("RevokeUserExcept revoked %+v", r)
+			}
+			return err
+		}},
 		{"CreateDevice", func(ctx context.Context, tx usermgmt.Tx) error { return tx.CreateDevice(ctx, newDev) }},
 		{"PutAttemptsNew", func(ctx context.Context, tx usermgmt.Tx) error { return tx.PutAttempts(ctx, newAttempt) }},
 		{"PutAttemptsReplace", func(ctx context.Context, tx usermgmt.Tx) error { return tx.PutAttempts(ctx, &moreAttempts) }},

@@ -100,7 +100,8 @@
     "logout": "Logged out", "mfa.enrolled": "Enrolled in MFA", "mfa.verified": "MFA verified", "mfa.failed": "MFA code refused",
     "mfa.recovery_code_used": "Recovery code used", "mfa.reset": "MFA reset", "role.granted": "Role granted",
     "role.revoked": "Role revoked", "password.reset_requested": "Password reset requested",
-    "password.reset_completed": "Password reset completed", "device.trusted": "Device trusted",
+    "password.reset_completed": "Password reset completed",
+    "password.changed": "Password changed", "device.trusted": "Device trusted",
     "sessions.revoked": "Sessions and trusted devices revoked", "user.deactivated": "Deactivated", "user.activated": "Activated",
     "session.refreshed": "Session refreshed", "session.refresh_reused": "Reused refresh token: session revoked", "mail.failed": "Mail could not be delivered",
   };
