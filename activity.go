@@ -18,6 +18,7 @@ const (
 	EventInviteAccepted     EventType = "invite.accepted"
 	EventLoginSucceeded     EventType = "login.succeeded"
 	EventLoginFailed        EventType = "login.failed"
+	EventLoginLocked        EventType = "login.locked" // failed attempts paused signing in; Detail says how many and until when
 	EventLogout             EventType = "logout"
 	EventMFAEnrolled        EventType = "mfa.enrolled"
 	EventMFAVerified        EventType = "mfa.verified"
@@ -28,6 +29,7 @@ const (
 	EventRoleRevoked        EventType = "role.revoked"
 	EventPasswordResetSent  EventType = "password.reset_requested"
 	EventPasswordResetDone  EventType = "password.reset_completed"
+	EventPasswordChanged    EventType = "password.changed" // by the person, who gave the current one
 	EventDeviceTrusted      EventType = "device.trusted"
 	EventSessionsRevoked    EventType = "sessions.revoked"
 	EventDeactivated        EventType = "user.deactivated"

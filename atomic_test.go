@@ -41,11 +41,11 @@ func (t faultyTx) AppendEvent(ctx context.Context, e *usermgmt.Event) error {
 	return t.Tx.AppendEvent(ctx, e)
 }
 
-func (t faultyTx) RevokeUser(ctx context.Context, tenantID string, userID uuid.UUID) (usermgmt.Revoked, error) {
+func (t faultyTx) RevokeUserExcept(ctx context.Context, tenantID string, userID, keep uuid.UUID) (usermgmt.Revoked, error) {
 	if t.s.failRevoke {
 		return usermgmt.Revoked{}, errDiskFull
 	}
-	return t.Tx.RevokeUser(ctx, tenantID, userID)
+	return t.Tx.RevokeUserExcept(ctx, tenantID, userID, keep)
 }
 
 func TestAChangeAndItsEventCommitTogether(t *testing.T) {

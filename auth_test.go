@@ -240,14 +240,15 @@ func TestLockoutGrowsAndResets(t *testing.T) {
 		_, err := login(t, e, u.Email, "wrong password here")
 		require.Equal(t, usermgmt.CodeUnauthenticated, code(err))
 	}
+	// A locked key answers as a wrong password (see lockout_test.go).
 	_, err := login(t, e, u.Email, goodPassword)
-	require.Equal(t, usermgmt.CodeRateLimited, code(err), "locked after 5 failures")
+	require.Equal(t, usermgmt.CodeUnauthenticated, code(err), "locked after 5 failures")
 	e.clock.Advance(61 * time.Second)
 	_, err = login(t, e, u.Email, "wrong password here")
 	require.Equal(t, usermgmt.CodeUnauthenticated, code(err))
 	e.clock.Advance(61 * time.Second)
 	_, err = login(t, e, u.Email, goodPassword)
-	require.Equal(t, usermgmt.CodeRateLimited, code(err), "the sixth failure locks for two minutes")
+	require.Equal(t, usermgmt.CodeUnauthenticated, code(err), "the sixth failure locks for two minutes")
 	e.clock.Advance(61 * time.Second)
 	signIn(t, e, u.Email, secret, false)
 	_, err = login(t, e, u.Email, "wrong password here")
@@ -257,13 +258,17 @@ func TestLockoutGrowsAndResets(t *testing.T) {
 
 	page, err := e.m.ListActivity(e.ctx, tenant, u.ID, usermgmt.ActivityQuery{Limit: 100})
 	require.NoError(t, err)
-	failed := 0
+	failed, paused := 0, 0
 	for _, ev := range page.Events {
 		if ev.Type == usermgmt.EventLoginFailed {
 			failed++
+			if ev.Detail == "sign-in paused" {
+				paused++
+			}
 		}
 	}
-	assert.Equal(t, 7, failed, "each failure logged")
+	assert.Equal(t, 9, failed, "each failure logged")
+	assert.Equal(t, 2, paused, "those refused unchecked say so")
 }
 
 func TestMFAFailuresLock(t *testing.T) {
@@ -275,8 +280,9 @@ func TestMFAFailuresLock(t *testing.T) {
 		_, err := e.m.VerifyMFA(context.Background(), res.MFAChallenge, "000000", false)
 		require.Equal(t, usermgmt.CodeUnauthenticated, code(err))
 	}
-	_, err = e.m.VerifyMFA(context.Background(), res.MFAChallenge, e.code(t, secret), false)
-	assert.Equal(t, usermgmt.CodeRateLimited, code(err))
+	s, err := e.m.VerifyMFA(context.Background(), res.MFAChallenge, e.code(t, secret), false)
+	assert.Equal(t, usermgmt.CodeUnauthenticated, code(err), "locked: the right code is refused as a wrong one")
+	assert.Empty(t, s.Token)
 }
 
 func TestTOTPWindowAndReplay(t *testing.T) {

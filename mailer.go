@@ -33,6 +33,10 @@ const (
 	MessagePasswordReset   MessageKind = "password_reset"
 	MessagePasswordChanged MessageKind = "password_changed"
 	MessageMFAReset        MessageKind = "mfa_reset"
+	// MessageSignInPaused tells a person that failed attempts paused
+	// signing in to their account, until when, and what to do if it was
+	// not them.
+	MessageSignInPaused MessageKind = "sign_in_paused"
 )
 
 // Message is one mail. Link is the action link inside it (it carries a
@@ -76,6 +80,13 @@ type MailData struct {
 	Link     string // the action link (with token=); "" in notices
 	Expiry   string // how long the link works, in words ("7 days"); "" in notices
 	TenantID string
+
+	// In sign_in_paused only: the failed attempts in a row that paused
+	// signing in, for how long, in words ("1 minute"), and when it resumes
+	// ("2006-01-02 15:04 UTC").
+	FailedAttempts int
+	Pause          string
+	ResumesAt      string
 }
 
 // MailTemplate is the wording of one kind of mail, filled with MailData.
@@ -170,6 +181,17 @@ If you did not expect this, contact your administrator at once.
 <p>The next time you sign in you will set up your authenticator app again.<br>
 If you did not expect this, contact your administrator at once.</p>
 `},
+	MessageSignInPaused: {
+		`Signing in to {{.Product}} is paused after {{.FailedAttempts}} failed attempt{{if ne .FailedAttempts 1}}s{{end}}`,
+		`Signing in to {{.Product}} as {{.Email}} is paused after {{.FailedAttempts}} failed attempt{{if ne .FailedAttempts 1}}s{{end}} in a row, for {{.Pause}}: it resumes at {{.ResumesAt}}. Each further failed attempt pauses it longer.
+
+If this was you, wait and try again, or reset your password from the sign-in page.
+If it was not you, someone may be guessing your password: reset your password from the sign-in page (that also ends the pause) and tell your administrator.
+`,
+		`<p>Signing in to <b>{{.Product}}</b> as {{.Email}} is paused after {{.FailedAttempts}} failed attempt{{if ne .FailedAttempts 1}}s{{end}} in a row, for {{.Pause}}: it resumes at {{.ResumesAt}}. Each further failed attempt pauses it longer.</p>
+<p>If this was you, wait and try again, or reset your password from the sign-in page.<br>
+If it was not you, someone may be guessing your password: reset your password from the sign-in page (that also ends the pause) and tell your administrator.</p>
+`},
 }
 
 // mailTemplates is the Manager's template set: the defaults with the
@@ -193,7 +215,8 @@ func newMailTemplates(overrides map[MessageKind]MailTemplate) (mailTemplates, er
 		ts[k] = t
 	}
 	sample := MailData{Product: "Example", Email: "person@example.com", Inviter: "admin@example.com",
-		Link: "https://example.com/x?token=t", Expiry: "1 hour", TenantID: "example"}
+		Link: "https://example.com/x?token=t", Expiry: "1 hour", TenantID: "example",
+		FailedAttempts: 5, Pause: "1 minute", ResumesAt: "2006-01-02 15:04 UTC"}
 	for k := range overrides {
 		if _, err := ts.render(k, sample); err != nil {
 			return nil, Errorf(CodeInvalid, "Options.MailTemplates[%s]: %v", k, err)

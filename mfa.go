@@ -2,6 +2,7 @@ package usermgmt
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -94,9 +95,10 @@ func (m *Manager) startEnrollment(ctx context.Context, tx Tx, u *UserRecord, now
 // from the app. The user becomes active (an invitation is then accepted),
 // TOTP is enabled and a session is issued, with the recovery codes. When
 // Options.MFAOptional is set, an empty code finishes setup without TOTP.
-// It returns invalid for a code that is not six digits (not counted as a
-// failure), unauthenticated for a wrong code or a bad token, expired, and
-// rate_limited while the account is locked.
+// A wrong code counts on the user's sign-in key as in VerifyMFA, and
+// while the key is locked every code is answered as a wrong one. It
+// returns invalid for a code that is not six digits (neither checked nor
+// counted), unauthenticated for a wrong code or a bad token, and expired.
 func (m *Manager) CompleteMFAEnrollment(ctx context.Context, enrollmentToken, code string) (Session, error) {
 	if !wellFormed(enrollmentToken, prefixEnrollment) {
 		return Session{}, errBadToken()
@@ -109,7 +111,8 @@ func (m *Manager) CompleteMFAEnrollment(ctx context.Context, enrollmentToken, co
 	}
 	now := m.now().UTC()
 	var s Session
-	var failed *User
+	var failed *outgoing
+	wrong := false
 	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		u, t, err := m.spendToken(ctx, tx, PurposeMFAEnrollment, enrollmentToken, now)
 		if err != nil {
@@ -118,8 +121,9 @@ func (m *Manager) CompleteMFAEnrollment(ctx context.Context, enrollmentToken, co
 		if u.Status == StatusDeactivated {
 			return errBadToken()
 		}
-		if err := m.checkLock(&u, now); err != nil {
-			return err
+		a, locked, err := m.lockedForCode(ctx, tx, &u, now)
+		if err != nil || locked {
+			return cmp.Or(err, errRetry)
 		}
 		var d enrollmentData
 		if err := json.Unmarshal(t.Data, &d); err != nil {
@@ -132,8 +136,9 @@ func (m *Manager) CompleteMFAEnrollment(ctx context.Context, enrollmentToken, co
 			}
 			step, ok := verifyTOTP(secret, strings.TrimSpace(code), now, otp.DigitsSix)
 			if !ok || step <= u.MFALastStep {
-				failed = &u.User
-				return errRetry
+				wrong = true
+				failed, err = m.codeFailed(ctx, tx, &u, &a, t, now)
+				return err
 			}
 			u.MFASecret, u.RecoveryCodes, u.MFAEnabled, u.MFALastStep = d.Secret, d.RecoveryCodes, true, step
 		}
@@ -152,8 +157,9 @@ func (m *Manager) CompleteMFAEnrollment(ctx context.Context, enrollmentToken, co
 		s, err = m.completeLogin(ctx, tx, &u, now, "enrolment")
 		return err
 	})
-	if errors.Is(err, errRetry) {
-		return Session{}, m.recordFailure(ctx, failed, EventMFAFailed, Errorf(CodeUnauthenticated, "the code is not correct"))
+	if errors.Is(err, errRetry) || (err == nil && wrong) {
+		m.sendLater(ctx, failed)
+		return Session{}, errWrongCode()
 	}
 	if err != nil {
 		return Session{}, wrapInternal(err)

@@ -43,15 +43,29 @@ type outgoing struct {
 // outbox keeps the template's data, sealed; the mail is rendered at each
 // attempt.
 func (m *Manager) queueMail(ctx context.Context, tx Tx, kind MessageKind, u *User, inviter, link string, ttl time.Duration) (*outgoing, error) {
+	d := m.mailData(u, inviter)
+	if link != "" {
+		d.Link, d.Expiry = link, humanDuration(ttl)
+	}
+	return m.enqueueMail(ctx, tx, kind, u, d, ttl)
+}
+
+// mailData is what every mail to u is filled with.
+func (m *Manager) mailData(u *User, inviter string) MailData {
+	return MailData{Product: m.opts.Issuer, Email: u.Email, Inviter: inviter, TenantID: u.TenantID}
+}
+
+// enqueueMail is queueMail with the template's data filled by the caller:
+// a mail with a link is worth delivering for ttl, a notice for noticeTTL.
+func (m *Manager) enqueueMail(ctx context.Context, tx Tx, kind MessageKind, u *User, d MailData, ttl time.Duration) (*outgoing, error) {
 	now := m.now().UTC()
 	id, err := uuid.NewV7()
 	if err != nil {
 		return nil, internalf(err, "new id")
 	}
-	d := MailData{Product: m.opts.Issuer, Email: u.Email, Inviter: inviter, Link: link, TenantID: u.TenantID}
 	deliverBy := now.Add(noticeTTL)
-	if link != "" {
-		d.Expiry, deliverBy = humanDuration(ttl), now.Add(ttl)
+	if d.Link != "" {
+		deliverBy = now.Add(ttl)
 	}
 	rec := MailRecord{ID: id, TenantID: u.TenantID, UserID: u.ID, Kind: kind, To: u.Email, Sealed: m.sealMail(d, id),
 		Attempts: 1, NextAttemptAt: now.Add(m.claimTTL()), CreatedAt: now, DeliverBy: deliverBy,
@@ -75,6 +89,24 @@ func (m *Manager) sendNow(ctx context.Context, out *outgoing) error {
 			Message: "the change was saved, but the mail could not be sent yet; it will be retried"}
 	}
 	return nil
+}
+
+// sendLater makes the first attempt at a mail queued by a change that
+// has committed in the background, so that the caller's answer neither
+// waits for the Mailer nor tells by its timing that a mail went (a
+// failed login that paused sign-in answers as any other). A failure is
+// logged and retried by the outbox. Close waits for it.
+func (m *Manager) sendLater(ctx context.Context, out *outgoing) {
+	if out == nil {
+		return
+	}
+	m.background.Add(1)
+	go func() {
+		defer m.background.Done()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), backgroundTimeout)
+		defer cancel()
+		_, _ = m.attempt(ctx, out)
+	}()
 }
 
 // attempt hands a claimed mail to the Mailer, within Options.MailTimeout,

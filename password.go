@@ -230,7 +230,9 @@ func (m *Manager) requestReset(ctx context.Context, tenantID, email string) erro
 }
 
 // Close waits for the self-service password resets still running in the
-// background (see RequestPasswordReset). Call it when shutting down. It
+// background (see RequestPasswordReset), and for the first attempt at
+// notices sent in the background (a paused sign-in). Call it when
+// shutting down. It
 // holds no other resource: calling it twice, or using the Manager after
 // it, is harmless.
 func (m *Manager) Close() error {
@@ -239,8 +241,8 @@ func (m *Manager) Close() error {
 }
 
 // ResetPassword sets a new password with a reset link's token. It ends
-// every session, refresh token and trusted device of the user, calls the
-// revokers and mails a notice; it does not log in, and the next login
+// every session, refresh token and trusted device of the user and a pause
+// of signing in (see lockout.go), calls the revokers and mails a notice; it does not log in, and the next login
 // still asks for TOTP. It returns invalid for a password the policy
 // refuses (the link still works), unauthenticated for a bad or used link,
 // and expired.
@@ -270,8 +272,12 @@ func (m *Manager) ResetPassword(ctx context.Context, token, newPassword string) 
 		if _, err := m.checkPassword(newPassword, r.Email, r.TenantID); err != nil {
 			return err
 		}
-		r.PasswordHash, r.FailedAttempts, r.LockedUntil, r.UpdatedAt = phc, 0, time.Time{}, now
+		r.PasswordHash, r.UpdatedAt = phc, now
 		if err := tx.UpdateUser(ctx, &r); err != nil {
+			return err
+		}
+		// A new password ends a pause of signing in.
+		if err := tx.ClearAttempts(ctx, r.TenantID, r.Email); err != nil {
 			return err
 		}
 		u = r.User

@@ -1,6 +1,7 @@
 package usermgmt
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -63,41 +64,47 @@ func errBadToken() error {
 	return Errorf(CodeUnauthenticated, "this link or code is not valid; ask for a new one")
 }
 
-// Login checks a person's password. Wrong password, unknown email and
-// deactivated user all return unauthenticated after the same work; a
-// locked account returns rate_limited.
+// Login checks a person's password. Wrong password, unknown email,
+// deactivated user and locked sign-in key all return the same
+// unauthenticated after the same work (see lockout.go).
 func (m *Manager) Login(ctx context.Context, req LoginRequest) (LoginResult, error) {
 	email, err := NormalizeEmail(req.Email)
 	if err != nil || checkTenant(req.TenantID) != nil {
 		verifyPassword(m.dummyPHC, req.Password)
 		return LoginResult{}, errUnauthenticated()
 	}
-	var u UserRecord
-	err = m.store.RunInTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
+	now := m.now().UTC()
+	var (
+		u     UserRecord
+		known bool
+		at    attempt
+	)
+	err = m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+		var err error
 		u, err = tx.GetUserByEmail(ctx, req.TenantID, email)
+		if known = err == nil; !known && ErrorCode(err) != CodeNotFound {
+			return err
+		}
+		at, err = m.reserve(ctx, tx, req.TenantID, email, now)
 		return err
 	})
-	if ErrorCode(err) == CodeNotFound {
-		verifyPassword(m.dummyPHC, req.Password)
-		return LoginResult{}, errUnauthenticated()
-	}
 	if err != nil {
 		return LoginResult{}, wrapInternal(err)
 	}
-	now := m.now().UTC()
-	if err := m.checkLock(&u, now); err != nil {
-		return LoginResult{}, err
+	phc := m.dummyPHC
+	if known && at.allowed && u.PasswordHash != "" {
+		phc = u.PasswordHash
 	}
-	phc := u.PasswordHash
-	if phc == "" {
-		phc = m.dummyPHC
-	}
-	ok := verifyPassword(phc, req.Password) && u.PasswordHash != "" && (u.Status == StatusActive || u.Status == StatusInvited)
+	ok := verifyPassword(phc, req.Password) && phc != m.dummyPHC && (u.Status == StatusActive || u.Status == StatusInvited)
 	if !ok {
-		return LoginResult{}, m.recordFailure(ctx, &u.User, EventLoginFailed, errUnauthenticated())
+		var who *UserRecord
+		if known {
+			who = &u
+		}
+		return LoginResult{}, cmp.Or(m.passwordFailed(ctx, who, at, now, ""), errUnauthenticated())
 	}
 	newHash := ""
-	if needsRehash(u.PasswordHash, m.opts.Argon2) {
+	if needsRehash(phc, m.opts.Argon2) {
 		if newHash, err = hashPassword(req.Password, m.opts.Argon2); err != nil {
 			return LoginResult{}, internalf(err, "hash password")
 		}
@@ -108,11 +115,11 @@ func (m *Manager) Login(ctx context.Context, req LoginRequest) (LoginResult, err
 		if err != nil {
 			return err
 		}
-		if u.Status == StatusDeactivated || u.PasswordHash == "" {
+		// The password checked must still be the password: a reset or
+		// change that committed meanwhile wins, and the old hash is
+		// never written back (compare-and-set under the row lock).
+		if u.Status == StatusDeactivated || u.PasswordHash != phc {
 			return errUnauthenticated()
-		}
-		if err := m.checkLock(&u, now); err != nil {
-			return err
 		}
 		if newHash != "" {
 			u.PasswordHash = newHash
@@ -124,7 +131,10 @@ func (m *Manager) Login(ctx context.Context, req LoginRequest) (LoginResult, err
 		case u.MFASecret == nil && (u.Status == StatusInvited || !m.opts.MFAOptional):
 			enr, err := m.startEnrollment(ctx, tx, &u, now)
 			res.Enrollment = &enr
-			return err
+			if err != nil {
+				return err
+			}
+			return m.release(ctx, tx, at)
 		case u.MFASecret == nil:
 			s, err := m.completeLogin(ctx, tx, &u, now, "password")
 			res.Session = &s
@@ -136,54 +146,16 @@ func (m *Manager) Login(ctx context.Context, req LoginRequest) (LoginResult, err
 		}
 		token, hash := newToken(prefixChallenge)
 		res.MFAChallenge = token
-		return tx.CreateToken(ctx, &TokenRecord{Hash: hash, Purpose: PurposeMFAChallenge, TenantID: u.TenantID,
-			UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(m.opts.ChallengeTTL)})
+		if err := tx.CreateToken(ctx, &TokenRecord{Hash: hash, Purpose: PurposeMFAChallenge, TenantID: u.TenantID,
+			UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(m.opts.ChallengeTTL)}); err != nil {
+			return err
+		}
+		return m.release(ctx, tx, at)
 	})
 	if err != nil {
 		return LoginResult{}, wrapInternal(err)
 	}
 	return res, nil
-}
-
-// checkLock returns rate_limited while the account is locked.
-func (m *Manager) checkLock(u *UserRecord, now time.Time) error {
-	if now.Before(u.LockedUntil) {
-		secs := int64(u.LockedUntil.Sub(now)/time.Second) + 1
-		return &Error{Code: CodeRateLimited, Message: "too many failed attempts; try again later", RetryAfter: secs}
-	}
-	return nil
-}
-
-// recordFailure counts a failed password or code against the account,
-// locks it for a growing time after MaxFailedAttempts, logs the event, and
-// returns answer.
-func (m *Manager) recordFailure(ctx context.Context, u *User, typ EventType, answer error) error {
-	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
-		r, err := tx.LockUser(ctx, u.TenantID, u.ID)
-		if err != nil {
-			return err
-		}
-		m.countFailure(&r)
-		if err := tx.UpdateUser(ctx, &r); err != nil {
-			return err
-		}
-		return tx.AppendEvent(ctx, m.event(ctx, &r.User, typ, ""))
-	})
-	if err != nil {
-		return wrapInternal(err)
-	}
-	return answer
-}
-
-func (m *Manager) countFailure(u *UserRecord) {
-	u.FailedAttempts++
-	if over := u.FailedAttempts - m.opts.MaxFailedAttempts; over >= 0 {
-		d := m.opts.Lockout << min(over, 20)
-		if d > m.opts.LockoutMax || d <= 0 {
-			d = m.opts.LockoutMax
-		}
-		u.LockedUntil = m.now().UTC().Add(d)
-	}
 }
 
 // trustedDevice reports whether token is a live trusted device of u.
@@ -195,10 +167,12 @@ func (m *Manager) trustedDevice(ctx context.Context, tx Tx, u *UserRecord, token
 	return err == nil && d.TenantID == u.TenantID && d.UserID == u.ID && now.Before(d.ExpiresAt)
 }
 
-// completeLogin ends a successful login: clears failures, stamps the last
-// login, logs it and issues a session.
+// completeLogin ends a successful login: clears the sign-in key's
+// failures, stamps the last login, logs it and issues a session.
 func (m *Manager) completeLogin(ctx context.Context, tx Tx, u *UserRecord, now time.Time, how string) (Session, error) {
-	u.FailedAttempts, u.LockedUntil = 0, time.Time{}
+	if err := tx.ClearAttempts(ctx, u.TenantID, u.Email); err != nil {
+		return Session{}, err
+	}
 	u.LastLoginAt = &now
 	if err := tx.UpdateUser(ctx, u); err != nil {
 		return Session{}, err
@@ -228,12 +202,13 @@ func (m *Manager) createSession(ctx context.Context, tx Tx, u *UserRecord, now t
 
 // VerifyMFA answers an MFA challenge with a TOTP code or a recovery code.
 // Success issues a session and, with trustDevice, a device token that
-// skips TOTP for Options.DeviceTrustTTL. A wrong code may be retried on the
-// same challenge until it expires or the account locks. It returns
-// invalid for a code shaped like neither a TOTP code nor a recovery code
-// (not counted as a failure), unauthenticated for a wrong code or unknown
-// challenge, expired for an
-// expired one, and rate_limited while the account is locked.
+// skips TOTP for Options.DeviceTrustTTL. A wrong code counts as a failed
+// attempt on the user's sign-in key and may be retried on the same
+// challenge until it expires; while the key is locked every code is
+// answered as a wrong one, unchecked. It returns invalid for a code shaped
+// like neither a TOTP code nor a recovery code (neither checked nor
+// counted), unauthenticated for a wrong code or unknown challenge, and
+// expired for an expired one.
 func (m *Manager) VerifyMFA(ctx context.Context, challenge, code string, trustDevice bool) (Session, error) {
 	if !wellFormed(challenge, prefixChallenge) {
 		return Session{}, errBadToken()
@@ -243,25 +218,28 @@ func (m *Manager) VerifyMFA(ctx context.Context, challenge, code string, trustDe
 	}
 	now := m.now().UTC()
 	var s Session
-	var failed *User
+	var failed *outgoing
+	wrong := false
 	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
-		u, _, err := m.spendToken(ctx, tx, PurposeMFAChallenge, challenge, now)
+		u, t, err := m.spendToken(ctx, tx, PurposeMFAChallenge, challenge, now)
 		if err != nil {
 			return err
 		}
 		if u.Status != StatusActive || u.MFASecret == nil {
 			return errBadToken()
 		}
-		if err := m.checkLock(&u, now); err != nil {
-			return err
+		a, locked, err := m.lockedForCode(ctx, tx, &u, now)
+		if err != nil || locked {
+			return cmp.Or(err, errRetry)
 		}
 		ok, how, err := m.checkCode(ctx, tx, &u, code, now)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			failed = &u.User
-			return errRetry
+			wrong = true
+			failed, err = m.codeFailed(ctx, tx, &u, &a, t, now)
+			return err
 		}
 		if err := tx.AppendEvent(ctx, m.event(ctx, &u.User, EventMFAVerified, how)); err != nil {
 			return err
@@ -274,8 +252,9 @@ func (m *Manager) VerifyMFA(ctx context.Context, challenge, code string, trustDe
 		}
 		return nil
 	})
-	if errors.Is(err, errRetry) {
-		return Session{}, m.recordFailure(ctx, failed, EventMFAFailed, Errorf(CodeUnauthenticated, "the code is not correct"))
+	if errors.Is(err, errRetry) || (err == nil && wrong) {
+		m.sendLater(ctx, failed)
+		return Session{}, errWrongCode()
 	}
 	if err != nil {
 		return Session{}, wrapInternal(err)
@@ -283,9 +262,9 @@ func (m *Manager) VerifyMFA(ctx context.Context, challenge, code string, trustDe
 	return s, nil
 }
 
-// errRetry rolls a transaction back (so a challenge or enrolment token can
-// be tried again) before a failure is recorded in a transaction of its own.
-var errRetry = errors.New("usermgmt: wrong code")
+// errRetry rolls back a code check refused unchecked because the key is
+// locked, so that the challenge or enrolment token stays usable.
+var errRetry = errors.New("usermgmt: sign-in paused")
 
 func (m *Manager) trustDevice(ctx context.Context, tx Tx, u *UserRecord, now time.Time, s *Session) error {
 	token, hash := newToken(prefixDevice)
@@ -441,7 +420,12 @@ func (m *Manager) PruneExpired(ctx context.Context) (Pruned, error) {
 // login after it), and records it. callRevokers follows it after the
 // commit.
 func (m *Manager) revokeInTx(ctx context.Context, tx Tx, u *User) error {
-	n, err := tx.RevokeUser(ctx, u.TenantID, u.ID)
+	return m.revokeExcept(ctx, tx, u, uuid.Nil)
+}
+
+// revokeExcept is revokeInTx keeping the session keep (uuid.Nil: none).
+func (m *Manager) revokeExcept(ctx context.Context, tx Tx, u *User, keep uuid.UUID) error {
+	n, err := tx.RevokeUserExcept(ctx, u.TenantID, u.ID, keep)
 	if err != nil {
 		return err
 	}
@@ -449,6 +433,9 @@ func (m *Manager) revokeInTx(ctx context.Context, tx Tx, u *User) error {
 		return err
 	}
 	detail := fmt.Sprintf("%d sessions, %d trusted devices", n.Sessions, n.Devices)
+	if keep != uuid.Nil {
+		detail = fmt.Sprintf("%d other sessions, %d trusted devices", n.Sessions, n.Devices)
+	}
 	return tx.AppendEvent(ctx, m.event(ctx, u, EventSessionsRevoked, detail))
 }
 

@@ -104,6 +104,11 @@ type Tx interface {
 	// RevokeUser deletes every session, refresh token and trusted device
 	// of the user and says how many sessions and devices there were.
 	RevokeUser(ctx context.Context, tenantID string, userID uuid.UUID) (Revoked, error)
+	// RevokeUserExcept is RevokeUser but for the session keep, which stays
+	// as it is, refresh tokens included (a password change ends every
+	// other session of the person who made it). A keep that is not one
+	// of the user's sessions keeps nothing. It returns no coded error.
+	RevokeUserExcept(ctx context.Context, tenantID string, userID, keep uuid.UUID) (Revoked, error)
 
 	// CreateDevice stores a trusted device.
 	CreateDevice(ctx context.Context, d *DeviceRecord) error
@@ -111,12 +116,29 @@ type Tx interface {
 	// not_found.
 	GetDevice(ctx context.Context, hash TokenHash) (DeviceRecord, error)
 
+	// LockAttempts returns the sign-in attempts counted on the key
+	// (tenantID, email), email normalised, whether or not the tenant has
+	// a user with that email, and holds the key against every other
+	// LockAttempts until this transaction ends, record or not: reading
+	// the count, changing it and PutAttempts are then one atomic step,
+	// across every app instance on the store. A key without a record
+	// returns LoginAttempts with only TenantID and Email set. It returns
+	// no coded error.
+	LockAttempts(ctx context.Context, tenantID, email string) (LoginAttempts, error)
+	// PutAttempts stores a under its key (a.TenantID, a.Email), replacing
+	// the key's record if it has one. It returns no coded error.
+	PutAttempts(ctx context.Context, a *LoginAttempts) error
+	// ClearAttempts deletes the key's record; a key without one is no
+	// error. It returns no coded error.
+	ClearAttempts(ctx context.Context, tenantID, email string) error
+
 	// DeleteExpired deletes, in every tenant, the single-use tokens whose
 	// ExpiresAt is not after now, the sessions (with their refresh hashes)
 	// whose ExpiresAt or IdleExpiresAt is not after now, and the trusted
-	// devices whose ExpiresAt is not after now, and the outbox mails whose
-	// ExpiresAt is not after now. It reports how many rows of each it
-	// deleted. Users and events are never touched.
+	// devices whose ExpiresAt is not after now, the outbox mails whose
+	// ExpiresAt is not after now, and the login attempts whose ExpiresAt
+	// is not after now. It reports how many rows of each it deleted.
+	// Users and events are never touched.
 	DeleteExpired(ctx context.Context, now time.Time) (Pruned, error)
 
 	// EnqueueMail adds r to the outbox. It returns conflict if r.ID exists.
@@ -158,13 +180,26 @@ type TokenHash [32]byte
 // which never leave the root package.
 type UserRecord struct {
 	User
-	PasswordHash   string // PHC string; "" while invited
-	MFASecret      []byte // AES-GCM sealed TOTP secret; nil when not enrolled
-	MFALastStep    int64  // last accepted TOTP time step
-	RecoveryCodes  []TokenHash
-	FailedAttempts int
-	LockedUntil    time.Time // zero when not locked
-	LastMailAt     time.Time // last invite or reset mail, for rate limits
+	PasswordHash  string // PHC string; "" while invited
+	MFASecret     []byte // AES-GCM sealed TOTP secret; nil when not enrolled
+	MFALastStep   int64  // last accepted TOTP time step
+	RecoveryCodes []TokenHash
+	LastMailAt    time.Time // last invite or reset mail, for rate limits
+}
+
+// LoginAttempts is what the store counts for one sign-in key: a tenant
+// and a normalised email, of a user or of nobody. Every password or code
+// tried on the key counts as a failure from before it is checked until a
+// success releases or clears it, so that parallel guesses cannot outrun
+// the lock; the Manager owns the policy (Options.MaxFailedAttempts,
+// Lockout, LockoutMax), the store only keeps the record atomically.
+type LoginAttempts struct {
+	TenantID    string
+	Email       string
+	Failures    int       // attempts in a row not (yet) successful
+	LockedUntil time.Time // zero when not locked
+	Notified    bool      // the person was mailed about this pause
+	ExpiresAt   time.Time // the record is forgotten then (DeleteExpired)
 }
 
 // UserListParams is ListUsersQuery as a store sees it: validated and with
@@ -239,6 +274,7 @@ type Pruned struct {
 	Sessions int
 	Devices  int
 	Mail     int
+	Attempts int
 }
 
 // MailRecord is one message in the outbox. The Manager writes it in the
@@ -269,7 +305,7 @@ type MailListParams struct {
 	Limit    int
 }
 
-// Revoked counts what RevokeUser removed.
+// Revoked counts what RevokeUser or RevokeUserExcept removed.
 type Revoked struct {
 	Sessions int
 	Devices  int

@@ -90,7 +90,9 @@ type Options struct {
 	// 2 passes, 1 thread.
 	Argon2 Argon2Params
 	// MaxFailedAttempts is how many wrong passwords or codes in a row lock
-	// an account. Default 5.
+	// a sign-in key: a tenant and an email, whether or not it is a user's.
+	// A locked key answers as a wrong password, and its person is mailed
+	// (see MessageSignInPaused). Default 5.
 	MaxFailedAttempts int
 	// Lockout is the first lockout; each further failure doubles it, up to
 	// LockoutMax. Defaults 1 minute and 1 hour.
@@ -377,6 +379,7 @@ func (m *Manager) event(ctx context.Context, u *User, t EventType, detail string
 var byThePerson = map[EventType]bool{
 	EventInviteAccepted: true, EventLoginSucceeded: true, EventLogout: true, EventMFAEnrolled: true,
 	EventMFAVerified: true, EventMFARecoveryUsed: true, EventDeviceTrusted: true, EventPasswordResetDone: true,
+	EventPasswordChanged: true,
 }
 
 func humanDuration(d time.Duration) string {

@@ -27,7 +27,9 @@
 // POST /users/{id}/deactivate, POST /users/{id}/activate,
 // GET /mail/undelivered?limit=&cursor= (the outbox's waiting and failed mail).
 // Person routes: POST /auth/login, /auth/mfa, /auth/refresh, /auth/logout,
-// /invitations/accept, /invitations/mfa, /password/forgot, /password/reset.
+// /auth/password (the signed-in person changes their password: JSON
+// current_password and new_password; 204), /invitations/accept,
+// /invitations/mfa, /password/forgot, /password/reset.
 //
 // A Handler is safe for concurrent use. Its rate limiter lives in memory
 // and starts no goroutine, so there is nothing to close.
@@ -270,6 +272,7 @@ func (h *Handler) routes() {
 	redeem("POST /auth/mfa", h.verifyMFA)
 	person("POST /auth/refresh", h.refresh)
 	person("POST /auth/logout", h.logout)
+	person("POST /auth/password", h.changePassword)
 	redeem("POST /invitations/accept", h.acceptInvite)
 	redeem("POST /invitations/mfa", h.completeEnrollment)
 	person("POST /password/forgot", h.forgotPassword)

@@ -167,6 +167,38 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// PasswordRequest is the body of POST /auth/password: the signed-in
+// person's current password and the new one.
+type PasswordRequest struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
+// changePassword changes the password of the person whose library session
+// (bearer token or cookie) makes the request; the calling session stays,
+// every other ends. A host that signs people in with sessions of its own
+// (Options.Authenticate) has no library session to give: it calls
+// Manager.ChangePassword itself.
+func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) error {
+	var req PasswordRequest
+	if err := h.decode(w, r, &req, false); err != nil {
+		return err
+	}
+	tok := h.sessionToken(r)
+	if tok == "" {
+		return errorf(usermgmt.CodeUnauthenticated, "not signed in")
+	}
+	if err := h.limit(r, groupLogin, accountKey(tok)); err != nil {
+		return err
+	}
+	if err := h.m.ChangePassword(r.Context(), tok, req.CurrentPassword, req.NewPassword); err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 // AcceptRequest is the body of POST /invitations/accept.
 type AcceptRequest struct {
 	Token    string `json:"token"`

@@ -321,15 +321,24 @@ func (b *bench) giveTargetSessions(int) error {
 }
 
 // loginWritePath is what Manager.Login does in the store for a correct
-// password on a trusted device: read the user, then in one transaction
-// lock it, check the device, stamp the login, log it and create the
-// session.
+// password on a trusted device: read the user and reserve an attempt on
+// its sign-in key, then in one transaction lock it, check the device,
+// clear the key, stamp the login, log it and create the session.
 func (b *bench) loginWritePath(int) error {
 	ctx := context.Background()
 	var u usermgmt.UserRecord
-	err := b.store.RunInTx(ctx, usermgmt.TxOptions{ReadOnly: true}, func(ctx context.Context, tx usermgmt.Tx) (err error) {
-		u, err = tx.GetUserByEmail(ctx, bigTenant, b.loginEmail)
-		return err
+	err := b.store.RunInTx(ctx, usermgmt.TxOptions{}, func(ctx context.Context, tx usermgmt.Tx) (err error) {
+		if u, err = tx.GetUserByEmail(ctx, bigTenant, b.loginEmail); err != nil {
+			return err
+		}
+		a, err := tx.LockAttempts(ctx, bigTenant, b.loginEmail)
+		if err != nil {
+			return err
+		}
+		now := b.clk.Now().UTC().Truncate(time.Microsecond)
+		a.Failures++
+		a.ExpiresAt = now.Add(24 * time.Hour)
+		return tx.PutAttempts(ctx, &a)
 	})
 	if err != nil {
 		return err
@@ -344,7 +353,10 @@ func (b *bench) loginWritePath(int) error {
 		if _, err := tx.GetDevice(ctx, deviceHash); err != nil {
 			return err
 		}
-		u.FailedAttempts, u.LockedUntil, u.LastLoginAt = 0, time.Time{}, &now
+		if err := tx.ClearAttempts(ctx, u.TenantID, u.Email); err != nil {
+			return err
+		}
+		u.LastLoginAt = &now
 		if err := tx.UpdateUser(ctx, &u); err != nil {
 			return err
 		}

@@ -3,8 +3,8 @@
 //
 // A Store is safe for concurrent use. Transactions are serialised by one
 // sync.RWMutex: a read-only transaction takes the read lock, any other the
-// write lock, so every transaction sees a consistent store and LockUser
-// and CountActiveWithRole hold by construction. Writes inside RunInTx keep
+// write lock, so every transaction sees a consistent store and LockUser,
+// LockAttempts and CountActiveWithRole hold by construction. Writes inside RunInTx keep
 // an undo log, so an error (or a panic) from fn restores the store exactly.
 //
 // A Tx must not be used after RunInTx returns, nor from more than one
@@ -51,6 +51,8 @@ type Store struct {
 
 	events map[eventKey][]usermgmt.Event
 
+	attempts map[attemptKey]usermgmt.LoginAttempts
+
 	mail   map[uuid.UUID]*mail
 	due    dueHeap            // pending mails; failed ones are not in it
 	outbox map[string][]*mail // per tenant, ordered by id
@@ -69,6 +71,7 @@ func New() *Store {
 		spent:    make(map[usermgmt.TokenHash]*session),
 		owners:   make(map[uuid.UUID]*owned),
 		events:   make(map[eventKey][]usermgmt.Event),
+		attempts: make(map[attemptKey]usermgmt.LoginAttempts),
 		mail:     make(map[uuid.UUID]*mail),
 		outbox:   make(map[string][]*mail),
 	}

@@ -7,9 +7,9 @@ import (
 	"github.com/usermgmt/usermgmt"
 )
 
-// DeleteExpired scans the token, session, device and mail maps under the
-// write lock. It runs rarely (a periodic job), so no expiry index is kept
-// for it and the hot paths pay nothing. Rows go through the same removals
+// DeleteExpired scans the token, session, device, mail and attempt maps
+// under the write lock. It runs rarely (a periodic job), so no expiry
+// index is kept for it and the hot paths pay nothing. Rows go through the same removals
 // as the other deletes, so the per-user, spent-refresh and outbox indexes
 // stay right, and each removal is undone if the transaction fails.
 func (t *tx) DeleteExpired(_ context.Context, now time.Time) (usermgmt.Pruned, error) {
@@ -43,6 +43,13 @@ func (t *tx) DeleteExpired(_ context.Context, now time.Time) (usermgmt.Pruned, e
 		}
 	}
 
+	var attempts []attemptKey
+	for k, a := range s.attempts {
+		if !now.Before(a.ExpiresAt) {
+			attempts = append(attempts, k)
+		}
+	}
+
 	t.removeTokens(tokens)
 	for _, ss := range sessions {
 		t.revoke(ss)
@@ -51,5 +58,9 @@ func (t *tx) DeleteExpired(_ context.Context, now time.Time) (usermgmt.Pruned, e
 		t.removeDevice(d)
 	}
 	t.removeMails(mails)
-	return usermgmt.Pruned{Tokens: len(tokens), Sessions: len(sessions), Devices: len(devices), Mail: len(mails)}, nil
+	for _, k := range attempts {
+		t.setAttempts(k, nil)
+	}
+	return usermgmt.Pruned{Tokens: len(tokens), Sessions: len(sessions), Devices: len(devices), Mail: len(mails),
+		Attempts: len(attempts)}, nil
 }

@@ -174,7 +174,11 @@ func (t *tx) revoke(ss *session) {
 	t.onUndo(func() { t.s.addSession(ss) })
 }
 
-func (t *tx) RevokeUser(_ context.Context, tenantID string, userID uuid.UUID) (usermgmt.Revoked, error) {
+func (t *tx) RevokeUser(ctx context.Context, tenantID string, userID uuid.UUID) (usermgmt.Revoked, error) {
+	return t.RevokeUserExcept(ctx, tenantID, userID, uuid.Nil)
+}
+
+func (t *tx) RevokeUserExcept(_ context.Context, tenantID string, userID, keep uuid.UUID) (usermgmt.Revoked, error) {
 	if err := t.write(); err != nil {
 		return usermgmt.Revoked{}, err
 	}
@@ -188,7 +192,7 @@ func (t *tx) RevokeUser(_ context.Context, tenantID string, userID uuid.UUID) (u
 	}
 	var sessions []*session
 	for _, ss := range o.sessions {
-		if ss.rec.TenantID == tenantID {
+		if ss.rec.TenantID == tenantID && ss.rec.ID != keep {
 			sessions = append(sessions, ss)
 		}
 	}

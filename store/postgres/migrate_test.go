@@ -29,7 +29,8 @@ func TestMigrateFromEmptyIsIdempotent(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
 	assert.Equal(t, len(files), count(t, db, s, "schema_migrations", ""))
-	for _, table := range []string{"users", "tenant_counts", "tokens", "sessions", "refresh_tokens", "devices", "events"} {
+	for _, table := range []string{"users", "tenant_counts", "tokens", "sessions", "refresh_tokens", "devices", "events",
+		"outbox", "login_attempts"} {
 		assert.Equal(t, 0, count(t, db, s, table, ""), table)
 	}
 	var ext int
@@ -75,6 +76,8 @@ func TestMigrateConcurrently(t *testing.T) {
 var undo = map[int]string{
 	2: `DROP INDEX {s}.tokens_expires_at; DROP INDEX {s}.devices_expires_at`,
 	3: `DROP TABLE {s}.outbox`,
+	4: `DROP TABLE {s}.login_attempts;
+		ALTER TABLE {s}.users ADD COLUMN failed_attempts integer NOT NULL DEFAULT 0, ADD COLUMN locked_until timestamptz`,
 }
 
 // migratedBackTo returns a pool and a Store on a fresh schema at version:
@@ -122,7 +125,11 @@ func TestMigrateUpgradesAVersion1Schema(t *testing.T) {
 		versions = append(versions, v)
 	}
 	require.NoError(t, rows.Err())
-	assert.Equal(t, []int{1, 2, 3}, versions)
+	var want []int
+	for v := 1; v <= latestVersion(t); v++ {
+		want = append(want, v)
+	}
+	assert.Equal(t, want, versions)
 	var indexes int
 	require.NoError(t, db.DB.QueryRowContext(ctx, `SELECT count(*) FROM pg_indexes WHERE schemaname = $1
 		AND indexname IN ('tokens_expires_at', 'devices_expires_at')`, s.Schema()).Scan(&indexes))
@@ -130,7 +137,7 @@ func TestMigrateUpgradesAVersion1Schema(t *testing.T) {
 	assert.Equal(t, 1, count(t, db, s, "users", ""))
 	assert.Equal(t, 1, count(t, db, s, "devices", ""))
 	require.NoError(t, s.Migrate(ctx), "and again: nothing to do")
-	assert.Equal(t, 3, count(t, db, s, "schema_migrations", ""))
+	assert.Equal(t, latestVersion(t), count(t, db, s, "schema_migrations", ""))
 }
 
 // A host that runs the exported files with its own migrator gets the same
@@ -172,9 +179,56 @@ func TestUnmigratedSchemaIsCodedError(t *testing.T) {
 	assert.Contains(t, ue.Message, "run Migrate")
 }
 
+// latestVersion is the version a fully migrated schema is at: the number
+// of migration files.
+func latestVersion(t *testing.T) int {
+	t.Helper()
+	files, err := fs.Glob(mustMigrations(t, "usermgmt"), "*.sql")
+	require.NoError(t, err)
+	return len(files)
+}
+
 func mustMigrations(t *testing.T, schema string) fs.FS {
 	t.Helper()
 	fsys, err := postgres.Migrations(schema)
 	require.NoError(t, err)
 	return fsys
+}
+
+// A version-3 schema keeps its users' failure counts and locks through
+// 0004: they move to login_attempts, and the columns go.
+func TestMigrate0004CarriesLocksOver(t *testing.T) {
+	db, s := migratedBackTo(t, 3)
+	ctx := context.Background()
+	q := `"` + s.Schema() + `"`
+	until := time.Now().Add(10 * time.Minute).UTC().Truncate(time.Microsecond)
+	for i, row := range []struct {
+		email    string
+		failures int
+		until    any
+	}{{"locked@x.io", 6, until}, {"counting@x.io", 2, nil}, {"clean@x.io", 0, nil}} {
+		_, err := db.DB.ExecContext(ctx, `INSERT INTO `+q+`.users (tenant_id, id, email, status, created_at, updated_at,
+			failed_attempts, locked_until) VALUES ('t1', $1, $2, 'active', now(), now(), $3, $4)`,
+			newUser("t1", row.email, usermgmt.StatusActive).ID, row.email, row.failures, row.until)
+		require.NoError(t, err, "row %d", i)
+	}
+	require.NoError(t, s.Migrate(ctx))
+	assert.Equal(t, 2, count(t, db, s, "login_attempts", ""))
+	inTx(t, s, func(ctx context.Context, tx usermgmt.Tx) error {
+		a, err := tx.LockAttempts(ctx, "t1", "locked@x.io")
+		require.NoError(t, err)
+		assert.Equal(t, 6, a.Failures)
+		assert.True(t, until.Equal(a.LockedUntil), "locked until %v, want %v", a.LockedUntil, until)
+		assert.True(t, a.ExpiresAt.After(until.Add(23*time.Hour)))
+		a, err = tx.LockAttempts(ctx, "t1", "counting@x.io")
+		require.NoError(t, err)
+		assert.Equal(t, 2, a.Failures)
+		assert.True(t, a.LockedUntil.IsZero())
+		_, err = tx.GetUserByEmail(ctx, "t1", "locked@x.io")
+		return err
+	})
+	var cols int
+	require.NoError(t, db.DB.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.columns
+		WHERE table_schema = $1 AND table_name = 'users' AND column_name IN ('failed_attempts', 'locked_until')`, s.Schema()).Scan(&cols))
+	assert.Zero(t, cols, "the lock state has one home")
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/usermgmt/usermgmt"
 )
 
-// DeleteExpired is one statement of four DELETEs. timestamptz keeps whole
+// DeleteExpired is one statement of five DELETEs. timestamptz keeps whole
 // microseconds, so every stored expiry is one, and now is truncated to
 // the microsecond here rather than left to the driver: pgx truncates, but
 // a driver that sends nanoseconds has PostgreSQL round them, and a row
@@ -15,7 +15,7 @@ import (
 func (t *tx) DeleteExpired(ctx context.Context, now time.Time) (usermgmt.Pruned, error) {
 	now = now.Truncate(time.Microsecond)
 	var p usermgmt.Pruned
-	err := t.db.QueryRowContext(ctx, t.q().deleteExpired, now, now, now, now, now).
-		Scan(&p.Tokens, &p.Sessions, &p.Devices, &p.Mail)
+	err := t.db.QueryRowContext(ctx, t.q().deleteExpired, now, now, now, now, now, now).
+		Scan(&p.Tokens, &p.Sessions, &p.Devices, &p.Mail, &p.Attempts)
 	return p, mapErr(err)
 }

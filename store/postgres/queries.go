@@ -23,6 +23,8 @@ type queries struct {
 
 	createDevice, getDevice string
 
+	getAttempts, putAttempts, clearAttempts string
+
 	deleteExpired string
 
 	enqueueMail, claimMail, updateMail, deleteMail       string
@@ -33,7 +35,7 @@ type queries struct {
 
 const userCols = `id, tenant_id, email, status, roles, mfa_enabled, last_login_at, activated_at, created_at, updated_at`
 
-const recordCols = userCols + `, password_hash, mfa_secret, mfa_last_step, recovery_codes, failed_attempts, locked_until, last_mail_at`
+const recordCols = userCols + `, password_hash, mfa_secret, mfa_last_step, recovery_codes, last_mail_at`
 
 const sessionCols = `id, tenant_id, user_id, token_hash, refresh_hash, roles, ip, user_agent, created_at, idle_expires_at, expires_at`
 
@@ -51,14 +53,14 @@ func newQueries(schema string) queries {
 		// ON CONFLICT DO NOTHING: a duplicate email answers conflict without
 		// aborting the caller's transaction.
 		createUser: r(`INSERT INTO {s}.users (` + recordCols + `)
-			VALUES (?, ?, ?, ?, ?::text::text[], ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			VALUES (?, ?, ?, ?, ?::text::text[], ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT DO NOTHING RETURNING id`),
 		getUser:        r(`SELECT ` + recordCols + ` FROM {s}.users WHERE tenant_id = ? AND id = ?`),
 		lockUser:       r(`SELECT ` + recordCols + ` FROM {s}.users WHERE tenant_id = ? AND id = ? FOR UPDATE`),
 		getUserByEmail: r(`SELECT ` + recordCols + ` FROM {s}.users WHERE tenant_id = ? AND email = ?`),
 		updateUser: r(`UPDATE {s}.users SET status = ?, roles = ?::text::text[], mfa_enabled = ?, last_login_at = ?,
 			activated_at = ?, updated_at = ?, password_hash = ?, mfa_secret = ?, mfa_last_step = ?,
-			recovery_codes = ?, failed_attempts = ?, locked_until = ?, last_mail_at = ?
+			recovery_codes = ?, last_mail_at = ?
 			WHERE tenant_id = ? AND id = ?`),
 		advanceMFA: r(`UPDATE {s}.users SET mfa_last_step = ?
 			WHERE tenant_id = ? AND id = ? AND mfa_last_step < ?`),
@@ -95,7 +97,7 @@ func newQueries(schema string) queries {
 			RETURNING session_id`),
 		revokeSession:     r(`DELETE FROM {s}.sessions WHERE token_hash = ? RETURNING ` + sessionCols),
 		revokeSessionByID: r(`DELETE FROM {s}.sessions WHERE id = ?`),
-		revokeUser: r(`WITH s AS (DELETE FROM {s}.sessions WHERE tenant_id = ? AND user_id = ? RETURNING 1),
+		revokeUser: r(`WITH s AS (DELETE FROM {s}.sessions WHERE tenant_id = ? AND user_id = ? AND id <> ? RETURNING 1),
 			d AS (DELETE FROM {s}.devices WHERE tenant_id = ? AND user_id = ? RETURNING 1)
 			SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM d)`),
 		// One statement: the session exists, its user is active, and both
@@ -120,17 +122,29 @@ func newQueries(schema string) queries {
 			VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING hash`),
 		getDevice: r(`SELECT hash, tenant_id, user_id, created_at, expires_at FROM {s}.devices WHERE hash = ?`),
 
-		// One statement for the four tables; refresh tokens go with their
-		// sessions (ON DELETE CASCADE). Tokens, devices and mails are found
-		// through their expires_at indexes (0002, 0003). Sessions are read
+		// Read under the key's advisory lock (LockAttempts); the upsert
+		// needs no lock of its own.
+		getAttempts: r(`SELECT failures, locked_until, notified, expires_at FROM {s}.login_attempts
+			WHERE tenant_id = ? AND email = ?`),
+		putAttempts: r(`INSERT INTO {s}.login_attempts (tenant_id, email, failures, locked_until, notified, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (tenant_id, email) DO UPDATE SET failures = excluded.failures,
+				locked_until = excluded.locked_until, notified = excluded.notified, expires_at = excluded.expires_at`),
+		clearAttempts: r(`DELETE FROM {s}.login_attempts WHERE tenant_id = ? AND email = ?`),
+
+		// One statement for the five tables; refresh tokens go with their
+		// sessions (ON DELETE CASCADE). Tokens, devices, mails and login
+		// attempts are found through their expires_at indexes (0002, 0003,
+		// 0004). Sessions are read
 		// whole: idle_expires_at moves on every request and is kept out of
 		// every index so that those updates stay HOT.
 		deleteExpired: r(`WITH t AS (DELETE FROM {s}.tokens WHERE expires_at <= ? RETURNING 1),
 			s AS (DELETE FROM {s}.sessions WHERE expires_at <= ? OR idle_expires_at <= ? RETURNING 1),
 			d AS (DELETE FROM {s}.devices WHERE expires_at <= ? RETURNING 1),
-			m AS (DELETE FROM {s}.outbox WHERE expires_at <= ? RETURNING 1)
+			m AS (DELETE FROM {s}.outbox WHERE expires_at <= ? RETURNING 1),
+			a AS (DELETE FROM {s}.login_attempts WHERE expires_at <= ? RETURNING 1)
 			SELECT (SELECT count(*) FROM t), (SELECT count(*) FROM s), (SELECT count(*) FROM d),
-				(SELECT count(*) FROM m)`),
+				(SELECT count(*) FROM m), (SELECT count(*) FROM a)`),
 
 		enqueueMail: r(`INSERT INTO {s}.outbox (` + mailCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT DO NOTHING RETURNING id`),

@@ -59,19 +59,16 @@ func scanUser(r rowScanner, extra ...any) (usermgmt.User, error) {
 // scanUserRecord scans a user row followed by its secret columns.
 func scanUserRecord(r rowScanner) (usermgmt.UserRecord, error) {
 	var (
-		u           usermgmt.UserRecord
-		recovery    []byte
-		lockedUntil sql.NullTime
-		lastMail    sql.NullTime
-		err         error
+		u        usermgmt.UserRecord
+		recovery []byte
+		lastMail sql.NullTime
+		err      error
 	)
-	u.User, err = scanUser(r, &u.PasswordHash, &u.MFASecret, &u.MFALastStep, &recovery, &u.FailedAttempts,
-		&lockedUntil, &lastMail)
+	u.User, err = scanUser(r, &u.PasswordHash, &u.MFASecret, &u.MFALastStep, &recovery, &lastMail)
 	if err != nil {
 		return usermgmt.UserRecord{}, err
 	}
 	u.RecoveryCodes = splitHashes(recovery)
-	u.LockedUntil = timeOrZero(lockedUntil)
 	u.LastMailAt = timeOrZero(lastMail)
 	return u, nil
 }

@@ -60,11 +60,17 @@ func (t *tx) RevokeSessionByID(ctx context.Context, id uuid.UUID) error {
 	return mapErr(err)
 }
 
-// RevokeUser deletes sessions and devices in one statement; refresh tokens
-// go with their sessions (ON DELETE CASCADE).
+// RevokeUser is RevokeUserExcept keeping no session: no session has the
+// nil id.
 func (t *tx) RevokeUser(ctx context.Context, tenantID string, userID uuid.UUID) (usermgmt.Revoked, error) {
+	return t.RevokeUserExcept(ctx, tenantID, userID, uuid.Nil)
+}
+
+// RevokeUserExcept deletes sessions and devices in one statement; refresh
+// tokens go with their sessions (ON DELETE CASCADE).
+func (t *tx) RevokeUserExcept(ctx context.Context, tenantID string, userID, keep uuid.UUID) (usermgmt.Revoked, error) {
 	var r usermgmt.Revoked
-	err := t.db.QueryRowContext(ctx, t.q().revokeUser, tenantID, uuidArg(userID), tenantID, uuidArg(userID)).
+	err := t.db.QueryRowContext(ctx, t.q().revokeUser, tenantID, uuidArg(userID), uuidArg(keep), tenantID, uuidArg(userID)).
 		Scan(&r.Sessions, &r.Devices)
 	return r, mapErr(err)
 }

@@ -16,8 +16,7 @@ func (t *tx) CreateUser(ctx context.Context, u *usermgmt.UserRecord) error {
 	err := t.db.QueryRowContext(ctx, t.q().createUser,
 		uuidArg(u.ID), u.TenantID, u.Email, string(u.Status), rolesArg(u.Roles), u.MFAEnabled,
 		timePtrArg(u.LastLoginAt), timePtrArg(u.ActivatedAt), u.CreatedAt, u.UpdatedAt,
-		u.PasswordHash, bytesArg(u.MFASecret), u.MFALastStep, joinHashes(u.RecoveryCodes),
-		u.FailedAttempts, timeArg(u.LockedUntil), timeArg(u.LastMailAt),
+		u.PasswordHash, bytesArg(u.MFASecret), u.MFALastStep, joinHashes(u.RecoveryCodes), timeArg(u.LastMailAt),
 	).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return errorf(usermgmt.CodeConflict, "a user with email %q already exists", u.Email)
@@ -51,7 +50,7 @@ func (t *tx) UpdateUser(ctx context.Context, u *usermgmt.UserRecord) error {
 	res, err := t.db.ExecContext(ctx, t.q().updateUser,
 		string(u.Status), rolesArg(u.Roles), u.MFAEnabled, timePtrArg(u.LastLoginAt),
 		timePtrArg(u.ActivatedAt), u.UpdatedAt, u.PasswordHash, bytesArg(u.MFASecret), u.MFALastStep,
-		joinHashes(u.RecoveryCodes), u.FailedAttempts, timeArg(u.LockedUntil), timeArg(u.LastMailAt),
+		joinHashes(u.RecoveryCodes), timeArg(u.LastMailAt),
 		u.TenantID, uuidArg(u.ID))
 	return oneRow(res, err, "user not found")
 }

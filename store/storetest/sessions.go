@@ -334,6 +334,50 @@ func testRevokeUserRemovesSessionsRefreshAndDevices(t *testing.T, f *fixture) {
 	require.Equal(t, usermgmt.Revoked{}, none, "unknown user")
 }
 
+// testRevokeUserExceptKeepsOneSession: everything RevokeUser removes
+// goes but the kept session, which still works, refresh hashes and all.
+func testRevokeUserExceptKeepsOneSession(t *testing.T, f *fixture) {
+	u := f.mustUser(acme, "ada@example.com", usermgmt.StatusActive)
+	other := f.mustUser(acme, "grace@example.com", usermgmt.StatusActive)
+	s0 := f.mustSession(u)
+	s1 := f.mustRotate(s0)
+	k0 := f.mustSession(u)
+	keep := f.mustRotate(k0)
+	d1, d2 := f.mustDevice(u), f.mustDevice(u)
+	otherSession, otherDevice := f.mustSession(other), f.mustDevice(other)
+
+	got := mustTx(f, func(tx usermgmt.Tx) (usermgmt.Revoked, error) {
+		return tx.RevokeUserExcept(f.ctx, acme, u.ID, keep.ID)
+	})
+	require.Equal(t, usermgmt.Revoked{Sessions: 1, Devices: 2}, got)
+	requireSessionGone(t, f, s1, s0.RefreshHash)
+	require.False(t, f.hasDevice(d1.Hash), "device removed")
+	require.False(t, f.hasDevice(d2.Hash), "device removed")
+	_, err := f.touch(keep.TokenHash, base)
+	require.NoError(t, err, "the kept session works")
+	s, spent, err := f.sessionByRefresh(keep.RefreshHash)
+	require.NoError(t, err)
+	require.False(t, spent)
+	require.Equal(t, keep.ID, s.ID)
+	_, spent, err = f.sessionByRefresh(k0.RefreshHash)
+	require.NoError(t, err, "and its spent refresh hashes are still known as spent")
+	require.True(t, spent)
+	_, err = f.touch(otherSession.TokenHash, base)
+	require.NoError(t, err, "another user's session is kept")
+	require.True(t, f.hasDevice(otherDevice.Hash), "another user's device is kept")
+
+	// Keeping another user's session keeps nothing of this one's.
+	mine := f.mustSession(u)
+	got = mustTx(f, func(tx usermgmt.Tx) (usermgmt.Revoked, error) {
+		return tx.RevokeUserExcept(f.ctx, acme, u.ID, otherSession.ID)
+	})
+	require.Equal(t, usermgmt.Revoked{Sessions: 2}, got)
+	requireSessionGone(t, f, mine)
+	requireSessionGone(t, f, keep, k0.RefreshHash)
+	_, err = f.touch(otherSession.TokenHash, base)
+	require.NoError(t, err)
+}
+
 func testSessionsDoNotAliasStore(t *testing.T, f *fixture) {
 	u := f.mustUser(acme, "ada@example.com", usermgmt.StatusActive)
 	in := newSession(u)

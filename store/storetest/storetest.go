@@ -94,8 +94,15 @@ func cases() []testCase {
 		{"RevokeSessionReturnsAndDeletesIt", testRevokeSessionReturnsAndDeletesIt},
 		{"RevokeSessionByIDIgnoresUnknown", testRevokeSessionByIDIgnoresUnknown},
 		{"RevokeUserRemovesSessionsRefreshAndDevices", testRevokeUserRemovesSessionsRefreshAndDevices},
+		{"RevokeUserExceptKeepsOneSession", testRevokeUserExceptKeepsOneSession},
 		{"SessionsDoNotAliasStore", testSessionsDoNotAliasStore},
 		{"CreateDeviceThenGetReturnsIt", testCreateDeviceThenGetReturnsIt},
+
+		// Sign-in attempts
+		{"AttemptsOfANewKeyAreNone", testAttemptsOfANewKeyAreNone},
+		{"PutAttemptsThenLockReturnsEveryField", testPutAttemptsThenLockReturnsEveryField},
+		{"LockAttemptsSerializesReservations", testLockAttemptsSerializesReservations},
+		{"DeleteExpiredForgetsExpiredAttempts", testDeleteExpiredForgetsExpiredAttempts},
 
 		// Pruning
 		{"DeleteExpiredRemovesOnlyExpired", testDeleteExpiredRemovesOnlyExpired},
@@ -399,7 +406,7 @@ func normRecord(u usermgmt.UserRecord) usermgmt.UserRecord {
 	u.User = normUser(u.User)
 	u.MFASecret = nilIfEmpty(u.MFASecret)
 	u.RecoveryCodes = nilIfEmpty(u.RecoveryCodes)
-	u.LockedUntil, u.LastMailAt = utc(u.LockedUntil), utc(u.LastMailAt)
+	u.LastMailAt = utc(u.LastMailAt)
 	return u
 }
 

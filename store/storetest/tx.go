@@ -147,6 +147,7 @@ type world struct {
 	refresh  []usermgmt.TokenHash
 	sessions []usermgmt.TokenHash // session token hashes
 	devices  []usermgmt.TokenHash
+	attempts [][2]string // tenant, email
 }
 
 func (w *world) addUser(u usermgmt.UserRecord) {
@@ -217,6 +218,11 @@ func (w *world) observe(f *fixture) map[string]any {
 		} else {
 			o[k] = normSession(s)
 		}
+	}
+	for _, key := range w.attempts {
+		a, err := probe(f, func(tx usermgmt.Tx) (usermgmt.LoginAttempts, error) { return tx.LockAttempts(f.ctx, key[0], key[1]) })
+		require.NoError(f.t, err)
+		o["attempts "+key[0]+" "+key[1]] = normAttempts(a)
 	}
 	for _, h := range w.devices {
 		k := fmt.Sprintf("device %x", h[:6])
@@ -343,6 +349,12 @@ func buildWorld(f *fixture) (*world, []write) {
 	expiredDevice.ExpiresAt = base
 	f.mustDo(func(tx usermgmt.Tx) error { return tx.CreateDevice(f.ctx, expiredDevice) })
 	w.devices = append(w.devices, expiredDevice.Hash)
+	agentAttempts := newAttempts(acme, agent.Email, base.Add(time.Hour))
+	expiredAttempts := newAttempts(globex, "nobody@example.com", base)
+	for _, a := range []*usermgmt.LoginAttempts{agentAttempts, expiredAttempts} {
+		f.mustDo(func(tx usermgmt.Tx) error { return tx.PutAttempts(f.ctx, a) })
+		w.attempts = append(w.attempts, [2]string{a.TenantID, a.Email})
+	}
 
 	for _, u := range []usermgmt.UserRecord{admin, admin, admin, agent} {
 		f.mustDo(func(tx usermgmt.Tx) error {
@@ -365,13 +377,17 @@ func buildWorld(f *fixture) (*world, []write) {
 	newDev := newDevice(agent)
 	w.devices = append(w.devices, newDev.Hash)
 	late := newEvent(admin, usermgmt.EventSessionsRevoked, "")
+	newAttempt := newAttempts(acme, "stranger@example.com", base.Add(time.Hour))
+	w.attempts = append(w.attempts, [2]string{acme, "stranger@example.com"})
+	moreAttempts := *agentAttempts
+	moreAttempts.Failures, moreAttempts.Notified = 9, true
 	early.TenantID, early.UserID = admin.TenantID, admin.ID
 
 	changed := agent
 	changed.Email = "renamed@example.com"
 	changed.Status = usermgmt.StatusDeactivated
 	changed.Roles = []usermgmt.Role{usermgmt.RoleTenantAdmin}
-	changed.FailedAttempts = 4
+	changed.MFALastStep = 4
 	changed.PasswordHash = "changed"
 	changed.UpdatedAt = base.Add(time.Hour)
 	reactivated := gone
@@ -410,10 +426,20 @@ func buildWorld(f *fixture) (*world, []write) {
 			}
 			return err
 		}},
+		{"RevokeUserExcept", func(ctx context.Context, tx usermgmt.Tx) error {
+			r, err := tx.RevokeUserExcept(ctx, acme, agent.ID, agentSession.ID)
+			if err == nil && r.Devices == 0 {
+				err = fmt.Errorf("RevokeUserExcept revoked %+v", r)
+			}
+			return err
+		}},
 		{"CreateDevice", func(ctx context.Context, tx usermgmt.Tx) error { return tx.CreateDevice(ctx, newDev) }},
+		{"PutAttemptsNew", func(ctx context.Context, tx usermgmt.Tx) error { return tx.PutAttempts(ctx, newAttempt) }},
+		{"PutAttemptsReplace", func(ctx context.Context, tx usermgmt.Tx) error { return tx.PutAttempts(ctx, &moreAttempts) }},
+		{"ClearAttempts", func(ctx context.Context, tx usermgmt.Tx) error { return tx.ClearAttempts(ctx, acme, agent.Email) }},
 		{"DeleteExpired", func(ctx context.Context, tx usermgmt.Tx) error {
 			p, err := tx.DeleteExpired(ctx, base)
-			if want := (usermgmt.Pruned{Tokens: 1, Sessions: 1, Devices: 1}); err == nil && p != want {
+			if want := (usermgmt.Pruned{Tokens: 1, Sessions: 1, Devices: 1, Attempts: 1}); err == nil && p != want {
 				err = fmt.Errorf("DeleteExpired pruned %+v, want %+v", p, want)
 			}
 			return err

@@ -24,13 +24,11 @@ func testCreateUserThenReadReturnsEveryField(t *testing.T, f *fixture) {
 			LastLoginAt: ptr(base.Add(-2 * time.Hour)), ActivatedAt: ptr(base.Add(-48 * time.Hour)),
 			CreatedAt: base.Add(-72 * time.Hour), UpdatedAt: base.Add(-time.Hour),
 		},
-		PasswordHash:   "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
-		MFASecret:      []byte{0, 1, 2, 250, 251, 252},
-		MFALastStep:    58_000_123,
-		RecoveryCodes:  []usermgmt.TokenHash{newHash(), newHash()},
-		FailedAttempts: 3,
-		LockedUntil:    base.Add(15 * time.Minute),
-		LastMailAt:     base.Add(-30 * time.Minute),
+		PasswordHash:  "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+		MFASecret:     []byte{0, 1, 2, 250, 251, 252},
+		MFALastStep:   58_000_123,
+		RecoveryCodes: []usermgmt.TokenHash{newHash(), newHash()},
+		LastMailAt:    base.Add(-30 * time.Minute),
 	}
 	want := *u
 	want.Roles = slices.Clone(u.Roles)
@@ -176,8 +174,6 @@ func testUpdateUserStoresEveryFieldButIdentity(t *testing.T, f *fixture) {
 	next.MFASecret = []byte("sealed-secret")
 	next.MFALastStep = 42
 	next.RecoveryCodes = []usermgmt.TokenHash{newHash()}
-	next.FailedAttempts = 2
-	next.LockedUntil = base.Add(10 * time.Minute)
 	next.LastMailAt = base.Add(-time.Minute)
 	f.mustUpdate(next)
 
@@ -195,7 +191,7 @@ func testUpdateUserStoresEveryFieldButIdentity(t *testing.T, f *fixture) {
 	cleared.Roles = nil
 	cleared.LastLoginAt, cleared.ActivatedAt = nil, nil
 	cleared.MFASecret, cleared.RecoveryCodes = nil, nil
-	cleared.LockedUntil, cleared.LastMailAt = time.Time{}, time.Time{}
+	cleared.LastMailAt = time.Time{}
 	cleared.PasswordHash = ""
 	f.mustUpdate(cleared)
 	requireUser(t, cleared, f.mustGetUser(acme, orig.ID), "cleared fields")
@@ -209,12 +205,12 @@ func testLockUserSerializesReadModifyWrite(t *testing.T, f *fixture) {
 			if err != nil {
 				return err
 			}
-			cur.FailedAttempts++
+			cur.MFALastStep++
 			return tx.UpdateUser(f.ctx, &cur)
 		})
 	})
 	require.Equal(t, map[usermgmt.Code]int{"": 10}, codes(errs), "errors: %v", errs)
-	require.Equal(t, 10, f.mustGetUser(acme, u.ID).FailedAttempts, "no increment is lost")
+	require.Equal(t, int64(10), f.mustGetUser(acme, u.ID).MFALastStep, "no increment is lost")
 }
 
 func testAdvanceMFAStepOnlyMovesForward(t *testing.T, f *fixture) {
@@ -389,7 +385,7 @@ func testCountsFollowStatusChanges(t *testing.T, f *fixture) {
 	check(usermgmt.StatusCounts{Active: 1, Deactivated: 2, All: 3}, []string{"a@example.com"}, nil, []string{"b@example.com", "c@example.com"})
 
 	// An update that keeps the status keeps the counts.
-	a.FailedAttempts = 4
+	a.MFALastStep = 4
 	f.mustUpdate(a)
 	f.mustUpdate(a)
 	c.Status = usermgmt.StatusActive

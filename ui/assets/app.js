@@ -96,15 +96,18 @@
   const eventLabels = {
     "user.created": "Account created", "user.invited": "Invitation sent", "invite.resent": "Invitation resent",
     "invite.accepted": "Invitation accepted", "login.succeeded": "Logged in", "login.failed": "Login failed",
+    "login.locked": "Sign-in paused after failed attempts",
     "logout": "Logged out", "mfa.enrolled": "Enrolled in MFA", "mfa.verified": "MFA verified", "mfa.failed": "MFA code refused",
     "mfa.recovery_code_used": "Recovery code used", "mfa.reset": "MFA reset", "role.granted": "Role granted",
     "role.revoked": "Role revoked", "password.reset_requested": "Password reset requested",
-    "password.reset_completed": "Password reset completed", "device.trusted": "Device trusted",
+    "password.reset_completed": "Password reset completed",
+    "password.changed": "Password changed", "device.trusted": "Device trusted",
     "sessions.revoked": "Sessions and trusted devices revoked", "user.deactivated": "Deactivated", "user.activated": "Activated",
     "session.refreshed": "Session refreshed", "session.refresh_reused": "Reused refresh token: session revoked", "mail.failed": "Mail could not be delivered",
   };
 
-  const mailKinds = { invite: "Invitation", password_reset: "Password reset", password_changed: "Password changed notice", mfa_reset: "MFA reset notice" };
+  const mailKinds = { invite: "Invitation", password_reset: "Password reset", password_changed: "Password changed notice", mfa_reset: "MFA reset notice",
+    sign_in_paused: "Sign-in paused notice" };
   const mailLimit = 50; // the notice lists the newest mail only
   const plural = (n, one, many) => n + " " + (n === 1 ? one : many);
 
