@@ -29,6 +29,7 @@ func (m *Manager) requireSudo(ctx context.Context, tx Tx, tenantID string, az au
 	if az.system {
 		return nil
 	}
+	now := m.now()
 	at := az.actor.VerifiedAt
 	if az.actor.SessionID != uuid.Nil {
 		s, err := tx.GetSession(ctx, tenantID, az.actor.SessionID)
@@ -37,13 +38,13 @@ func (m *Manager) requireSudo(ctx context.Context, tx Tx, tenantID string, az au
 			at = time.Time{}
 		case err != nil:
 			return err
-		case s.UserID != az.actor.UserID:
-			at = time.Time{} // not the actor's session: it vouches for nobody
+		case s.UserID != az.actor.UserID || !now.Before(s.ExpiresAt) || !now.Before(s.IdleExpiresAt):
+			at = time.Time{} // not the actor's, or ended: it vouches for nobody
 		default:
 			at = s.VerifiedAt
 		}
 	}
-	if at.IsZero() || m.now().Sub(at) >= m.opts.SudoWindow {
+	if at.IsZero() || now.Sub(at) >= m.opts.SudoWindow {
 		return errSudo()
 	}
 	return nil

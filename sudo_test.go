@@ -210,6 +210,12 @@ func TestSudoMode(t *testing.T) {
 		c.requireAll(t, borrowed, usermgmt.CodeMFARequired, "through zoe's fresh session")
 	})
 
+	t.Run("AnEndedSessionVouchesForNobody", func(t *testing.T) {
+		c := newSudoCase(t, func(o *usermgmt.Options) { o.SudoWindow = time.Hour })
+		c.clock.Advance(30 * time.Minute) // idle since sign-in, within SudoWindow
+		c.requireAll(t, c.act, usermgmt.CodeMFARequired, "through an idle-expired session")
+	})
+
 	t.Run("PermissionsComeFirst", func(t *testing.T) {
 		c := newSudoCase(t)
 		hr, secret, _, _ := c.onboard(t, "hr@acme.test", usermgmt.RoleHRAdmin)
