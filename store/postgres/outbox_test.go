@@ -205,7 +205,7 @@ func TestMigrateUpgradesAVersion2Schema(t *testing.T) {
 	inTx(t, s, func(ctx context.Context, tx usermgmt.Tx) error { return tx.CreateUser(ctx, u) })
 
 	require.NoError(t, s.Migrate(ctx))
-	assert.Equal(t, 3, count(t, db, s, "schema_migrations", ""))
+	assert.Equal(t, latestVersion(t), count(t, db, s, "schema_migrations", ""))
 	assert.Equal(t, 1, count(t, db, s, "schema_migrations", "version = 3 AND name = '0003_outbox.sql'"))
 	var indexes []string
 	rows, err := db.DB.QueryContext(ctx, `SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'outbox'
@@ -229,7 +229,7 @@ func TestMigrateUpgradesAVersion2Schema(t *testing.T) {
 		return nil
 	})
 	require.NoError(t, s.Migrate(ctx), "and again: nothing to do")
-	assert.Equal(t, 3, count(t, db, s, "schema_migrations", ""))
+	assert.Equal(t, latestVersion(t), count(t, db, s, "schema_migrations", ""))
 }
 
 // Every field survives the round trip; a NULL failed_at is the zero time,
