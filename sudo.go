@@ -53,11 +53,15 @@ func (m *Manager) requireSudo(ctx context.Context, tx Tx, tenantID string, az au
 // Sudo confirms with a TOTP or recovery code that the person holding a
 // session is still its user, and so renews the session's window for
 // sensitive operations (Options.SudoWindow). A wrong code counts as a
-// failed attempt, as at login. It returns unauthenticated for a bad
-// session or a wrong code, expired, rate_limited while the account is
-// locked, and conflict for a user without an authenticator app (who
-// confirms by signing in again: a new session starts verified).
+// failed attempt, as at login. It returns invalid for a code of the wrong
+// shape (not counted), unauthenticated for a bad session or a wrong code,
+// expired, rate_limited while the account is locked, and conflict for a
+// user without an authenticator app (who confirms by signing in again: a
+// new session starts verified).
 func (m *Manager) Sudo(ctx context.Context, sessionToken, code string) error {
+	if err := checkCodeShape(code, true); err != nil {
+		return err
+	}
 	p, err := m.Authenticate(ctx, sessionToken)
 	if err != nil {
 		return err

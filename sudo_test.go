@@ -149,8 +149,16 @@ func TestSudoMode(t *testing.T) {
 		assert.Equal(t, usermgmt.EventMFAFailed, lastEvent(t, c.env, c.boss).Type)
 		_, err = c.m.GrantRole(c.act, tenant, c.target.ID, usermgmt.RoleTenantAdmin)
 		require.Equal(t, usermgmt.CodeMFARequired, code(err), "a wrong code renews nothing")
-		for range 4 {
-			_ = c.m.Sudo(context.Background(), c.session.Token, "not-a-code")
+		err = c.m.Sudo(context.Background(), c.session.Token, "12345")
+		require.Equal(t, usermgmt.CodeInvalid, code(err), "a malformed code is a typo, not a guess")
+		for range 3 {
+			_ = c.m.Sudo(context.Background(), c.session.Token, "000000")
+		}
+		require.NoError(t, c.m.Sudo(context.Background(), c.session.Token, c.code(t, c.secret)),
+			"four counted failures, not five: the malformed code was not counted")
+		c.clock.Advance(30 * time.Second)
+		for range 5 {
+			_ = c.m.Sudo(context.Background(), c.session.Token, "000000")
 		}
 		err = c.m.Sudo(context.Background(), c.session.Token, c.code(t, c.secret))
 		require.Equal(t, usermgmt.CodeRateLimited, code(err), "MaxFailedAttempts wrong codes lock the account")
