@@ -36,6 +36,7 @@ const (
 	EventActivated          EventType = "user.activated"
 	EventRefreshTokenReused EventType = "session.refresh_reused"
 	EventMailFailed         EventType = "mail.failed"
+	EventSudoVerified       EventType = "sudo.verified"
 )
 
 // Event is one entry of a user's activity log. Events are append-only and

@@ -28,7 +28,10 @@
 // VerifyMFA, Authenticate, Refresh, Logout, RequestPasswordReset,
 // ResetPassword — issues and checks 256-bit tokens kept only as SHA-256,
 // argon2id password hashes and RFC 6238 TOTP codes whose time steps are
-// never accepted twice.
+// never accepted twice. Sensitive operations (granting tenant_admin,
+// ResetMFA) also need the acting session (Actor.SessionID) to have
+// verified a password or a code within Options.SudoWindow, or they answer
+// mfa_required; Sudo renews that window with a code.
 //
 // Errors a caller can act on are *Error values with a Code; read it with
 // ErrorCode. A Manager is safe for concurrent use.

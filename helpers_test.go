@@ -58,9 +58,18 @@ func mustManager(t testing.TB, edit ...func(*usermgmt.Options)) *env {
 	return e
 }
 
-// as returns a context acting as u.
+// as returns a context acting as u. It is not in sudo mode: sensitive
+// operations (granting tenant_admin, ResetMFA) answer mfa_required.
 func (e *env) as(u usermgmt.User) context.Context {
 	return usermgmt.WithActor(context.Background(), usermgmt.Actor{UserID: u.ID, IP: "203.0.113.7", UserAgent: "test"})
+}
+
+// sudo returns a context acting as u in sudo mode, as a host with
+// sessions of its own does: it vouches that u verified a password or code
+// just now (Actor.VerifiedAt). sudo_test.go tests the Manager's sessions.
+func (e *env) sudo(u usermgmt.User) context.Context {
+	return usermgmt.WithActor(context.Background(), usermgmt.Actor{UserID: u.ID, IP: "203.0.113.7", UserAgent: "test",
+		VerifiedAt: e.clock.Now()})
 }
 
 // seedActive puts an active user straight into the store (no password):

@@ -17,9 +17,10 @@ type Invite struct {
 // InviteUser creates an invited user and mails them a link to set their
 // password and enrol in MFA. It returns invalid for a bad email or roles,
 // conflict for an email the tenant already has, permission_denied when the
-// actor may not invite (or grant tenant_admin), and delivery_failed with
-// the created user when the mail could not be sent (ResendInvite works at
-// once then).
+// actor may not invite (or grant tenant_admin), mfa_required when it
+// invites a tenant_admin outside sudo mode (see Options.SudoWindow), and
+// delivery_failed with the created user when the mail could not be sent
+// (ResendInvite works at once then).
 func (m *Manager) InviteUser(ctx context.Context, tenantID string, inv Invite) (User, error) {
 	if err := checkTenant(tenantID); err != nil {
 		return User{}, err
@@ -47,6 +48,11 @@ func (m *Manager) InviteUser(ctx context.Context, tenantID string, inv Invite) (
 		}
 		for _, r := range roles {
 			if err := az.grant(r); err != nil {
+				return err
+			}
+		}
+		if hasRole(roles, RoleTenantAdmin) {
+			if err := m.requireSudo(ctx, tx, tenantID, az); err != nil {
 				return err
 			}
 		}

@@ -168,9 +168,9 @@ func (m *Manager) lockedForCode(ctx context.Context, tx Tx, u *UserRecord, now t
 // codeFailed records a wrong code in the transaction that checked it,
 // under the key's lock taken by lockedForCode: the failure counts on the
 // key, the mfa.failed event is written, the pause mail is queued when it
-// locks the key, and the spent challenge or enrolment token t is put back,
-// so the person may try again.
-func (m *Manager) codeFailed(ctx context.Context, tx Tx, u *UserRecord, a *LoginAttempts, t TokenRecord, now time.Time) (*outgoing, error) {
+// locks the key, and the spent challenge or enrolment token t (nil for
+// none) is put back, so the person may try again.
+func (m *Manager) codeFailed(ctx context.Context, tx Tx, u *UserRecord, a *LoginAttempts, t *TokenRecord, now time.Time) (*outgoing, error) {
 	var out *outgoing
 	if m.countFailure(a, now) {
 		var err error
@@ -184,7 +184,10 @@ func (m *Manager) codeFailed(ctx context.Context, tx Tx, u *UserRecord, a *Login
 	if err := tx.AppendEvent(ctx, m.event(ctx, &u.User, EventMFAFailed, "")); err != nil {
 		return nil, err
 	}
-	return out, tx.CreateToken(ctx, &t)
+	if t == nil {
+		return out, nil
+	}
+	return out, tx.CreateToken(ctx, t)
 }
 
 // errWrongCode is the one answer to a wrong code, and to any code while

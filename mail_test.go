@@ -25,7 +25,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/ma
 func TestMailGolden(t *testing.T) {
 	for _, byAdmin := range []bool{true, false} {
 		e := mustManager(t)
-		ctx, who := e.ctx, "admin"
+		ctx, who := e.sudo(e.admin), "admin"
 		if !byAdmin {
 			ctx, who = system, "system"
 		}

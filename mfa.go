@@ -137,7 +137,7 @@ func (m *Manager) CompleteMFAEnrollment(ctx context.Context, enrollmentToken, co
 			step, ok := verifyTOTP(secret, strings.TrimSpace(code), now, otp.DigitsSix)
 			if !ok || step <= u.MFALastStep {
 				wrong = true
-				failed, err = m.codeFailed(ctx, tx, &u, &a, t, now)
+				failed, err = m.codeFailed(ctx, tx, &u, &a, &t, now)
 				return err
 			}
 			u.MFASecret, u.RecoveryCodes, u.MFAEnabled, u.MFALastStep = d.Secret, d.RecoveryCodes, true, step
@@ -313,12 +313,16 @@ func sealAD(tenantID string, userID uuid.UUID) []byte {
 
 // ResetMFA clears the user's TOTP secret, recovery codes, sessions and
 // trusted devices; the user enrols again at the next login. An active user
-// is mailed a notice naming the admin. It returns
-// not_found and permission_denied, and internal if a revoker failed.
+// is mailed a notice naming the admin. It needs sudo mode (see
+// Options.SudoWindow). It returns not_found, permission_denied,
+// mfa_required outside sudo mode, and internal if a revoker failed.
 func (m *Manager) ResetMFA(ctx context.Context, tenantID string, userID uuid.UUID) error {
 	var u User
 	var out *outgoing
 	err := m.onUser(ctx, tenantID, userID, PermResetMFA, func(ctx context.Context, tx Tx, az authz, r *UserRecord) error {
+		if err := m.requireSudo(ctx, tx, tenantID, az); err != nil {
+			return err
+		}
 		r.MFASecret, r.RecoveryCodes, r.MFAEnabled = nil, nil, false
 		r.UpdatedAt = m.now().UTC()
 		if err := tx.UpdateUser(ctx, r); err != nil {

@@ -352,7 +352,7 @@ func TestNoticesGoThroughTheOutbox(t *testing.T) {
 	e := mustManager(t)
 	u, _, _, _ := e.onboard(t, "ana@acme.test")
 	e.mail.FailNext(errSMTPDown)
-	require.NoError(t, e.m.ResetMFA(e.ctx, tenant, u.ID), "a failed notice does not fail the reset")
+	require.NoError(t, e.m.ResetMFA(e.sudo(e.admin), tenant, u.ID), "a failed notice does not fail the reset")
 	recs := e.outbox(t)
 	require.Len(t, recs, 1)
 	require.Equal(t, usermgmt.MessageMFAReset, recs[0].Kind)
@@ -531,7 +531,7 @@ func TestMFAResetNoticeGoesToActiveUsersOnly(t *testing.T) {
 	e := mustManager(t)
 	u, _ := e.invite(t, "ana@acme.test")
 	before := len(e.mail.Messages())
-	require.NoError(t, e.m.ResetMFA(e.ctx, tenant, u.ID))
+	require.NoError(t, e.m.ResetMFA(e.sudo(e.admin), tenant, u.ID))
 	require.Len(t, e.mail.Messages(), before)
 	require.Empty(t, e.outbox(t))
 }

@@ -21,7 +21,9 @@ var revocations = map[string]func(t *testing.T, e *env, u usermgmt.User){
 		_, err = e.m.Activate(e.ctx, tenant, u.ID) // what was killed stays dead
 		require.NoError(t, err)
 	},
-	"ResetMFA": func(t *testing.T, e *env, u usermgmt.User) { require.NoError(t, e.m.ResetMFA(e.ctx, tenant, u.ID)) },
+	"ResetMFA": func(t *testing.T, e *env, u usermgmt.User) {
+		require.NoError(t, e.m.ResetMFA(e.sudo(e.admin), tenant, u.ID))
+	},
 	"PasswordReset": func(t *testing.T, e *env, u usermgmt.User) {
 		e.clock.Advance(time.Minute) // past the mail interval
 		require.NoError(t, e.m.SendPasswordReset(e.ctx, tenant, u.ID))
@@ -57,7 +59,7 @@ func TestRevocationKillsPendingEnrolments(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := mustManager(t)
 			u, _, _, _ := e.onboard(t, "ana@acme.test")
-			require.NoError(t, e.m.ResetMFA(e.ctx, tenant, u.ID))
+			require.NoError(t, e.m.ResetMFA(e.sudo(e.admin), tenant, u.ID))
 			res, err := login(t, e, u.Email, goodPassword)
 			require.NoError(t, err)
 			require.NotNil(t, res.Enrollment)

@@ -138,6 +138,7 @@ type authz struct {
 	system bool // AsSystem: trusted code
 	roles  []Role
 	email  string // the actor's, named in the mails the action sends
+	actor  Actor
 }
 
 func (a authz) isAdmin() bool { return a.system || hasRole(a.roles, RoleTenantAdmin) }
@@ -164,7 +165,7 @@ func (m *Manager) authorize(ctx context.Context, tx Tx, tenantID string, p Permi
 	if !m.roles.can(actor.Roles, p) {
 		return authz{}, Errorf(CodePermissionDenied, "your roles do not allow this")
 	}
-	return authz{roles: actor.Roles, email: actor.Email}, nil
+	return authz{roles: actor.Roles, email: actor.Email, actor: a}, nil
 }
 
 // actOn refuses an actor without tenant_admin acting on a tenant_admin.
@@ -221,6 +222,8 @@ func keepsAnAdmin(ctx context.Context, tx Tx, u *UserRecord) error {
 // changes nothing. It returns invalid for an unknown role, not_found for an
 // unknown user and permission_denied when the actor may not change roles,
 // or grants tenant_admin, or acts on a tenant_admin, without being one.
+// Granting tenant_admin also needs sudo mode (see Options.SudoWindow):
+// mfa_required otherwise.
 func (m *Manager) GrantRole(ctx context.Context, tenantID string, userID uuid.UUID, role Role) (User, error) {
 	return m.toggleRole(ctx, tenantID, userID, role, true)
 }
@@ -240,6 +243,11 @@ func (m *Manager) toggleRole(ctx context.Context, tenantID string, userID uuid.U
 	err := m.onUser(ctx, tenantID, userID, PermChangeRoles, func(ctx context.Context, tx Tx, az authz, u *UserRecord) error {
 		if err := az.grant(role); err != nil {
 			return err
+		}
+		if on && role == RoleTenantAdmin {
+			if err := m.requireSudo(ctx, tx, tenantID, az); err != nil {
+				return err
+			}
 		}
 		out = u.User
 		if u.HasRole(role) == on {

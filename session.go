@@ -29,11 +29,14 @@ type Session struct {
 // Options.SessionMaxAge old: a role change reaches it at the next Refresh,
 // and ForceLogout makes one bite at once. The Manager's own permission
 // checks read the current roles. Callers must not modify Roles.
+// VerifiedAt is when the session last verified a password or a code (see
+// Options.SudoWindow).
 type Principal struct {
-	UserID    uuid.UUID
-	TenantID  string
-	Roles     []Role
-	SessionID uuid.UUID
+	UserID     uuid.UUID
+	TenantID   string
+	Roles      []Role
+	SessionID  uuid.UUID
+	VerifiedAt time.Time
 }
 
 // LoginRequest is what a person types on the login page, plus the device
@@ -183,6 +186,9 @@ func (m *Manager) completeLogin(ctx context.Context, tx Tx, u *UserRecord, now t
 	return m.createSession(ctx, tx, u, now)
 }
 
+// createSession issues a session. Every session is made right after the
+// person proved who they are (a password, a code, or both), so it starts
+// verified for sudo mode.
 func (m *Manager) createSession(ctx context.Context, tx Tx, u *UserRecord, now time.Time) (Session, error) {
 	token, th := newToken(prefixSession)
 	refresh, rh := newToken(prefixRefresh)
@@ -193,7 +199,7 @@ func (m *Manager) createSession(ctx context.Context, tx Tx, u *UserRecord, now t
 	a, _ := ActorFromContext(ctx)
 	rec := &SessionRecord{ID: id, TenantID: u.TenantID, UserID: u.ID, TokenHash: th, RefreshHash: rh,
 		Roles: slices.Clone(u.Roles), IP: a.IP, UserAgent: a.UserAgent, CreatedAt: now,
-		IdleExpiresAt: now.Add(m.opts.SessionIdleTimeout), ExpiresAt: now.Add(m.opts.SessionMaxAge)}
+		IdleExpiresAt: now.Add(m.opts.SessionIdleTimeout), ExpiresAt: now.Add(m.opts.SessionMaxAge), VerifiedAt: now}
 	if err := tx.CreateSession(ctx, rec); err != nil {
 		return Session{}, err
 	}
@@ -238,7 +244,7 @@ func (m *Manager) VerifyMFA(ctx context.Context, challenge, code string, trustDe
 		}
 		if !ok {
 			wrong = true
-			failed, err = m.codeFailed(ctx, tx, &u, &a, t, now)
+			failed, err = m.codeFailed(ctx, tx, &u, &a, &t, now)
 			return err
 		}
 		if err := tx.AppendEvent(ctx, m.event(ctx, &u.User, EventMFAVerified, how)); err != nil {
@@ -287,56 +293,67 @@ func (m *Manager) Authenticate(ctx context.Context, sessionToken string) (Princi
 	if err != nil {
 		return Principal{}, err
 	}
-	return Principal{UserID: s.UserID, TenantID: s.TenantID, Roles: s.Roles, SessionID: s.ID}, nil
+	return Principal{UserID: s.UserID, TenantID: s.TenantID, Roles: s.Roles, SessionID: s.ID, VerifiedAt: s.VerifiedAt}, nil
 }
 
 var errSession = &Error{Code: CodeUnauthenticated, Message: "not signed in"}
 
 // Refresh rotates a session's tokens and re-reads the user's roles: the
 // "token refresh" at which role changes take effect. A refresh token works
-// once; presenting a spent one again revokes the whole session. It returns
-// unauthenticated and expired.
+// once, but for Options.RefreshReuseWindow after it was spent it answers
+// again with the same new tokens, as long as they are still the session's
+// current ones (two tabs refreshing at once; a retry after a lost
+// answer). Presenting a spent one otherwise revokes the whole session. It
+// returns unauthenticated and expired.
 func (m *Manager) Refresh(ctx context.Context, refreshToken string) (Session, error) {
 	if !wellFormed(refreshToken, prefixRefresh) {
 		return Session{}, errSession
 	}
+	hash := hashToken(refreshToken)
 	now := m.now().UTC()
 	var out Session
 	var refused error
 	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
-		s, spent, err := tx.SessionByRefresh(ctx, hashToken(refreshToken))
-		if ErrorCode(err) == CodeNotFound {
-			return errSession
-		}
-		if err != nil {
-			return err
-		}
-		u, err := tx.GetUser(ctx, s.TenantID, s.UserID)
-		if err != nil {
-			return err
-		}
-		switch {
-		case spent:
-			refused = errSession
-			if err := tx.RevokeSessionByID(ctx, s.ID); err != nil {
+		refused = nil
+		for try := 0; ; try++ {
+			s, spent, err := tx.SessionByRefresh(ctx, hash)
+			if ErrorCode(err) == CodeNotFound {
+				return errSession
+			}
+			if err != nil {
 				return err
 			}
-			return tx.AppendEvent(ctx, m.event(ctx, &u.User, EventRefreshTokenReused, ""))
-		case u.Status != StatusActive:
-			refused = errSession
-			return tx.RevokeSessionByID(ctx, s.ID)
-		case !now.Before(s.ExpiresAt) || !now.Before(s.IdleExpiresAt):
-			return Errorf(CodeExpired, "the session has expired; log in again")
+			u, err := tx.GetUser(ctx, s.TenantID, s.UserID)
+			if err != nil {
+				return err
+			}
+			again := spent != nil && m.successor(&s, hash, spent, now, &out)
+			switch {
+			case spent != nil && !again:
+				refused = errSession
+				if err := tx.RevokeSessionByID(ctx, s.ID); err != nil {
+					return err
+				}
+				return tx.AppendEvent(ctx, m.event(ctx, &u.User, EventRefreshTokenReused, ""))
+			case u.Status != StatusActive:
+				refused = errSession
+				return tx.RevokeSessionByID(ctx, s.ID)
+			case !now.Before(s.ExpiresAt) || !now.Before(s.IdleExpiresAt):
+				return Errorf(CodeExpired, "the session has expired; log in again")
+			case again:
+				return nil
+			}
+			out, err = m.rotate(ctx, tx, &s, &u, now)
+			if ErrorCode(err) != CodeConflict {
+				return err
+			}
+			if try > 0 {
+				return errSession
+			}
+			// A concurrent Refresh of the same token rotated it first
+			// (PostgreSQL made this one wait for its commit): read
+			// again, and answer with its successor.
 		}
-		token, th := newToken(prefixSession)
-		refresh, rh := newToken(prefixRefresh)
-		err = tx.RotateSession(ctx, SessionRotation{ID: s.ID, OldRefresh: s.RefreshHash, TokenHash: th, RefreshHash: rh,
-			Roles: slices.Clone(u.Roles), IdleExpiresAt: minTime(now.Add(m.opts.SessionIdleTimeout), s.ExpiresAt)})
-		if ErrorCode(err) == CodeConflict {
-			return errSession
-		}
-		out = Session{Token: token, RefreshToken: refresh, ExpiresAt: s.ExpiresAt, IdleTimeout: m.opts.SessionIdleTimeout}
-		return err
 	})
 	if err == nil && refused != nil {
 		return Session{}, refused
@@ -355,6 +372,46 @@ func deleteTokens(ctx context.Context, tx Tx, u *User, purposes ...TokenPurpose)
 		}
 	}
 	return nil
+}
+
+// rotate gives session s new tokens and u's current roles, keeping the
+// new tokens, sealed, beside the spent refresh hash for the reuse window.
+// It returns conflict when s.RefreshHash is no longer current.
+func (m *Manager) rotate(ctx context.Context, tx Tx, s *SessionRecord, u *UserRecord, now time.Time) (Session, error) {
+	token, th := newToken(prefixSession)
+	refresh, rh := newToken(prefixRefresh)
+	out := Session{Token: token, RefreshToken: refresh, ExpiresAt: s.ExpiresAt, IdleTimeout: m.opts.SessionIdleTimeout}
+	err := tx.RotateSession(ctx, SessionRotation{ID: s.ID, OldRefresh: s.RefreshHash, TokenHash: th, RefreshHash: rh,
+		Roles: slices.Clone(u.Roles), IdleExpiresAt: minTime(now.Add(m.opts.SessionIdleTimeout), s.ExpiresAt),
+		SpentAt: now, Successor: sealWith(m.refreshAEAD, []byte(token+refresh), successorAD(s.ID, s.RefreshHash))})
+	return out, err
+}
+
+// successor reports whether a spent refresh hash of session s may still
+// be answered: it was spent less than RefreshReuseWindow ago (either way,
+// for instances whose clocks differ a little), and the tokens it was
+// rotated to are still the session's. It puts them in out.
+func (m *Manager) successor(s *SessionRecord, hash TokenHash, spent *SpentRefresh, now time.Time, out *Session) bool {
+	w := m.opts.RefreshReuseWindow
+	if d := now.Sub(spent.At); spent.At.IsZero() || d >= w || d <= -w {
+		return false
+	}
+	plain, err := openWith(m.refreshAEAD, spent.Successor, successorAD(s.ID, hash))
+	if err != nil || len(plain) != 2*tokenLen {
+		return false // a changed SecretKey: the reuse is refused, as it was before the window
+	}
+	token, refresh := string(plain[:tokenLen]), string(plain[tokenLen:])
+	if hashToken(token) != s.TokenHash || hashToken(refresh) != s.RefreshHash {
+		return false
+	}
+	*out = Session{Token: token, RefreshToken: refresh, ExpiresAt: s.ExpiresAt, IdleTimeout: m.opts.SessionIdleTimeout}
+	return true
+}
+
+// successorAD binds a sealed successor to its session and the refresh
+// hash it replaced.
+func successorAD(id uuid.UUID, spent TokenHash) []byte {
+	return append(id[:len(id):len(id)], spent[:]...)
 }
 
 func minTime(a, b time.Time) time.Time {

@@ -87,15 +87,23 @@ type Tx interface {
 	// CreateSession stores s, its token hash and its refresh hash.
 	CreateSession(ctx context.Context, s *SessionRecord) error
 	// SessionByRefresh returns the session a refresh hash belongs to, and
-	// spent=true when the hash is one the session has already rotated
-	// away from. It returns not_found for an unknown hash or a revoked
+	// spent (nil for the current hash) when the hash is one the session
+	// has already rotated away from: when and to what, as RotateSession
+	// recorded it. It returns not_found for an unknown hash or a revoked
 	// session.
-	SessionByRefresh(ctx context.Context, hash TokenHash) (s SessionRecord, spent bool, err error)
+	SessionByRefresh(ctx context.Context, hash TokenHash) (s SessionRecord, spent *SpentRefresh, err error)
 	// RotateSession replaces the session's token and refresh hashes and
-	// its roles snapshot, marking oldRefresh spent, if and only if
-	// oldRefresh is still the session's current refresh hash (an atomic
-	// compare-and-set); otherwise it returns conflict.
+	// its roles snapshot, marking oldRefresh spent at r.SpentAt with
+	// r.Successor, if and only if oldRefresh is still the session's
+	// current refresh hash (an atomic compare-and-set); otherwise it
+	// returns conflict. VerifiedAt is kept.
 	RotateSession(ctx context.Context, r SessionRotation) error
+	// GetSession returns the tenant's session with id, or not_found (for
+	// an unknown or revoked session, or one of another tenant).
+	GetSession(ctx context.Context, tenantID string, id uuid.UUID) (SessionRecord, error)
+	// MarkSessionVerified sets the VerifiedAt of the tenant's session with
+	// id to at. It returns not_found as GetSession does.
+	MarkSessionVerified(ctx context.Context, tenantID string, id uuid.UUID, at time.Time) error
 	// RevokeSession deletes the session whose token hashes to hash and
 	// returns it, or not_found.
 	RevokeSession(ctx context.Context, hash TokenHash) (SessionRecord, error)
@@ -247,6 +255,10 @@ type SessionRecord struct {
 	CreatedAt     time.Time
 	IdleExpiresAt time.Time
 	ExpiresAt     time.Time
+	// VerifiedAt is when the person holding the session last proved who
+	// they are (a password or a TOTP or recovery code): at login, or by
+	// Manager.Sudo. Zero for never. Sensitive operations need it recent.
+	VerifiedAt time.Time
 }
 
 // SessionRotation is what Refresh changes in a session.
@@ -257,6 +269,21 @@ type SessionRotation struct {
 	RefreshHash   TokenHash
 	Roles         []Role
 	IdleExpiresAt time.Time
+	// SpentAt and Successor are kept beside OldRefresh once it is spent;
+	// see SpentRefresh.
+	SpentAt   time.Time
+	Successor []byte
+}
+
+// SpentRefresh is what a store keeps of a refresh hash a session rotated
+// away from: when, and the tokens it was rotated to, sealed by the
+// Manager (opaque to the store). Within Options.RefreshReuseWindow the
+// Manager answers a repeated refresh with the same successor instead of
+// treating it as theft. Both are zero for hashes spent before a store
+// kept them.
+type SpentRefresh struct {
+	At        time.Time
+	Successor []byte
 }
 
 // DeviceRecord is a trusted device: a browser that may skip TOTP at login.

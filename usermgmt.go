@@ -61,6 +61,19 @@ type Options struct {
 	SessionMaxAge time.Duration
 	// DeviceTrustTTL is how long a trusted device skips TOTP. Default 30 days.
 	DeviceTrustTTL time.Duration
+	// RefreshReuseWindow is how long a refresh token that Refresh has just
+	// replaced still works, answering with the same new tokens, so that
+	// two tabs refreshing at once, or a client retrying after a lost
+	// answer, stay signed in. Presented later, or once its successor has
+	// itself been refreshed, it is taken for a stolen token and the
+	// session is revoked. Default 10 seconds; at most 1 minute (1ns all
+	// but turns it off).
+	RefreshReuseWindow time.Duration
+	// SudoWindow is how long after the acting session last verified a
+	// password or a code (at login, or by Sudo) it may do sensitive
+	// operations: grant tenant_admin (GrantRole, InviteUser) and ResetMFA.
+	// Past it they answer mfa_required. Default 15 minutes.
+	SudoWindow time.Duration
 	// MailInterval is the least time between two invitation or reset mails
 	// to one user. Default 1 minute.
 	MailInterval time.Duration
@@ -143,6 +156,9 @@ type Manager struct {
 	background sync.WaitGroup
 	base       *url.URL
 	dummyPHC   string // hashed at login for unknown users, so they cost the same
+	// refreshAEAD seals, under its own derived key, the successor kept
+	// beside a spent refresh token (see Options.RefreshReuseWindow).
+	refreshAEAD cipher.AEAD
 }
 
 // New returns a Manager over store. It returns invalid with a clear message
@@ -194,6 +210,8 @@ func New(store Store, opts Options) (*Manager, error) {
 		{&opts.SessionIdleTimeout, 30 * time.Minute, "SessionIdleTimeout"},
 		{&opts.SessionMaxAge, 12 * time.Hour, "SessionMaxAge"},
 		{&opts.DeviceTrustTTL, 30 * 24 * time.Hour, "DeviceTrustTTL"},
+		{&opts.RefreshReuseWindow, 10 * time.Second, "RefreshReuseWindow"},
+		{&opts.SudoWindow, 15 * time.Minute, "SudoWindow"},
 		{&opts.MailInterval, time.Minute, "MailInterval"},
 		{&opts.MailTimeout, 30 * time.Second, "MailTimeout"},
 		{&opts.MailRetryDelay, time.Minute, "MailRetryDelay"},
@@ -209,6 +227,9 @@ func New(store Store, opts Options) (*Manager, error) {
 	}
 	if opts.SessionIdleTimeout > opts.SessionMaxAge {
 		return nil, Errorf(CodeInvalid, "Options.SessionIdleTimeout must not exceed SessionMaxAge")
+	}
+	if opts.RefreshReuseWindow > time.Minute {
+		return nil, Errorf(CodeInvalid, "Options.RefreshReuseWindow must be at most 1 minute")
 	}
 	setDefault(&opts.PasswordMinLength, 12)
 	setDefault(&opts.PasswordMaxLength, 256)
@@ -255,6 +276,9 @@ func New(store Store, opts Options) (*Manager, error) {
 	if m.mailAEAD, err = newAEAD(deriveKey(opts.SecretKey, "usermgmt outbox seal v1")); err != nil {
 		return nil, internalf(err, "AES-GCM")
 	}
+	if m.refreshAEAD, err = newAEAD(deriveKey(opts.SecretKey, "usermgmt refresh successor seal v1")); err != nil {
+		return nil, internalf(err, "AES-GCM")
+	}
 	macKey := deriveKey(opts.SecretKey, "usermgmt mac v1")
 	m.macs.New = func() any { return hmac.New(sha256.New, macKey) }
 	m.dummyPHC, err = hashPassword("usermgmt dummy password", opts.Argon2)
@@ -296,6 +320,17 @@ type Actor struct {
 	UserID    uuid.UUID
 	IP        string
 	UserAgent string
+	// SessionID is the Manager's session the actor acts through
+	// (Principal.SessionID). Sensitive operations (see
+	// Options.SudoWindow) check that this session verified a password or
+	// a code recently.
+	SessionID uuid.UUID
+	// VerifiedAt is for hosts with sessions of their own, so with no
+	// SessionID: when the host's session last verified the actor's
+	// password or second factor, as the host vouches. Zero is never:
+	// sensitive operations then answer mfa_required. It is ignored when
+	// SessionID is set, for the Manager's session then decides.
+	VerifiedAt time.Time
 }
 
 type actorKey struct{}
@@ -379,7 +414,7 @@ func (m *Manager) event(ctx context.Context, u *User, t EventType, detail string
 var byThePerson = map[EventType]bool{
 	EventInviteAccepted: true, EventLoginSucceeded: true, EventLogout: true, EventMFAEnrolled: true,
 	EventMFAVerified: true, EventMFARecoveryUsed: true, EventDeviceTrusted: true, EventPasswordResetDone: true,
-	EventPasswordChanged: true,
+	EventPasswordChanged: true, EventSudoVerified: true,
 }
 
 func humanDuration(d time.Duration) string {

@@ -28,8 +28,16 @@
 // GET /mail/undelivered?limit=&cursor= (the outbox's waiting and failed mail).
 // Person routes: POST /auth/login, /auth/mfa, /auth/refresh, /auth/logout,
 // /auth/password (the signed-in person changes their password: JSON
-// current_password and new_password; 204), /invitations/accept,
-// /invitations/mfa, /password/forgot, /password/reset.
+// current_password and new_password; 204), /auth/sudo,
+// /invitations/accept, /invitations/mfa, /password/forgot, /password/reset.
+//
+// Sudo mode: granting tenant_admin (PUT /users/{id}/roles/tenant_admin, or
+// an invitation with that role) needs the caller's session to have
+// verified a password or code within the Manager's Options.SudoWindow;
+// otherwise the answer is mfa_required (401). POST /auth/sudo with
+// {"code":"…"} (a TOTP or recovery code) renews the window for the
+// session of the request (cookie or bearer token); then the client
+// retries. A user without TOTP confirms by signing in again.
 //
 // A Handler is safe for concurrent use. Its rate limiter lives in memory
 // and starts no goroutine, so there is nothing to close.
@@ -62,7 +70,12 @@ type Options struct {
 	// Principal of an admin request. When nil, the Handler reads the
 	// session token from "Authorization: Bearer …" or the session cookie
 	// and asks the Manager. It should return an *usermgmt.Error with
-	// code unauthenticated when there is no caller.
+	// code unauthenticated when there is no caller. Such a host leaves
+	// Principal.SessionID zero (it names a session of the Manager) and
+	// sets Principal.VerifiedAt to when its own session last verified the
+	// caller's password or second factor: zero is never, and sudo-mode
+	// operations then answer mfa_required. POST /auth/sudo works only on
+	// the Manager's sessions; such a host confirms the caller its own way.
 	Authenticate func(*http.Request) (usermgmt.Principal, error)
 
 	// Cookie names. Defaults: "__Host-usermgmt_session",
@@ -273,6 +286,7 @@ func (h *Handler) routes() {
 	person("POST /auth/refresh", h.refresh)
 	person("POST /auth/logout", h.logout)
 	person("POST /auth/password", h.changePassword)
+	person("POST /auth/sudo", h.sudo)
 	redeem("POST /invitations/accept", h.acceptInvite)
 	redeem("POST /invitations/mfa", h.completeEnrollment)
 	person("POST /password/forgot", h.forgotPassword)
@@ -350,7 +364,7 @@ func (h *Handler) actor(r *http.Request, p usermgmt.Principal) usermgmt.Actor {
 	if len(ua) > 512 {
 		ua = ua[:512]
 	}
-	return usermgmt.Actor{UserID: p.UserID, IP: h.clientIP(r), UserAgent: ua}
+	return usermgmt.Actor{UserID: p.UserID, IP: h.clientIP(r), UserAgent: ua, SessionID: p.SessionID, VerifiedAt: p.VerifiedAt}
 }
 
 // tenant finds the tenant of a login or forgot-password request.

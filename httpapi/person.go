@@ -194,7 +194,33 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err := h.m.ChangePassword(r.Context(), tok, req.CurrentPassword, req.NewPassword); err != nil {
 		return err
 	}
-	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// SudoRequest is the body of POST /auth/sudo: a TOTP or recovery code of
+// the signed-in person.
+type SudoRequest struct {
+	Code string `json:"code"`
+}
+
+// sudo renews the sudo-mode window of the request's session; the client
+// then retries the operation that answered mfa_required.
+func (h *Handler) sudo(w http.ResponseWriter, r *http.Request) error {
+	var req SudoRequest
+	if err := h.decode(w, r, &req, false); err != nil {
+		return err
+	}
+	tok := h.sessionToken(r)
+	if tok == "" {
+		return errorf(usermgmt.CodeUnauthenticated, "not signed in")
+	}
+	if err := h.limit(r, groupMFA, accountKey(tok)); err != nil {
+		return err
+	}
+	if err := h.m.Sudo(r.Context(), tok, req.Code); err != nil {
+		return err
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

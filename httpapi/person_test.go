@@ -99,7 +99,13 @@ func TestSignInFlow(t *testing.T) {
 		if ns == nil || ns.Value == session.Value {
 			t.Fatal("refresh did not rotate the session cookie")
 		}
-		// The spent refresh token is refused and its cookies are cleared.
+		// A retry within the reuse window gets the same cookies back.
+		w = f.do(t, req{method: "POST", path: "/auth/refresh", cookies: []*http.Cookie{refresh}})
+		if again := cookieByName(w.Result().Cookies(), "__Host-usermgmt_session"); w.Code != 200 || again == nil || again.Value != ns.Value {
+			t.Fatalf("retry within the reuse window: %d %s", w.Code, w.Body)
+		}
+		// Past it the spent refresh token is refused and its cookies are cleared.
+		f.clock.Advance(10 * time.Second)
 		w = f.do(t, req{method: "POST", path: "/auth/refresh", cookies: []*http.Cookie{refresh}})
 		wantError(t, w, 401, "unauthenticated")
 		if c := cookieByName(w.Result().Cookies(), "__Host-usermgmt_session"); c == nil || c.MaxAge >= 0 {

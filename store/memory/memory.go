@@ -45,9 +45,9 @@ type Store struct {
 	devices  map[usermgmt.TokenHash]*usermgmt.DeviceRecord
 	sessions map[uuid.UUID]*session
 	byToken  map[usermgmt.TokenHash]*session
-	byRefr   map[usermgmt.TokenHash]*session // current refresh hashes
-	spent    map[usermgmt.TokenHash]*session // refresh hashes rotated away from
-	owners   map[uuid.UUID]*owned            // what RevokeUser, DeleteTokens and CancelMail remove
+	byRefr   map[usermgmt.TokenHash]*session      // current refresh hashes
+	spent    map[usermgmt.TokenHash]*spentRefresh // refresh hashes rotated away from
+	owners   map[uuid.UUID]*owned                 // what RevokeUser, DeleteTokens and CancelMail remove
 
 	events map[eventKey][]usermgmt.Event
 
@@ -68,7 +68,7 @@ func New() *Store {
 		sessions: make(map[uuid.UUID]*session),
 		byToken:  make(map[usermgmt.TokenHash]*session),
 		byRefr:   make(map[usermgmt.TokenHash]*session),
-		spent:    make(map[usermgmt.TokenHash]*session),
+		spent:    make(map[usermgmt.TokenHash]*spentRefresh),
 		owners:   make(map[uuid.UUID]*owned),
 		events:   make(map[eventKey][]usermgmt.Event),
 		attempts: make(map[attemptKey]usermgmt.LoginAttempts),

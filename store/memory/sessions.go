@@ -15,7 +15,14 @@ import (
 // it out without copying.
 type session struct {
 	rec   usermgmt.SessionRecord
-	spent []usermgmt.TokenHash
+	spent []*spentRefresh
+}
+
+// spentRefresh is a refresh hash its session rotated away from.
+type spentRefresh struct {
+	hash usermgmt.TokenHash
+	ss   *session
+	info usermgmt.SpentRefresh // Successor is never modified in place
 }
 
 func cloneSession(r usermgmt.SessionRecord) usermgmt.SessionRecord {
@@ -74,8 +81,8 @@ func (s *Store) addSession(ss *session) {
 	s.sessions[ss.rec.ID] = ss
 	s.byToken[ss.rec.TokenHash] = ss
 	s.byRefr[ss.rec.RefreshHash] = ss
-	for _, h := range ss.spent {
-		s.spent[h] = ss
+	for _, sp := range ss.spent {
+		s.spent[sp.hash] = sp
 	}
 	o := s.owner(ss.rec.UserID)
 	o.sessions = append(o.sessions, ss)
@@ -85,25 +92,52 @@ func (s *Store) removeSession(ss *session) {
 	delete(s.sessions, ss.rec.ID)
 	delete(s.byToken, ss.rec.TokenHash)
 	delete(s.byRefr, ss.rec.RefreshHash)
-	for _, h := range ss.spent {
-		delete(s.spent, h)
+	for _, sp := range ss.spent {
+		delete(s.spent, sp.hash)
 	}
 	o := s.owners[ss.rec.UserID]
 	o.sessions = without(o.sessions, ss)
 	s.dropOwner(ss.rec.UserID)
 }
 
-func (t *tx) SessionByRefresh(_ context.Context, hash usermgmt.TokenHash) (usermgmt.SessionRecord, bool, error) {
+func (t *tx) SessionByRefresh(_ context.Context, hash usermgmt.TokenHash) (usermgmt.SessionRecord, *usermgmt.SpentRefresh, error) {
 	if err := t.read(); err != nil {
-		return usermgmt.SessionRecord{}, false, err
+		return usermgmt.SessionRecord{}, nil, err
 	}
 	if ss := t.s.byRefr[hash]; ss != nil {
-		return cloneSession(ss.rec), false, nil
+		return cloneSession(ss.rec), nil, nil
 	}
-	if ss := t.s.spent[hash]; ss != nil {
-		return cloneSession(ss.rec), true, nil
+	if sp := t.s.spent[hash]; sp != nil {
+		info := sp.info
+		info.Successor = slices.Clone(info.Successor)
+		return cloneSession(sp.ss.rec), &info, nil
 	}
-	return usermgmt.SessionRecord{}, false, notFound("session")
+	return usermgmt.SessionRecord{}, nil, notFound("session")
+}
+
+func (t *tx) GetSession(_ context.Context, tenantID string, id uuid.UUID) (usermgmt.SessionRecord, error) {
+	if err := t.read(); err != nil {
+		return usermgmt.SessionRecord{}, err
+	}
+	ss := t.s.sessions[id]
+	if ss == nil || ss.rec.TenantID != tenantID {
+		return usermgmt.SessionRecord{}, notFound("session")
+	}
+	return cloneSession(ss.rec), nil
+}
+
+func (t *tx) MarkSessionVerified(_ context.Context, tenantID string, id uuid.UUID, at time.Time) error {
+	if err := t.write(); err != nil {
+		return err
+	}
+	ss := t.s.sessions[id]
+	if ss == nil || ss.rec.TenantID != tenantID {
+		return notFound("session")
+	}
+	old := ss.rec.VerifiedAt
+	ss.rec.VerifiedAt = at
+	t.onUndo(func() { ss.rec.VerifiedAt = old })
+	return nil
 }
 
 func (t *tx) RotateSession(_ context.Context, r usermgmt.SessionRotation) error {
@@ -127,8 +161,10 @@ func (t *tx) RotateSession(_ context.Context, r usermgmt.SessionRotation) error 
 	old := ss.rec
 	delete(s.byToken, old.TokenHash)
 	delete(s.byRefr, old.RefreshHash)
-	s.spent[old.RefreshHash] = ss
-	ss.spent = append(ss.spent, old.RefreshHash)
+	sp := &spentRefresh{hash: old.RefreshHash, ss: ss,
+		info: usermgmt.SpentRefresh{At: r.SpentAt, Successor: slices.Clone(r.Successor)}}
+	s.spent[old.RefreshHash] = sp
+	ss.spent = append(ss.spent, sp)
 	ss.rec.TokenHash = r.TokenHash
 	ss.rec.RefreshHash = r.RefreshHash
 	ss.rec.Roles = slices.Clone(r.Roles)

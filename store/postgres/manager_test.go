@@ -29,13 +29,18 @@ type instances struct {
 	clock    *testclock.Clock
 }
 
-func twoManagers(t *testing.T) *instances {
+// twoManagers returns the two instances; wrap, when given, wraps each
+// instance's store (to stage a race).
+func twoManagers(t *testing.T, wrap ...func(usermgmt.Store) usermgmt.Store) *instances {
 	t.Helper()
 	one := newStore(t)
 	two, err := postgres.New(openDB(t), postgres.WithSchema(one.Schema()))
 	require.NoError(t, err)
 	in := &instances{store: one, mail: mailertest.New(), clock: testclock.New(time.Now().UTC().Truncate(time.Second))}
 	for i, s := range []usermgmt.Store{one, two} {
+		for _, w := range wrap {
+			s = w(s)
+		}
 		m, err := usermgmt.New(s, usermgmt.Options{Mailer: in.mail, Clock: in.clock.Now, SecretKey: bytes.Repeat([]byte{9}, 32),
 			Links: usermgmt.Links{BaseURL: "https://app.example.com"}, Issuer: "Acme", Logger: slog.New(slog.DiscardHandler)})
 		require.NoError(t, err)

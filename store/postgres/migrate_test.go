@@ -78,6 +78,8 @@ var undo = map[int]string{
 	3: `DROP TABLE {s}.outbox`,
 	4: `DROP TABLE {s}.login_attempts;
 		ALTER TABLE {s}.users ADD COLUMN failed_attempts integer NOT NULL DEFAULT 0, ADD COLUMN locked_until timestamptz`,
+	5: `ALTER TABLE {s}.sessions DROP COLUMN verified_at;
+		ALTER TABLE {s}.refresh_tokens DROP COLUMN spent_at, DROP COLUMN successor`,
 }
 
 // migratedBackTo returns a pool and a Store on a fresh schema at version:

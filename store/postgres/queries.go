@@ -19,7 +19,7 @@ type queries struct {
 	createToken, consumeToken, deleteTokens string
 
 	createSession, sessionByRefresh, rotateSession, revokeSession, revokeSessionByID, revokeUser string
-	touchSession, sessionState                                                                   string
+	touchSession, sessionState, getSession, markSessionVerified                                  string
 
 	createDevice, getDevice string
 
@@ -37,7 +37,7 @@ const userCols = `id, tenant_id, email, status, roles, mfa_enabled, last_login_a
 
 const recordCols = userCols + `, password_hash, mfa_secret, mfa_last_step, recovery_codes, last_mail_at`
 
-const sessionCols = `id, tenant_id, user_id, token_hash, refresh_hash, roles, ip, user_agent, created_at, idle_expires_at, expires_at`
+const sessionCols = `id, tenant_id, user_id, token_hash, refresh_hash, roles, ip, user_agent, created_at, idle_expires_at, expires_at, verified_at`
 
 const tokenCols = `hash, purpose, tenant_id, user_id, data, created_at, expires_at`
 
@@ -77,11 +77,11 @@ func newQueries(schema string) queries {
 		deleteTokens: r(`DELETE FROM {s}.tokens WHERE tenant_id = ? AND user_id = ? AND purpose = ?`),
 
 		createSession: r(`WITH s AS (
-				INSERT INTO {s}.sessions (` + sessionCols + `) VALUES (?, ?, ?, ?, ?, ?::text::text[], ?, ?, ?, ?, ?)
+				INSERT INTO {s}.sessions (` + sessionCols + `) VALUES (?, ?, ?, ?, ?, ?::text::text[], ?, ?, ?, ?, ?, ?)
 				ON CONFLICT DO NOTHING RETURNING id, refresh_hash)
 			INSERT INTO {s}.refresh_tokens (hash, session_id) SELECT refresh_hash, id FROM s
 			RETURNING session_id`),
-		sessionByRefresh: r(`SELECT ` + prefixed("s.", sessionCols) + `, r.spent
+		sessionByRefresh: r(`SELECT ` + prefixed("s.", sessionCols) + `, r.spent, r.spent_at, r.successor
 			FROM {s}.refresh_tokens r JOIN {s}.sessions s ON s.id = r.session_id
 			WHERE r.hash = ?`),
 		// A compare-and-set on the current refresh hash: of two rotations
@@ -91,12 +91,15 @@ func newQueries(schema string) queries {
 				UPDATE {s}.sessions SET token_hash = ?, refresh_hash = ?, roles = ?::text::text[], idle_expires_at = ?
 				WHERE id = ? AND refresh_hash = ? RETURNING id, refresh_hash),
 			spent AS (
-				UPDATE {s}.refresh_tokens SET spent = true
+				UPDATE {s}.refresh_tokens SET spent = true, spent_at = ?, successor = ?
 				WHERE hash = ? AND session_id IN (SELECT id FROM s))
 			INSERT INTO {s}.refresh_tokens (hash, session_id) SELECT refresh_hash, id FROM s
 			RETURNING session_id`),
 		revokeSession:     r(`DELETE FROM {s}.sessions WHERE token_hash = ? RETURNING ` + sessionCols),
 		revokeSessionByID: r(`DELETE FROM {s}.sessions WHERE id = ?`),
+		getSession:        r(`SELECT ` + sessionCols + ` FROM {s}.sessions WHERE tenant_id = ? AND id = ?`),
+		markSessionVerified: r(`UPDATE {s}.sessions SET verified_at = ? WHERE tenant_id = ? AND id = ?
+			RETURNING id`),
 		revokeUser: r(`WITH s AS (DELETE FROM {s}.sessions WHERE tenant_id = ? AND user_id = ? AND id <> ? RETURNING 1),
 			d AS (DELETE FROM {s}.devices WHERE tenant_id = ? AND user_id = ? RETURNING 1)
 			SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM d)`),

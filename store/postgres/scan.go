@@ -75,13 +75,14 @@ func scanUserRecord(r rowScanner) (usermgmt.UserRecord, error) {
 
 func scanSession(r rowScanner, extra ...any) (usermgmt.SessionRecord, error) {
 	var (
-		s       usermgmt.SessionRecord
-		token   []byte
-		refresh []byte
-		roles   []string
+		s        usermgmt.SessionRecord
+		token    []byte
+		refresh  []byte
+		roles    []string
+		verified sql.NullTime
 	)
 	dest := append([]any{&s.ID, &s.TenantID, &s.UserID, &token, &refresh, pgdialect.Array(&roles),
-		&s.IP, &s.UserAgent, &s.CreatedAt, &s.IdleExpiresAt, &s.ExpiresAt}, extra...)
+		&s.IP, &s.UserAgent, &s.CreatedAt, &s.IdleExpiresAt, &s.ExpiresAt, &verified}, extra...)
 	if err := r.Scan(dest...); err != nil {
 		return usermgmt.SessionRecord{}, err
 	}
@@ -91,6 +92,7 @@ func scanSession(r rowScanner, extra ...any) (usermgmt.SessionRecord, error) {
 	s.CreatedAt = s.CreatedAt.UTC()
 	s.IdleExpiresAt = s.IdleExpiresAt.UTC()
 	s.ExpiresAt = s.ExpiresAt.UTC()
+	s.VerifiedAt = timeOrZero(verified)
 	return s, nil
 }
 

@@ -15,7 +15,7 @@ func (t *tx) CreateSession(ctx context.Context, s *usermgmt.SessionRecord) error
 	var id uuid.UUID
 	err := t.db.QueryRowContext(ctx, t.q().createSession,
 		uuidArg(s.ID), s.TenantID, uuidArg(s.UserID), hashArg(s.TokenHash), hashArg(s.RefreshHash),
-		rolesArg(s.Roles), s.IP, s.UserAgent, s.CreatedAt, s.IdleExpiresAt, s.ExpiresAt,
+		rolesArg(s.Roles), s.IP, s.UserAgent, s.CreatedAt, s.IdleExpiresAt, s.ExpiresAt, timeArg(s.VerifiedAt),
 	).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return errorf(usermgmt.CodeConflict, "session already exists")
@@ -23,23 +23,47 @@ func (t *tx) CreateSession(ctx context.Context, s *usermgmt.SessionRecord) error
 	return mapErr(err)
 }
 
-func (t *tx) SessionByRefresh(ctx context.Context, hash usermgmt.TokenHash) (usermgmt.SessionRecord, bool, error) {
-	var spent bool
-	s, err := scanSession(t.db.QueryRowContext(ctx, t.q().sessionByRefresh, hashArg(hash)), &spent)
+func (t *tx) SessionByRefresh(ctx context.Context, hash usermgmt.TokenHash) (usermgmt.SessionRecord, *usermgmt.SpentRefresh, error) {
+	var (
+		spent     bool
+		spentAt   sql.NullTime
+		successor []byte
+	)
+	s, err := scanSession(t.db.QueryRowContext(ctx, t.q().sessionByRefresh, hashArg(hash)), &spent, &spentAt, &successor)
 	if errors.Is(err, sql.ErrNoRows) {
-		return usermgmt.SessionRecord{}, false, errorf(usermgmt.CodeNotFound, "refresh token not found")
+		return usermgmt.SessionRecord{}, nil, errorf(usermgmt.CodeNotFound, "refresh token not found")
 	}
 	if err != nil {
-		return usermgmt.SessionRecord{}, false, mapErr(err)
+		return usermgmt.SessionRecord{}, nil, mapErr(err)
 	}
-	return s, spent, nil
+	if !spent {
+		return s, nil, nil
+	}
+	return s, &usermgmt.SpentRefresh{At: timeOrZero(spentAt), Successor: successor}, nil
+}
+
+func (t *tx) GetSession(ctx context.Context, tenantID string, id uuid.UUID) (usermgmt.SessionRecord, error) {
+	s, err := scanSession(t.db.QueryRowContext(ctx, t.q().getSession, tenantID, uuidArg(id)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return usermgmt.SessionRecord{}, errorf(usermgmt.CodeNotFound, "session not found")
+	}
+	return s, mapErr(err)
+}
+
+func (t *tx) MarkSessionVerified(ctx context.Context, tenantID string, id uuid.UUID, at time.Time) error {
+	var got uuid.UUID
+	err := t.db.QueryRowContext(ctx, t.q().markSessionVerified, timeArg(at), tenantID, uuidArg(id)).Scan(&got)
+	if errors.Is(err, sql.ErrNoRows) {
+		return errorf(usermgmt.CodeNotFound, "session not found")
+	}
+	return mapErr(err)
 }
 
 func (t *tx) RotateSession(ctx context.Context, r usermgmt.SessionRotation) error {
 	var id uuid.UUID
 	err := t.db.QueryRowContext(ctx, t.q().rotateSession,
 		hashArg(r.TokenHash), hashArg(r.RefreshHash), rolesArg(r.Roles), r.IdleExpiresAt,
-		uuidArg(r.ID), hashArg(r.OldRefresh), hashArg(r.OldRefresh),
+		uuidArg(r.ID), hashArg(r.OldRefresh), timeArg(r.SpentAt), bytesArg(r.Successor), hashArg(r.OldRefresh),
 	).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return errorf(usermgmt.CodeConflict, "refresh token was already rotated")

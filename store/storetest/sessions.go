@@ -64,9 +64,10 @@ func testCreateSessionThenSessionByRefreshReturnsIt(t *testing.T, f *fixture) {
 	_, _, err = f.sessionByRefresh(s.TokenHash)
 	requireCode(t, err, usermgmt.CodeNotFound, "a session token is not a refresh token")
 
-	// A session without roles is a session too.
+	// A session without roles, never verified, is a session too.
 	bare := newSession(u)
 	bare.Roles = nil
+	bare.VerifiedAt = time.Time{}
 	f.mustDo(func(tx usermgmt.Tx) error { return tx.CreateSession(f.ctx, bare) })
 	got, _, err = f.sessionByRefresh(bare.RefreshHash)
 	require.NoError(t, err)
@@ -409,6 +410,134 @@ func testSessionsDoNotAliasStore(t *testing.T, f *fixture) {
 	touched, err := f.touch(r.TokenHash, base)
 	require.NoError(t, err)
 	require.Equal(t, []usermgmt.Role{usermgmt.RoleSupervisor}, touched.Roles, "after modifying the rotation passed to RotateSession")
+
+	r2 := usermgmt.SessionRotation{ID: in.ID, OldRefresh: r.RefreshHash, TokenHash: newHash(), RefreshHash: newHash(),
+		IdleExpiresAt: base.Add(time.Hour), SpentAt: base, Successor: []byte("sealed successor")}
+	require.NoError(t, f.rotate(r2))
+	r2.Successor[0] = 'X'
+	_, spent, err := f.spentRefresh(r.RefreshHash)
+	require.NoError(t, err)
+	require.Equal(t, []byte("sealed successor"), spent.Successor, "after modifying the rotation's successor")
+	spent.Successor[0] = 'X'
+	_, spent, err = f.spentRefresh(r.RefreshHash)
+	require.NoError(t, err)
+	require.Equal(t, []byte("sealed successor"), spent.Successor, "after modifying what SessionByRefresh returned")
+}
+
+// testRotateSessionKeepsSpentAtAndSuccessor: each spent refresh hash keeps
+// when it was spent and the successor its rotation gave, for the reuse
+// window; the rotation keeps the session's VerifiedAt.
+func testRotateSessionKeepsSpentAtAndSuccessor(t *testing.T, f *fixture) {
+	u := f.mustUser(acme, "ada@example.com", usermgmt.StatusActive, usermgmt.RoleAgent)
+	s0 := f.mustSession(u)
+	rotate := func(s usermgmt.SessionRecord, at time.Time, successor []byte) usermgmt.SessionRecord {
+		t.Helper()
+		r := usermgmt.SessionRotation{ID: s.ID, OldRefresh: s.RefreshHash, TokenHash: newHash(), RefreshHash: newHash(),
+			Roles: s.Roles, IdleExpiresAt: at.Add(30 * time.Minute), SpentAt: at, Successor: successor}
+		require.NoError(t, f.rotate(r))
+		s.TokenHash, s.RefreshHash, s.IdleExpiresAt = r.TokenHash, r.RefreshHash, r.IdleExpiresAt
+		return s
+	}
+	s1 := rotate(s0, base.Add(time.Minute), []byte("successor one"))
+	s2 := rotate(s1, base.Add(2*time.Minute), []byte("successor two"))
+
+	got, spent, err := f.spentRefresh(s2.RefreshHash)
+	require.NoError(t, err)
+	require.Nil(t, spent, "the current refresh hash is not spent")
+	requireSession(t, s2, got, "VerifiedAt is kept through rotations")
+	require.True(t, base.Equal(got.VerifiedAt), "VerifiedAt %v", got.VerifiedAt)
+
+	for _, c := range []struct {
+		hash      usermgmt.TokenHash
+		at        time.Time
+		successor string
+	}{{s0.RefreshHash, base.Add(time.Minute), "successor one"}, {s1.RefreshHash, base.Add(2 * time.Minute), "successor two"}} {
+		got, spent, err := f.spentRefresh(c.hash)
+		require.NoError(t, err)
+		require.NotNil(t, spent)
+		require.True(t, c.at.Equal(spent.At), "spent at %v, want %v", spent.At, c.at)
+		require.Equal(t, c.successor, string(spent.Successor))
+		requireSession(t, s2, got, "a spent hash finds the session as it is now")
+	}
+
+	// A rotation with neither (as from an older Manager) is spent all the same.
+	s3 := rotate(s2, time.Time{}, nil)
+	_, spent, err = f.spentRefresh(s2.RefreshHash)
+	require.NoError(t, err)
+	require.NotNil(t, spent)
+	require.True(t, spent.At.IsZero(), "no spent time: %v", spent.At)
+	require.Empty(t, spent.Successor)
+
+	f.mustDo(func(tx usermgmt.Tx) error { return tx.RevokeSessionByID(f.ctx, s3.ID) })
+	requireSessionGone(t, f, s3, s0.RefreshHash, s1.RefreshHash, s2.RefreshHash)
+}
+
+func testGetSessionIsTenantScoped(t *testing.T, f *fixture) {
+	u := f.mustUser(acme, "ada@example.com", usermgmt.StatusActive, usermgmt.RoleAgent)
+	other := f.mustUser(globex, "ada@example.com", usermgmt.StatusActive)
+	s := f.mustSession(u)
+	theirs := f.mustSession(other)
+	get := func(tenantID string, id uuid.UUID) (usermgmt.SessionRecord, error) {
+		return inTx(f, func(tx usermgmt.Tx) (usermgmt.SessionRecord, error) { return tx.GetSession(f.ctx, tenantID, id) })
+	}
+
+	got, err := get(acme, s.ID)
+	require.NoError(t, err)
+	requireSession(t, s, got, "GetSession returns every field")
+	got.Roles[0] = "scribbled"
+	got, err = get(acme, s.ID)
+	require.NoError(t, err)
+	requireSession(t, s, got, "after modifying what GetSession returned")
+
+	_, err = get(globex, s.ID)
+	requireCode(t, err, usermgmt.CodeNotFound, "a session of another tenant")
+	_, err = get(acme, theirs.ID)
+	requireCode(t, err, usermgmt.CodeNotFound, "a session of another tenant")
+	_, err = get(acme, newID())
+	requireCode(t, err, usermgmt.CodeNotFound, "an unknown session")
+
+	s1 := f.mustRotate(s, usermgmt.RoleSupervisor)
+	got, err = get(acme, s.ID)
+	require.NoError(t, err)
+	requireSession(t, s1, got, "the session as it is after a rotation")
+
+	f.mustDo(func(tx usermgmt.Tx) error { return tx.RevokeSessionByID(f.ctx, s.ID) })
+	_, err = get(acme, s.ID)
+	requireCode(t, err, usermgmt.CodeNotFound, "a revoked session")
+}
+
+func testMarkSessionVerifiedSetsOnlyVerifiedAt(t *testing.T, f *fixture) {
+	u := f.mustUser(acme, "ada@example.com", usermgmt.StatusActive, usermgmt.RoleAgent)
+	s := f.mustSession(u)
+	keep := f.mustSession(u)
+	mark := func(tenantID string, id uuid.UUID, at time.Time) error {
+		return f.do(func(tx usermgmt.Tx) error { return tx.MarkSessionVerified(f.ctx, tenantID, id, at) })
+	}
+	get := func(id uuid.UUID) usermgmt.SessionRecord {
+		t.Helper()
+		return mustTx(f, func(tx usermgmt.Tx) (usermgmt.SessionRecord, error) { return tx.GetSession(f.ctx, acme, id) })
+	}
+
+	later := base.Add(20 * time.Minute)
+	require.NoError(t, mark(acme, s.ID, later))
+	want := s
+	want.VerifiedAt = later
+	requireSession(t, want, get(s.ID), "only VerifiedAt changes")
+	requireSession(t, keep, get(keep.ID), "the user's other session is untouched")
+	touched, err := f.touch(s.TokenHash, base.Add(time.Minute))
+	require.NoError(t, err)
+	require.True(t, later.Equal(touched.VerifiedAt), "TouchSession returns VerifiedAt, got %v", touched.VerifiedAt)
+
+	requireCode(t, mark(globex, s.ID, base.Add(time.Hour)), usermgmt.CodeNotFound, "a session of another tenant")
+	requireCode(t, mark(acme, newID(), base.Add(time.Hour)), usermgmt.CodeNotFound, "an unknown session")
+	_, err = probe(f, func(tx usermgmt.Tx) (struct{}, error) {
+		return struct{}{}, tx.MarkSessionVerified(f.ctx, acme, s.ID, base.Add(time.Hour))
+	})
+	require.NoError(t, err)
+	require.True(t, later.Equal(get(s.ID).VerifiedAt), "neither a refused nor a rolled-back mark changes it")
+
+	f.mustDo(func(tx usermgmt.Tx) error { return tx.RevokeSessionByID(f.ctx, s.ID) })
+	requireCode(t, mark(acme, s.ID, base.Add(time.Hour)), usermgmt.CodeNotFound, "a revoked session")
 }
 
 func testCreateDeviceThenGetReturnsIt(t *testing.T, f *fixture) {

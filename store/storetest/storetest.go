@@ -91,6 +91,9 @@ func cases() []testCase {
 		{"RotateSessionCompareAndSet", testRotateSessionCompareAndSet},
 		{"RotateSessionConcurrentOneWins", testRotateSessionConcurrentOneWins},
 		{"RotateSessionRolledBackLeavesNoTrace", testRotateSessionRolledBackLeavesNoTrace},
+		{"RotateSessionKeepsSpentAtAndSuccessor", testRotateSessionKeepsSpentAtAndSuccessor},
+		{"GetSessionIsTenantScoped", testGetSessionIsTenantScoped},
+		{"MarkSessionVerifiedSetsOnlyVerifiedAt", testMarkSessionVerifiedSetsOnlyVerifiedAt},
 		{"RevokeSessionReturnsAndDeletesIt", testRevokeSessionReturnsAndDeletesIt},
 		{"RevokeSessionByIDIgnoresUnknown", testRevokeSessionByIDIgnoresUnknown},
 		{"RevokeUserRemovesSessionsRefreshAndDevices", testRevokeUserRemovesSessionsRefreshAndDevices},
@@ -308,6 +311,7 @@ func newSession(u usermgmt.UserRecord) *usermgmt.SessionRecord {
 		TokenHash: newHash(), RefreshHash: newHash(),
 		Roles: slices.Clone(u.Roles), IP: "192.0.2.7", UserAgent: "storetest/1.0",
 		CreatedAt: base, IdleExpiresAt: base.Add(30 * time.Minute), ExpiresAt: base.Add(12 * time.Hour),
+		VerifiedAt: base,
 	}
 }
 
@@ -318,9 +322,16 @@ func (f *fixture) mustSession(u usermgmt.UserRecord) usermgmt.SessionRecord {
 	return *s
 }
 
+// sessionByRefresh is SessionByRefresh with spent as a bool; see
+// spentRefresh for what a spent hash keeps.
 func (f *fixture) sessionByRefresh(h usermgmt.TokenHash) (usermgmt.SessionRecord, bool, error) {
+	s, spent, err := f.spentRefresh(h)
+	return s, spent != nil, err
+}
+
+func (f *fixture) spentRefresh(h usermgmt.TokenHash) (usermgmt.SessionRecord, *usermgmt.SpentRefresh, error) {
 	var s usermgmt.SessionRecord
-	var spent bool
+	var spent *usermgmt.SpentRefresh
 	err := f.do(func(tx usermgmt.Tx) error {
 		var err error
 		s, spent, err = tx.SessionByRefresh(f.ctx, h)
@@ -430,6 +441,7 @@ func normToken(r usermgmt.TokenRecord) usermgmt.TokenRecord {
 func normSession(s usermgmt.SessionRecord) usermgmt.SessionRecord {
 	s.Roles = nilIfEmpty(s.Roles)
 	s.CreatedAt, s.IdleExpiresAt, s.ExpiresAt = utc(s.CreatedAt), utc(s.IdleExpiresAt), utc(s.ExpiresAt)
+	s.VerifiedAt = utc(s.VerifiedAt)
 	return s
 }
 

@@ -42,14 +42,64 @@
     try { json = await res.json(); } catch (e) { /* not JSON */ }
     if (res.ok) return json;
     const err = (json && json.error) || { code: "internal", message: "Something went wrong (" + res.status + ")." };
+    const person = path.startsWith("/auth/") || path.startsWith("/invitations/") || path.startsWith("/password/");
+    // A sensitive action outside sudo mode: confirm with a code, then the request again, once.
+    if (err.code === "mfa_required" && !retried && !person && await confirmIdentity()) {
+      return call(method, path, data, true);
+    }
     // An expired or idle session: one refresh, then the request again.
-    if (res.status === 401 && !retried && !path.startsWith("/auth/") && !path.startsWith("/invitations/") && !path.startsWith("/password/")) {
+    if (res.status === 401 && err.code !== "mfa_required" && !retried && !person) {
       try { await call("POST", "/auth/refresh", undefined, true); return await call(method, path, data, true); } catch (e) { /* fall through */ }
     }
     let msg = err.message;
     const ra = res.headers.get("Retry-After");
     if (res.status === 429 && ra) msg += " (retry in " + ra + "s)";
     throw new APIError(res.status, err.code, msg);
+  }
+
+  // confirmIdentity is sudo mode: the server wants a fresh proof that the
+  // person at the keyboard is the one signed in. A modal dialog asks for a
+  // code from the authenticator app (or a recovery code) and sends it to
+  // POST /auth/sudo. It resolves true once confirmed, false if cancelled;
+  // actions that ask at the same time share one dialog.
+  let identityAsked = null;
+  function confirmIdentity() {
+    if (identityAsked) return identityAsked;
+    let d = $("sudo-dialog");
+    if (!d) {
+      d = el("dialog", { id: "sudo-dialog", "aria-labelledby": "sudo-title", "aria-describedby": "sudo-text" },
+        el("form", { id: "sudo-form", method: "dialog", novalidate: true },
+          el("h2", { id: "sudo-title", text: "Confirm it is you" }),
+          el("p", { id: "sudo-text", text: "This action needs a recent confirmation. Enter the code from your "
+            + "authenticator app, or one of your recovery codes." }),
+          el("div", { class: "field" },
+            el("label", { for: "sudo-code", text: "Code" }),
+            el("input", { id: "sudo-code", autocomplete: "one-time-code", inputmode: "numeric",
+              "aria-describedby": "sudo-error" }),
+            el("p", { id: "sudo-error", class: "error", role: "alert", hidden: true })),
+          el("div", { class: "dialog-buttons" },
+            el("button", { type: "button", id: "sudo-cancel", class: "secondary", text: "Cancel" }),
+            el("button", { type: "submit", id: "sudo-submit", class: "primary", text: "Confirm" }))));
+      body.append(d);
+    }
+    const form = $("sudo-form"), input = $("sudo-code");
+    identityAsked = new Promise((resolve) => {
+      let confirmed = false; // Cancel, Escape and success all end in close
+      d.onclose = () => { identityAsked = null; resolve(confirmed); };
+      form.onsubmit = async (e) => {
+        e.preventDefault(); clearErrors(form);
+        const code = input.value.replace(/\s+/g, "");
+        if (!code) { showError("sudo-error", "Enter the code from your app.", input); return; }
+        const b = $("sudo-submit"); busy(b, true);
+        try { await call("POST", "/auth/sudo", { code }); confirmed = true; d.close(); }
+        catch (err) { showError("sudo-error", err.message, input); }
+        finally { busy(b, false); }
+      };
+      $("sudo-cancel").onclick = () => d.close();
+    });
+    input.value = ""; clearErrors(form);
+    d.showModal(); input.focus();
+    return identityAsked;
   }
 
   // showError puts msg next to what caused it: under an input (marked
@@ -104,6 +154,7 @@
     "password.changed": "Password changed", "device.trusted": "Device trusted",
     "sessions.revoked": "Sessions and trusted devices revoked", "user.deactivated": "Deactivated", "user.activated": "Activated",
     "session.refreshed": "Session refreshed", "session.refresh_reused": "Reused refresh token: session revoked", "mail.failed": "Mail could not be delivered",
+    "sudo.verified": "Confirmed identity for a sensitive action",
   };
 
   const mailKinds = { invite: "Invitation", password_reset: "Password reset", password_changed: "Password changed notice", mfa_reset: "MFA reset notice",

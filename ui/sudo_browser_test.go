@@ -1,0 +1,155 @@
+package ui_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/usermgmt/usermgmt"
+	"github.com/usermgmt/usermgmt/httpapi"
+	"github.com/usermgmt/usermgmt/internal/testclock"
+	"github.com/usermgmt/usermgmt/mailer/mailertest"
+	"github.com/usermgmt/usermgmt/store/memory"
+	"github.com/usermgmt/usermgmt/ui"
+)
+
+// TestBrowserSudo: an admin whose sign-in is older than SudoWindow turns
+// tenant_admin on for a user; the server answers mfa_required, the page
+// asks for an authenticator code in a dialog (a wrong one is refused in
+// the dialog), confirms it with POST /auth/sudo and retries the grant
+// once. Cancelling the dialog leaves the role off and says why.
+func TestBrowserSudo(t *testing.T) {
+	chromium := chromiumPath(t)
+	shots := screenshotDir(t)
+	ctx := context.Background()
+	system := usermgmt.AsSystem(ctx)
+
+	clk := testclock.New(time.Now().UTC().Truncate(time.Second))
+	mail := mailertest.New()
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	m, err := usermgmt.New(memory.New(), usermgmt.Options{Mailer: mail, Clock: clk.Now,
+		SecretKey: bytes.Repeat([]byte{4}, 32), Links: usermgmt.Links{BaseURL: srv.URL}, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := httpapi.NewHandler(m, httpapi.Options{Insecure: true, Clock: clk.Now, Logger: quiet,
+		TenantFromRequest: func(*http.Request) (string, error) { return tenant, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.Handle("/api/", http.StripPrefix("/api", api))
+	mux.Handle("/", ui.Handler(ui.Options{APIPath: "/api", Title: "Settings → Users"}))
+
+	if _, err := m.InviteUser(system, tenant, usermgmt.Invite{Email: adminEmail, Roles: []usermgmt.Role{usermgmt.RoleTenantAdmin}}); err != nil {
+		t.Fatal(err)
+	}
+	enr, err := m.AcceptInvite(ctx, mail.Token(adminEmail), adminPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := enr.Secret
+	if _, err := m.CompleteMFAEnrollment(ctx, enr.Token, code(t, clk, secret)); err != nil {
+		t.Fatal(err)
+	}
+	ana, err := m.InviteUser(system, tenant, usermgmt.Invite{Email: "ana@acme.test", Roles: []usermgmt.Role{usermgmt.RoleAgent}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hasAdmin := func() bool {
+		u, err := m.GetUser(system, tenant, ana.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u.HasRole(usermgmt.RoleTenantAdmin)
+	}
+
+	allocCtx, cancel := chromedp.NewExecAllocator(ctx, chromedp.ExecPath(chromium), chromedp.Headless,
+		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-extensions", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1366, 900))
+	defer cancel()
+	browser, cancel := chromedp.NewContext(allocCtx)
+	defer cancel()
+	if err := chromedp.Do(browser); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	admin, cancel := context.WithTimeout(browser, 90*time.Second)
+	defer cancel()
+	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(admin, actions...); err != nil {
+			t.Fatalf("%s: %v\npage: %s", step, err, pageText(admin))
+		}
+	}
+
+	do("sign in with a TOTP code",
+		chromedp.Navigate(srv.URL+"/login"),
+		waitFor(`document.activeElement.id === "login-email"`),
+		chromedp.SendKeys(chromedp.ID("login-email"), adminEmail),
+		chromedp.SendKeys(chromedp.ID("login-password"), adminPassword),
+		chromedp.Click(chromedp.ID("login-submit")),
+		chromedp.WaitVisible(chromedp.ID("code-form")),
+		chromedp.SendKeys(chromedp.ID("code-input"), code(t, clk, secret)),
+		chromedp.Click(chromedp.ID("code-submit")),
+		waitFor(`location.pathname === "/" && document.querySelectorAll("#user-rows tr").length === 2`))
+
+	clk.Advance(16 * time.Minute) // the sign-in is older than SudoWindow
+	do("open ana's panel and turn tenant_admin on: the page asks for a code",
+		chromedp.Click(chromedp.CSS(`tr[data-email="ana@acme.test"] button.link`)),
+		waitFor(`document.getElementById("panel-title").textContent === "ana@acme.test"`),
+		chromedp.Click(chromedp.ID("role-tenant_admin")),
+		waitFor(`document.getElementById("sudo-dialog") && document.getElementById("sudo-dialog").open`),
+		waitFor(`document.activeElement.id === "sudo-code"`))
+	if !evalBool(t, admin, `(() => { const d = document.getElementById("sudo-dialog");
+		return document.getElementById(d.getAttribute("aria-labelledby")).textContent === "Confirm it is you"
+			&& !!document.querySelector('label[for="sudo-code"]'); })()`) {
+		t.Fatal("the dialog is not labelled")
+	}
+	shot(t, admin, shots, "sudo-dialog.png", "the dialog asking for a code before granting tenant_admin")
+
+	do("a wrong code is refused in the dialog",
+		chromedp.SendKeys(chromedp.ID("sudo-code"), "000000"),
+		chromedp.Click(chromedp.ID("sudo-submit")),
+		waitFor(`!document.getElementById("sudo-error").hidden && document.getElementById("sudo-code").getAttribute("aria-invalid") === "true"`),
+		waitFor(`document.getElementById("sudo-dialog").open`))
+	if hasAdmin() {
+		t.Fatal("granted before the code was confirmed")
+	}
+
+	do("the right code confirms, and the grant is retried",
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("sudo-code").value = ""`),
+		chromedp.SendKeys(chromedp.ID("sudo-code"), code(t, clk, secret)),
+		chromedp.Click(chromedp.ID("sudo-submit")),
+		waitFor(`!document.getElementById("sudo-dialog").open`),
+		waitFor(`document.getElementById("role-tenant_admin").checked && !document.getElementById("role-tenant_admin").disabled`),
+		waitFor(`[...document.querySelectorAll("#activity li .what")].some((e) => e.textContent === "Role granted: tenant_admin")`))
+	if !hasAdmin() {
+		t.Fatal("tenant_admin not granted after the code")
+	}
+	if !evalBool(t, admin, `document.getElementById("roles-error").hidden`) {
+		t.Fatalf("an error shows after the confirmed grant: %q", evalString(t, admin, `document.getElementById("roles-error").textContent`))
+	}
+
+	do("turning it off needs no code",
+		chromedp.Click(chromedp.ID("role-tenant_admin")),
+		waitFor(`!document.getElementById("role-tenant_admin").checked && !document.getElementById("role-tenant_admin").disabled`))
+	clk.Advance(16 * time.Minute)
+	do("cancel the dialog: the role stays off and the page says why",
+		chromedp.Click(chromedp.ID("role-tenant_admin")),
+		waitFor(`document.getElementById("sudo-dialog").open && document.getElementById("sudo-code").value === ""`),
+		chromedp.Click(chromedp.ID("sudo-cancel")),
+		waitFor(`!document.getElementById("sudo-dialog").open`),
+		waitFor(`!document.getElementById("role-tenant_admin").checked && !document.getElementById("roles-error").hidden`))
+	if hasAdmin() {
+		t.Fatal("granted after a cancelled confirmation")
+	}
+}
