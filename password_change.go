@@ -97,6 +97,10 @@ func (m *Manager) ChangePassword(ctx context.Context, sessionToken, currentPassw
 		if err := m.endOtherSessions(ctx, tx, &u.User, p.SessionID); err != nil {
 			return err
 		}
+		// The session just verified a password: it is fresh for sudo mode.
+		if err := tx.MarkSessionVerified(ctx, u.TenantID, p.SessionID, now); err != nil {
+			return tokenErr(err)
+		}
 		out, err = m.queueMail(ctx, tx, MessagePasswordChanged, &u.User, "", "", 0)
 		return err
 	})

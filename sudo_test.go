@@ -254,3 +254,15 @@ func TestSudoMode(t *testing.T) {
 		require.Equal(t, usermgmt.CodeMFARequired, code(err), "the window is the option's")
 	})
 }
+
+// Changing the password verifies it: the session is fresh for sudo mode
+// again, as after Sudo.
+func TestChangePasswordRenewsSudo(t *testing.T) {
+	c := newSudoCase(t)
+	c.clock.Advance(20 * time.Minute)
+	_, err := c.m.GrantRole(c.act, tenant, c.target.ID, usermgmt.RoleTenantAdmin)
+	require.Equal(t, usermgmt.CodeMFARequired, code(err))
+	require.NoError(t, c.m.ChangePassword(context.Background(), c.session.Token, goodPassword, "a brand new passphrase"))
+	_, err = c.m.GrantRole(c.act, tenant, c.target.ID, usermgmt.RoleTenantAdmin)
+	assert.NoError(t, err)
+}
