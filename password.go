@@ -151,9 +151,9 @@ func (m *Manager) ResetPassword(ctx context.Context, token, newPassword string) 
 	if err != nil {
 		return err
 	}
-	phc, err := hashPassword(pw, m.opts.Argon2)
+	phc, err := m.hashPassword(ctx, pw)
 	if err != nil {
-		return internalf(err, "hash password")
+		return err
 	}
 	now := m.now().UTC()
 	var u User

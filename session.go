@@ -1,6 +1,7 @@
 package usermgmt
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -66,8 +67,8 @@ func errBadToken() error {
 func (m *Manager) Login(ctx context.Context, req LoginRequest) (LoginResult, error) {
 	email, err := NormalizeEmail(req.Email)
 	if err != nil || checkTenant(req.TenantID) != nil {
-		verifyPassword(m.dummyPHC, req.Password)
-		return LoginResult{}, errUnauthenticated()
+		_, err := m.verifyPassword(ctx, nil, req.Password)
+		return LoginResult{}, cmp.Or(err, errUnauthenticated())
 	}
 	var u UserRecord
 	err = m.store.RunInTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
@@ -75,8 +76,8 @@ func (m *Manager) Login(ctx context.Context, req LoginRequest) (LoginResult, err
 		return err
 	})
 	if ErrorCode(err) == CodeNotFound {
-		verifyPassword(m.dummyPHC, req.Password)
-		return LoginResult{}, errUnauthenticated()
+		_, err := m.verifyPassword(ctx, nil, req.Password)
+		return LoginResult{}, cmp.Or(err, errUnauthenticated())
 	}
 	if err != nil {
 		return LoginResult{}, wrapInternal(err)
@@ -85,19 +86,16 @@ func (m *Manager) Login(ctx context.Context, req LoginRequest) (LoginResult, err
 	if err := m.checkLock(&u, now); err != nil {
 		return LoginResult{}, err
 	}
-	phc := u.PasswordHash
-	if phc == "" {
-		phc = m.dummyPHC
+	ok, err := m.verifyPassword(ctx, &u, req.Password)
+	if err != nil {
+		return LoginResult{}, err
 	}
-	ok := verifyPassword(phc, req.Password) && u.PasswordHash != "" && (u.Status == StatusActive || u.Status == StatusInvited)
-	if !ok {
+	if !ok || (u.Status != StatusActive && u.Status != StatusInvited) {
 		return LoginResult{}, m.recordFailure(ctx, &u.User, EventLoginFailed, errUnauthenticated())
 	}
 	newHash := ""
 	if needsRehash(u.PasswordHash, m.opts.Argon2) {
-		if newHash, err = hashPassword(req.Password, m.opts.Argon2); err != nil {
-			return LoginResult{}, internalf(err, "hash password")
-		}
+		newHash, _ = m.hashPassword(ctx, req.Password) // busy: a later login upgrades it
 	}
 	var res LoginResult
 	err = m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
