@@ -1,7 +1,6 @@
 package usermgmt
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -65,10 +64,15 @@ func errBadToken() error {
 // deactivated user all return unauthenticated after the same work; a
 // locked account returns rate_limited.
 func (m *Manager) Login(ctx context.Context, req LoginRequest) (LoginResult, error) {
+	turn, err := m.hashTurn(ctx) // before the read: a storm of logins waits here, not in the store
+	if err != nil {
+		return LoginResult{}, err
+	}
+	defer turn.done()
 	email, err := NormalizeEmail(req.Email)
 	if err != nil || checkTenant(req.TenantID) != nil {
-		_, err := m.verifyPassword(ctx, nil, req.Password)
-		return LoginResult{}, cmp.Or(err, errUnauthenticated())
+		turn.verify(ctx, nil, req.Password)
+		return LoginResult{}, errUnauthenticated()
 	}
 	var u UserRecord
 	err = m.store.RunInTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
@@ -76,8 +80,8 @@ func (m *Manager) Login(ctx context.Context, req LoginRequest) (LoginResult, err
 		return err
 	})
 	if ErrorCode(err) == CodeNotFound {
-		_, err := m.verifyPassword(ctx, nil, req.Password)
-		return LoginResult{}, cmp.Or(err, errUnauthenticated())
+		turn.verify(ctx, nil, req.Password)
+		return LoginResult{}, errUnauthenticated()
 	}
 	if err != nil {
 		return LoginResult{}, wrapInternal(err)
@@ -86,16 +90,14 @@ func (m *Manager) Login(ctx context.Context, req LoginRequest) (LoginResult, err
 	if err := m.checkLock(&u, now); err != nil {
 		return LoginResult{}, err
 	}
-	ok, err := m.verifyPassword(ctx, &u, req.Password)
-	if err != nil {
-		return LoginResult{}, err
-	}
-	if !ok || (u.Status != StatusActive && u.Status != StatusInvited) {
-		return LoginResult{}, m.recordFailure(ctx, &u.User, EventLoginFailed, errUnauthenticated())
-	}
+	ok := turn.verify(ctx, &u, req.Password) && (u.Status == StatusActive || u.Status == StatusInvited)
 	newHash := ""
-	if needsRehash(u.PasswordHash, m.opts.Argon2) {
-		newHash, _ = m.hashPassword(ctx, req.Password) // busy: a later login upgrades it
+	if ok && needsRehash(u.PasswordHash, m.opts.Argon2) {
+		newHash, _ = turn.hash(req.Password)
+	}
+	turn.done() // the writes below need no slot
+	if !ok {
+		return LoginResult{}, m.recordFailure(ctx, &u.User, EventLoginFailed, errUnauthenticated())
 	}
 	var res LoginResult
 	err = m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {

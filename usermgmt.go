@@ -150,7 +150,7 @@ type Manager struct {
 	// background counts self-service resets still running; Close waits.
 	background sync.WaitGroup
 	base       *url.URL
-	dummyPHC   string // hashed at login for unknown users, so they cost the same
+	dummy      phc // hashed at login for unknown users, so they cost the same
 	// hashSlots holds one token per argon2id hash running (see
 	// Options.MaxConcurrentHashes).
 	hashSlots chan struct{}
@@ -279,8 +279,12 @@ func New(store Store, opts Options) (*Manager, error) {
 	}
 	macKey := deriveKey(opts.SecretKey, "usermgmt mac v1")
 	m.macs.New = func() any { return hmac.New(sha256.New, macKey) }
-	if m.dummyPHC, err = m.hashPassword(context.Background(), "usermgmt dummy password"); err != nil {
+	dummy, err := m.hashPassword(context.Background(), "usermgmt dummy password")
+	if err != nil {
 		return nil, err
+	}
+	if m.dummy, err = parsePHC(dummy); err != nil {
+		return nil, internalf(err, "dummy password hash")
 	}
 	return m, nil
 }
