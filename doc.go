@@ -26,7 +26,9 @@
 // VerifyMFA, Authenticate, Refresh, Logout, RequestPasswordReset,
 // ResetPassword — issues and checks 256-bit tokens kept only as SHA-256,
 // argon2id password hashes and RFC 6238 TOTP codes whose time steps are
-// never accepted twice.
+// never accepted twice. At most Options.MaxConcurrentHashes argon2id
+// hashes run at once; a login that waited Options.HashQueueTimeout for its
+// turn is answered rate_limited.
 //
 // Errors a caller can act on are *Error values with a Code; read it with
 // ErrorCode. A Manager is safe for concurrent use.

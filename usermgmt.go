@@ -99,7 +99,10 @@ type Options struct {
 	// accepted invitations, password resets) run at once: each holds
 	// Argon2.MemoryKiB of memory and a core while it runs, so a login
 	// storm must not start them all. The others wait their turn in
-	// arrival order. Default: GOMAXPROCS when New runs.
+	// arrival order. Default: GOMAXPROCS − 1 when New runs (at least 1),
+	// so that one core stays for everything else: with every core
+	// hashing, session checks wait for a CPU (on 2 cores their p99 went
+	// from 4 ms to 26 ms during a storm; see BENCHMARKS.md).
 	MaxConcurrentHashes int
 	// HashQueueTimeout is how long a caller waits for its turn to hash
 	// before it is answered rate_limited, with RetryAfter. Default 5
@@ -256,7 +259,7 @@ func New(store Store, opts Options) (*Manager, error) {
 	if err := checkArgon2(opts.Argon2); err != nil {
 		return nil, Errorf(CodeInvalid, "Options.Argon2: %s", ErrorMessage(err))
 	}
-	setDefault(&opts.MaxConcurrentHashes, runtime.GOMAXPROCS(0))
+	setDefault(&opts.MaxConcurrentHashes, max(1, runtime.GOMAXPROCS(0)-1))
 	if opts.MaxConcurrentHashes < 1 {
 		return nil, Errorf(CodeInvalid, "Options.MaxConcurrentHashes must be positive")
 	}

@@ -56,7 +56,7 @@ func main() {
 		sc       stormConfig
 	)
 	flag.IntVar(&sc.logins, "storm-logins", 1000, "logins for distinct accounts started at once")
-	flag.IntVar(&sc.readers, "storm-readers", 4, "goroutines calling Authenticate without pause during the storm")
+	flag.IntVar(&sc.readers, "storm-readers", 4, "goroutines calling Authenticate in a loop before and during the storm")
 	flag.DurationVar(&sc.authEvery, "storm-auth-every", time.Millisecond, "pause of each Authenticate goroutine between calls (0: none)")
 	flag.IntVar(&sc.maxHashes, "max-hashes", 0, "Options.MaxConcurrentHashes for the storm (0: the default)")
 	flag.DurationVar(&sc.queueTimeout, "hash-queue-timeout", 0, "Options.HashQueueTimeout for the storm (0: the default)")
