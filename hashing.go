@@ -120,9 +120,9 @@ func needsRehash(stored string, want Argon2Params) bool {
 }
 
 // hashPassword returns the argon2id hash of the NFC password in PHC form
-// under Options.Argon2, computed in a turn of its own (see hashTurn).
+// under Options.Argon2, computed in a turn of its own (see takeHashTurn).
 func (m *Manager) hashPassword(ctx context.Context, pw string) (string, error) {
-	turn, err := m.hashTurn(ctx)
+	turn, err := m.takeHashTurn(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -141,11 +141,11 @@ type hashTurn struct {
 	held bool
 }
 
-// hashTurn waits for a free slot for at most HashQueueTimeout, answering
-// rate_limited with RetryAfter after that, or internal (wrapping the
-// context's error) when ctx ends first. Blocked senders on a channel are
-// served first in, first out, so the queue is fair.
-func (m *Manager) hashTurn(ctx context.Context) (*hashTurn, error) {
+// takeHashTurn waits for a free slot for at most HashQueueTimeout,
+// answering rate_limited with RetryAfter after that, or internal (wrapping
+// the context's error) when ctx ends first. Blocked senders on a channel
+// are served first in, first out, so the queue is fair.
+func (m *Manager) takeHashTurn(ctx context.Context) (*hashTurn, error) {
 	select {
 	case m.hashSlots <- struct{}{}:
 		return &hashTurn{m: m, held: true}, nil

@@ -64,7 +64,7 @@ func errBadToken() error {
 // deactivated user all return unauthenticated after the same work; a
 // locked account returns rate_limited.
 func (m *Manager) Login(ctx context.Context, req LoginRequest) (LoginResult, error) {
-	turn, err := m.hashTurn(ctx) // before the read: a storm of logins waits here, not in the store
+	turn, err := m.takeHashTurn(ctx) // before the read: a storm of logins waits here, not in the store
 	if err != nil {
 		return LoginResult{}, err
 	}

@@ -101,8 +101,9 @@ type Options struct {
 	// storm must not start them all. The others wait their turn in
 	// arrival order. Default: GOMAXPROCS − 1 when New runs (at least 1),
 	// so that one core stays for everything else: with every core
-	// hashing, session checks wait for a CPU (on 2 cores their p99 went
-	// from 4 ms to 26 ms during a storm; see BENCHMARKS.md).
+	// hashing, session checks wait for a CPU (on 2 cores with PostgreSQL
+	// their p99 during a login storm went from ~4 ms to ~27 ms; see
+	// BENCHMARKS.md).
 	MaxConcurrentHashes int
 	// HashQueueTimeout is how long a caller waits for its turn to hash
 	// before it is answered rate_limited, with RetryAfter. Default 5
