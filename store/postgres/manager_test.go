@@ -37,7 +37,8 @@ func twoManagers(t *testing.T) *instances {
 	in := &instances{store: one, mail: mailertest.New(), clock: testclock.New(time.Now().UTC().Truncate(time.Second))}
 	for i, s := range []usermgmt.Store{one, two} {
 		m, err := usermgmt.New(s, usermgmt.Options{Mailer: in.mail, Clock: in.clock.Now, SecretKey: bytes.Repeat([]byte{9}, 32),
-			Links: usermgmt.Links{BaseURL: "https://app.example.com"}, Issuer: "Acme", Logger: slog.New(slog.DiscardHandler)})
+			Links: usermgmt.Links{BaseURL: "https://app.example.com"}, Issuer: "Acme", Logger: slog.New(slog.DiscardHandler),
+			HashQueueTimeout: time.Minute}) // concurrent logins under -race must not time out in the hashing queue
 		require.NoError(t, err)
 		if i == 0 {
 			in.one = m
