@@ -31,7 +31,9 @@
 // never accepted twice. Sensitive operations (granting tenant_admin,
 // ResetMFA) also need the acting session (Actor.SessionID) to have
 // verified a password or a code within Options.SudoWindow, or they answer
-// mfa_required; Sudo renews that window with a code.
+// mfa_required; Sudo renews that window with a code. At most
+// Options.MaxConcurrentHashes argon2id hashes run at once; a login that
+// waited Options.HashQueueTimeout for its turn is answered rate_limited.
 //
 // Errors a caller can act on are *Error values with a Code; read it with
 // ErrorCode. A Manager is safe for concurrent use.

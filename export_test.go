@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/pquerna/otp"
+	"golang.org/x/crypto/argon2"
 )
 
 // VerifyTOTPForTest exposes the library's own TOTP verification path to
@@ -13,7 +14,10 @@ func VerifyTOTPForTest(secret []byte, code string, now time.Time, digits int) (i
 }
 
 // HashPasswordForTest is the argon2id cost of one login, for benchmarks.
-func HashPasswordForTest(pw string) string {
-	h, _ := hashPassword(pw, DefaultArgon2)
-	return h
+func HashPasswordForTest(pw string) []byte {
+	p := DefaultArgon2
+	return argon2.IDKey([]byte(pw), []byte("a 16-byte salt!!"), p.Time, p.MemoryKiB, p.Threads, 32)
 }
+
+// OnHashForTest makes m call f as each argon2id hash starts, in its slot.
+func OnHashForTest(m *Manager, f func(Argon2Params)) { m.onHash = f }

@@ -46,6 +46,9 @@ func mustManager(t testing.TB, edit ...func(*usermgmt.Options)) *env {
 		Mailer: e.mail, Clock: e.clock.Now, SecretKey: testKey, Issuer: "Acme HR",
 		Links:  usermgmt.Links{BaseURL: "https://app.example.com"},
 		Logger: slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		// Concurrent logins under -race on a busy machine must not time out
+		// in the hashing queue; hashing_test.go tests that queue.
+		HashQueueTimeout: time.Minute,
 	}
 	for _, f := range edit {
 		f(&opts)

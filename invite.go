@@ -171,9 +171,9 @@ func (m *Manager) AcceptInvite(ctx context.Context, token, password string) (MFA
 	if err != nil {
 		return MFAEnrollment{}, err
 	}
-	phc, err := hashPassword(pw, m.opts.Argon2)
+	phc, err := m.hashPassword(ctx, pw)
 	if err != nil {
-		return MFAEnrollment{}, internalf(err, "hash password")
+		return MFAEnrollment{}, err
 	}
 	now := m.now().UTC()
 	var enr MFAEnrollment

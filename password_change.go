@@ -36,6 +36,13 @@ func (m *Manager) ChangePassword(ctx context.Context, sessionToken, currentPassw
 	}
 	a, _ := ActorFromContext(ctx) // where the request came from, for the activity log
 	ctx = WithActor(ctx, Actor{UserID: p.UserID, IP: a.IP, UserAgent: a.UserAgent})
+	// The turn comes before the attempt is counted, so that a wait refused
+	// for load (rate_limited) costs no attempt.
+	turn, err := m.takeHashTurn(ctx)
+	if err != nil {
+		return err
+	}
+	defer turn.done()
 	now := m.now().UTC()
 	var (
 		u  UserRecord
@@ -59,19 +66,25 @@ func (m *Manager) ChangePassword(ctx context.Context, sessionToken, currentPassw
 	if err != nil {
 		return wrapInternal(err)
 	}
-	phc := m.dummyPHC
+	var checked *UserRecord // nil: the key is paused, the dummy is hashed
 	if at.allowed && u.PasswordHash != "" {
-		phc = u.PasswordHash
+		checked = &u
 	}
-	if !verifyPassword(phc, currentPassword) || phc == m.dummyPHC {
+	phc := u.PasswordHash
+	ok := turn.verify(ctx, checked, currentPassword) && checked != nil
+	newHash := ""
+	if ok {
+		newHash, err = turn.hash(pw)
+	}
+	turn.done() // the writes below need no slot
+	if err != nil {
+		return err
+	}
+	if !ok {
 		if err := m.passwordFailed(ctx, &u, at, now, "password change"); err != nil {
 			return err
 		}
 		return errWrongCurrentPassword()
-	}
-	newHash, err := hashPassword(pw, m.opts.Argon2)
-	if err != nil {
-		return internalf(err, "hash password")
 	}
 	var out *outgoing
 	err = m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {

@@ -71,9 +71,14 @@ func errBadToken() error {
 // deactivated user and locked sign-in key all return the same
 // unauthenticated after the same work (see lockout.go).
 func (m *Manager) Login(ctx context.Context, req LoginRequest) (LoginResult, error) {
+	turn, err := m.takeHashTurn(ctx) // before the read: a storm of logins waits here, not in the store
+	if err != nil {
+		return LoginResult{}, err
+	}
+	defer turn.done()
 	email, err := NormalizeEmail(req.Email)
 	if err != nil || checkTenant(req.TenantID) != nil {
-		verifyPassword(m.dummyPHC, req.Password)
+		turn.verify(ctx, nil, req.Password)
 		return LoginResult{}, errUnauthenticated()
 	}
 	now := m.now().UTC()
@@ -94,23 +99,23 @@ func (m *Manager) Login(ctx context.Context, req LoginRequest) (LoginResult, err
 	if err != nil {
 		return LoginResult{}, wrapInternal(err)
 	}
-	phc := m.dummyPHC
+	var checked *UserRecord // whose password is checked; nil: the dummy is hashed
 	if known && at.allowed && u.PasswordHash != "" {
-		phc = u.PasswordHash
+		checked = &u
 	}
-	ok := verifyPassword(phc, req.Password) && phc != m.dummyPHC && (u.Status == StatusActive || u.Status == StatusInvited)
+	phc := u.PasswordHash
+	ok := turn.verify(ctx, checked, req.Password) && checked != nil && (u.Status == StatusActive || u.Status == StatusInvited)
+	newHash := ""
+	if ok && needsRehash(phc, m.opts.Argon2) {
+		newHash, _ = turn.hash(req.Password) // no re-hash if it fails: the login goes on
+	}
+	turn.done() // the writes below need no slot
 	if !ok {
 		var who *UserRecord
 		if known {
 			who = &u
 		}
 		return LoginResult{}, cmp.Or(m.passwordFailed(ctx, who, at, now, ""), errUnauthenticated())
-	}
-	newHash := ""
-	if needsRehash(phc, m.opts.Argon2) {
-		if newHash, err = hashPassword(req.Password, m.opts.Argon2); err != nil {
-			return LoginResult{}, internalf(err, "hash password")
-		}
 	}
 	var res LoginResult
 	err = m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {

@@ -10,6 +10,14 @@
 //
 // Seeding is idempotent: a schema already seeded with the same sizes is
 // reused; anything else is dropped and seeded again (a few minutes).
+//
+// With -storm it runs the login storm instead (storm.go): 1,000 logins for
+// distinct accounts at once while sessions are checked, on PostgreSQL (the
+// schema is migrated, not seeded; the storm adds a tenant of its own) or,
+// with -store memory, on the memory store:
+//
+//	go run ./cmd/usermgmt-bench -storm -store memory
+//	go run ./cmd/usermgmt-bench -storm -schema usermgmt_storm
 package main
 
 import (
@@ -26,6 +34,8 @@ import (
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 
+	"github.com/usermgmt/usermgmt"
+	"github.com/usermgmt/usermgmt/store/memory"
 	"github.com/usermgmt/usermgmt/store/postgres"
 )
 
@@ -41,7 +51,15 @@ func main() {
 		out      = flag.String("out", "", "also write the markdown report to this file")
 		plans    = flag.Bool("plans", true, "print EXPLAIN (ANALYZE, BUFFERS) of the statements behind each measured read")
 		only     = flag.String("only", "", "measure only the operations whose name matches this regexp")
+		storm    = flag.Bool("storm", false, "run the login storm instead of the measurements")
+		storeArg = flag.String("store", "postgres", "postgres, or memory (with -storm only)")
+		sc       stormConfig
 	)
+	flag.IntVar(&sc.logins, "storm-logins", 1000, "logins for distinct accounts started at once")
+	flag.IntVar(&sc.readers, "storm-readers", 4, "goroutines calling Authenticate in a loop before and during the storm")
+	flag.DurationVar(&sc.authEvery, "storm-auth-every", time.Millisecond, "pause of each Authenticate goroutine between calls (0: none)")
+	flag.IntVar(&sc.maxHashes, "max-hashes", 0, "Options.MaxConcurrentHashes for the storm (0: the default)")
+	flag.DurationVar(&sc.queueTimeout, "hash-queue-timeout", 0, "Options.HashQueueTimeout for the storm (0: the default)")
 	flag.IntVar(&p.Tenants, "tenants", 10_000, "tenants")
 	flag.IntVar(&p.Users, "users", 1_000_000, "users in all")
 	flag.IntVar(&p.BigTenant, "big-tenant", 100_000, "users of the big tenant (t00000)")
@@ -54,6 +72,18 @@ func main() {
 		log.Fatal(err)
 	}
 	ctx := context.Background()
+	switch {
+	case *storm && *storeArg == "memory":
+		store := memory.New()
+		sc.storeName = "memory"
+		sc.describeData = func(context.Context) (string, error) {
+			return fmt.Sprintf("Data: the memory store holds the storm tenant only: %d users.", sc.logins+sc.readers+1), nil
+		}
+		stormReport(ctx, store, sc, *out)
+		return
+	case *storeArg != "postgres":
+		log.Fatalf("-store must be postgres, or memory with -storm; got %q", *storeArg)
+	}
 
 	sqldb, err := sql.Open("pgx", *url)
 	if err != nil {
@@ -69,6 +99,16 @@ func main() {
 	store, err := postgres.New(db, postgres.WithSchema(*schema))
 	if err != nil {
 		log.Fatal(err)
+	}
+
+	if *storm {
+		if err := store.Migrate(ctx); err != nil {
+			log.Fatal(err)
+		}
+		sc.storeName = "PostgreSQL"
+		sc.describeData = func(ctx context.Context) (string, error) { return stormData(ctx, sqldb, *schema) }
+		stormReport(ctx, store, sc, *out)
+		return
 	}
 
 	ok, err := seeded(ctx, sqldb, *schema, p)
@@ -108,6 +148,38 @@ func main() {
 			log.Fatal(err)
 		}
 	}
+}
+
+// stormReport runs the storm, prints its report and exits 1 when a target
+// was missed.
+func stormReport(ctx context.Context, store usermgmt.Store, sc stormConfig, out string) {
+	report, ok, err := runStorm(ctx, store, sc)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Print(report)
+	if out != "" {
+		if err := os.WriteFile(out, []byte(report), 0o644); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if !ok {
+		log.Fatal("storm: a target was missed")
+	}
+}
+
+// stormData describes what the storm's schema holds.
+func stormData(ctx context.Context, sqldb *sql.DB, schema string) (string, error) {
+	var version string
+	var users, sessions int64
+	s := `"` + schema + `"`
+	err := sqldb.QueryRowContext(ctx, `SELECT version(), (SELECT count(*) FROM `+s+`.users), (SELECT count(*) FROM `+s+`.sessions)`).
+		Scan(&version, &users, &sessions)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("Data: schema %s holds %d users and %d sessions (the storm tenant's included); connection pool of 8.\nServer: %s.",
+		schema, users, sessions, version), nil
 }
 
 func envOr(k, def string) string {

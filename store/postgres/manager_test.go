@@ -42,7 +42,8 @@ func twoManagers(t *testing.T, wrap ...func(usermgmt.Store) usermgmt.Store) *ins
 			s = w(s)
 		}
 		m, err := usermgmt.New(s, usermgmt.Options{Mailer: in.mail, Clock: in.clock.Now, SecretKey: bytes.Repeat([]byte{9}, 32),
-			Links: usermgmt.Links{BaseURL: "https://app.example.com"}, Issuer: "Acme", Logger: slog.New(slog.DiscardHandler)})
+			Links: usermgmt.Links{BaseURL: "https://app.example.com"}, Issuer: "Acme", Logger: slog.New(slog.DiscardHandler),
+			HashQueueTimeout: time.Minute}) // concurrent logins under -race must not time out in the hashing queue
 		require.NoError(t, err)
 		if i == 0 {
 			in.one = m
