@@ -49,7 +49,7 @@ const (
 )
 
 // stormPassword is every storm account's password.
-const stormPassword = "correct horse battery staple storm"
+const stormPassword = "correct horse battery staple gale"
 
 // runStorm builds a Manager over store, seeds a tenant of accounts, runs
 // the storm and returns the markdown report and whether every target was
