@@ -163,11 +163,11 @@ The link works once and expires in {{.Expiry}}. If you did not ask for this, ign
 `},
 	MessagePasswordChanged: {
 		`Your {{.Product}} password was changed`,
-		`The password of {{.Email}} on {{.Product}} was just changed, and every session was signed out.
+		`The password of {{.Email}} on {{.Product}} was just changed, and the other sessions of the account were signed out.
 
 If this was not you, contact your administrator at once.
 `,
-		`<p>The password of {{.Email}} on <b>{{.Product}}</b> was just changed, and every session was signed out.</p>
+		`<p>The password of {{.Email}} on <b>{{.Product}}</b> was just changed, and the other sessions of the account were signed out.</p>
 <p>If this was not you, contact your administrator at once.</p>
 `},
 	MessageMFAReset: {
