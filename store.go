@@ -109,13 +109,12 @@ type Tx interface {
 	RevokeSession(ctx context.Context, hash TokenHash) (SessionRecord, error)
 	// RevokeSessionByID deletes one session by id; unknown ids are no error.
 	RevokeSessionByID(ctx context.Context, id uuid.UUID) error
-	// RevokeUser deletes every session, refresh token and trusted device
-	// of the user and says how many sessions and devices there were.
-	RevokeUser(ctx context.Context, tenantID string, userID uuid.UUID) (Revoked, error)
-	// RevokeUserExcept is RevokeUser but for the session keep, which stays
-	// as it is, refresh tokens included (a password change ends every
-	// other session of the person who made it). A keep that is not one
-	// of the user's sessions keeps nothing. It returns no coded error.
+	// RevokeUserExcept deletes every session, refresh token and trusted
+	// device of the user but the session keep, which stays as it is,
+	// refresh tokens included (a password change ends every other session
+	// of the person who made it; uuid.Nil, or any id that is not one of
+	// the user's sessions, keeps nothing), and says how many sessions and
+	// devices it deleted. It returns no coded error.
 	RevokeUserExcept(ctx context.Context, tenantID string, userID, keep uuid.UUID) (Revoked, error)
 
 	// CreateDevice stores a trusted device.
@@ -332,7 +331,7 @@ type MailListParams struct {
 	Limit    int
 }
 
-// Revoked counts what RevokeUser or RevokeUserExcept removed.
+// Revoked counts what RevokeUserExcept removed.
 type Revoked struct {
 	Sessions int
 	Devices  int

@@ -47,7 +47,7 @@ type Store struct {
 	byToken  map[usermgmt.TokenHash]*session
 	byRefr   map[usermgmt.TokenHash]*session      // current refresh hashes
 	spent    map[usermgmt.TokenHash]*spentRefresh // refresh hashes rotated away from
-	owners   map[uuid.UUID]*owned                 // what RevokeUser, DeleteTokens and CancelMail remove
+	owners   map[uuid.UUID]*owned                 // what RevokeUserExcept, DeleteTokens and CancelMail remove
 
 	events map[eventKey][]usermgmt.Event
 
@@ -146,7 +146,7 @@ func (t *tx) write() error {
 }
 
 // owned is what belongs to one user id across the store, so that
-// RevokeUser, DeleteTokens and CancelMail need not scan.
+// RevokeUserExcept, DeleteTokens and CancelMail need not scan.
 type owned struct {
 	sessions []*session
 	devices  []usermgmt.TokenHash

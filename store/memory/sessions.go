@@ -210,10 +210,6 @@ func (t *tx) revoke(ss *session) {
 	t.onUndo(func() { t.s.addSession(ss) })
 }
 
-func (t *tx) RevokeUser(ctx context.Context, tenantID string, userID uuid.UUID) (usermgmt.Revoked, error) {
-	return t.RevokeUserExcept(ctx, tenantID, userID, uuid.Nil)
-}
-
 func (t *tx) RevokeUserExcept(_ context.Context, tenantID string, userID, keep uuid.UUID) (usermgmt.Revoked, error) {
 	if err := t.write(); err != nil {
 		return usermgmt.Revoked{}, err

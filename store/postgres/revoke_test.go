@@ -67,7 +67,7 @@ func TestRevocationIsSeenByOtherPoolAtOnce(t *testing.T) {
 	_, err = one.TouchSession(ctx, sessions[2].TokenHash, now, time.Hour)
 	require.NoError(t, err)
 	inTx(t, two, func(ctx context.Context, tx usermgmt.Tx) error {
-		r, err := tx.RevokeUser(ctx, "t1", u.ID)
+		r, err := tx.RevokeUserExcept(ctx, "t1", u.ID, uuid.Nil)
 		assert.Equal(t, usermgmt.Revoked{Sessions: 1}, r)
 		return err
 	})

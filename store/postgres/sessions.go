@@ -84,12 +84,6 @@ func (t *tx) RevokeSessionByID(ctx context.Context, id uuid.UUID) error {
 	return mapErr(err)
 }
 
-// RevokeUser is RevokeUserExcept keeping no session: no session has the
-// nil id.
-func (t *tx) RevokeUser(ctx context.Context, tenantID string, userID uuid.UUID) (usermgmt.Revoked, error) {
-	return t.RevokeUserExcept(ctx, tenantID, userID, uuid.Nil)
-}
-
 // RevokeUserExcept deletes sessions and devices in one statement; refresh
 // tokens go with their sessions (ON DELETE CASCADE).
 func (t *tx) RevokeUserExcept(ctx context.Context, tenantID string, userID, keep uuid.UUID) (usermgmt.Revoked, error) {

@@ -257,10 +257,10 @@ func TestSessionLifecycle(t *testing.T) {
 	_, err = s.TouchSession(ctx, hashOf("s2"), t0.Add(time.Minute), time.Minute)
 	assert.Equal(t, usermgmt.CodeUnauthenticated, usermgmt.ErrorCode(err))
 
-	// RevokeUser takes sessions, refresh tokens and devices.
+	// RevokeUserExcept takes sessions, refresh tokens and devices.
 	inTx(t, s, func(ctx context.Context, tx usermgmt.Tx) error {
 		require.NoError(t, tx.CreateDevice(ctx, &usermgmt.DeviceRecord{Hash: hashOf("d"), TenantID: "t1", UserID: u.ID, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}))
-		r, err := tx.RevokeUser(ctx, "t1", u.ID)
+		r, err := tx.RevokeUserExcept(ctx, "t1", u.ID, uuid.Nil)
 		assert.Equal(t, usermgmt.Revoked{Sessions: 1, Devices: 1}, r)
 		return err
 	})

@@ -203,9 +203,13 @@ func testDeleteExpiredRemovesOnlyExpired(t *testing.T, f *fixture) {
 	f.mustDo(func(tx usermgmt.Tx) error { return tx.DeleteTokens(f.ctx, acme, grace.ID, usermgmt.PurposeInvite) })
 	f.mustDo(func(tx usermgmt.Tx) error { return tx.DeleteTokens(f.ctx, globex, bob.ID, usermgmt.PurposeInvite) })
 	require.Equal(t, usermgmt.Revoked{Sessions: 1, Devices: 1},
-		mustTx(f, func(tx usermgmt.Tx) (usermgmt.Revoked, error) { return tx.RevokeUser(f.ctx, acme, ada.ID) }))
+		mustTx(f, func(tx usermgmt.Tx) (usermgmt.Revoked, error) {
+			return tx.RevokeUserExcept(f.ctx, acme, ada.ID, uuid.Nil)
+		}))
 	require.Equal(t, usermgmt.Revoked{Sessions: 1, Devices: 1},
-		mustTx(f, func(tx usermgmt.Tx) (usermgmt.Revoked, error) { return tx.RevokeUser(f.ctx, globex, bob.ID) }))
+		mustTx(f, func(tx usermgmt.Tx) (usermgmt.Revoked, error) {
+			return tx.RevokeUserExcept(f.ctx, globex, bob.ID, uuid.Nil)
+		}))
 	require.Equal(t, 1, f.cancel(acme, ada.ID, ""), "ada's live mail")
 	require.Zero(t, f.cancel(acme, grace.ID, ""), "grace's mail was pruned")
 	require.Equal(t, 1, f.cancel(globex, bob.ID, ""), "bob's live mail")

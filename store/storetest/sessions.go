@@ -317,7 +317,9 @@ func testRevokeUserRemovesSessionsRefreshAndDevices(t *testing.T, f *fixture) {
 	otherSession, otherDevice := f.mustSession(other), f.mustDevice(other)
 	tok := f.mustToken(u, usermgmt.PurposePasswordReset)
 
-	got := mustTx(f, func(tx usermgmt.Tx) (usermgmt.Revoked, error) { return tx.RevokeUser(f.ctx, acme, u.ID) })
+	got := mustTx(f, func(tx usermgmt.Tx) (usermgmt.Revoked, error) {
+		return tx.RevokeUserExcept(f.ctx, acme, u.ID, uuid.Nil)
+	})
 	require.Equal(t, usermgmt.Revoked{Sessions: 2, Devices: 2}, got)
 	requireSessionGone(t, f, s1, s0.RefreshHash)
 	requireSessionGone(t, f, s2)
@@ -329,9 +331,13 @@ func testRevokeUserRemovesSessionsRefreshAndDevices(t *testing.T, f *fixture) {
 	require.True(t, f.hasDevice(otherDevice.Hash), "another user's device is kept")
 	require.True(t, f.hasToken(usermgmt.PurposePasswordReset, tok.Hash), "single-use tokens are not sessions")
 
-	again := mustTx(f, func(tx usermgmt.Tx) (usermgmt.Revoked, error) { return tx.RevokeUser(f.ctx, acme, u.ID) })
+	again := mustTx(f, func(tx usermgmt.Tx) (usermgmt.Revoked, error) {
+		return tx.RevokeUserExcept(f.ctx, acme, u.ID, uuid.Nil)
+	})
 	require.Equal(t, usermgmt.Revoked{}, again, "nothing left to revoke")
-	none := mustTx(f, func(tx usermgmt.Tx) (usermgmt.Revoked, error) { return tx.RevokeUser(f.ctx, acme, newID()) })
+	none := mustTx(f, func(tx usermgmt.Tx) (usermgmt.Revoked, error) {
+		return tx.RevokeUserExcept(f.ctx, acme, newID(), uuid.Nil)
+	})
 	require.Equal(t, usermgmt.Revoked{}, none, "unknown user")
 }
 

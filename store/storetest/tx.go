@@ -420,7 +420,7 @@ func buildWorld(f *fixture) (*world, []write) {
 		}},
 		{"RevokeSessionByID", func(ctx context.Context, tx usermgmt.Tx) error { return tx.RevokeSessionByID(ctx, adminSession.ID) }},
 		{"RevokeUser", func(ctx context.Context, tx usermgmt.Tx) error {
-			r, err := tx.RevokeUser(ctx, acme, admin.ID)
+			r, err := tx.RevokeUserExcept(ctx, acme, admin.ID, uuid.Nil)
 			if err == nil && r.Devices == 0 {
 				err = fmt.Errorf("RevokeUser revoked %+v", r)
 			}

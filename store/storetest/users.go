@@ -144,8 +144,10 @@ func testOtherTenantSeesNothing(t *testing.T, f *fixture) {
 	require.Empty(t, f.events(globex, u.ID, uuid.Nil, 50), "ListEvents")
 
 	f.mustDo(func(tx usermgmt.Tx) error { return tx.DeleteTokens(f.ctx, globex, u.ID, usermgmt.PurposePasswordReset) })
-	revoked := mustTx(f, func(tx usermgmt.Tx) (usermgmt.Revoked, error) { return tx.RevokeUser(f.ctx, globex, u.ID) })
-	require.Equal(t, usermgmt.Revoked{}, revoked, "RevokeUser of the other tenant")
+	revoked := mustTx(f, func(tx usermgmt.Tx) (usermgmt.Revoked, error) {
+		return tx.RevokeUserExcept(f.ctx, globex, u.ID, uuid.Nil)
+	})
+	require.Equal(t, usermgmt.Revoked{}, revoked, "RevokeUserExcept of the other tenant")
 
 	// Everything of acme is still there.
 	_, err := f.touch(sess.TokenHash, base)
