@@ -1,7 +1,9 @@
 package usermgmt
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -189,6 +191,32 @@ func (m *Manager) codeFailed(ctx context.Context, tx Tx, u *UserRecord, a *Login
 	}
 	return out, tx.CreateToken(ctx, t)
 }
+
+// passCode checks a TOTP or recovery code of u in tx under u's sign-in
+// key, for VerifyMFA and Sudo. A locked key answers errRetry, unchecked
+// (the caller rolls back). A wrong code is counted (codeFailed: the event,
+// the pause mail put in *failed, the token t put back) and answers
+// errWrongCodeCounted, which the caller must turn into a commit. A right
+// code answers how it passed.
+func (m *Manager) passCode(ctx context.Context, tx Tx, u *UserRecord, code string, now time.Time,
+	t *TokenRecord, failed **outgoing) (string, error) {
+	a, locked, err := m.lockedForCode(ctx, tx, u, now)
+	if err != nil || locked {
+		return "", cmp.Or(err, errRetry)
+	}
+	ok, how, err := m.checkCode(ctx, tx, u, code, now)
+	if err != nil || ok {
+		return how, err
+	}
+	if *failed, err = m.codeFailed(ctx, tx, u, &a, t, now); err != nil {
+		return "", err
+	}
+	return "", errWrongCodeCounted
+}
+
+// errWrongCodeCounted reports a wrong code whose failure was recorded in
+// the transaction, which must therefore commit.
+var errWrongCodeCounted = errors.New("usermgmt: wrong code, counted")
 
 // errWrongCode is the one answer to a wrong code, and to any code while
 // the key is locked.

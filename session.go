@@ -239,17 +239,11 @@ func (m *Manager) VerifyMFA(ctx context.Context, challenge, code string, trustDe
 		if u.Status != StatusActive || u.MFASecret == nil {
 			return errBadToken()
 		}
-		a, locked, err := m.lockedForCode(ctx, tx, &u, now)
-		if err != nil || locked {
-			return cmp.Or(err, errRetry)
+		how, err := m.passCode(ctx, tx, &u, code, now, &t, &failed)
+		if wrong = err == errWrongCodeCounted; wrong {
+			return nil // commit the count
 		}
-		ok, how, err := m.checkCode(ctx, tx, &u, code, now)
 		if err != nil {
-			return err
-		}
-		if !ok {
-			wrong = true
-			failed, err = m.codeFailed(ctx, tx, &u, &a, &t, now)
 			return err
 		}
 		if err := tx.AppendEvent(ctx, m.event(ctx, &u.User, EventMFAVerified, how)); err != nil {

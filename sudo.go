@@ -1,7 +1,6 @@
 package usermgmt
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"time"
@@ -82,17 +81,11 @@ func (m *Manager) Sudo(ctx context.Context, sessionToken, code string) error {
 		if u.MFASecret == nil {
 			return Errorf(CodeConflict, "your account has no authenticator app; sign out and sign in again to confirm it is you")
 		}
-		a, locked, err := m.lockedForCode(ctx, tx, &u, now)
-		if err != nil || locked {
-			return cmp.Or(err, errRetry)
+		how, err := m.passCode(ctx, tx, &u, code, now, nil, &failed)
+		if wrong = err == errWrongCodeCounted; wrong {
+			return nil // commit the count
 		}
-		ok, how, err := m.checkCode(ctx, tx, &u, code, now)
 		if err != nil {
-			return err
-		}
-		if !ok {
-			wrong = true
-			failed, err = m.codeFailed(ctx, tx, &u, &a, nil, now)
 			return err
 		}
 		if err := tx.ClearAttempts(ctx, u.TenantID, u.Email); err != nil { // a right code ends a run of wrong ones, as at login
