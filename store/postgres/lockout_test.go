@@ -79,11 +79,15 @@ func TestFailedLoginTimingOnPostgres(t *testing.T) {
 	t.Logf("median difference, known minus unknown: %v in the store, %v in the whole answer "+
 		"(the whole answer's differences spread %v between quartiles)", median(inStore), median(whole), noise)
 	assert.Less(t, median(inStore).Abs(), bound, "the store works %v longer for a known address", median(inStore))
+	// The whole answer carries the hash's jitter (a ~25 ms argon2id on a
+	// shared core) on top: it is held to twice the bound, and only when the
+	// machine is quiet. The store's share above is what a regression moves
+	// (4.5–7.7 ms before the fix).
 	if noise > 4*bound {
-		t.Logf("the machine is too busy to judge the whole answer to %v", bound)
+		t.Logf("the machine is too busy to judge the whole answer to %v", 2*bound)
 		return
 	}
-	assert.Less(t, median(whole).Abs(), bound, "a known address answers %v later", median(whole))
+	assert.Less(t, median(whole).Abs(), 2*bound, "a known address answers %v later", median(whole))
 }
 
 // timedStore adds up the time its transactions take, waits included.
