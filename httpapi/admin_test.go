@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -86,6 +87,15 @@ func TestRouteTable(t *testing.T) {
 	if !slices.Contains(table, "GET /mail/undelivered") {
 		t.Error("GET /mail/undelivered is not in the table")
 	}
+	t.Run("APatternBesideTheTableIsNotServed", func(t *testing.T) {
+		_, tok, _ := f.active(t, "acme", "admin@acme.test", usermgmt.RoleTenantAdmin)
+		called := false
+		httpapi.HandleBeside(f.h.(*httpapi.Handler), "GET /mail/count", func(http.ResponseWriter, *http.Request) { called = true })
+		wantError(t, f.do(t, req{method: "GET", path: "/mail/count", bearer: tok}), 404, "not_found")
+		if called {
+			t.Fatal("the handler beside the table ran")
+		}
+	})
 }
 
 // TestAdminRoutes walks every signed-in route of the table. Each refuses a

@@ -131,8 +131,10 @@ type Handler struct {
 	handler http.Handler
 	limits  *limiter
 	roles   []usermgmt.RoleDef
-	// patterns are the routes the mux serves, as registered.
+	// patterns are the routes of routeTable, as registered; routed holds
+	// them too, and serve answers no other pattern of the mux.
 	patterns       []string
+	routed         map[string]bool
 	trustedOrigins map[string]bool
 }
 
@@ -219,9 +221,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.handler.ServeHTTP(w, r)
 }
 
-// serve routes a request, answering the mux's own 404 and 405 in JSON.
+// serve routes a request, answering the mux's own 404 and 405 in JSON. A
+// pattern put on the mux beside routeTable, which would miss the checks
+// of its kind, is never served.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
-	if _, pattern := h.mux.Handler(r); pattern == "" {
+	_, pattern := h.mux.Handler(r)
+	if pattern != "" && !h.routed[pattern] {
+		h.writeError(w, r, errorf(usermgmt.CodeNotFound, "no such route"))
+		return
+	}
+	if pattern == "" {
 		rec := &statusOnly{header: http.Header{}}
 		h.mux.ServeHTTP(rec, r)
 		if allow := rec.header.Get("Allow"); allow != "" {

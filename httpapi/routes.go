@@ -82,16 +82,18 @@ var routeTable = []route{
 }
 
 // routes registers every route of routeTable, each behind the wrapper of
-// its kind, and nothing else: the mux is made here. It returns internal for
+// its kind, and nothing else: the mux is made here, and serve answers only
+// the patterns registered here. It returns internal for
 // an entry whose kind, permission and handler do not fit together.
 func (h *Handler) routes() error {
-	h.mux = http.NewServeMux()
+	h.mux, h.routed = http.NewServeMux(), make(map[string]bool, len(routeTable))
 	for _, rt := range routeTable {
 		f, err := h.wrap(rt)
 		if err != nil {
 			return err
 		}
 		h.patterns = append(h.patterns, rt.pattern())
+		h.routed[rt.pattern()] = true
 		h.mux.HandleFunc(rt.pattern(), f)
 	}
 	return nil
