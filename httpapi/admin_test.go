@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -10,93 +11,190 @@ import (
 	"github.com/usermgmt/usermgmt/httpapi"
 )
 
-// adminRoutes lists every admin route with a request that succeeds for a
-// tenant_admin. {id} is replaced by the target user's id.
-type adminRoute struct {
-	name       string
-	method     string
-	path       string
-	body       string
-	ok         int
-	target     string // "invited", "active" or "" (no {id})
-	permission bool   // needs more than the agent role has
+// routeExample is a request of a signed-in route that succeeds for a
+// caller who holds the route's permission and no other. {id} in path is
+// replaced by the target user's id.
+type routeExample struct {
+	path   string
+	body   string
+	ok     int
+	target string // "invited", "active" or "" (no {id})
+	// self: the route serves the caller's own records as trusted code and
+	// needs no permission; every other example is of an admin route.
+	self bool
 }
 
-var adminRouteTable = []adminRoute{
-	{"ListUsers", "GET", "/users?status=invited&q=acme&limit=10", "", 200, "", true},
-	{"Invite", "POST", "/users/invitations", `{"email":"fresh@acme.test","roles":["recruiter"]}`, 201, "", true},
-	{"GetUser", "GET", "/users/{id}", "", 200, "invited", true},
-	{"ResendInvite", "POST", "/users/{id}/invitation/resend", "", 204, "invited", true},
-	{"GrantRole", "PUT", "/users/{id}/roles/supervisor", "", 200, "invited", true},
-	{"RevokeRole", "DELETE", "/users/{id}/roles/supervisor", "", 200, "invited", true},
-	{"SendPasswordReset", "POST", "/users/{id}/password-reset", "", 204, "active", true},
-	{"ForceLogout", "POST", "/users/{id}/logout", "", 204, "active", true},
-	{"Activity", "GET", "/users/{id}/activity?limit=5", "", 200, "active", true},
-	{"Deactivate", "POST", "/users/{id}/deactivate", "", 200, "active", true},
-	{"Activate", "POST", "/users/{id}/activate", "", 200, "active", true},
-	{"Me", "GET", "/me", "", 200, "", false},
-	{"Roles", "GET", "/roles", "", 200, "", false},
+// routeExamples holds one example for every admin and self route of the
+// table, by pattern: TestRouteTable fails for a route without one.
+var routeExamples = map[string]routeExample{
+	"GET /me":                            {"/me", "", 200, "", true},
+	"GET /roles":                         {"/roles", "", 200, "", true},
+	"GET /users":                         {"/users?status=invited&q=acme&limit=10", "", 200, "", false},
+	"POST /users/invitations":            {"/users/invitations", `{"email":"fresh@acme.test","roles":["recruiter"]}`, 201, "", false},
+	"GET /users/{id}":                    {"/users/{id}", "", 200, "invited", false},
+	"POST /users/{id}/invitation/resend": {"/users/{id}/invitation/resend", "", 204, "invited", false},
+	"PUT /users/{id}/roles/{role}":       {"/users/{id}/roles/supervisor", "", 200, "invited", false},
+	"DELETE /users/{id}/roles/{role}":    {"/users/{id}/roles/supervisor", "", 200, "invited", false},
+	"POST /users/{id}/password-reset":    {"/users/{id}/password-reset", "", 204, "active", false},
+	"POST /users/{id}/logout":            {"/users/{id}/logout", "", 204, "active", false},
+	"GET /users/{id}/activity":           {"/users/{id}/activity?limit=5", "", 200, "active", false},
+	"POST /users/{id}/deactivate":        {"/users/{id}/deactivate", "", 200, "active", false},
+	"POST /users/{id}/activate":          {"/users/{id}/activate", "", 200, "active", false},
+	"GET /mail/undelivered":              {"/mail/undelivered?limit=10", "", 200, "", false},
 }
 
-func TestAdminRoutes(t *testing.T) {
+// TestRouteTable: the mux serves exactly the table's routes; an admin route
+// names the permission it needs, no other kind names one, every signed-in
+// route has an example for TestAdminRoutes, and no admin route turns into a
+// self route (which runs as trusted code) or a person route (no session).
+func TestRouteTable(t *testing.T) {
 	f := newFixture(t, nil)
+	routes := httpapi.Routes()
+	var table []string
+	for _, rt := range routes {
+		table = append(table, rt.Pattern())
+		switch rt.Kind {
+		case "admin":
+			if !slices.Contains(usermgmt.AllPermissions(), rt.Permission) {
+				t.Errorf("admin route %s needs permission %q, which is none of the Manager's", rt.Pattern(), rt.Permission)
+			}
+		case "self", "person", "redeem":
+			if rt.Permission != "" {
+				t.Errorf("%s route %s names permission %q, which it does not check", rt.Kind, rt.Pattern(), rt.Permission)
+			}
+		default:
+			t.Errorf("route %s has kind %q", rt.Pattern(), rt.Kind)
+		}
+		if _, ok := routeExamples[rt.Pattern()]; (rt.Kind == "admin" || rt.Kind == "self") && !ok {
+			t.Errorf("route %s has no example in routeExamples", rt.Pattern())
+		}
+	}
+	served := httpapi.Patterns(f.h.(*httpapi.Handler))
+	if !slices.Equal(served, table) {
+		t.Errorf("the mux serves %v\nthe table lists %v", served, table)
+	}
+	for p, ex := range routeExamples {
+		i := slices.Index(table, p)
+		switch {
+		case i < 0:
+			t.Errorf("example of %s, which is not in the table", p)
+		case ex.self && routes[i].Kind != "self":
+			t.Errorf("%s is a self route, the table makes it %s", p, routes[i].Kind)
+		case !ex.self && routes[i].Kind != "admin":
+			t.Errorf("%s is an admin route, the table makes it %s", p, routes[i].Kind)
+		}
+	}
+	if !slices.Contains(table, "GET /mail/undelivered") {
+		t.Error("GET /mail/undelivered is not in the table")
+	}
+	t.Run("APatternBesideTheTableIsNotServed", func(t *testing.T) {
+		_, tok, _ := f.active(t, "acme", "admin@acme.test", usermgmt.RoleTenantAdmin)
+		called := false
+		httpapi.HandleBeside(f.h.(*httpapi.Handler), "GET /mail/count", func(http.ResponseWriter, *http.Request) { called = true })
+		wantError(t, f.do(t, req{method: "GET", path: "/mail/count", bearer: tok}), 404, "not_found")
+		if called {
+			t.Fatal("the handler beside the table ran")
+		}
+	})
+}
+
+// TestAdminRoutes walks every signed-in route of the table. Each refuses a
+// request without a session (401); an admin route refuses a caller whose
+// roles grant every permission but its own (403), and serves one whose
+// roles grant its permission alone; a route on a user refuses another
+// tenant's user as not found and a malformed id as invalid.
+func TestAdminRoutes(t *testing.T) {
+	catalogue := usermgmt.DefaultRoles()
+	only := func(p usermgmt.Permission) usermgmt.Role {
+		return usermgmt.Role("only_" + strings.ReplaceAll(string(p), ".", "_"))
+	}
+	without := func(p usermgmt.Permission) usermgmt.Role {
+		return usermgmt.Role("without_" + strings.ReplaceAll(string(p), ".", "_"))
+	}
+	for _, p := range usermgmt.AllPermissions() {
+		others := slices.DeleteFunc(usermgmt.AllPermissions(), func(q usermgmt.Permission) bool { return q == p })
+		catalogue = append(catalogue,
+			usermgmt.RoleDef{Name: only(p), Permissions: []usermgmt.Permission{p}},
+			usermgmt.RoleDef{Name: without(p), Permissions: others})
+	}
+	f := newFixtureRoles(t, catalogue, nil)
 	_, admin, _ := f.active(t, "acme", "admin@acme.test", usermgmt.RoleTenantAdmin)
 	_, agent, _ := f.active(t, "acme", "agent@acme.test", usermgmt.RoleAgent)
+	onlyTok, withoutTok := map[usermgmt.Permission]string{}, map[usermgmt.Permission]string{}
+	for _, p := range usermgmt.AllPermissions() {
+		_, onlyTok[p], _ = f.active(t, "acme", string(only(p))+"@acme.test", only(p))
+		_, withoutTok[p], _ = f.active(t, "acme", string(without(p))+"@acme.test", without(p))
+	}
 	invited := f.invite(t, "acme", "invited@acme.test", usermgmt.RoleRecruiter)
 	act, _, _ := f.active(t, "acme", "active@acme.test", usermgmt.RoleSupervisor)
 	foreign := f.invite(t, "globex", "someone@globex.test", usermgmt.RoleAgent)
 	f.clock.Advance(2 * time.Minute) // past the mail interval of the invitations
 
-	path := func(rt adminRoute, id string) string { return strings.ReplaceAll(rt.path, "{id}", id) }
-	targetID := func(rt adminRoute) string {
-		if rt.target == "active" {
-			return act.ID.String()
+	walked := 0
+	for _, rt := range httpapi.Routes() {
+		if rt.Kind != "admin" && rt.Kind != "self" {
+			continue
 		}
-		return invited.ID.String()
-	}
-
-	for _, rt := range adminRouteTable {
-		t.Run(rt.name, func(t *testing.T) {
-			t.Run("Succeeds", func(t *testing.T) {
-				w := f.do(t, req{method: rt.method, path: path(rt, targetID(rt)), body: rt.body, bearer: admin})
-				if w.Code != rt.ok {
-					t.Fatalf("status = %d, want %d: %s", w.Code, rt.ok, w.Body)
+		ex, ok := routeExamples[rt.Pattern()]
+		if !ok {
+			t.Errorf("route %s has no example in routeExamples", rt.Pattern())
+			continue
+		}
+		walked++
+		path := func(id string) string { return strings.ReplaceAll(ex.path, "{id}", id) }
+		target := invited.ID.String()
+		if ex.target == "active" {
+			target = act.ID.String()
+		}
+		t.Run(rt.Method+" "+strings.TrimPrefix(rt.Path, "/"), func(t *testing.T) {
+			t.Run("WithoutSessionIs401", func(t *testing.T) {
+				wantError(t, f.do(t, req{method: rt.Method, path: path(target), body: ex.body}), 401, "unauthenticated")
+			})
+			t.Run("GarbageTokenIs401", func(t *testing.T) {
+				w := f.do(t, req{method: rt.Method, path: path(target), body: ex.body, bearer: "ums_nope"})
+				wantError(t, w, 401, "unauthenticated")
+			})
+			caller := agent
+			if rt.Kind == "admin" {
+				t.Run("WithoutAnyPermissionIs403", func(t *testing.T) {
+					w := f.do(t, req{method: rt.Method, path: path(target), body: ex.body, bearer: agent})
+					wantError(t, w, 403, "permission_denied")
+				})
+				t.Run("WithEveryOtherPermissionIs403", func(t *testing.T) {
+					w := f.do(t, req{method: rt.Method, path: path(target), body: ex.body, bearer: withoutTok[rt.Permission]})
+					wantError(t, w, 403, "permission_denied")
+				})
+				caller = onlyTok[rt.Permission]
+			}
+			t.Run("SucceedsWithItsPermissionAlone", func(t *testing.T) {
+				w := f.do(t, req{method: rt.Method, path: path(target), body: ex.body, bearer: caller})
+				if w.Code != ex.ok {
+					t.Fatalf("status = %d, want %d: %s", w.Code, ex.ok, w.Body)
 				}
-				if rt.ok != 204 && !strings.HasPrefix(w.Header().Get("Content-Type"), "application/json") {
+				if ex.ok != 204 && !strings.HasPrefix(w.Header().Get("Content-Type"), "application/json") {
 					t.Fatalf("Content-Type = %q", w.Header().Get("Content-Type"))
 				}
 				if w.Header().Get("Cache-Control") != "no-store" {
 					t.Fatalf("Cache-Control = %q", w.Header().Get("Cache-Control"))
 				}
 			})
-			t.Run("WithoutSessionIs401", func(t *testing.T) {
-				w := f.do(t, req{method: rt.method, path: path(rt, targetID(rt)), body: rt.body})
-				wantError(t, w, 401, "unauthenticated")
-			})
-			t.Run("GarbageTokenIs401", func(t *testing.T) {
-				w := f.do(t, req{method: rt.method, path: path(rt, targetID(rt)), body: rt.body, bearer: "ums_nope"})
-				wantError(t, w, 401, "unauthenticated")
-			})
-			if rt.permission {
-				t.Run("WithoutPermissionIs403", func(t *testing.T) {
-					w := f.do(t, req{method: rt.method, path: path(rt, targetID(rt)), body: rt.body, bearer: agent})
-					wantError(t, w, 403, "permission_denied")
-				})
-			}
-			if rt.target != "" {
+			if ex.target != "" {
 				t.Run("OtherTenantsUserIs404", func(t *testing.T) {
-					w := f.do(t, req{method: rt.method, path: path(rt, foreign.ID.String()), body: rt.body, bearer: admin})
+					w := f.do(t, req{method: rt.Method, path: path(foreign.ID.String()), body: ex.body, bearer: admin})
 					wantError(t, w, 404, "not_found")
 				})
 				t.Run("BadUUIDIs400", func(t *testing.T) {
 					for _, bad := range []string{"not-a-uuid", "123", "%00", strings.Repeat("a", 300),
 						"{" + act.ID.String() + "}", strings.ReplaceAll(act.ID.String(), "-", "")} {
-						w := f.do(t, req{method: rt.method, path: path(rt, bad), body: rt.body, bearer: admin})
+						w := f.do(t, req{method: rt.Method, path: path(bad), body: ex.body, bearer: admin})
 						wantError(t, w, 400, "invalid")
 					}
 				})
 			}
 		})
+	}
+	if walked != len(routeExamples) {
+		t.Errorf("walked %d routes, but there are %d examples", walked, len(routeExamples))
 	}
 }
 

@@ -1,7 +1,35 @@
 package httpapi
 
-import "slices"
+import (
+	"net/http"
+	"slices"
+
+	"github.com/usermgmt/usermgmt"
+)
 
 // Patterns returns the pattern of every route h serves, for tests that
 // must walk them all.
 func Patterns(h *Handler) []string { return slices.Clone(h.patterns) }
+
+// Route is an entry of the route table, as the tests read it.
+type Route struct {
+	Method, Path string
+	Kind         string // "admin", "self", "person" or "redeem"
+	Permission   usermgmt.Permission
+}
+
+// Pattern is the route's pattern on the mux.
+func (r Route) Pattern() string { return r.Method + " " + r.Path }
+
+// Routes returns the route table the router registers.
+func Routes() []Route {
+	out := make([]Route, len(routeTable))
+	for i, rt := range routeTable {
+		out[i] = Route{Method: rt.method, Path: rt.path, Kind: string(rt.kind), Permission: rt.permission}
+	}
+	return out
+}
+
+// HandleBeside puts a pattern on h's mux as a careless change would,
+// beside the route table.
+func HandleBeside(h *Handler, pattern string, f http.HandlerFunc) { h.mux.HandleFunc(pattern, f) }

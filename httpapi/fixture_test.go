@@ -48,6 +48,13 @@ type fixture struct {
 // capturing mailer, and the API over it. opts is adjusted before use.
 func newFixture(t testing.TB, adjust func(*httpapi.Options)) *fixture {
 	t.Helper()
+	return newFixtureRoles(t, nil, adjust)
+}
+
+// newFixtureRoles is newFixture with the Manager's role catalogue (nil:
+// the default one).
+func newFixtureRoles(t testing.TB, roles []usermgmt.RoleDef, adjust func(*httpapi.Options)) *fixture {
+	t.Helper()
 	c := testclock.New(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	f := &fixture{mail: mailertest.New(), clock: c, revoker: &failingRevoker{}, logs: &testlog.Buffer{}}
 	m, err := usermgmt.New(memory.New(), usermgmt.Options{
@@ -55,6 +62,7 @@ func newFixture(t testing.TB, adjust func(*httpapi.Options)) *fixture {
 		Links:    usermgmt.Links{BaseURL: "https://app.example.com"},
 		Revokers: []usermgmt.SessionRevoker{f.revoker},
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Roles:    roles,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -131,8 +131,10 @@ type Handler struct {
 	handler http.Handler
 	limits  *limiter
 	roles   []usermgmt.RoleDef
-	// patterns are the routes the mux serves, as registered.
+	// patterns are the routes of routeTable, as registered; routed holds
+	// them too, and serve answers no other pattern of the mux.
 	patterns       []string
+	routed         map[string]bool
 	trustedOrigins map[string]bool
 }
 
@@ -190,7 +192,7 @@ func NewHandler(m *usermgmt.Manager, opts Options) (*Handler, error) {
 	if opts.Clock == nil {
 		opts.Clock = time.Now
 	}
-	h := &Handler{m: m, opts: opts, log: opts.Logger, now: opts.Clock, mux: http.NewServeMux(),
+	h := &Handler{m: m, opts: opts, log: opts.Logger, now: opts.Clock,
 		limits: newLimiter(opts.Clock), roles: m.Roles(), trustedOrigins: map[string]bool{}}
 	if h.log == nil {
 		h.log = slog.Default()
@@ -205,92 +207,11 @@ func NewHandler(m *usermgmt.Manager, opts Options) (*Handler, error) {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, errorf(usermgmt.CodePermissionDenied, "cross-origin request refused"))
 	}))
-	h.routes()
+	if err := h.routes(); err != nil {
+		return nil, err
+	}
 	h.handler = cop.Handler(h.sameScheme(http.HandlerFunc(h.serve)))
 	return h, nil
-}
-
-func (h *Handler) routes() {
-	handle := func(pattern string, f http.HandlerFunc) {
-		h.patterns = append(h.patterns, pattern)
-		h.mux.HandleFunc(pattern, f)
-	}
-	admin := func(pattern string, f func(http.ResponseWriter, *http.Request, usermgmt.Principal) error) {
-		handle(pattern, func(w http.ResponseWriter, r *http.Request) {
-			p, err := h.principal(r)
-			if err == nil {
-				r = r.WithContext(usermgmt.WithActor(r.Context(), h.actor(r, p)))
-				err = f(w, r, p)
-			}
-			if err != nil {
-				h.writeError(w, r, err)
-			}
-		})
-	}
-	// self serves the caller's own records, which need no permission: the
-	// handler reads only the principal's own user, as trusted code.
-	self := func(pattern string, f func(http.ResponseWriter, *http.Request, usermgmt.Principal) error) {
-		handle(pattern, func(w http.ResponseWriter, r *http.Request) {
-			p, err := h.principal(r)
-			if err == nil {
-				err = f(w, r.WithContext(usermgmt.AsSystem(r.Context())), p)
-			}
-			if err != nil {
-				h.writeError(w, r, err)
-			}
-		})
-	}
-	person := func(pattern string, f func(http.ResponseWriter, *http.Request) error) {
-		handle(pattern, func(w http.ResponseWriter, r *http.Request) {
-			// The person is not signed in: the actor carries only where
-			// the request came from, for the activity log and the session.
-			r = r.WithContext(usermgmt.WithActor(r.Context(), h.actor(r, usermgmt.Principal{})))
-			if err := f(w, r); err != nil {
-				h.writeError(w, r, err)
-			}
-		})
-	}
-	// redeem serves a person route that spends a link or challenge token:
-	// when the host tells the tenant from the request, a token of another
-	// tenant is refused as a bad link.
-	redeem := func(pattern string, f func(http.ResponseWriter, *http.Request) error) {
-		person(pattern, func(w http.ResponseWriter, r *http.Request) error {
-			if h.opts.TenantFromRequest != nil {
-				t, err := h.tenant(r, "")
-				if err != nil {
-					return err
-				}
-				r = r.WithContext(usermgmt.ForTenant(r.Context(), t))
-			}
-			return f(w, r)
-		})
-	}
-
-	self("GET /me", h.me)
-	self("GET /roles", h.listRoles)
-	admin("GET /users", h.listUsers)
-	admin("POST /users/invitations", h.invite)
-	admin("GET /users/{id}", h.getUser)
-	admin("POST /users/{id}/invitation/resend", h.resendInvite)
-	admin("PUT /users/{id}/roles/{role}", h.grantRole)
-	admin("DELETE /users/{id}/roles/{role}", h.revokeRole)
-	admin("POST /users/{id}/password-reset", h.sendPasswordReset)
-	admin("POST /users/{id}/logout", h.forceLogout)
-	admin("GET /users/{id}/activity", h.listActivity)
-	admin("POST /users/{id}/deactivate", h.deactivate)
-	admin("POST /users/{id}/activate", h.activate)
-	admin("GET /mail/undelivered", h.listUndeliveredMail)
-
-	person("POST /auth/login", h.login)
-	redeem("POST /auth/mfa", h.verifyMFA)
-	person("POST /auth/refresh", h.refresh)
-	person("POST /auth/logout", h.logout)
-	person("POST /auth/password", h.changePassword)
-	person("POST /auth/sudo", h.sudo)
-	redeem("POST /invitations/accept", h.acceptInvite)
-	redeem("POST /invitations/mfa", h.completeEnrollment)
-	person("POST /password/forgot", h.forgotPassword)
-	redeem("POST /password/reset", h.resetPassword)
 }
 
 // ServeHTTP serves the API. No answer may be kept by a cache, whatever
@@ -300,9 +221,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.handler.ServeHTTP(w, r)
 }
 
-// serve routes a request, answering the mux's own 404 and 405 in JSON.
+// serve routes a request, answering the mux's own 404 and 405 in JSON. A
+// pattern put on the mux beside routeTable, which would miss the checks
+// of its kind, is never served.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
-	if _, pattern := h.mux.Handler(r); pattern == "" {
+	_, pattern := h.mux.Handler(r)
+	if pattern != "" && !h.routed[pattern] {
+		h.writeError(w, r, errorf(usermgmt.CodeNotFound, "no such route"))
+		return
+	}
+	if pattern == "" {
 		rec := &statusOnly{header: http.Header{}}
 		h.mux.ServeHTTP(rec, r)
 		if allow := rec.header.Get("Allow"); allow != "" {
