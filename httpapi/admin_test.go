@@ -32,6 +32,7 @@ var adminRouteTable = []adminRoute{
 	{"SendPasswordReset", "POST", "/users/{id}/password-reset", "", 204, "active", true},
 	{"ForceLogout", "POST", "/users/{id}/logout", "", 204, "active", true},
 	{"Activity", "GET", "/users/{id}/activity?limit=5", "", 200, "active", true},
+	{"ResetMFA", "POST", "/users/{id}/mfa-reset", "", 204, "active", true},
 	{"Deactivate", "POST", "/users/{id}/deactivate", "", 200, "active", true},
 	{"Activate", "POST", "/users/{id}/activate", "", 200, "active", true},
 	{"Me", "GET", "/me", "", 200, "", false},
