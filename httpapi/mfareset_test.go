@@ -45,7 +45,8 @@ func TestResetMFARoute(t *testing.T) {
 		t.Fatalf("the other tenant's user: %+v %v", g, err)
 	}
 	// The next sign-in enrols again.
-	w := f.do(t, req{method: "POST", path: "/auth/login", body: `{"tenant":"acme","email":"ana@acme.test","password":"` + password + `"}`})
+	w := f.do(t, req{method: "POST", path: "/auth/login",
+		body: `{"tenant":"acme","email":"ana@acme.test","password":"` + password + `"}`})
 	if lr := decodeBody[map[string]any](t, w); w.Code != 200 || lr["status"] != "enrollment_required" {
 		t.Fatalf("login after the reset: %d %v", w.Code, lr)
 	}
@@ -55,7 +56,8 @@ func TestResetMFARoute(t *testing.T) {
 	if mfaOf(bob) != "enabled" {
 		t.Fatal("reset outside sudo mode")
 	}
-	if w := f.do(t, req{method: "POST", path: "/auth/sudo", body: `{"code":"` + f.code(t, secret) + `"}`, bearer: admin}); w.Code != 204 {
+	sudo := req{method: "POST", path: "/auth/sudo", body: `{"code":"` + f.code(t, secret) + `"}`, bearer: admin}
+	if w := f.do(t, sudo); w.Code != 204 {
 		t.Fatalf("sudo: %d %s", w.Code, w.Body)
 	}
 	if w := f.do(t, reset(bob.ID.String(), admin)); w.Code != 204 {
