@@ -136,11 +136,13 @@ func TestBrowserResetMFA(t *testing.T) {
 		waitFor(`(() => { const n = document.getElementById("actions-done");
 			return !n.hidden && n.textContent.startsWith("MFA reset: ana@acme.test") && document.activeElement === n; })()`),
 		waitFor(`document.getElementById("panel-mfa-reset").hidden`),
-		waitFor(`document.querySelector('tr[data-email="ana@acme.test"] td[data-label="MFA"]').textContent === "not enrolled"`),
+		waitFor(`document.querySelector('tr[data-email="ana@acme.test"] td[data-label="MFA"]').textContent
+			=== "not enrolled"`),
 		waitFor(`[...document.querySelectorAll("#activity li .what")].some((e) => e.textContent === "MFA reset")`))
 	shot(t, admin, shots, "mfa-reset-done.png", "the panel after an MFA reset")
 	if !evalBool(t, admin, `document.getElementById("actions-error").hidden`) {
-		t.Fatalf("an error shows after the reset: %q", evalString(t, admin, `document.getElementById("actions-error").textContent`))
+		t.Fatalf("an error shows after the reset: %q",
+			evalString(t, admin, `document.getElementById("actions-error").textContent`))
 	}
 	if anaMFA() {
 		t.Fatal("ana still has MFA after the confirmed reset")
