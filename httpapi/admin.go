@@ -150,6 +150,14 @@ func (h *Handler) forceLogout(w http.ResponseWriter, r *http.Request, p usermgmt
 	})
 }
 
+// resetMFA serves POST /users/{id}/mfa-reset; outside sudo mode it
+// answers mfa_required.
+func (h *Handler) resetMFA(w http.ResponseWriter, r *http.Request, p usermgmt.Principal) error {
+	return h.action(w, r, p, func(r *http.Request, t string, id uuid.UUID) error {
+		return h.m.ResetMFA(r.Context(), t, id)
+	})
+}
+
 func (h *Handler) grantRole(w http.ResponseWriter, r *http.Request, p usermgmt.Principal) error {
 	return h.change(w, r, p, func(r *http.Request, t string, id uuid.UUID) (usermgmt.User, error) {
 		return h.m.GrantRole(r.Context(), t, id, usermgmt.Role(r.PathValue("role")))

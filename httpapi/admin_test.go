@@ -40,6 +40,7 @@ var routeExamples = map[string]routeExample{
 	"GET /users/{id}/activity":           {"/users/{id}/activity?limit=5", "", 200, "active", false},
 	"POST /users/{id}/deactivate":        {"/users/{id}/deactivate", "", 200, "active", false},
 	"POST /users/{id}/activate":          {"/users/{id}/activate", "", 200, "active", false},
+	"POST /users/{id}/mfa-reset":         {"/users/{id}/mfa-reset", "", 204, "active", false},
 	"GET /mail/undelivered":              {"/mail/undelivered?limit=10", "", 200, "", false},
 }
 

@@ -25,6 +25,8 @@
 // PUT|DELETE /users/{id}/roles/{role}, POST /users/{id}/password-reset,
 // POST /users/{id}/logout, GET /users/{id}/activity?limit=&cursor=,
 // POST /users/{id}/deactivate, POST /users/{id}/activate,
+// POST /users/{id}/mfa-reset (204: the user enrols TOTP again at the next
+// sign-in; every session ends),
 // GET /mail/undelivered?limit=&cursor= (the outbox's waiting and failed mail).
 // Person routes: POST /auth/login, /auth/mfa, /auth/refresh, /auth/logout,
 // /auth/password (the signed-in person changes their password: JSON
@@ -32,7 +34,8 @@
 // /invitations/accept, /invitations/mfa, /password/forgot, /password/reset.
 //
 // Sudo mode: granting tenant_admin (PUT /users/{id}/roles/tenant_admin, or
-// an invitation with that role) needs the caller's session to have
+// an invitation with that role) and resetting MFA (POST
+// /users/{id}/mfa-reset) need the caller's session to have
 // verified a password or code within the Manager's Options.SudoWindow;
 // otherwise the answer is mfa_required (401). POST /auth/sudo with
 // {"code":"…"} (a TOTP or recovery code) renews the window for the

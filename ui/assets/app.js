@@ -408,6 +408,7 @@
       state.selected = u;
       renderRows();
       renderPanel(u);
+      $("actions-done").hidden = true;
       $("panel").hidden = false;
       $("panel").focus();
       loadActivity(false);
@@ -439,6 +440,8 @@
       $("panel-reset").hidden = !can("users.reset_password");
       $("panel-reset").disabled = u.status !== "active";
       $("panel-logout").hidden = !can("users.force_logout");
+      // Resetting one's own MFA would end one's own session: not offered here.
+      $("panel-mfa-reset").hidden = !u.mfa_enabled || !can("users.reset_mfa") || u.id === me.user.id;
       $("panel-deactivate").hidden = u.status === "deactivated" || !can("users.deactivate");
       $("panel-activate").hidden = u.status !== "deactivated" || !can("users.deactivate");
     }
@@ -454,7 +457,7 @@
     }
     const panelAction = (id, f) => $(id).addEventListener("click", async (e) => {
       const u = state.selected; const b = e.currentTarget; if (!u) return;
-      showError("actions-error", ""); busy(b, true);
+      showError("actions-error", ""); $("actions-done").hidden = true; busy(b, true);
       try { await f(u, b); } catch (err) {
         report($("actions-error"), err);
         if (err.code === "delivery_failed") loadActivity(false);
@@ -464,6 +467,35 @@
     panelAction("panel-reset", async (u) => { await call("POST", "/users/" + u.id + "/password-reset"); announce("Password reset email sent to " + u.email); loadActivity(false); });
     panelAction("panel-logout", async (u) => { await call("POST", "/users/" + u.id + "/logout"); announce("All sessions and trusted devices of " + u.email + " were revoked"); loadActivity(false); });
     $("panel-deactivate").addEventListener("click", (e) => { if (state.selected) confirmDeactivate(state.selected, e.currentTarget, null); });
+    // Reset MFA asks first, in a modal <dialog>; outside sudo mode call()
+    // asks for a code (confirmIdentity) and retries. The user's MFA then
+    // shows "not enrolled" and a notice under the actions says it is done.
+    $("panel-mfa-reset").addEventListener("click", () => {
+      const u = state.selected; if (!u) return;
+      $("mfa-reset-text").textContent = u.email
+        + " will have to set up their authenticator app again at next sign-in; all their sessions end.";
+      const d = $("mfa-reset-dialog"); d.returnValue = ""; d.showModal();
+    });
+    $("mfa-reset-dialog").addEventListener("close", async () => {
+      const u = state.selected, b = $("panel-mfa-reset");
+      if (!u || $("mfa-reset-dialog").returnValue !== "confirm") { b.focus(); return; }
+      showError("actions-error", ""); $("actions-done").hidden = true; busy(b, true);
+      try {
+        await call("POST", "/users/" + u.id + "/mfa-reset");
+        let nu = { ...u, mfa_enabled: false, mfa: "not enrolled" };
+        try { nu = await call("GET", "/users/" + u.id); } catch (e) { /* the reset stands; show it */ }
+        replaceUser(nu);
+        const msg = "MFA reset: " + u.email + " will set up their authenticator app again at next sign-in.";
+        if (state.selected && state.selected.id === u.id) {
+          $("actions-done").textContent = msg; $("actions-done").hidden = false; $("actions-done").focus();
+          loadActivity(false);
+        }
+        announce(msg);
+      } catch (e) {
+        report($("actions-error"), e);
+        if (!b.hidden) b.focus();
+      } finally { busy(b, false); }
+    });
     $("panel-activate").addEventListener("click", (e) => { if (state.selected) activate(state.selected, e.currentTarget, null); });
 
     // ---- Activity ----

@@ -1,0 +1,154 @@
+package ui_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/usermgmt/usermgmt"
+	"github.com/usermgmt/usermgmt/httpapi"
+	"github.com/usermgmt/usermgmt/internal/testclock"
+	"github.com/usermgmt/usermgmt/mailer/mailertest"
+	"github.com/usermgmt/usermgmt/store/memory"
+	"github.com/usermgmt/usermgmt/ui"
+)
+
+// TestBrowserResetMFA: an admin opens a user with MFA and clicks Reset
+// MFA. The page asks first (Cancel changes nothing); confirmed past
+// SudoWindow, the server answers mfa_required and the sudo dialog asks
+// for a code, then the reset is retried. The panel and the row show
+// "not enrolled", a notice says it is done, and the user's next sign-in
+// enrols again. The button is not offered on the admin's own panel.
+func TestBrowserResetMFA(t *testing.T) {
+	chromium := chromiumPath(t)
+	shots := screenshotDir(t)
+	ctx := context.Background()
+	system := usermgmt.AsSystem(ctx)
+
+	clk := testclock.New(time.Now().UTC().Truncate(time.Second))
+	mail := mailertest.New()
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	m, err := usermgmt.New(memory.New(), usermgmt.Options{Mailer: mail, Clock: clk.Now,
+		SecretKey: bytes.Repeat([]byte{5}, 32), Links: usermgmt.Links{BaseURL: srv.URL}, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := httpapi.NewHandler(m, httpapi.Options{Insecure: true, Clock: clk.Now, Logger: quiet,
+		TenantFromRequest: func(*http.Request) (string, error) { return tenant, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.Handle("/api/", http.StripPrefix("/api", api))
+	mux.Handle("/", ui.Handler(ui.Options{APIPath: "/api", Title: "Settings → Users"}))
+
+	// enrolled makes an active user with TOTP and returns it and its secret.
+	enrolled := func(email, password string, role usermgmt.Role) (usermgmt.User, string) {
+		u, err := m.InviteUser(system, tenant, usermgmt.Invite{Email: email, Roles: []usermgmt.Role{role}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		enr, err := m.AcceptInvite(ctx, mail.Token(email), password)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.CompleteMFAEnrollment(ctx, enr.Token, code(t, clk, enr.Secret)); err != nil {
+			t.Fatal(err)
+		}
+		return u, enr.Secret
+	}
+	_, secret := enrolled(adminEmail, adminPassword, usermgmt.RoleTenantAdmin)
+	ana, _ := enrolled("ana@acme.test", newPassword, usermgmt.RoleAgent)
+	anaMFA := func() bool {
+		u, err := m.GetUser(system, tenant, ana.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u.MFAEnabled
+	}
+
+	admin, cancel := context.WithTimeout(startBrowser(t, chromium), 90*time.Second)
+	defer cancel()
+	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(admin, actions...); err != nil {
+			t.Fatalf("%s: %v\npage: %s", step, err, pageText(admin))
+		}
+	}
+
+	do("sign in with a TOTP code",
+		chromedp.Navigate(srv.URL+"/login"),
+		waitFor(`document.activeElement.id === "login-email"`),
+		chromedp.SendKeys(chromedp.ID("login-email"), adminEmail),
+		chromedp.SendKeys(chromedp.ID("login-password"), adminPassword),
+		chromedp.Click(chromedp.ID("login-submit")),
+		chromedp.WaitVisible(chromedp.ID("code-form")),
+		chromedp.SendKeys(chromedp.ID("code-input"), code(t, clk, secret)),
+		chromedp.Click(chromedp.ID("code-submit")),
+		waitFor(`location.pathname === "/" && document.querySelectorAll("#user-rows tr").length === 2`))
+
+	do("the admin's own panel offers no Reset MFA",
+		chromedp.Click(chromedp.CSS(`tr[data-email="`+adminEmail+`"] button.link`)),
+		waitFor(`document.getElementById("panel-title").textContent === "`+adminEmail+`"`),
+		waitFor(`document.getElementById("panel-mfa").textContent === "enabled"`),
+		waitFor(`document.getElementById("panel-mfa-reset").hidden`))
+
+	do("open ana's panel: Reset MFA is offered; Cancel changes nothing",
+		chromedp.Click(chromedp.CSS(`tr[data-email="ana@acme.test"] button.link`)),
+		waitFor(`document.getElementById("panel-title").textContent === "ana@acme.test"`),
+		waitFor(`!document.getElementById("panel-mfa-reset").hidden`),
+		chromedp.Click(chromedp.ID("panel-mfa-reset")),
+		waitFor(`document.getElementById("mfa-reset-dialog").open`),
+		waitFor(`document.getElementById("mfa-reset-text").textContent === "ana@acme.test will have to set up their `+
+			`authenticator app again at next sign-in; all their sessions end."`))
+	shot(t, admin, shots, "mfa-reset-dialog.png", "the dialog confirming an MFA reset")
+	do("cancel",
+		chromedp.Click(chromedp.ID("mfa-reset-cancel")),
+		waitFor(`!document.getElementById("mfa-reset-dialog").open`),
+		waitFor(`document.activeElement.id === "panel-mfa-reset"`))
+	if !anaMFA() {
+		t.Fatal("MFA reset after Cancel")
+	}
+
+	clk.Advance(16 * time.Minute) // the sign-in is older than SudoWindow
+	do("confirm: the page asks for a code first",
+		chromedp.Click(chromedp.ID("panel-mfa-reset")),
+		waitFor(`document.getElementById("mfa-reset-dialog").open`),
+		chromedp.Click(chromedp.ID("mfa-reset-ok")),
+		waitFor(`document.getElementById("sudo-dialog") && document.getElementById("sudo-dialog").open`),
+		waitFor(`document.activeElement.id === "sudo-code"`))
+	if !anaMFA() {
+		t.Fatal("MFA reset before the code was confirmed")
+	}
+	do("the code confirms and the reset is retried",
+		chromedp.SendKeys(chromedp.ID("sudo-code"), code(t, clk, secret)),
+		chromedp.Click(chromedp.ID("sudo-submit")),
+		waitFor(`!document.getElementById("sudo-dialog").open`),
+		waitFor(`document.getElementById("panel-mfa").textContent === "not enrolled"`),
+		waitFor(`(() => { const n = document.getElementById("actions-done");
+			return !n.hidden && n.textContent.startsWith("MFA reset: ana@acme.test") && document.activeElement === n; })()`),
+		waitFor(`document.getElementById("panel-mfa-reset").hidden`),
+		waitFor(`document.querySelector('tr[data-email="ana@acme.test"] td[data-label="MFA"]').textContent
+			=== "not enrolled"`),
+		waitFor(`[...document.querySelectorAll("#activity li .what")].some((e) => e.textContent === "MFA reset")`))
+	shot(t, admin, shots, "mfa-reset-done.png", "the panel after an MFA reset")
+	if !evalBool(t, admin, `document.getElementById("actions-error").hidden`) {
+		t.Fatalf("an error shows after the reset: %q",
+			evalString(t, admin, `document.getElementById("actions-error").textContent`))
+	}
+	if anaMFA() {
+		t.Fatal("ana still has MFA after the confirmed reset")
+	}
+	res, err := m.Login(ctx, usermgmt.LoginRequest{TenantID: tenant, Email: "ana@acme.test", Password: newPassword})
+	if err != nil || res.Enrollment == nil || res.Session != nil {
+		t.Fatalf("ana's next sign-in: %+v %v", res, err)
+	}
+}
