@@ -51,6 +51,11 @@ type Event struct {
 	UserAgent string
 	Detail    string
 	CreatedAt time.Time
+
+	// ActorEmail is the actor's email, read with the event; "" for the
+	// system, for an actor no longer found, and, from ListActivity, for a
+	// caller whose roles may not list users. AppendEvent ignores it.
+	ActorEmail string
 }
 
 // ActivityQuery selects a page of a user's activity, newest first.
@@ -82,13 +87,21 @@ func (m *Manager) ListActivity(ctx context.Context, tenantID string, userID uuid
 	}
 	var page ActivityPage
 	err = m.store.RunInTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
-		if _, err := m.authorize(ctx, tx, tenantID, PermReadActivity); err != nil {
+		a, err := m.authorize(ctx, tx, tenantID, PermReadActivity)
+		if err != nil {
 			return err
 		}
 		if _, err := tx.GetUser(ctx, tenantID, userID); err != nil {
 			return err
 		}
 		page.Events, err = tx.ListEvents(ctx, tenantID, userID, before, limit+1)
+		if err == nil && !a.system && !m.roles.can(a.roles, PermListUsers) {
+			// Naming an actor tells who is a user: that needs the list
+			// permission too.
+			for i := range page.Events {
+				page.Events[i].ActorEmail = ""
+			}
+		}
 		return err
 	})
 	if err != nil {

@@ -176,7 +176,10 @@ type Tx interface {
 	// AppendEvent adds e to the activity log.
 	AppendEvent(ctx context.Context, e *Event) error
 	// ListEvents returns up to limit events of the user, newest first,
-	// older than before (exclusive) unless before is uuid.Nil.
+	// older than before (exclusive) unless before is uuid.Nil. Each
+	// event's ActorEmail is the email of the user of the same tenant whose
+	// id is ActorID, read in the same query (one round trip for the page),
+	// or "" for the system or an actor no longer found.
 	ListEvents(ctx context.Context, tenantID string, userID uuid.UUID, before uuid.UUID, limit int) ([]Event, error)
 }
 

@@ -222,22 +222,14 @@ func (h *Handler) listActivity(w http.ResponseWriter, r *http.Request, p usermgm
 		return err
 	}
 	out := ActivityPage{Events: make([]Event, len(page.Events)), NextCursor: page.NextCursor}
-	emails := map[uuid.UUID]string{}
 	for i, e := range page.Events {
 		ev := Event{ID: e.ID, Type: e.Type, IP: e.IP, UserAgent: e.UserAgent, Detail: e.Detail, CreatedAt: e.CreatedAt}
 		if e.ActorID != uuid.Nil {
+			// The Manager named the actor with the page, in the same
+			// transaction, when the caller may list users.
 			a := e.ActorID
 			ev.ActorID = &a
-			email, seen := emails[a]
-			if !seen {
-				// The caller may read activity; naming the actor needs the
-				// list permission too, and a failure only leaves it unnamed.
-				if u, err := h.m.GetUser(r.Context(), p.TenantID, a); err == nil {
-					email = u.Email
-				}
-				emails[a] = email
-			}
-			ev.ActorEmail = email
+			ev.ActorEmail = e.ActorEmail
 		}
 		out.Events[i] = ev
 	}

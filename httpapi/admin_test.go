@@ -1,12 +1,15 @@
 package httpapi_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/usermgmt/usermgmt"
 	"github.com/usermgmt/usermgmt/httpapi"
 )
@@ -413,5 +416,41 @@ func TestMePermissionsFollowTheRoles(t *testing.T) {
 		if !slices.Equal(me.Permissions, c.want) || me.Permissions == nil {
 			t.Errorf("%s: permissions %v, want %v", c.role, me.Permissions, c.want)
 		}
+	}
+}
+
+// One activity page costs one transaction however many actors it names:
+// the Manager reads each actor's email with the page.
+func TestActivityPageIsOneTransaction(t *testing.T) {
+	f := newFixture(t, nil)
+	_, tok, _ := f.active(t, "acme", "admin@acme.test", usermgmt.RoleTenantAdmin)
+	u := f.invite(t, "acme", "u@acme.test", usermgmt.RoleAgent)
+	const n = 50
+	actors := map[uuid.UUID]string{}
+	for i := range n {
+		a := f.invite(t, "acme", fmt.Sprintf("actor%02d@acme.test", i), usermgmt.RoleAgent)
+		actors[a.ID] = a.Email
+		err := f.store.RunInTx(context.Background(), usermgmt.TxOptions{}, func(ctx context.Context, tx usermgmt.Tx) error {
+			return tx.AppendEvent(ctx, &usermgmt.Event{ID: uuid.Must(uuid.NewV7()), TenantID: "acme", UserID: u.ID,
+				Type: usermgmt.EventRoleGranted, ActorID: a.ID, Detail: "agent", CreatedAt: f.clock.Now()})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := f.store.txs.Load()
+	w := f.do(t, req{method: "GET", path: "/users/" + u.ID.String() + "/activity?limit=50", bearer: tok})
+	txs := f.store.txs.Load() - before
+	page := decodeBody[httpapi.ActivityPage](t, w)
+	if len(page.Events) != n {
+		t.Fatalf("%d events, want %d", len(page.Events), n)
+	}
+	for _, e := range page.Events {
+		if e.ActorID == nil || e.ActorEmail == "" || actors[*e.ActorID] != e.ActorEmail {
+			t.Fatalf("event %+v: actor not named", e)
+		}
+	}
+	if txs != 1 {
+		t.Fatalf("one page of %d actors cost %d transactions, want 1", n, txs)
 	}
 }

@@ -34,8 +34,20 @@ func (f *failingRevoker) RevokeUserSessions(context.Context, string, uuid.UUID) 
 	return nil
 }
 
+// countingStore counts the transactions the Manager opens.
+type countingStore struct {
+	usermgmt.Store
+	txs atomic.Int64
+}
+
+func (s *countingStore) RunInTx(ctx context.Context, opts usermgmt.TxOptions, fn func(ctx context.Context, tx usermgmt.Tx) error) error {
+	s.txs.Add(1)
+	return s.Store.RunInTx(ctx, opts, fn)
+}
+
 type fixture struct {
 	m       *usermgmt.Manager
+	store   *countingStore // the memory store under m
 	mail    *mailertest.Mailer
 	clock   *testclock.Clock
 	revoker *failingRevoker
@@ -57,7 +69,8 @@ func newFixtureRoles(t testing.TB, roles []usermgmt.RoleDef, adjust func(*httpap
 	t.Helper()
 	c := testclock.New(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	f := &fixture{mail: mailertest.New(), clock: c, revoker: &failingRevoker{}, logs: &testlog.Buffer{}}
-	m, err := usermgmt.New(memory.New(), usermgmt.Options{
+	f.store = &countingStore{Store: memory.New()}
+	m, err := usermgmt.New(f.store, usermgmt.Options{
 		Mailer: f.mail, Clock: c.Now, SecretKey: bytes.Repeat([]byte{7}, 32),
 		Links:    usermgmt.Links{BaseURL: "https://app.example.com"},
 		Revokers: []usermgmt.SessionRevoker{f.revoker},

@@ -38,8 +38,8 @@ func (b *bench) plans(ctx context.Context) (string, error) {
 			` AND email > '` + windowEnd + `' AND email LIKE '%` + rareTerm + `%' ORDER BY email || '' LIMIT 51`},
 		{"Search, step 2, common term: trigram index after the window (store)", `SELECT ` + cols + ` FROM ` + s + `.users WHERE tenant_id = ` + big +
 			` AND email > '` + windowEnd + `' AND email LIKE '%` + commonTerm + `%' ORDER BY email || '' LIMIT 51`},
-		{"ListActivity deep cursor (store)", `SELECT id, tenant_id, user_id, type, actor_id, ip, user_agent, detail, created_at FROM ` + s +
-			`.events WHERE tenant_id = ` + big + ` AND user_id = ` + heavy + ` AND id < '` + b.actBefore.String() + `' ORDER BY id DESC LIMIT 51`},
+		{"ListActivity deep cursor (store; actors named by the users primary key)", `SELECT e.id, e.tenant_id, e.user_id, e.type, e.actor_id, e.ip, e.user_agent, e.detail, e.created_at, COALESCE(a.email, '') FROM ` + s +
+			`.events e LEFT JOIN ` + s + `.users a ON a.tenant_id = e.tenant_id AND a.id = e.actor_id WHERE e.tenant_id = ` + big + ` AND e.user_id = ` + heavy + ` AND e.id < '` + b.actBefore.String() + `' ORDER BY e.id DESC LIMIT 51`},
 		{"TouchSession (store; rolled back)", `WITH async AS (SELECT set_config('synchronous_commit', 'off', true))
 			UPDATE ` + s + `.sessions s SET idle_expires_at = LEAST(now() + interval '30 minutes', s.expires_at)
 			FROM ` + s + `.users u, async

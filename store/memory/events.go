@@ -66,6 +66,12 @@ func (t *tx) ListEvents(_ context.Context, tenantID string, userID uuid.UUID, be
 	out := make([]usermgmt.Event, n)
 	for i := range out {
 		out[i] = log[end-1-i]
+		out[i].ActorEmail = ""
+		if out[i].ActorID != uuid.Nil {
+			if a := t.s.lookup(tenantID, out[i].ActorID); a != nil {
+				out[i].ActorEmail = a.Email
+			}
+		}
 	}
 	return out, nil
 }

@@ -22,7 +22,8 @@ func (t *tx) AppendEvent(ctx context.Context, e *usermgmt.Event) error {
 }
 
 // ListEvents walks the (tenant_id, user_id, id) primary key backwards from
-// the cursor, so a page costs the same at any depth.
+// the cursor, so a page costs the same at any depth; each event's actor is
+// named by one probe of the users primary key, in the same query.
 func (t *tx) ListEvents(ctx context.Context, tenantID string, userID uuid.UUID, before uuid.UUID, limit int) ([]usermgmt.Event, error) {
 	if limit <= 0 {
 		return []usermgmt.Event{}, nil

@@ -174,10 +174,15 @@ func newQueries(schema string) queries {
 
 		appendEvent: r(`INSERT INTO {s}.events (` + eventCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT DO NOTHING RETURNING id`),
-		listEvents: r(`SELECT ` + eventCols + ` FROM {s}.events
-			WHERE tenant_id = ? AND user_id = ? ORDER BY id DESC LIMIT ?`),
-		listEventsBefore: r(`SELECT ` + eventCols + ` FROM {s}.events
-			WHERE tenant_id = ? AND user_id = ? AND id < ? ORDER BY id DESC LIMIT ?`),
+		// The actor's email comes with each event: a LEFT JOIN on the
+		// users primary key (tenant_id, id), so an actor of another tenant
+		// is never named; the walk stays on the events primary key.
+		listEvents: r(`SELECT ` + prefixed("e.", eventCols) + `, COALESCE(a.email, '') FROM {s}.events e
+			LEFT JOIN {s}.users a ON a.tenant_id = e.tenant_id AND a.id = e.actor_id
+			WHERE e.tenant_id = ? AND e.user_id = ? ORDER BY e.id DESC LIMIT ?`),
+		listEventsBefore: r(`SELECT ` + prefixed("e.", eventCols) + `, COALESCE(a.email, '') FROM {s}.events e
+			LEFT JOIN {s}.users a ON a.tenant_id = e.tenant_id AND a.id = e.actor_id
+			WHERE e.tenant_id = ? AND e.user_id = ? AND e.id < ? ORDER BY e.id DESC LIMIT ?`),
 	}
 }
 

@@ -117,7 +117,7 @@ func scanEvent(r rowScanner) (usermgmt.Event, error) {
 		e   usermgmt.Event
 		typ string
 	)
-	if err := r.Scan(&e.ID, &e.TenantID, &e.UserID, &typ, &e.ActorID, &e.IP, &e.UserAgent, &e.Detail, &e.CreatedAt); err != nil {
+	if err := r.Scan(&e.ID, &e.TenantID, &e.UserID, &typ, &e.ActorID, &e.IP, &e.UserAgent, &e.Detail, &e.CreatedAt, &e.ActorEmail); err != nil {
 		return usermgmt.Event{}, err
 	}
 	e.Type = usermgmt.EventType(typ)

@@ -29,6 +29,7 @@ func testListEventsNewestFirstKeyset(t *testing.T, f *fixture) {
 	want := make([]usermgmt.Event, len(mine))
 	for i, e := range mine {
 		want[len(mine)-1-i] = *e
+		want[len(mine)-1-i].ActorEmail = other.Email
 	}
 	want = normEvents(want)
 
@@ -66,4 +67,38 @@ func testListEventsIsPerUser(t *testing.T, f *fixture) {
 	require.Equal(t, normEvents([]usermgmt.Event{*eb}), normEvents(f.events(acme, b.ID, uuid.Nil, 50)))
 	require.Empty(t, f.events(acme, newID(), uuid.Nil, 50), "unknown user: no events, no error")
 	require.Empty(t, f.events(globex, a.ID, uuid.Nil, 50), "other tenant")
+}
+
+// testListEventsNamesActor: each event comes with its actor's email, read
+// from the users of the event's own tenant.
+func testListEventsNamesActor(t *testing.T, f *fixture) {
+	u := f.mustUser(acme, "subject@example.com", usermgmt.StatusActive)
+	admin := f.mustUser(acme, "admin@example.com", usermgmt.StatusActive, usermgmt.RoleTenantAdmin)
+	stranger := f.mustUser(globex, "stranger@example.com", usermgmt.StatusActive, usermgmt.RoleTenantAdmin)
+	byAdmin := newEvent(u, usermgmt.EventRoleGranted, "agent")
+	byAdmin.ActorID = admin.ID
+	bySystem := newEvent(u, usermgmt.EventInvited, "")
+	byStranger := newEvent(u, usermgmt.EventDeactivated, "")
+	byStranger.ActorID = stranger.ID // an id of another tenant's user
+	byGone := newEvent(u, usermgmt.EventActivated, "")
+	byGone.ActorID = newID()
+	byAdmin.ActorEmail = "ignored@example.com" // AppendEvent does not keep it
+	for _, e := range []*usermgmt.Event{byAdmin, bySystem, byStranger, byGone} {
+		f.mustDo(func(tx usermgmt.Tx) error { return tx.AppendEvent(f.ctx, e) })
+	}
+	got := map[uuid.UUID]string{}
+	for _, e := range f.events(acme, u.ID, uuid.Nil, 50) {
+		got[e.ID] = e.ActorEmail
+	}
+	require.Equal(t, map[uuid.UUID]string{
+		byAdmin.ID:    "admin@example.com",
+		bySystem.ID:   "",
+		byStranger.ID: "",
+		byGone.ID:     "",
+	}, got, "ActorEmail: the actor of the same tenant, else empty")
+
+	page := f.events(acme, u.ID, bySystem.ID, 50)
+	require.Len(t, page, 1, "before the second event: the first")
+	require.Equal(t, byAdmin.ID, page[0].ID)
+	require.Equal(t, "admin@example.com", page[0].ActorEmail, "paged with a cursor")
 }

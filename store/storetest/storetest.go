@@ -129,6 +129,7 @@ func cases() []testCase {
 		// Activity
 		{"ListEventsNewestFirstKeyset", testListEventsNewestFirstKeyset},
 		{"ListEventsIsPerUser", testListEventsIsPerUser},
+		{"ListEventsNamesActor", testListEventsNamesActor},
 
 		// Transactions
 		{"TxSeesItsOwnWrites", testTxSeesItsOwnWrites},
