@@ -100,13 +100,34 @@ func (m *Manager) sendLater(ctx context.Context, out *outgoing) {
 	if out == nil {
 		return
 	}
+	m.inBackground(ctx, func(ctx context.Context) { _, _ = m.attempt(ctx, out) })
+}
+
+// inBackground runs fn after the caller has been answered, with ctx's
+// values but not its cancellation, bounded by backgroundTimeout. Close
+// waits for it.
+func (m *Manager) inBackground(ctx context.Context, fn func(context.Context)) {
 	m.background.Add(1)
 	go func() {
 		defer m.background.Done()
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), backgroundTimeout)
 		defer cancel()
-		_, _ = m.attempt(ctx, out)
+		fn(ctx)
 	}()
+}
+
+// backgroundTimeout bounds one piece of background work: a self-service
+// reset's lookup, link and mail, or a notice's first attempt.
+const backgroundTimeout = time.Minute
+
+// Close waits for the work still running in the background: self-service
+// password resets (see RequestPasswordReset) and the first attempt at
+// notices sent in the background (a paused sign-in). Call it when
+// shutting down. It holds no other resource: calling it twice, or using
+// the Manager after it, is harmless.
+func (m *Manager) Close() error {
+	m.background.Wait()
+	return nil
 }
 
 // attempt hands a claimed mail to the Mailer, within Options.MailTimeout,

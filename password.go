@@ -5,7 +5,6 @@ import (
 	"context"
 	_ "embed"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -137,20 +136,13 @@ func (m *Manager) RequestPasswordReset(ctx context.Context, tenantID, email stri
 	if err != nil {
 		return err
 	}
-	m.background.Add(1)
-	go func() {
-		defer m.background.Done()
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), backgroundTimeout)
-		defer cancel()
+	m.inBackground(ctx, func(ctx context.Context) {
 		if err := m.requestReset(ctx, tenantID, email); err != nil {
 			m.log.ErrorContext(ctx, "usermgmt: self-service password reset failed", "tenant", tenantID, "err", err)
 		}
-	}()
+	})
 	return nil
 }
-
-// backgroundTimeout bounds one self-service reset: lookup, link and mail.
-const backgroundTimeout = time.Minute
 
 func (m *Manager) requestReset(ctx context.Context, tenantID, email string) error {
 	now := m.now().UTC()
@@ -176,17 +168,6 @@ func (m *Manager) requestReset(ctx context.Context, tenantID, email string) erro
 		return err
 	}
 	return m.sendNow(ctx, out)
-}
-
-// Close waits for the self-service password resets still running in the
-// background (see RequestPasswordReset), and for the first attempt at
-// notices sent in the background (a paused sign-in). Call it when
-// shutting down. It
-// holds no other resource: calling it twice, or using the Manager after
-// it, is harmless.
-func (m *Manager) Close() error {
-	m.background.Wait()
-	return nil
 }
 
 // ResetPassword sets a new password with a reset link's token. It ends

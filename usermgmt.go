@@ -167,7 +167,8 @@ type Manager struct {
 	totpAEAD, mailAEAD cipher.AEAD
 	mail               mailTemplates
 	macs               sync.Pool // of HMAC-SHA256 hashes keyed for cursors and recovery codes
-	// background counts self-service resets still running; Close waits.
+	// background counts work still running after its caller was
+	// answered (inBackground); Close waits.
 	background sync.WaitGroup
 	base       *url.URL
 	dummy      phc // hashed at login for unknown users, so they cost the same
