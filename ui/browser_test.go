@@ -1,14 +1,9 @@
 package ui_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,11 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/pquerna/otp/totp"
 	"github.com/usermgmt/usermgmt"
-	"github.com/usermgmt/usermgmt/httpapi"
 	"github.com/usermgmt/usermgmt/internal/testclock"
-	"github.com/usermgmt/usermgmt/mailer/mailertest"
-	"github.com/usermgmt/usermgmt/store/memory"
-	"github.com/usermgmt/usermgmt/ui"
 )
 
 // chromiumPath finds Debian's chromium; USERMGMT_CHROMIUM overrides it.
@@ -76,40 +67,11 @@ func TestBrowser(t *testing.T) {
 	shots := screenshotDir(t)
 	ctx := usermgmt.AsSystem(context.Background()) // the test's own set-up and checks are trusted code
 
-	clk := testclock.New(time.Now().UTC().Truncate(time.Second))
-	mail := mailertest.New()
-	var srvURL string
-	mux := http.NewServeMux()
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	srvURL = srv.URL
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	m, err := usermgmt.New(memory.New(), usermgmt.Options{Mailer: mail, Clock: clk.Now,
-		SecretKey: bytes.Repeat([]byte{3}, 32), Links: usermgmt.Links{BaseURL: srvURL}, Logger: quiet,
-		MailMaxAttempts: 2}) // a mail fails for good after a retry
-	if err != nil {
-		t.Fatal(err)
-	}
-	api, err := httpapi.NewHandler(m, httpapi.Options{Insecure: true, Clock: clk.Now, Logger: quiet,
-		TenantFromRequest: func(*http.Request) (string, error) { return tenant, nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux.Handle("/api/", http.StripPrefix("/api", api))
-	mux.Handle("/", ui.Handler(ui.Options{APIPath: "/api", Title: "Settings → Users"}))
+	st := newSite(t, func(o *usermgmt.Options) { o.MailMaxAttempts = 2 }, nil) // a mail fails for good after a retry
+	m, mail, clk, srvURL := st.m, st.mail, st.clk, st.url
 
 	// Set-up as trusted code: the first tenant_admin, and people for the list.
-	if _, err := m.InviteUser(ctx, tenant, usermgmt.Invite{Email: adminEmail, Roles: []usermgmt.Role{usermgmt.RoleTenantAdmin}}); err != nil {
-		t.Fatal(err)
-	}
-	enr, err := m.AcceptInvite(ctx, mail.Token(adminEmail), adminPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
-	adminSecret := enr.Secret
-	if _, err := m.CompleteMFAEnrollment(ctx, enr.Token, code(t, clk, adminSecret)); err != nil {
-		t.Fatal(err)
-	}
+	_, adminSecret := st.enrolled(t, adminEmail, adminPassword, usermgmt.RoleTenantAdmin)
 	busy, err := m.InviteUser(ctx, tenant, usermgmt.Invite{Email: "busy@acme.test", Roles: []usermgmt.Role{usermgmt.RoleAgent}})
 	if err != nil {
 		t.Fatal(err)

@@ -1,22 +1,12 @@
 package ui_test
 
 import (
-	"bytes"
 	"context"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/usermgmt/usermgmt"
-	"github.com/usermgmt/usermgmt/httpapi"
-	"github.com/usermgmt/usermgmt/internal/testclock"
-	"github.com/usermgmt/usermgmt/mailer/mailertest"
-	"github.com/usermgmt/usermgmt/store/memory"
-	"github.com/usermgmt/usermgmt/ui"
 )
 
 // TestBrowserResetMFA: an admin opens a user with MFA and clicks Reset
@@ -31,42 +21,10 @@ func TestBrowserResetMFA(t *testing.T) {
 	ctx := context.Background()
 	system := usermgmt.AsSystem(ctx)
 
-	clk := testclock.New(time.Now().UTC().Truncate(time.Second))
-	mail := mailertest.New()
-	mux := http.NewServeMux()
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	m, err := usermgmt.New(memory.New(), usermgmt.Options{Mailer: mail, Clock: clk.Now,
-		SecretKey: bytes.Repeat([]byte{5}, 32), Links: usermgmt.Links{BaseURL: srv.URL}, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	api, err := httpapi.NewHandler(m, httpapi.Options{Insecure: true, Clock: clk.Now, Logger: quiet,
-		TenantFromRequest: func(*http.Request) (string, error) { return tenant, nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux.Handle("/api/", http.StripPrefix("/api", api))
-	mux.Handle("/", ui.Handler(ui.Options{APIPath: "/api", Title: "Settings → Users"}))
-
-	// enrolled makes an active user with TOTP and returns it and its secret.
-	enrolled := func(email, password string, role usermgmt.Role) (usermgmt.User, string) {
-		u, err := m.InviteUser(system, tenant, usermgmt.Invite{Email: email, Roles: []usermgmt.Role{role}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		enr, err := m.AcceptInvite(ctx, mail.Token(email), password)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := m.CompleteMFAEnrollment(ctx, enr.Token, code(t, clk, enr.Secret)); err != nil {
-			t.Fatal(err)
-		}
-		return u, enr.Secret
-	}
-	_, secret := enrolled(adminEmail, adminPassword, usermgmt.RoleTenantAdmin)
-	ana, _ := enrolled("ana@acme.test", newPassword, usermgmt.RoleAgent)
+	st := newSite(t, nil, nil)
+	m, clk := st.m, st.clk
+	_, secret := st.enrolled(t, adminEmail, adminPassword, usermgmt.RoleTenantAdmin)
+	ana, _ := st.enrolled(t, "ana@acme.test", newPassword, usermgmt.RoleAgent)
 	anaMFA := func() bool {
 		u, err := m.GetUser(system, tenant, ana.ID)
 		if err != nil {
@@ -84,16 +42,8 @@ func TestBrowserResetMFA(t *testing.T) {
 		}
 	}
 
-	do("sign in with a TOTP code",
-		chromedp.Navigate(srv.URL+"/login"),
-		waitFor(`document.activeElement.id === "login-email"`),
-		chromedp.SendKeys(chromedp.ID("login-email"), adminEmail),
-		chromedp.SendKeys(chromedp.ID("login-password"), adminPassword),
-		chromedp.Click(chromedp.ID("login-submit")),
-		chromedp.WaitVisible(chromedp.ID("code-form")),
-		chromedp.SendKeys(chromedp.ID("code-input"), code(t, clk, secret)),
-		chromedp.Click(chromedp.ID("code-submit")),
-		waitFor(`location.pathname === "/" && document.querySelectorAll("#user-rows tr").length === 2`))
+	do("sign in with a TOTP code", append(st.signIn(t, adminEmail, adminPassword, secret, false),
+		waitFor(`location.pathname === "/" && document.querySelectorAll("#user-rows tr").length === 2`))...)
 
 	do("the admin's own panel offers no Reset MFA",
 		chromedp.Click(chromedp.CSS(`tr[data-email="`+adminEmail+`"] button.link`)),

@@ -1,22 +1,12 @@
 package ui_test
 
 import (
-	"bytes"
 	"context"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/usermgmt/usermgmt"
-	"github.com/usermgmt/usermgmt/httpapi"
-	"github.com/usermgmt/usermgmt/internal/testclock"
-	"github.com/usermgmt/usermgmt/mailer/mailertest"
-	"github.com/usermgmt/usermgmt/store/memory"
-	"github.com/usermgmt/usermgmt/ui"
 )
 
 // TestBrowserSudo: an admin whose sign-in is older than SudoWindow turns
@@ -30,36 +20,9 @@ func TestBrowserSudo(t *testing.T) {
 	ctx := context.Background()
 	system := usermgmt.AsSystem(ctx)
 
-	clk := testclock.New(time.Now().UTC().Truncate(time.Second))
-	mail := mailertest.New()
-	mux := http.NewServeMux()
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	m, err := usermgmt.New(memory.New(), usermgmt.Options{Mailer: mail, Clock: clk.Now,
-		SecretKey: bytes.Repeat([]byte{4}, 32), Links: usermgmt.Links{BaseURL: srv.URL}, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	api, err := httpapi.NewHandler(m, httpapi.Options{Insecure: true, Clock: clk.Now, Logger: quiet,
-		TenantFromRequest: func(*http.Request) (string, error) { return tenant, nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux.Handle("/api/", http.StripPrefix("/api", api))
-	mux.Handle("/", ui.Handler(ui.Options{APIPath: "/api", Title: "Settings → Users"}))
-
-	if _, err := m.InviteUser(system, tenant, usermgmt.Invite{Email: adminEmail, Roles: []usermgmt.Role{usermgmt.RoleTenantAdmin}}); err != nil {
-		t.Fatal(err)
-	}
-	enr, err := m.AcceptInvite(ctx, mail.Token(adminEmail), adminPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
-	secret := enr.Secret
-	if _, err := m.CompleteMFAEnrollment(ctx, enr.Token, code(t, clk, secret)); err != nil {
-		t.Fatal(err)
-	}
+	st := newSite(t, nil, nil)
+	m, clk := st.m, st.clk
+	_, secret := st.enrolled(t, adminEmail, adminPassword, usermgmt.RoleTenantAdmin)
 	ana, err := m.InviteUser(system, tenant, usermgmt.Invite{Email: "ana@acme.test", Roles: []usermgmt.Role{usermgmt.RoleAgent}})
 	if err != nil {
 		t.Fatal(err)
@@ -72,16 +35,7 @@ func TestBrowserSudo(t *testing.T) {
 		return u.HasRole(usermgmt.RoleTenantAdmin)
 	}
 
-	allocCtx, cancel := chromedp.NewExecAllocator(ctx, chromedp.ExecPath(chromium), chromedp.Headless,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1366, 900))
-	defer cancel()
-	browser, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	if err := chromedp.Do(browser); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
+	browser := startBrowser(t, chromium)
 	admin, cancel := context.WithTimeout(browser, 90*time.Second)
 	defer cancel()
 	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
@@ -91,16 +45,8 @@ func TestBrowserSudo(t *testing.T) {
 		}
 	}
 
-	do("sign in with a TOTP code",
-		chromedp.Navigate(srv.URL+"/login"),
-		waitFor(`document.activeElement.id === "login-email"`),
-		chromedp.SendKeys(chromedp.ID("login-email"), adminEmail),
-		chromedp.SendKeys(chromedp.ID("login-password"), adminPassword),
-		chromedp.Click(chromedp.ID("login-submit")),
-		chromedp.WaitVisible(chromedp.ID("code-form")),
-		chromedp.SendKeys(chromedp.ID("code-input"), code(t, clk, secret)),
-		chromedp.Click(chromedp.ID("code-submit")),
-		waitFor(`location.pathname === "/" && document.querySelectorAll("#user-rows tr").length === 2`))
+	do("sign in with a TOTP code", append(st.signIn(t, adminEmail, adminPassword, secret, false),
+		waitFor(`location.pathname === "/" && document.querySelectorAll("#user-rows tr").length === 2`))...)
 
 	clk.Advance(16 * time.Minute) // the sign-in is older than SudoWindow
 	do("open ana's panel and turn tenant_admin on: the page asks for a code",
