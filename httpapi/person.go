@@ -184,11 +184,8 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err := h.decode(w, r, &req, false); err != nil {
 		return err
 	}
-	tok := h.sessionToken(r)
-	if tok == "" {
-		return errorf(usermgmt.CodeUnauthenticated, "not signed in")
-	}
-	if err := h.limit(r, groupLogin, accountKey(tok)); err != nil {
+	tok, err := h.ownSession(r, groupLogin)
+	if err != nil {
 		return err
 	}
 	if err := h.m.ChangePassword(r.Context(), tok, req.CurrentPassword, req.NewPassword); err != nil {
@@ -196,6 +193,17 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// ownSession returns the session token of a person acting on their own
+// session (a password change, sudo), counted against the session's bucket
+// of the route group's rate limit.
+func (h *Handler) ownSession(r *http.Request, group string) (string, error) {
+	tok := h.sessionToken(r)
+	if tok == "" {
+		return "", errorf(usermgmt.CodeUnauthenticated, "not signed in")
+	}
+	return tok, h.limit(r, group, accountKey(tok))
 }
 
 // SudoRequest is the body of POST /auth/sudo: a TOTP or recovery code of
@@ -211,11 +219,8 @@ func (h *Handler) sudo(w http.ResponseWriter, r *http.Request) error {
 	if err := h.decode(w, r, &req, false); err != nil {
 		return err
 	}
-	tok := h.sessionToken(r)
-	if tok == "" {
-		return errorf(usermgmt.CodeUnauthenticated, "not signed in")
-	}
-	if err := h.limit(r, groupMFA, accountKey(tok)); err != nil {
+	tok, err := h.ownSession(r, groupMFA)
+	if err != nil {
 		return err
 	}
 	if err := h.m.Sudo(r.Context(), tok, req.Code); err != nil {
