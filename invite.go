@@ -74,8 +74,13 @@ func (m *Manager) InviteUser(ctx context.Context, tenantID string, inv Invite) (
 // issueLink replaces the user's invitation or reset link with a new one,
 // so an older link stops working (and an older mail still in the outbox
 // is not sent), logs typ and queues the mail of kind. inviter is the
-// acting admin's email, "" for trusted code or the person.
+// acting admin's email, "" for trusted code or the person. Within
+// Options.MailInterval of the user's last link mail it changes nothing and
+// returns rate_limited (mailSpacing).
 func (m *Manager) issueLink(ctx context.Context, tx Tx, u *UserRecord, kind MessageKind, typ EventType, inviter string) (*outgoing, error) {
+	if err := m.mailSpacing(u); err != nil {
+		return nil, err
+	}
 	purpose, prefix, ttl, path := PurposeInvite, prefixInvite, m.opts.InviteTTL, m.opts.Links.InvitePath
 	if kind == MessagePasswordReset {
 		purpose, prefix, ttl, path = PurposePasswordReset, prefixReset, m.opts.ResetTTL, m.opts.Links.ResetPath
@@ -142,9 +147,6 @@ func (m *Manager) ResendInvite(ctx context.Context, tenantID string, userID uuid
 	err := m.onUser(ctx, tenantID, userID, PermInvite, func(ctx context.Context, tx Tx, az authz, r *UserRecord) error {
 		if r.Status != StatusInvited {
 			return Errorf(CodeConflict, "%s is %s, not invited", r.Email, r.Status)
-		}
-		if err := m.mailSpacing(r); err != nil {
-			return err
 		}
 		u = r.User
 		var err error
