@@ -25,8 +25,8 @@ import (
 //go:embed assets
 var assets embed.FS
 
-//go:embed page.html
-var pageHTML string
+//go:embed page.html views
+var pageFS embed.FS
 
 // Options configures the page. Paths are as the browser sees them.
 type Options struct {
@@ -38,9 +38,10 @@ type Options struct {
 	// Title names the product in the page title. Default "Users".
 	Title string
 	// Page paths, below Prefix. Defaults: "/" (the user list), "/login",
-	// "/password/forgot", "/invitations/accept" and "/password/reset";
-	// the last two must match usermgmt.Links.InvitePath and ResetPath.
-	UsersPath, LoginPath, ForgotPath, InvitePath, ResetPath string
+	// "/password/forgot", "/invitations/accept", "/password/reset" and
+	// "/account" (the signed-in person's own account); InvitePath and
+	// ResetPath must match usermgmt.Links.InvitePath and ResetPath.
+	UsersPath, LoginPath, ForgotPath, InvitePath, ResetPath, AccountPath string
 	// PasswordMinLength is the shortest password the page lets a person
 	// choose; set it to the Manager's usermgmt.Options.PasswordMinLength.
 	// Default 12, the Manager's default.
@@ -54,10 +55,10 @@ type Options struct {
 }
 
 type pageData struct {
-	Title, APIPath, Prefix                                  string
-	UsersPath, LoginPath, ForgotPath, InvitePath, ResetPath string
-	View                                                    string
-	PasswordMinLength                                       int
+	Title, APIPath, Prefix                                               string
+	UsersPath, LoginPath, ForgotPath, InvitePath, ResetPath, AccountPath string
+	View                                                                 string
+	PasswordMinLength                                                    int
 }
 
 // Handler returns the page's handler.
@@ -74,30 +75,32 @@ func Handler(opts Options) http.Handler {
 	def(&opts.ForgotPath, "/password/forgot")
 	def(&opts.InvitePath, "/invitations/accept")
 	def(&opts.ResetPath, "/password/reset")
+	def(&opts.AccountPath, "/account")
 	if opts.PasswordMinLength <= 0 {
 		opts.PasswordMinLength = 12
 	}
 	opts.Prefix = strings.TrimSuffix(opts.Prefix, "/")
 	opts.APIPath = strings.TrimSuffix(opts.APIPath, "/")
 
-	tmpl := template.Must(template.New("page").Parse(pageHTML))
+	tmpl := template.Must(template.ParseFS(pageFS, "page.html", "views/*.html"))
 	render := func(view string) []byte {
 		var b bytes.Buffer
 		err := tmpl.Execute(&b, pageData{Title: opts.Title, APIPath: opts.APIPath, Prefix: opts.Prefix,
 			UsersPath: opts.Prefix + opts.UsersPath, LoginPath: opts.Prefix + opts.LoginPath,
 			ForgotPath: opts.Prefix + opts.ForgotPath, InvitePath: opts.Prefix + opts.InvitePath,
-			ResetPath: opts.Prefix + opts.ResetPath, View: view, PasswordMinLength: opts.PasswordMinLength})
+			ResetPath: opts.Prefix + opts.ResetPath, AccountPath: opts.Prefix + opts.AccountPath, View: view, PasswordMinLength: opts.PasswordMinLength})
 		if err != nil {
 			panic(err) // the template is embedded and its data are strings: this cannot fail
 		}
 		return b.Bytes()
 	}
 	pages := map[string][]byte{
-		opts.UsersPath:  render("users"),
-		opts.LoginPath:  render("login"),
-		opts.ForgotPath: render("forgot"),
-		opts.InvitePath: render("accept"),
-		opts.ResetPath:  render("reset"),
+		opts.UsersPath:   render("users"),
+		opts.LoginPath:   render("login"),
+		opts.ForgotPath:  render("forgot"),
+		opts.InvitePath:  render("accept"),
+		opts.ResetPath:   render("reset"),
+		opts.AccountPath: render("account"),
 	}
 	sub, _ := fs.Sub(assets, "assets")
 	files := http.StripPrefix("/assets/", http.FileServerFS(sub))

@@ -34,8 +34,8 @@ func TestPagesAndAssets(t *testing.T) {
 			t.Fatalf("GET %s headers: %v", path, hd)
 		}
 	}
-	for _, a := range []string{"/assets/app.js", "/assets/app.css"} {
-		if w := get(t, h, "GET", a); w.Code != 200 || w.Body.Len() < 1000 {
+	for _, a := range []string{"/assets/app.js", "/assets/users.js", "/assets/person.js", "/assets/account.js", "/assets/app.css"} {
+		if w := get(t, h, "GET", a); w.Code != 200 || w.Body.Len() < 500 {
 			t.Fatalf("GET %s: %d", a, w.Code)
 		}
 	}
@@ -50,7 +50,10 @@ func TestPagesAndAssets(t *testing.T) {
 func TestPagesAreSelfContained(t *testing.T) {
 	h := ui.Handler(ui.Options{})
 	page := get(t, h, "GET", "/").Body.String()
-	js := get(t, h, "GET", "/assets/app.js").Body.String()
+	var js string
+	for _, f := range []string{"app.js", "users.js", "person.js", "account.js"} {
+		js += get(t, h, "GET", "/assets/"+f).Body.String()
+	}
 	css := get(t, h, "GET", "/assets/app.css").Body.String()
 	for name, s := range map[string]string{"page": page, "js": js, "css": css} {
 		for _, bad := range []string{"http://", "https://", "//cdn", "innerHTML", "eval("} {

@@ -1,0 +1,142 @@
+// The person views: log in, accept an invitation (and enrol TOTP), forgot
+// and reset password.
+"use strict";
+
+(function (ui) {
+  const { cfg, $, el, call, showError, clearErrors, chosenPassword, busy, takeToken, go } = ui;
+
+  // ---- Log in -------------------------------------------------------------
+  function initLogin() {
+    let challenge = "";
+    // next is where to go after signing in: only a URL of this origin, as
+    // the browser's own parser reads it ("/\evil" and "/<tab>/evil" are
+    // other hosts to it, whatever a prefix check says). The page goes to
+    // the parsed URL whole: "/.//evil" has the pathname "//evil".
+    const next = () => {
+      const n = new URLSearchParams(location.search).get("next");
+      let u = null;
+      try { u = n ? new URL(n, location.origin) : null; } catch (e) { /* not a URL */ }
+      return u && u.origin === location.origin ? u.href : cfg.users;
+    };
+    $("login-email").focus();
+    $("login-form").addEventListener("submit", async (e) => {
+      e.preventDefault(); clearErrors($("login-form"));
+      const email = $("login-email").value.trim(), password = $("login-password").value;
+      if (!email) { showError("login-email-error", "Enter your email.", $("login-email")); return; }
+      if (!password) { showError("login-password-error", "Enter your password.", $("login-password")); return; }
+      const b = $("login-submit"); busy(b, true);
+      try {
+        const res = await call("POST", "/auth/login", { email, password });
+        if (res.status === "signed_in") { go(next()); return; }
+        if (res.status === "enrollment_required") {
+          sessionStorage.setItem("usermgmt-enrollment", JSON.stringify(res.enrollment));
+          go(cfg.invite + "?enrol=1"); return;
+        }
+        challenge = res.challenge;
+        $("login-form").hidden = true; $("code-form").hidden = false; $("code-input").focus();
+      } catch (err) {
+        showError("login-password-error", err.message, $("login-password"));
+      } finally { busy(b, false); }
+    });
+    $("code-form").addEventListener("submit", async (e) => {
+      e.preventDefault(); clearErrors($("code-form"));
+      const code = $("code-input").value.replace(/\s+/g, "");
+      if (!code) { showError("code-error", "Enter the code from your app.", $("code-input")); return; }
+      const b = $("code-submit"); busy(b, true);
+      try {
+        await call("POST", "/auth/mfa", { challenge, code, trust_device: $("trust-device").checked });
+        go(next());
+      } catch (err) {
+        if (err.code === "expired" || (err.status === 401 && err.message.includes("log in again"))) {
+          $("code-form").hidden = true; $("login-form").hidden = false;
+          showError("login-password-error", err.message, $("login-password"));
+        } else showError("code-error", err.message, $("code-input"));
+      } finally { busy(b, false); }
+    });
+  }
+
+  // ---- Accept an invitation (and enrol TOTP) -------------------------------
+  function initAccept() {
+    const token = takeToken();
+    let enrollment = null;
+    const step = (name) => {
+      const order = ["password", "qr", "recovery"];
+      document.querySelectorAll(".steps li").forEach((li) => {
+        const i = order.indexOf(li.dataset.step), cur = order.indexOf(name);
+        if (i === cur) li.setAttribute("aria-current", "step"); else li.removeAttribute("aria-current");
+        li.classList.toggle("done", i < cur);
+      });
+    };
+    const showEnrol = (enr) => {
+      enrollment = enr;
+      $("password-form").hidden = true; $("enrol-form").hidden = false;
+      $("qr").src = enr.qr_data_url; $("secret").textContent = enr.secret.replace(/(.{4})/g, "$1 ").trim();
+      $("otpauth").href = enr.otpauth_uri;
+      step("qr"); $("enrol-code").focus();
+    };
+    const stored = new URLSearchParams(location.search).get("enrol") && sessionStorage.getItem("usermgmt-enrollment");
+    if (stored) {
+      sessionStorage.removeItem("usermgmt-enrollment");
+      $("accept-title").textContent = "Set up two-factor authentication";
+      showEnrol(JSON.parse(stored));
+    } else if (!token) {
+      showError("accept-error", "This page needs the link from your invitation email. Ask your administrator to resend it.");
+      $("password-form").hidden = true;
+    } else { step("password"); $("new-password").focus(); }
+
+    $("password-form").addEventListener("submit", async (e) => {
+      e.preventDefault(); clearErrors($("password-form"));
+      const p1 = chosenPassword("new-password"); if (!p1) return;
+      const b = $("password-submit"); busy(b, true);
+      try { showEnrol((await call("POST", "/invitations/accept", { token, password: p1 })).enrollment); }
+      catch (err) {
+        if (err.code === "invalid") showError("new-password-error", err.message, $("new-password"));
+        else { showError("accept-error", err.message); }
+      } finally { busy(b, false); }
+    });
+    $("enrol-form").addEventListener("submit", async (e) => {
+      e.preventDefault(); clearErrors($("enrol-form"));
+      const code = $("enrol-code").value.replace(/\s+/g, "");
+      if (!/^\d{6}$/.test(code)) { showError("enrol-code-error", "Enter the 6 digits your app shows.", $("enrol-code")); return; }
+      const b = $("enrol-submit"); busy(b, true);
+      try {
+        const res = await call("POST", "/invitations/mfa", { token: enrollment.token, code });
+        const codes = enrollment.recovery_codes || [];
+        $("enrol-form").hidden = true;
+        if (codes.length) {
+          $("recovery-codes").replaceChildren(...codes.map((c) => el("li", { text: c })));
+          $("recovery").hidden = false; step("recovery"); $("recovery-done").focus();
+        } else go(cfg.users);
+      } catch (err) {
+        if (err.code === "expired") showError("accept-error", err.message);
+        else showError("enrol-code-error", err.message, $("enrol-code"));
+      } finally { busy(b, false); }
+    });
+    $("recovery-done").addEventListener("click", () => go(cfg.users));
+  }
+
+  // ---- Forgot / reset password ---------------------------------------------
+  function initForgot() {
+    $("forgot-email").focus();
+    $("forgot-form").addEventListener("submit", async (e) => {
+      e.preventDefault(); clearErrors($("forgot-form"));
+      const email = $("forgot-email").value.trim();
+      if (!email) { showError("forgot-email-error", "Enter your email.", $("forgot-email")); return; }
+      try { await call("POST", "/password/forgot", { email }); $("forgot-form").hidden = true; $("forgot-done").hidden = false; }
+      catch (err) { showError("forgot-email-error", err.message, $("forgot-email")); }
+    });
+  }
+  function initReset() {
+    const token = takeToken();
+    if (!token) { showError("reset-password-error", "This page needs the link from your password reset email."); }
+    $("reset-password").focus();
+    $("reset-form").addEventListener("submit", async (e) => {
+      e.preventDefault(); clearErrors($("reset-form"));
+      const p1 = chosenPassword("reset-password"); if (!p1) return;
+      try { await call("POST", "/password/reset", { token, password: p1 }); $("reset-form").hidden = true; $("reset-done").hidden = false; }
+      catch (err) { showError("reset-password-error", err.message, $("reset-password")); }
+    });
+  }
+
+  Object.assign(ui.views, { login: initLogin, accept: initAccept, forgot: initForgot, reset: initReset });
+})(window.usermgmtUI);
