@@ -77,11 +77,19 @@ type Tx interface {
 	// CreateToken stores a single-use token. It returns conflict if the
 	// hash exists.
 	CreateToken(ctx context.Context, t *TokenRecord) error
-	// ConsumeToken deletes the token with hash and purpose and returns it,
+	// ConsumeToken spends the token with hash and purpose and returns it,
 	// atomically: of two transactions consuming one token, one gets it and
-	// the other gets not_found. Expiry is the caller's to check.
+	// the other gets not_found. Expiry is the caller's to check. A token
+	// of a link purpose (PurposeInvite, PurposePasswordReset) is kept,
+	// spent, until it expires, so that PeekToken can tell a used link
+	// from an unknown one; ConsumeToken and DeleteTokens no longer see it,
+	// DeleteExpired removes it. A token of any other purpose is deleted.
 	ConsumeToken(ctx context.Context, purpose TokenPurpose, hash TokenHash) (TokenRecord, error)
-	// DeleteTokens deletes the user's tokens of purpose.
+	// PeekToken returns the token with hash and purpose, live or spent
+	// (Spent says which), without changing it. It returns not_found for
+	// an unknown hash, another purpose, or a token already deleted.
+	PeekToken(ctx context.Context, purpose TokenPurpose, hash TokenHash) (TokenRecord, error)
+	// DeleteTokens deletes the user's live tokens of purpose.
 	DeleteTokens(ctx context.Context, tenantID string, userID uuid.UUID, purpose TokenPurpose) error
 
 	// CreateSession stores s, its token hash and its refresh hash.
@@ -233,6 +241,13 @@ const (
 	PurposeMFAChallenge  TokenPurpose = "mfa_challenge"
 )
 
+// KeepsSpent reports whether a spent token of the purpose stays in the
+// store until it expires (see Tx.ConsumeToken): the purposes of links in
+// mail, whose pages tell "already used" from "not a link of ours".
+func (p TokenPurpose) KeepsSpent() bool {
+	return p == PurposeInvite || p == PurposePasswordReset
+}
+
 // TokenRecord is a single-use token of one purpose for one user.
 type TokenRecord struct {
 	Hash      TokenHash
@@ -242,6 +257,9 @@ type TokenRecord struct {
 	Data      []byte // purpose-specific, e.g. the sealed TOTP secret being enrolled
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// Spent is set on a spent link token, which ConsumeToken keeps until
+	// it expires; only PeekToken returns one.
+	Spent bool
 }
 
 // SessionRecord is a session as the store keeps it.

@@ -55,11 +55,30 @@ func (t *tx) ConsumeToken(_ context.Context, purpose usermgmt.TokenPurpose, hash
 	}
 	s := t.s
 	r := s.tokens[hash]
-	if r == nil || r.Purpose != purpose {
+	if r == nil || r.Purpose != purpose || r.Spent {
 		return usermgmt.TokenRecord{}, notFound("token")
+	}
+	if purpose.KeepsSpent() {
+		// Kept until it expires, for PeekToken; DeleteExpired removes it.
+		r.Spent = true
+		t.onUndo(func() { r.Spent = false })
+		c := cloneToken(r)
+		c.Spent = false
+		return c, nil
 	}
 	s.removeToken(r)
 	t.onUndo(func() { s.addToken(r) })
+	return cloneToken(r), nil
+}
+
+func (t *tx) PeekToken(_ context.Context, purpose usermgmt.TokenPurpose, hash usermgmt.TokenHash) (usermgmt.TokenRecord, error) {
+	if err := checkText(string(purpose)); err != nil {
+		return usermgmt.TokenRecord{}, err
+	}
+	r := t.s.tokens[hash]
+	if r == nil || r.Purpose != purpose {
+		return usermgmt.TokenRecord{}, notFound("token")
+	}
 	return cloneToken(r), nil
 }
 
@@ -77,7 +96,7 @@ func (t *tx) DeleteTokens(_ context.Context, tenantID string, userID uuid.UUID, 
 	}
 	var gone []*usermgmt.TokenRecord
 	for _, h := range o.tokens {
-		if r := s.tokens[h]; r.TenantID == tenantID && r.Purpose == purpose {
+		if r := s.tokens[h]; r.TenantID == tenantID && r.Purpose == purpose && !r.Spent {
 			gone = append(gone, r)
 		}
 	}

@@ -16,7 +16,7 @@ type queries struct {
 	createUser, getUser, lockUser, getUserByEmail, updateUser, advanceMFA, userExists string
 	listUsers, countUsers, countActiveWithRole                                        string
 
-	createToken, consumeToken, deleteTokens string
+	createToken, consumeToken, keepSpentToken, peekToken, deleteTokens string
 
 	createSession, sessionByRefresh, rotateSession, revokeSession, revokeSessionByID, revokeUser string
 	touchSession, sessionState, getSession, markSessionVerified                                  string
@@ -74,7 +74,13 @@ func newQueries(schema string) queries {
 		createToken: r(`INSERT INTO {s}.tokens (` + tokenCols + `) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT DO NOTHING RETURNING hash`),
 		consumeToken: r(`DELETE FROM {s}.tokens WHERE hash = ? AND purpose = ? RETURNING ` + tokenCols),
-		deleteTokens: r(`DELETE FROM {s}.tokens WHERE tenant_id = ? AND user_id = ? AND purpose = ?`),
+		// A spent link token keeps its row under the purpose "<purpose>.spent"
+		// until it expires: every query of live tokens names the purpose, so
+		// none sees it, and DeleteExpired removes it as any other. Arguments:
+		// spent purpose, hash, purpose.
+		keepSpentToken: r(`UPDATE {s}.tokens SET purpose = ? WHERE hash = ? AND purpose = ? RETURNING ` + tokenCols),
+		peekToken:      r(`SELECT ` + tokenCols + ` FROM {s}.tokens WHERE hash = ? AND purpose IN (?, ?)`),
+		deleteTokens:   r(`DELETE FROM {s}.tokens WHERE tenant_id = ? AND user_id = ? AND purpose = ?`),
 
 		createSession: r(`WITH s AS (
 				INSERT INTO {s}.sessions (` + sessionCols + `) VALUES (?, ?, ?, ?, ?, ?::text::text[], ?, ?, ?, ?, ?, ?)

@@ -22,14 +22,38 @@ func (t *tx) CreateToken(ctx context.Context, tok *usermgmt.TokenRecord) error {
 	return mapErr(err)
 }
 
-// ConsumeToken is one DELETE … RETURNING: the row lock it takes makes a
-// second consumer wait and then find nothing.
+// spentPurpose is the purpose a spent link token is kept under.
+func spentPurpose(p usermgmt.TokenPurpose) string { return string(p) + ".spent" }
+
+// ConsumeToken is one DELETE … RETURNING, or for a link token one
+// UPDATE … RETURNING that moves it to its spent purpose: the row lock it
+// takes makes a second consumer wait and then find nothing.
 func (t *tx) ConsumeToken(ctx context.Context, purpose usermgmt.TokenPurpose, hash usermgmt.TokenHash) (usermgmt.TokenRecord, error) {
-	tok, err := scanToken(t.db.QueryRowContext(ctx, t.q().consumeToken, hashArg(hash), string(purpose)))
+	var row *sql.Row
+	if purpose.KeepsSpent() {
+		row = t.db.QueryRowContext(ctx, t.q().keepSpentToken, spentPurpose(purpose), hashArg(hash), string(purpose))
+	} else {
+		row = t.db.QueryRowContext(ctx, t.q().consumeToken, hashArg(hash), string(purpose))
+	}
+	tok, err := scanToken(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return usermgmt.TokenRecord{}, errorf(usermgmt.CodeNotFound, "token not found")
 	}
+	tok.Purpose = purpose
 	return tok, mapErr(err)
+}
+
+func (t *tx) PeekToken(ctx context.Context, purpose usermgmt.TokenPurpose, hash usermgmt.TokenHash) (usermgmt.TokenRecord, error) {
+	tok, err := scanToken(t.db.QueryRowContext(ctx, t.q().peekToken, hashArg(hash), string(purpose), spentPurpose(purpose)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return usermgmt.TokenRecord{}, errorf(usermgmt.CodeNotFound, "token not found")
+	}
+	if err != nil {
+		return usermgmt.TokenRecord{}, mapErr(err)
+	}
+	tok.Spent = string(tok.Purpose) != string(purpose)
+	tok.Purpose = purpose
+	return tok, nil
 }
 
 func (t *tx) DeleteTokens(ctx context.Context, tenantID string, userID uuid.UUID, purpose usermgmt.TokenPurpose) error {

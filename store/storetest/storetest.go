@@ -78,6 +78,9 @@ func cases() []testCase {
 		{"ConsumeTokenConcurrentOneWins", testConsumeTokenConcurrentOneWins},
 		{"ConsumeTokenWrongPurposeIsNotFound", testConsumeTokenWrongPurposeIsNotFound},
 		{"ConsumeTokenLeavesExpiryToCaller", testConsumeTokenLeavesExpiryToCaller},
+		{"PeekTokenTellsLiveFromSpent", testPeekTokenTellsLiveFromSpent},
+		{"PeekTokenForgetsOtherPurposesOnceSpent", testPeekTokenForgetsOtherPurposesOnceSpent},
+		{"DeleteExpiredRemovesSpentLinkTokens", testDeleteExpiredRemovesSpentLinkTokens},
 		{"DeleteTokensRemovesOnlyThatUsersPurpose", testDeleteTokensRemovesOnlyThatUsersPurpose},
 		{"TokensDoNotAliasStore", testTokensDoNotAliasStore},
 

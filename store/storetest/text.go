@@ -112,6 +112,10 @@ func testBadTextIsInvalid(t *testing.T, f *fixture) {
 			_, err := tx.ConsumeToken(f.ctx, usermgmt.TokenPurpose(bad), newHash())
 			return err
 		},
+		"PeekToken/Purpose": func(tx usermgmt.Tx, bad string) error {
+			_, err := tx.PeekToken(f.ctx, usermgmt.TokenPurpose(bad), newHash())
+			return err
+		},
 		"DeleteTokens/TenantID": func(tx usermgmt.Tx, bad string) error {
 			return tx.DeleteTokens(f.ctx, bad, u.ID, usermgmt.PurposeInvite)
 		},

@@ -157,3 +157,79 @@ func testTokensDoNotAliasStore(t *testing.T, f *fixture) {
 	require.NoError(t, err)
 	require.Equal(t, want, normToken(got))
 }
+
+func (f *fixture) peek(p usermgmt.TokenPurpose, h usermgmt.TokenHash) (usermgmt.TokenRecord, error) {
+	return inTx(f, func(tx usermgmt.Tx) (usermgmt.TokenRecord, error) { return tx.PeekToken(f.ctx, p, h) })
+}
+
+func testPeekTokenTellsLiveFromSpent(t *testing.T, f *fixture) {
+	u := f.mustUser(acme, "ada@example.com", usermgmt.StatusInvited)
+	for _, p := range []usermgmt.TokenPurpose{usermgmt.PurposeInvite, usermgmt.PurposePasswordReset} {
+		tok := f.mustToken(u, p)
+		got, err := f.peek(p, tok.Hash)
+		require.NoError(t, err, p)
+		require.False(t, got.Spent, "%s: a live token", p)
+		require.Equal(t, normToken(tok), normToken(got), p)
+		_, err = f.peek(p, tok.Hash)
+		require.NoError(t, err, "%s: peeking spends nothing", p)
+
+		consumed, err := f.consume(p, tok.Hash)
+		require.NoError(t, err, "%s: peeking left the token to consume", p)
+		require.False(t, consumed.Spent, p)
+		require.Equal(t, p, consumed.Purpose)
+
+		got, err = f.peek(p, tok.Hash)
+		require.NoError(t, err, "%s: a spent link token is kept until it expires", p)
+		require.True(t, got.Spent, p)
+		require.Equal(t, p, got.Purpose)
+		require.Equal(t, tok.UserID, got.UserID)
+		require.Equal(t, tok.TenantID, got.TenantID)
+		require.True(t, tok.ExpiresAt.Equal(got.ExpiresAt), p)
+
+		_, err = f.consume(p, tok.Hash)
+		requireCode(t, err, usermgmt.CodeNotFound, "a spent token is not consumed twice")
+		f.mustDo(func(tx usermgmt.Tx) error { return tx.DeleteTokens(f.ctx, acme, u.ID, p) })
+		got, err = f.peek(p, tok.Hash)
+		require.NoError(t, err, "%s: DeleteTokens removes live tokens only: the used link stays known", p)
+		require.True(t, got.Spent)
+	}
+	_, err := f.peek(usermgmt.PurposeInvite, newHash())
+	requireCode(t, err, usermgmt.CodeNotFound, "unknown token")
+	tok := f.mustToken(u, usermgmt.PurposeInvite)
+	_, err = f.peek(usermgmt.PurposePasswordReset, tok.Hash)
+	requireCode(t, err, usermgmt.CodeNotFound, "another purpose")
+
+	// A rolled-back consume leaves the token live.
+	_, err = probe(f, func(tx usermgmt.Tx) (usermgmt.TokenRecord, error) {
+		return tx.ConsumeToken(f.ctx, usermgmt.PurposeInvite, tok.Hash)
+	})
+	require.NoError(t, err)
+	got, err := f.peek(usermgmt.PurposeInvite, tok.Hash)
+	require.NoError(t, err)
+	require.False(t, got.Spent, "the rolled-back consume spent nothing")
+}
+
+func testPeekTokenForgetsOtherPurposesOnceSpent(t *testing.T, f *fixture) {
+	u := f.mustUser(acme, "ada@example.com", usermgmt.StatusInvited)
+	for _, p := range []usermgmt.TokenPurpose{usermgmt.PurposeMFAEnrollment, usermgmt.PurposeMFAChallenge} {
+		tok := f.mustToken(u, p)
+		_, err := f.consume(p, tok.Hash)
+		require.NoError(t, err, p)
+		_, err = f.peek(p, tok.Hash)
+		requireCode(t, err, usermgmt.CodeNotFound, string(p)+" is deleted when spent")
+	}
+}
+
+func testDeleteExpiredRemovesSpentLinkTokens(t *testing.T, f *fixture) {
+	u := f.mustUser(acme, "ada@example.com", usermgmt.StatusInvited)
+	at := base.Add(time.Hour)
+	tok := f.expiringToken(u, usermgmt.PurposeInvite, at)
+	_, err := f.consume(usermgmt.PurposeInvite, tok.Hash)
+	require.NoError(t, err)
+	require.Equal(t, usermgmt.Pruned{}, f.deleteExpired(at.Add(-time.Second)), "kept until it expires")
+	_, err = f.peek(usermgmt.PurposeInvite, tok.Hash)
+	require.NoError(t, err)
+	require.Equal(t, usermgmt.Pruned{Tokens: 1}, f.deleteExpired(at))
+	_, err = f.peek(usermgmt.PurposeInvite, tok.Hash)
+	requireCode(t, err, usermgmt.CodeNotFound, "pruned at expiry")
+}
