@@ -39,6 +39,46 @@ const (
 	EventSudoVerified       EventType = "sudo.verified"
 )
 
+// eventLabels is the one table of what each event type is called on a
+// page; GET /meta serves it, and a test holds it to the constants above.
+var eventLabels = []EventLabel{
+	{EventUserCreated, "Account created"},
+	{EventInvited, "Invitation sent"},
+	{EventInviteResent, "Invitation resent"},
+	{EventInviteAccepted, "Invitation accepted"},
+	{EventLoginSucceeded, "Logged in"},
+	{EventLoginFailed, "Login failed"},
+	{EventLoginLocked, "Sign-in paused after failed attempts"},
+	{EventLogout, "Logged out"},
+	{EventMFAEnrolled, "Enrolled in MFA"},
+	{EventMFAVerified, "MFA verified"},
+	{EventMFAFailed, "MFA code refused"},
+	{EventMFARecoveryUsed, "Recovery code used"},
+	{EventMFAReset, "MFA reset"},
+	{EventRoleGranted, "Role granted"},
+	{EventRoleRevoked, "Role revoked"},
+	{EventPasswordResetSent, "Password reset requested"},
+	{EventPasswordResetDone, "Password reset completed"},
+	{EventPasswordChanged, "Password changed"},
+	{EventDeviceTrusted, "Device trusted"},
+	{EventSessionsRevoked, "Sessions and trusted devices revoked"},
+	{EventDeactivated, "Deactivated"},
+	{EventActivated, "Activated"},
+	{EventRefreshTokenReused, "Reused refresh token: session revoked"},
+	{EventMailFailed, "Mail could not be delivered"},
+	{EventSudoVerified, "Confirmed identity for a sensitive action"},
+}
+
+// EventLabel names an event type the way a page shows it.
+type EventLabel struct {
+	Type  EventType
+	Label string
+}
+
+// EventLabels returns every event type the library logs with its label,
+// in the order of the constants.
+func EventLabels() []EventLabel { return append([]EventLabel(nil), eventLabels...) }
+
 // Event is one entry of a user's activity log. Events are append-only and
 // never hold a secret: Detail carries only names such as a role.
 type Event struct {

@@ -3,6 +3,9 @@ package usermgmt
 import (
 	"errors"
 	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Code classifies an error so a caller can act on it without reading text.
@@ -23,11 +26,16 @@ const (
 )
 
 // Error is the one error type of the library. Message is safe to show to
-// the person who caused the error; Err, when set, is the underlying cause
-// and is never shown.
+// the person who caused the error (ErrorMessage makes it a sentence);
+// Err, when set, is the underlying cause and is never shown.
 type Error struct {
 	Code    Code
 	Message string
+	// Field names the one input at fault, when there is one, so that a
+	// page can show the message next to it without reading the text:
+	// FieldEmail, FieldPassword, FieldCurrentPassword, FieldCode,
+	// FieldRole or FieldToken (the link itself). "" otherwise.
+	Field string
 	// RetryAfter is set on rate_limited errors: how long until a retry may work.
 	RetryAfter int64 // seconds
 	Err        error
@@ -41,6 +49,16 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// The inputs an Error's Field names.
+const (
+	FieldEmail           = "email"
+	FieldPassword        = "password"
+	FieldCurrentPassword = "current_password"
+	FieldCode            = "code"
+	FieldRole            = "role"
+	FieldToken           = "token"
+)
 
 // Errorf returns an *Error with the code and a formatted message.
 func Errorf(code Code, format string, args ...any) *Error {
@@ -60,14 +78,55 @@ func ErrorCode(err error) Code {
 	return CodeInternal
 }
 
-// ErrorMessage returns the message of err that is safe to show a user: the
+// fieldErrorf is Errorf for an error about one input.
+func fieldErrorf(field string, code Code, format string, args ...any) *Error {
+	e := Errorf(code, format, args...)
+	e.Field = field
+	return e
+}
+
+// ErrorField returns the input the first *Error in err's chain is about
+// (its Field), or "".
+func ErrorField(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Field
+	}
+	return ""
+}
+
+// internalMessage is what a person is told of an internal error, whose
+// cause is for the logs only.
+const internalMessage = "Something went wrong on our side. Try again in a moment."
+
+// ErrorMessage returns the message of err that is safe to show a user,
+// as a sentence (a capital first letter, a full stop at the end): the
 // message of an *Error, or a generic text for anything else.
 func ErrorMessage(err error) string {
 	var e *Error
-	if errors.As(err, &e) && e.Code != CodeInternal {
-		return e.Message
+	if errors.As(err, &e) && e.Code != CodeInternal && strings.TrimSpace(e.Message) != "" {
+		return Sentence(e.Message)
 	}
-	return "internal error"
+	return internalMessage
+}
+
+// Sentence returns msg as a sentence to show on a page: trimmed, the
+// first letter upper-case, ending in a full stop unless it ends in
+// punctuation already. Messages are written as lower-case clauses (Go's
+// convention for error strings); a page shows them as sentences.
+func Sentence(msg string) string {
+	msg = strings.TrimSpace(msg)
+	if msg == "" {
+		return msg
+	}
+	r, n := utf8.DecodeRuneInString(msg)
+	if unicode.IsLower(r) {
+		msg = string(unicode.ToUpper(r)) + msg[n:]
+	}
+	if last, _ := utf8.DecodeLastRuneInString(msg); !strings.ContainsRune(".!?", last) {
+		msg += "."
+	}
+	return msg
 }
 
 func internalf(err error, format string, args ...any) *Error {

@@ -62,7 +62,7 @@ func ExampleErrorCode() {
 	fmt.Println(usermgmt.ErrorCode(err), "-", usermgmt.ErrorMessage(err))
 	// Output:
 	// invalid
-	// invalid - unknown role "wizard"
+	// invalid - Unknown role "wizard".
 }
 
 func ExampleRelativeTime() {
@@ -110,7 +110,7 @@ func ExampleManager_DeliverPending() {
 	d, _ := m.DeliverPending(ctx)
 	fmt.Println("sent:", d.Sent, "- mailbox:", len(mail.Messages()))
 	// Output:
-	// delivery_failed - the change was saved, but the mail could not be sent yet; it will be retried
+	// delivery_failed - The change was saved, but the mail could not be sent yet; it will be retried.
 	// waiting: ana@acme.example invite next try 1m0s
 	// sent: 1 - mailbox: 1
 }

@@ -57,6 +57,9 @@ func (m *Manager) InviteUser(ctx context.Context, tenantID string, inv Invite) (
 			}
 		}
 		if err := tx.CreateUser(ctx, u); err != nil {
+			if ErrorCode(err) == CodeConflict {
+				return fieldErrorf(FieldEmail, CodeConflict, "%s is already a user here", email)
+			}
 			return err
 		}
 		if err := tx.AppendEvent(ctx, m.event(ctx, &u.User, EventUserCreated, "")); err != nil {

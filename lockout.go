@@ -221,7 +221,7 @@ var errWrongCodeCounted = errors.New("usermgmt: wrong code, counted")
 // errWrongCode is the one answer to a wrong code, and to any code while
 // the key is locked.
 func errWrongCode() error {
-	return Errorf(CodeUnauthenticated, "the code is not correct")
+	return fieldErrorf(FieldCode, CodeUnauthenticated, "the code is not correct")
 }
 
 // pauseNotice tells of a lock that a just counted failure set on u's key,

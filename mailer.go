@@ -39,6 +39,24 @@ const (
 	MessageSignInPaused MessageKind = "sign_in_paused"
 )
 
+// MessageKindLabel names a kind of mail the way a page shows it.
+type MessageKindLabel struct {
+	Kind  MessageKind
+	Label string
+}
+
+// MessageKindLabels returns every kind of mail the library sends with its
+// label, for the page that lists undelivered mail.
+func MessageKindLabels() []MessageKindLabel {
+	return []MessageKindLabel{
+		{MessageInvite, "Invitation"},
+		{MessagePasswordReset, "Password reset"},
+		{MessagePasswordChanged, "Password changed notice"},
+		{MessageMFAReset, "MFA reset notice"},
+		{MessageSignInPaused, "Sign-in paused notice"},
+	}
+}
+
 // Message is one mail. Link is the action link inside it (it carries a
 // token= query parameter), empty for notices. ID is the same on every
 // delivery attempt of one outbox mail: a Mailer may use it for the

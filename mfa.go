@@ -180,9 +180,9 @@ func checkCodeShape(code string, recovery bool) error {
 		if len(c) == recoveryCodeLength && strings.Trim(c, recoveryAlphabet) == "" {
 			return nil
 		}
-		return Errorf(CodeInvalid, "enter the 6-digit code from your authenticator app, or a recovery code")
+		return fieldErrorf(FieldCode, CodeInvalid, "enter the 6-digit code from your authenticator app, or a recovery code")
 	}
-	return Errorf(CodeInvalid, "enter the 6-digit code from your authenticator app")
+	return fieldErrorf(FieldCode, CodeInvalid, "enter the 6-digit code from your authenticator app")
 }
 
 // checkCode verifies a TOTP code (atomically spending its time step) or a

@@ -33,26 +33,26 @@ var commonPasswords = func() map[string]struct{} {
 // email and tenantID may be "" when not known yet (a link not spent).
 func (m *Manager) checkPassword(pw, email, tenantID string) (string, error) {
 	if !utf8.ValidString(pw) {
-		return "", Errorf(CodeInvalid, "password is not valid text")
+		return "", fieldErrorf(FieldPassword, CodeInvalid, "password is not valid text")
 	}
 	pw = norm.NFC.String(pw)
 	n := utf8.RuneCountInString(pw)
 	if n < m.opts.PasswordMinLength {
-		return "", Errorf(CodeInvalid, "password must be at least %d characters", m.opts.PasswordMinLength)
+		return "", fieldErrorf(FieldPassword, CodeInvalid, "password must be at least %d characters", m.opts.PasswordMinLength)
 	}
 	if n > m.opts.PasswordMaxLength {
-		return "", Errorf(CodeInvalid, "password must be at most %d characters", m.opts.PasswordMaxLength)
+		return "", fieldErrorf(FieldPassword, CodeInvalid, "password must be at most %d characters", m.opts.PasswordMaxLength)
 	}
 	lower := strings.ToLower(pw)
 	if _, common := commonPasswords[lower]; common {
-		return "", Errorf(CodeInvalid, "password is too common; choose another")
+		return "", fieldErrorf(FieldPassword, CodeInvalid, "password is too common; choose another")
 	}
 	if local, _, _ := strings.Cut(email, "@"); email != "" && (lower == email || lower == local) {
-		return "", Errorf(CodeInvalid, "password must not be your email address")
+		return "", fieldErrorf(FieldPassword, CodeInvalid, "password must not be your email address")
 	}
 	for _, w := range contextWords(email, tenantID) {
 		if strings.Contains(lower, w.word) {
-			return "", Errorf(CodeInvalid, "password must not contain %s %q", w.what, w.word)
+			return "", fieldErrorf(FieldPassword, CodeInvalid, "password must not contain %s %q", w.what, w.word)
 		}
 	}
 	return pw, nil

@@ -9,7 +9,7 @@ import (
 // errWrongCurrentPassword is the one answer to a wrong current password,
 // and to any while the sign-in key is locked.
 func errWrongCurrentPassword() error {
-	return Errorf(CodeUnauthenticated, "the current password is not correct")
+	return fieldErrorf(FieldCurrentPassword, CodeUnauthenticated, "the current password is not correct")
 }
 
 // ChangePassword sets a new password for the person holding sessionToken,

@@ -171,7 +171,7 @@ func (m *Manager) authorize(ctx context.Context, tx Tx, tenantID string, p Permi
 // actOn refuses an actor without tenant_admin acting on a tenant_admin.
 func (a authz) actOn(target *UserRecord) error {
 	if target.HasRole(RoleTenantAdmin) && !a.isAdmin() {
-		return Errorf(CodePermissionDenied, "only a tenant_admin may act on a tenant_admin")
+		return Errorf(CodePermissionDenied, "only a tenant admin may act on a tenant admin")
 	}
 	return nil
 }
@@ -179,7 +179,7 @@ func (a authz) actOn(target *UserRecord) error {
 // grant refuses an actor without tenant_admin granting tenant_admin.
 func (a authz) grant(r Role) error {
 	if r == RoleTenantAdmin && !a.isAdmin() {
-		return Errorf(CodePermissionDenied, "only a tenant_admin may grant tenant_admin")
+		return Errorf(CodePermissionDenied, "only a tenant admin may grant the tenant admin role")
 	}
 	return nil
 }
@@ -187,12 +187,12 @@ func (a authz) grant(r Role) error {
 // checkRoles validates, de-duplicates and orders roles; at least one.
 func (m *Manager) checkRoles(roles []Role) ([]Role, error) {
 	if len(roles) == 0 {
-		return nil, Errorf(CodeInvalid, "at least one role is required")
+		return nil, fieldErrorf(FieldRole, CodeInvalid, "at least one role is required")
 	}
 	out := make([]Role, 0, len(roles))
 	for _, r := range roles {
 		if !m.roles.has(r) {
-			return nil, Errorf(CodeInvalid, "unknown role %q", r)
+			return nil, fieldErrorf(FieldRole, CodeInvalid, "unknown role %q", r)
 		}
 		if !hasRole(out, r) {
 			out = append(out, r)
@@ -213,7 +213,7 @@ func keepsAnAdmin(ctx context.Context, tx Tx, u *UserRecord) error {
 		return err
 	}
 	if n <= 1 {
-		return Errorf(CodeConflict, "%s is the last active tenant_admin of the tenant", u.Email)
+		return Errorf(CodeConflict, "%s is the last active tenant admin; give another user that role first", u.Email)
 	}
 	return nil
 }
@@ -237,7 +237,7 @@ func (m *Manager) RevokeRole(ctx context.Context, tenantID string, userID uuid.U
 
 func (m *Manager) toggleRole(ctx context.Context, tenantID string, userID uuid.UUID, role Role, on bool) (User, error) {
 	if !m.roles.has(role) {
-		return User{}, Errorf(CodeInvalid, "unknown role %q", role)
+		return User{}, fieldErrorf(FieldRole, CodeInvalid, "unknown role %q", role)
 	}
 	var out User
 	err := m.onUser(ctx, tenantID, userID, PermChangeRoles, func(ctx context.Context, tx Tx, az authz, u *UserRecord) error {

@@ -64,7 +64,7 @@ func errUnauthenticated() error {
 }
 
 func errBadToken() error {
-	return Errorf(CodeUnauthenticated, "this link or code is not valid; ask for a new one")
+	return fieldErrorf(FieldToken, CodeUnauthenticated, "this link or code is not valid; ask for a new one")
 }
 
 // Login checks a person's password. Wrong password, unknown email,

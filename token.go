@@ -120,7 +120,7 @@ func (m *Manager) spendToken(ctx context.Context, tx Tx, purpose TokenPurpose, t
 		return UserRecord{}, TokenRecord{}, errBadToken()
 	}
 	if !now.Before(t.ExpiresAt) {
-		return UserRecord{}, t, Errorf(CodeExpired, "this link or code has expired; ask for a new one")
+		return UserRecord{}, t, fieldErrorf(FieldToken, CodeExpired, "this link or code has expired; ask for a new one")
 	}
 	u, err := tx.LockUser(ctx, t.TenantID, t.UserID)
 	return u, t, tokenErr(err)

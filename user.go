@@ -107,34 +107,34 @@ const (
 func NormalizeEmail(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return "", Errorf(CodeInvalid, "email is required")
+		return "", fieldErrorf(FieldEmail, CodeInvalid, "email is required")
 	}
 	if !utf8.ValidString(s) {
-		return "", Errorf(CodeInvalid, "email is not valid text")
+		return "", fieldErrorf(FieldEmail, CodeInvalid, "email is not valid text")
 	}
 	if r, what := hiddenRune(s); what != "" {
-		return "", Errorf(CodeInvalid, "email must not contain %U, %s", r, what)
+		return "", fieldErrorf(FieldEmail, CodeInvalid, "email must not contain %U, %s", r, what)
 	}
 	e := foldEmail(s)
 	if len(e) > maxEmailLen {
-		return "", Errorf(CodeInvalid, "email is too long")
+		return "", fieldErrorf(FieldEmail, CodeInvalid, "email is too long")
 	}
 	at := strings.LastIndexByte(e, '@')
 	if at < 1 || at == len(e)-1 || strings.ContainsAny(e, "<>,;\"()[]\\") {
-		return "", Errorf(CodeInvalid, "email %q is not a valid address", s)
+		return "", fieldErrorf(FieldEmail, CodeInvalid, "email %q is not a valid address", s)
 	}
 	a, err := mail.ParseAddress(e)
 	if err != nil || a.Address != e || a.Name != "" {
-		return "", Errorf(CodeInvalid, "email %q is not a valid address", s)
+		return "", fieldErrorf(FieldEmail, CodeInvalid, "email %q is not a valid address", s)
 	}
 	// The dots are checked after the mapping, which makes dots of some
 	// characters (U+3002 ideographic full stop).
 	domain, err := unicodeDomain(e[at+1:])
 	if err != nil || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.Contains(domain, "..") {
-		return "", Errorf(CodeInvalid, "email %q: the domain is not a valid domain name", s)
+		return "", fieldErrorf(FieldEmail, CodeInvalid, "email %q: the domain is not a valid domain name", s)
 	}
 	if e = e[:at+1] + domain; len(e) > maxEmailLen {
-		return "", Errorf(CodeInvalid, "email is too long")
+		return "", fieldErrorf(FieldEmail, CodeInvalid, "email is too long")
 	}
 	return e, nil
 }

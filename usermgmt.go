@@ -327,6 +327,22 @@ var DefaultArgon2 = Argon2Params{MemoryKiB: 19456, Time: 2, Threads: 1}
 // Roles returns a copy of the Manager's role catalogue, in its order.
 func (m *Manager) Roles() []RoleDef { return cloneDefs(m.roles.defs) }
 
+// PasswordPolicy is what a page tells a person choosing a password; the
+// Manager checks the rest (common passwords, the email) when it is sent.
+type PasswordPolicy struct {
+	MinLength, MaxLength int // in characters
+}
+
+// PasswordPolicy returns the Manager's password length bounds
+// (Options.PasswordMinLength and PasswordMaxLength).
+func (m *Manager) PasswordPolicy() PasswordPolicy {
+	return PasswordPolicy{MinLength: m.opts.PasswordMinLength, MaxLength: m.opts.PasswordMaxLength}
+}
+
+// Product returns the product's name (Options.Issuer), as mails and TOTP
+// apps show it.
+func (m *Manager) Product() string { return m.opts.Issuer }
+
 func setDefault[T comparable](p *T, def T) {
 	var zero T
 	if *p == zero {

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/usermgmt/usermgmt"
@@ -196,7 +197,7 @@ func (h *Handler) listUndeliveredMail(w http.ResponseWriter, r *http.Request, p 
 	out := MailPage{Mail: make([]UndeliveredMail, len(page.Mail)), NextCursor: page.NextCursor}
 	for i, m := range page.Mail {
 		u := UndeliveredMail{ID: m.ID, UserID: m.UserID, To: m.To, Kind: m.Kind, Attempts: m.Attempts,
-			LastError: m.LastError, Failed: m.Failed, CreatedAt: m.CreatedAt}
+			LastError: mailProblem(m.LastError), Failed: m.Failed, CreatedAt: m.CreatedAt}
 		if m.Failed {
 			u.FailedAt = &m.FailedAt
 		} else {
@@ -235,4 +236,32 @@ func (h *Handler) listActivity(w http.ResponseWriter, r *http.Request, p usermgm
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// mailProblem says in a sentence for a tenant admin why a mail is not
+// delivered yet. The Mailer's own text (an SMTP server's host and port,
+// its reply) is the operator's, who finds it in the log; the page shows
+// only what kind of trouble it was.
+func mailProblem(reason string) string {
+	if reason == "" {
+		return ""
+	}
+	r := strings.ToLower(reason)
+	has := func(words ...string) bool {
+		for _, w := range words {
+			if strings.Contains(r, w) {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case has("timeout", "deadline", "timed out"):
+		return "The mail server did not answer in time."
+	case has("refused", "no such host", "dial", "connect", "unreachable", "reset by peer", "eof"):
+		return "The mail server could not be reached."
+	case has("rejected", "recipient", "mailbox", "550", "551", "552", "553", "554"):
+		return "The mail server refused the mail."
+	}
+	return "The mail server did not accept the mail."
 }

@@ -53,30 +53,35 @@ type errorBody struct {
 	Error errorDetail `json:"error"`
 }
 
+// errorDetail is an error as the API answers it. Message is a sentence
+// fit to show on a page (usermgmt.ErrorMessage); Field, when the error is
+// about one input of the request (usermgmt.Error.Field), names it, so that
+// a page puts the message beside that input without reading the text.
 type errorDetail struct {
 	Code    usermgmt.Code `json:"code"`
 	Message string        `json:"message"`
+	Field   string        `json:"field,omitempty"`
 }
 
-// writeError answers err with its status and {"error":{code,message}}.
+// writeError answers err with its status and {"error":{code,message,field}}.
 // Internal errors are logged with their cause and answered with a generic
 // message; no other error is logged (they are the caller's to fix).
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := usermgmt.ErrorCode(err)
-	msg := usermgmt.ErrorMessage(err)
+	msg, field := usermgmt.ErrorMessage(err), usermgmt.ErrorField(err)
 	if errors.Is(err, context.Canceled) {
 		// The client went away; nobody reads the answer.
-		code, msg = usermgmt.CodeInternal, "internal error"
+		code, msg, field = usermgmt.CodeInternal, usermgmt.ErrorMessage(nil), ""
 	} else if code == usermgmt.CodeInternal {
+		field = ""
 		h.log.LogAttrs(r.Context(), slog.LevelError, "httpapi: internal error",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
-		msg = "internal error"
 	}
 	var ue *usermgmt.Error
 	if errors.As(err, &ue) && ue.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.FormatInt(ue.RetryAfter, 10))
 	}
-	writeJSON(w, StatusOf(code), errorBody{Error: errorDetail{Code: code, Message: msg}})
+	writeJSON(w, StatusOf(code), errorBody{Error: errorDetail{Code: code, Message: msg, Field: field}})
 }
 
 // errorf is an *usermgmt.Error made by the HTTP layer.

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"log/slog"
 	"net/http"
 	"slices"
 
@@ -33,3 +34,8 @@ func Routes() []Route {
 // HandleBeside puts a pattern on h's mux as a careless change would,
 // beside the route table.
 func HandleBeside(h *Handler, pattern string, f http.HandlerFunc) { h.mux.HandleFunc(pattern, f) }
+
+// WriteError is writeError, for the test over every code's message.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	(&Handler{log: slog.New(slog.DiscardHandler)}).writeError(w, r, err)
+}

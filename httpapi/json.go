@@ -82,8 +82,8 @@ type UndeliveredMail struct {
 	To            string               `json:"to"`
 	Kind          usermgmt.MessageKind `json:"kind"`
 	Attempts      int                  `json:"attempts"`
-	LastError     string               `json:"last_error,omitempty"`
-	NextAttemptAt *time.Time           `json:"next_attempt_at"` // null once failed
+	LastError     string               `json:"last_error,omitempty"` // a sentence; the Mailer's text is in the log
+	NextAttemptAt *time.Time           `json:"next_attempt_at"`      // null once failed
 	Failed        bool                 `json:"failed"`
 	FailedAt      *time.Time           `json:"failed_at"`
 	CreatedAt     time.Time            `json:"created_at"`

@@ -71,15 +71,18 @@ var routeTable = []route{
 	{method: "GET", path: "/mail/undelivered", kind: kindAdmin, permission: usermgmt.PermListUsers,
 		signedIn: (*Handler).listUndeliveredMail},
 
+	{method: "GET", path: "/meta", kind: kindPerson, open: (*Handler).meta},
 	{method: "POST", path: "/auth/login", kind: kindPerson, open: (*Handler).login},
 	{method: "POST", path: "/auth/mfa", kind: kindRedeem, open: (*Handler).verifyMFA},
 	{method: "POST", path: "/auth/refresh", kind: kindPerson, open: (*Handler).refresh},
 	{method: "POST", path: "/auth/logout", kind: kindPerson, open: (*Handler).logout},
 	{method: "POST", path: "/auth/password", kind: kindPerson, open: (*Handler).changePassword},
 	{method: "POST", path: "/auth/sudo", kind: kindPerson, open: (*Handler).sudo},
+	{method: "POST", path: "/invitations/check", kind: kindRedeem, open: (*Handler).checkInvite},
 	{method: "POST", path: "/invitations/accept", kind: kindRedeem, open: (*Handler).acceptInvite},
 	{method: "POST", path: "/invitations/mfa", kind: kindRedeem, open: (*Handler).completeEnrollment},
 	{method: "POST", path: "/password/forgot", kind: kindPerson, open: (*Handler).forgotPassword},
+	{method: "POST", path: "/password/check", kind: kindRedeem, open: (*Handler).checkReset},
 	{method: "POST", path: "/password/reset", kind: kindRedeem, open: (*Handler).resetPassword},
 }
 
