@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/google/uuid"
@@ -255,13 +256,19 @@ func mailProblem(reason string) string {
 		}
 		return false
 	}
-	switch {
+	switch m := smtpReply.FindStringSubmatch(r); {
+	case m != nil && m[1] == "4":
+		return "The mail server could not take the mail for now."
+	case m != nil && m[1] == "5":
+		return "The mail server refused the mail."
 	case has("timeout", "deadline", "timed out"):
 		return "The mail server did not answer in time."
 	case has("refused", "no such host", "dial", "connect", "unreachable", "reset by peer", "eof"):
 		return "The mail server could not be reached."
-	case has("rejected", "recipient", "mailbox", "550", "551", "552", "553", "554"):
-		return "The mail server refused the mail."
 	}
 	return "The mail server did not accept the mail."
 }
+
+// smtpReply finds an SMTP reply code (RFC 5321: 4yz is transient, 5yz
+// permanent) in a Mailer's error.
+var smtpReply = regexp.MustCompile(`\b([45])[0-9]{2}[ -]`)

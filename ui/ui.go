@@ -42,10 +42,6 @@ type Options struct {
 	// "/account" (the signed-in person's own account); InvitePath and
 	// ResetPath must match usermgmt.Links.InvitePath and ResetPath.
 	UsersPath, LoginPath, ForgotPath, InvitePath, ResetPath, AccountPath string
-	// PasswordMinLength is the shortest password the page lets a person
-	// choose; set it to the Manager's usermgmt.Options.PasswordMinLength.
-	// Default 12, the Manager's default.
-	PasswordMinLength int
 	// HSTS makes every answer carry Strict-Transport-Security (a year,
 	// subdomains included) when the page is reached over https through a
 	// TLS-terminating proxy, i.e. when its base URL is https but the
@@ -58,7 +54,6 @@ type pageData struct {
 	Title, APIPath, Prefix                                               string
 	UsersPath, LoginPath, ForgotPath, InvitePath, ResetPath, AccountPath string
 	View                                                                 string
-	PasswordMinLength                                                    int
 }
 
 // Handler returns the page's handler.
@@ -76,9 +71,6 @@ func Handler(opts Options) http.Handler {
 	def(&opts.InvitePath, "/invitations/accept")
 	def(&opts.ResetPath, "/password/reset")
 	def(&opts.AccountPath, "/account")
-	if opts.PasswordMinLength <= 0 {
-		opts.PasswordMinLength = 12
-	}
 	opts.Prefix = strings.TrimSuffix(opts.Prefix, "/")
 	opts.APIPath = strings.TrimSuffix(opts.APIPath, "/")
 
@@ -88,7 +80,7 @@ func Handler(opts Options) http.Handler {
 		err := tmpl.Execute(&b, pageData{Title: opts.Title, APIPath: opts.APIPath, Prefix: opts.Prefix,
 			UsersPath: opts.Prefix + opts.UsersPath, LoginPath: opts.Prefix + opts.LoginPath,
 			ForgotPath: opts.Prefix + opts.ForgotPath, InvitePath: opts.Prefix + opts.InvitePath,
-			ResetPath: opts.Prefix + opts.ResetPath, AccountPath: opts.Prefix + opts.AccountPath, View: view, PasswordMinLength: opts.PasswordMinLength})
+			ResetPath: opts.Prefix + opts.ResetPath, AccountPath: opts.Prefix + opts.AccountPath, View: view})
 		if err != nil {
 			panic(err) // the template is embedded and its data are strings: this cannot fail
 		}

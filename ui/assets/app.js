@@ -35,32 +35,52 @@
   const announce = (msg) => { const l = $("live"); l.textContent = ""; setTimeout(() => { l.textContent = msg; }, 30); };
 
   // ---- API ----------------------------------------------------------------
+  // An APIError carries the answer's code and, when the error is about
+  // one input, its field (email, password, current_password, code, role,
+  // token): the page places a message by these, never by its text.
   class APIError extends Error {
-    constructor(status, code, message) { super(message); this.status = status; this.code = code; }
+    constructor(status, code, message, field) { super(message); this.status = status; this.code = code; this.field = field || ""; }
   }
+  // signedIn is set once a call of the signed-in API succeeded on this page:
+  // losing the session then is news to tell on the login page.
+  let signedIn = false;
+  // A person route (sign in, links, the meta) needs no session: a 401 from
+  // it is an answer to show, not a lost session.
+  const isPerson = (path) => /^\/(auth|invitations|password|meta)\b/.test(path);
   async function call(method, path, data, retried) {
     const init = { method, credentials: "same-origin", headers: { "Accept": "application/json" } };
     if (data !== undefined) { init.headers["Content-Type"] = "application/json"; init.body = JSON.stringify(data); }
     let res;
     try { res = await fetch(cfg.api + path, init); } catch (e) { throw new APIError(0, "network", "Could not reach the server. Check your connection and try again."); }
-    if (res.status === 204) return null;
+    if (res.status === 204) { if (!isPerson(path)) signedIn = true; return null; }
     let json = null;
     try { json = await res.json(); } catch (e) { /* not JSON */ }
-    if (res.ok) return json;
+    if (res.ok) { if (!isPerson(path)) signedIn = true; return json; }
     const err = (json && json.error) || { code: "internal", message: "Something went wrong (" + res.status + ")." };
-    const person = path.startsWith("/auth/") || path.startsWith("/invitations/") || path.startsWith("/password/");
+    const person = isPerson(path);
     // A sensitive action outside sudo mode: confirm with a code, then the request again, once.
     if (err.code === "mfa_required" && !retried && !person && await confirmIdentity()) {
       return call(method, path, data, true);
     }
     // An expired or idle session: one refresh, then the request again.
     if (res.status === 401 && err.code !== "mfa_required" && !retried && !person) {
-      try { await call("POST", "/auth/refresh", undefined, true); return await call(method, path, data, true); } catch (e) { /* fall through */ }
+      try { await call("POST", "/auth/refresh", undefined, true); return await call(method, path, data, true); } catch (e) {
+        // The session is gone (idle timeout, signed out here or elsewhere):
+        // to the login page, which brings the person back here.
+        if (e.status === 401) return sessionEnded(signedIn || err.code === "expired");
+      }
     }
-    let msg = err.message;
-    const ra = res.headers.get("Retry-After");
-    if (res.status === 429 && ra) msg += " (retry in " + ra + "s)";
-    throw new APIError(res.status, err.code, msg);
+    throw new APIError(res.status, err.code, err.message, err.field);
+  }
+
+  // sessionEnded leaves for the login page with the way back (next) and,
+  // when a session was lost rather than never there, a notice to show.
+  // The caller's promise never settles: nothing renders stale data or an
+  // error on a page that is going away.
+  function sessionEnded(notice) {
+    const next = location.pathname + location.search + location.hash;
+    go(cfg.login + "?next=" + encodeURIComponent(next) + (notice ? "&ended=1" : ""));
+    return new Promise(() => {});
   }
 
   // confirmIdentity is sudo mode: the server wants a fresh proof that the
@@ -125,12 +145,81 @@
   // then; the server checks the rest of the policy.
   function chosenPassword(id) {
     const p1 = $(id).value, p2 = $(id + "2").value;
-    const min = $(id).minLength; // the page's PasswordMinLength
+    const min = $(id).minLength; // set from GET /meta (passwordPolicy)
     if (p1.length < min) { showError(id + "-error", "Use at least " + min + " characters.", $(id)); return ""; }
     if (p1 !== p2) { showError(id + "2-error", "The two passwords differ.", $(id + "2")); return ""; }
     return p1;
   }
   function busy(button, on) { if (button) { button.disabled = on; button.setAttribute("aria-busy", on ? "true" : "false"); } }
+
+  // ---- Toasts ---------------------------------------------------------------
+  // toast shows a short confirmation (or, with kind "error", a failure) in
+  // the corner and says it to screen readers: polite for news, assertive
+  // for errors. It goes after a few seconds; hovering or focusing it holds
+  // it (WCAG 2.2.1), and its Dismiss button closes it at once. Errors stay
+  // until dismissed.
+  const toastMs = () => window.usermgmtUI.toastMs || 6000; // usermgmtUI.toastMs: tests shorten it
+  function toast(message, opts) {
+    const kind = (opts && opts.kind) || "info";
+    let box = $("toasts");
+    if (!box) {
+      box = el("section", { id: "toasts", class: "toasts", "aria-label": "Notifications" },
+        el("div", { id: "toasts-status", role: "status", "aria-live": "polite" }),
+        el("div", { id: "toasts-alert", role: "alert", "aria-live": "assertive" }));
+      body.append(box);
+    }
+    const close = el("button", { type: "button", class: "icon toast-close", "aria-label": "Dismiss", text: "×" });
+    const t = el("div", { class: "toast toast-" + kind, dataset: { kind } }, el("p", { class: "toast-text", text: message }), close);
+    let timer = 0, held = false;
+    const remove = () => { clearTimeout(timer); if (t.contains(document.activeElement)) document.activeElement.blur(); t.remove(); };
+    const arm = () => { clearTimeout(timer); if (kind !== "error" && !held) timer = setTimeout(remove, toastMs()); };
+    const hold = (on) => { held = on; if (on) clearTimeout(timer); else arm(); };
+    close.addEventListener("click", remove);
+    t.addEventListener("mouseenter", () => hold(true)); t.addEventListener("mouseleave", () => hold(false));
+    t.addEventListener("focusin", () => hold(true)); t.addEventListener("focusout", () => hold(false));
+    t.addEventListener("keydown", (e) => { if (e.key === "Escape") { e.stopPropagation(); remove(); } });
+    $(kind === "error" ? "toasts-alert" : "toasts-status").append(t);
+    arm();
+    return t;
+  }
+
+  // confirmAction asks before an action, in a modal dialog; it resolves
+  // true when confirmed. Focus returns to what had it.
+  function confirmAction({ title, text, confirm, danger }) {
+    const back = document.activeElement;
+    const d = el("dialog", { id: "ask-dialog", "aria-labelledby": "ask-title", "aria-describedby": "ask-text" },
+      el("form", { method: "dialog" },
+        el("h2", { id: "ask-title", text: title }),
+        el("p", { id: "ask-text", text }),
+        el("div", { class: "dialog-buttons" },
+          el("button", { value: "cancel", class: "secondary", id: "ask-cancel", text: "Cancel" }),
+          el("button", { value: "confirm", class: danger ? "danger" : "primary", id: "ask-confirm", text: confirm }))));
+    body.append(d);
+    return new Promise((resolve) => {
+      d.addEventListener("close", () => {
+        d.remove(); resolve(d.returnValue === "confirm");
+        // After the caller's own clean-up (a busy button enabled again).
+        setTimeout(() => { if (back && back.isConnected && !document.querySelector("dialog[open]")) back.focus(); }, 0);
+      });
+      d.showModal(); $("ask-cancel").focus();
+    });
+  }
+
+  // meta is GET /meta, read once a page: the domain's lists (event types,
+  // mail kinds and their labels, permissions) and the password policy.
+  let metaAsked = null;
+  function meta() {
+    if (!metaAsked) metaAsked = call("GET", "/meta").catch((e) => { metaAsked = null; throw e; });
+    return metaAsked;
+  }
+  // passwordPolicy puts the policy's minimum on the new-password inputs and
+  // in the texts that name it (data-min-length).
+  async function passwordPolicy(...ids) {
+    let m;
+    try { m = await meta(); } catch (e) { return; } // the server checks the policy anyway
+    for (const id of ids) $(id).minLength = m.password_min_length;
+    document.querySelectorAll("[data-min-length]").forEach((e) => { e.textContent = String(m.password_min_length); });
+  }
 
   function takeToken() {
     // Read the link's token, then drop it from the address bar and history.
@@ -143,7 +232,7 @@
 
   const views = {};
   window.usermgmtUI = { cfg, $, el, announce, APIError, call, confirmIdentity, showError, clearErrors,
-    chosenPassword, busy, takeToken, go, views };
+    chosenPassword, busy, takeToken, go, views, toast, confirmAction, meta, passwordPolicy, sessionEnded };
   document.addEventListener("DOMContentLoaded", () => {
     document.querySelectorAll("a[data-href]").forEach((a) => { a.href = cfg[a.dataset.href]; });
     const view = body.dataset.view;

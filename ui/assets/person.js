@@ -3,7 +3,34 @@
 "use strict";
 
 (function (ui) {
-  const { cfg, $, el, call, showError, clearErrors, chosenPassword, busy, takeToken, go } = ui;
+  const { cfg, $, el, call, showError, clearErrors, chosenPassword, busy, takeToken, go, passwordPolicy } = ui;
+
+  // notice shows a sentence in a status paragraph, optionally followed by
+  // a link (text, href).
+  function notice(id, text, link) {
+    const p = $(id);
+    p.replaceChildren(text, ...(link ? [" ", el("a", { href: link[1], text: link[0] })] : []));
+    p.hidden = false;
+  }
+  const loginLink = ["Sign in", cfg.login];
+
+  // checkLink asks the API what the link can still do, spending nothing:
+  // {state: valid|expired|used, email, product}, or null for a link that
+  // is not one (the API says unauthenticated) after showing why.
+  async function checkLink(path, token, errorId) {
+    try { return await call("POST", path, { token }); } catch (err) {
+      if (err.field === "token" || err.status === 401) showError(errorId, "This link is not valid. Use the newest link you were sent, or ask for a new one.");
+      else showError(errorId, err.message);
+      return null;
+    }
+  }
+  // forAccount says which account of which product a page sets up, and
+  // gives it to password managers (a hidden username field).
+  function forAccount(whoId, userId, text, c) {
+    $(userId).value = c.email;
+    $(whoId).replaceChildren(text + " ", el("strong", { text: c.email }), " on ", el("strong", { text: c.product }), ".");
+    $(whoId).hidden = false;
+  }
 
   // ---- Log in -------------------------------------------------------------
   function initLogin() {
@@ -18,6 +45,7 @@
       try { u = n ? new URL(n, location.origin) : null; } catch (e) { /* not a URL */ }
       return u && u.origin === location.origin ? u.href : cfg.users;
     };
+    if (new URLSearchParams(location.search).get("ended")) notice("login-notice", "Your session ended. Sign in again.");
     $("login-email").focus();
     $("login-form").addEventListener("submit", async (e) => {
       e.preventDefault(); clearErrors($("login-form"));
@@ -47,7 +75,7 @@
         await call("POST", "/auth/mfa", { challenge, code, trust_device: $("trust-device").checked });
         go(next());
       } catch (err) {
-        if (err.code === "expired" || (err.status === 401 && err.message.includes("log in again"))) {
+        if (err.field === "token") { // the sign-in step itself expired or was spent
           $("code-form").hidden = true; $("login-form").hidden = false;
           showError("login-password-error", err.message, $("login-password"));
         } else showError("code-error", err.message, $("code-input"));
@@ -70,19 +98,43 @@
     const showEnrol = (enr) => {
       enrollment = enr;
       $("password-form").hidden = true; $("enrol-form").hidden = false;
+      sessionStorage.setItem("usermgmt-enrolling", "1");
       $("qr").src = enr.qr_data_url; $("secret").textContent = enr.secret.replace(/(.{4})/g, "$1 ").trim();
       $("otpauth").href = enr.otpauth_uri;
       step("qr"); $("enrol-code").focus();
     };
+    passwordPolicy("new-password");
     const stored = new URLSearchParams(location.search).get("enrol") && sessionStorage.getItem("usermgmt-enrollment");
     if (stored) {
+      // Signed in before enrolment was finished: it continues here.
       sessionStorage.removeItem("usermgmt-enrollment");
       $("accept-title").textContent = "Set up two-factor authentication";
+      notice("accept-notice", "Your password is set. Finish setting up your authenticator app to sign in.");
       showEnrol(JSON.parse(stored));
-    } else if (!token) {
+    } else if (token) {
+      startAccept();
+    } else if (sessionStorage.getItem("usermgmt-enrolling")) {
+      // A reload on the QR step: the link is spent, and signing in
+      // brings the person back to the step.
+      notice("accept-notice", "Your password is set, but the authenticator app is not set up yet. "
+        + "Sign in with your email and password to continue where you left off.", loginLink);
+    } else {
       showError("accept-error", "This page needs the link from your invitation email. Ask your administrator to resend it.");
-      $("password-form").hidden = true;
-    } else { step("password"); $("new-password").focus(); }
+    }
+    async function startAccept() {
+      const c = await checkLink("/invitations/check", token, "accept-error");
+      if (!c) return;
+      if (c.state === "expired") {
+        notice("accept-notice", "This invitation to " + c.product + " has expired. Ask your " + c.product
+          + " administrator to send you a new one.");
+      } else if (c.state === "used") {
+        notice("accept-notice", "This invitation was already used: you are already set up. Sign in with " + c.email
+          + " and your password; if you had not finished, signing in continues where you left off.", loginLink);
+      } else {
+        forAccount("accept-who", "accept-username", "You are setting up", c);
+        $("password-form").hidden = false; step("password"); $("new-password").focus();
+      }
+    }
 
     $("password-form").addEventListener("submit", async (e) => {
       e.preventDefault(); clearErrors($("password-form"));
@@ -90,7 +142,7 @@
       const b = $("password-submit"); busy(b, true);
       try { showEnrol((await call("POST", "/invitations/accept", { token, password: p1 })).enrollment); }
       catch (err) {
-        if (err.code === "invalid") showError("new-password-error", err.message, $("new-password"));
+        if (err.field === "password") showError("new-password-error", err.message, $("new-password"));
         else { showError("accept-error", err.message); }
       } finally { busy(b, false); }
     });
@@ -101,6 +153,7 @@
       const b = $("enrol-submit"); busy(b, true);
       try {
         const res = await call("POST", "/invitations/mfa", { token: enrollment.token, code });
+        sessionStorage.removeItem("usermgmt-enrolling");
         const codes = enrollment.recovery_codes || [];
         $("enrol-form").hidden = true;
         if (codes.length) {
@@ -108,8 +161,8 @@
           $("recovery").hidden = false; step("recovery"); $("recovery-done").focus();
         } else go(cfg.users);
       } catch (err) {
-        if (err.code === "expired") showError("accept-error", err.message);
-        else showError("enrol-code-error", err.message, $("enrol-code"));
+        if (err.field === "code") showError("enrol-code-error", err.message, $("enrol-code"));
+        else showError("accept-error", err.message);
       } finally { busy(b, false); }
     });
     $("recovery-done").addEventListener("click", () => go(cfg.users));
@@ -126,16 +179,29 @@
       catch (err) { showError("forgot-email-error", err.message, $("forgot-email")); }
     });
   }
-  function initReset() {
+  async function initReset() {
     const token = takeToken();
-    if (!token) { showError("reset-password-error", "This page needs the link from your password reset email."); }
-    $("reset-password").focus();
+    passwordPolicy("reset-password");
     $("reset-form").addEventListener("submit", async (e) => {
       e.preventDefault(); clearErrors($("reset-form"));
       const p1 = chosenPassword("reset-password"); if (!p1) return;
       try { await call("POST", "/password/reset", { token, password: p1 }); $("reset-form").hidden = true; $("reset-done").hidden = false; }
-      catch (err) { showError("reset-password-error", err.message, $("reset-password")); }
+      catch (err) {
+        if (err.field === "password") showError("reset-password-error", err.message, $("reset-password"));
+        else { $("reset-form").hidden = true; showError("reset-error", err.message); }
+      }
     });
+    if (!token) { showError("reset-error", "This page needs the link from your password reset email."); return; }
+    const c = await checkLink("/password/check", token, "reset-error");
+    if (!c) return;
+    if (c.state === "expired") {
+      notice("reset-notice", "This link has expired: reset links work for a short time only.", ["Ask for a new one", cfg.forgot]);
+    } else if (c.state === "used") {
+      notice("reset-notice", "This link was already used, and your password was changed then. Sign in with it.", loginLink);
+    } else {
+      forAccount("reset-who", "reset-username", "You are choosing a new password for", c);
+      $("reset-form").hidden = false; $("reset-password").focus();
+    }
   }
 
   Object.assign(ui.views, { login: initLogin, accept: initAccept, forgot: initForgot, reset: initReset });

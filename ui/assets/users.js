@@ -2,26 +2,14 @@
 "use strict";
 
 (function (ui) {
-  const { cfg, $, el, announce, call, showError, clearErrors, busy, go } = ui;
+  const { cfg, $, el, announce, call, showError, clearErrors, busy, go, toast } = ui;
 
   // ---- Settings → Users ---------------------------------------------------
   function statusBadge(s) { return el("span", { class: "status status-" + s, text: s }); }
-  const eventLabels = {
-    "user.created": "Account created", "user.invited": "Invitation sent", "invite.resent": "Invitation resent",
-    "invite.accepted": "Invitation accepted", "login.succeeded": "Logged in", "login.failed": "Login failed",
-    "login.locked": "Sign-in paused after failed attempts",
-    "logout": "Logged out", "mfa.enrolled": "Enrolled in MFA", "mfa.verified": "MFA verified", "mfa.failed": "MFA code refused",
-    "mfa.recovery_code_used": "Recovery code used", "mfa.reset": "MFA reset", "role.granted": "Role granted",
-    "role.revoked": "Role revoked", "password.reset_requested": "Password reset requested",
-    "password.reset_completed": "Password reset completed",
-    "password.changed": "Password changed", "device.trusted": "Device trusted",
-    "sessions.revoked": "Sessions and trusted devices revoked", "user.deactivated": "Deactivated", "user.activated": "Activated",
-    "session.refreshed": "Session refreshed", "session.refresh_reused": "Reused refresh token: session revoked", "mail.failed": "Mail could not be delivered",
-    "sudo.verified": "Confirmed identity for a sensitive action",
-  };
-
-  const mailKinds = { invite: "Invitation", password_reset: "Password reset", password_changed: "Password changed notice", mfa_reset: "MFA reset notice",
-    sign_in_paused: "Sign-in paused notice" };
+  // The labels of event types and mail kinds come from GET /meta (Go owns
+  // them); an unknown value shows as itself.
+  let eventLabels = {}, mailKinds = {};
+  const labels = (list) => Object.fromEntries((list || []).map((l) => [l.value, l.label]));
   const mailLimit = 50; // the notice lists the newest mail only
   const plural = (n, one, many) => n + " " + (n === 1 ? one : many);
 
@@ -42,6 +30,7 @@
       return;
     }
     $("invite-open").hidden = !can("users.invite");
+    try { const m = await ui.meta(); eventLabels = labels(m.event_types); mailKinds = labels(m.mail_kinds); } catch (e) { /* values show as they are */ }
     try { state.roles = (await call("GET", "/roles")).roles; } catch (e) { showError("list-error", e.message); }
     fillRoleSelect();
 
@@ -127,7 +116,7 @@
       busy(button, true); err.hidden = true;
       try {
         await call("POST", "/users/" + u.id + "/invitation/resend");
-        announce("Invitation resent to " + u.email);
+        toast("Invitation resent to " + u.email + ".");
         if (state.selected && state.selected.id === u.id) loadActivity(false);
         await refreshMail();
         return true;
@@ -139,7 +128,7 @@
     }
     async function activate(u, button, err) {
       busy(button, true); if (err) err.hidden = true;
-      try { replaceUser(await call("POST", "/users/" + u.id + "/activate")); announce(u.email + " was activated"); refreshCounts(); refreshMail(); if (state.selected && state.selected.id === u.id) loadActivity(false); }
+      try { replaceUser(await call("POST", "/users/" + u.id + "/activate")); toast(u.email + " was activated."); refreshCounts(); refreshMail(); if (state.selected && state.selected.id === u.id) loadActivity(false); }
       catch (e) { report(err || $("actions-error"), e); }
       finally { busy(button, false); }
     }
@@ -157,7 +146,7 @@
       busy(p.button, true);
       try {
         replaceUser(await call("POST", "/users/" + p.u.id + "/deactivate"));
-        announce(p.u.email + " was deactivated"); refreshCounts(); refreshMail(); // deactivating cancels their mail
+        toast(p.u.email + " was deactivated."); refreshCounts(); refreshMail(); // deactivating cancels their mail
         if (state.selected && state.selected.id === p.u.id) loadActivity(false);
       } catch (e) {
         report(p.err || $("actions-error"), e);
@@ -187,20 +176,19 @@
       try {
         const u = await call("POST", "/users/invitations", { email, roles: [$("invite-role").value] });
         $("invite-dialog").close();
-        announce("Invitation sent to " + u.email);
+        toast("Invitation sent to " + u.email + ".");
         await Promise.all([load(false), refreshMail()]);
       } catch (err) {
-        const m = err.message.toLowerCase();
         if (err.code === "delivery_failed") {
           // The user was created and the mail waits in the outbox: there
           // is nothing left to send from the dialog.
           $("invite-dialog").close();
-          const msg = "Invitation to " + email + ": " + err.message + ".";
+          const msg = "Invitation to " + email + ": " + err.message;
           $("list-warning-text").textContent = msg; $("list-warning").hidden = false; announce(msg);
           await Promise.all([load(false), refreshMail()]);
         }
-        else if (err.code === "conflict" || (err.code === "invalid" && m.includes("email"))) showError("invite-email-error", err.message, $("invite-email"));
-        else if (m.includes("role") || err.code === "permission_denied") showError("invite-role-error", err.message, $("invite-role"));
+        else if (err.field === "email") showError("invite-email-error", err.message, $("invite-email"));
+        else if (err.field === "role" || err.code === "permission_denied") showError("invite-role-error", err.message, $("invite-role"));
         else showError("invite-error", err.message);
       } finally { busy(button, false); }
     });
@@ -227,8 +215,16 @@
       if (seq !== state.mailSeq) return;
       renderMail(page);
     }
+    // While mail waits, the notice asks again every ui.mailPollMs, so a
+    // retry that delivers clears it without a reload; it stops when
+    // nothing waits.
+    function pollMail(waiting) {
+      clearTimeout(state.mailTimer);
+      if (waiting) state.mailTimer = setTimeout(refreshMail, ui.mailPollMs || 15000);
+    }
     function renderMail(page) {
       const mail = page.mail, more = !!page.next_cursor;
+      pollMail(mail.some((m) => !m.failed));
       $("mail-notice").hidden = mail.length === 0;
       if (!mail.length) { $("list-warning").hidden = true; $("mail-rows").replaceChildren(); return; } // all went: the warning is stale
       const failed = mail.filter((m) => m.failed).length;
@@ -313,7 +309,7 @@
       try {
         const nu = await call(on ? "PUT" : "DELETE", "/users/" + u.id + "/roles/" + encodeURIComponent(role));
         replaceUser(nu);
-        announce((on ? "Granted " : "Revoked ") + role + (on ? " to " : " from ") + u.email);
+        toast((on ? "Granted " : "Revoked ") + role + (on ? " to " : " from ") + u.email + ".");
         loadActivity(false);
       } catch (e) { box.checked = !on; showError("roles-error", e.message); }
       finally { const b = $("role-" + role); if (b) { b.disabled = !can("users.roles"); b.focus(); } }
@@ -327,8 +323,17 @@
       } finally { busy(b, false); }
     });
     $("panel-resend").addEventListener("click", (e) => { if (state.selected) resend(state.selected, e.currentTarget, $("actions-error")); });
-    panelAction("panel-reset", async (u) => { await call("POST", "/users/" + u.id + "/password-reset"); announce("Password reset email sent to " + u.email); loadActivity(false); });
-    panelAction("panel-logout", async (u) => { await call("POST", "/users/" + u.id + "/logout"); announce("All sessions and trusted devices of " + u.email + " were revoked"); loadActivity(false); });
+    panelAction("panel-reset", async (u) => { await call("POST", "/users/" + u.id + "/password-reset"); toast("Password reset email sent to " + u.email + "."); loadActivity(false); });
+    // Force Logout of oneself ends this very session: it asks first, then
+    // goes to the login page.
+    panelAction("panel-logout", async (u) => {
+      const self = u.id === me.user.id;
+      if (self && !(await ui.confirmAction({ title: "Sign yourself out everywhere?", confirm: "Sign out everywhere", danger: true,
+        text: "This ends every session of yours, this one included, and forgets your trusted devices. You will sign in again." }))) return;
+      await call("POST", "/users/" + u.id + "/logout");
+      if (self) { go(cfg.login); return; }
+      toast("All sessions and trusted devices of " + u.email + " were revoked."); loadActivity(false);
+    });
     $("panel-deactivate").addEventListener("click", (e) => { if (state.selected) confirmDeactivate(state.selected, e.currentTarget, null); });
     // Reset MFA asks first, in a modal <dialog>; outside sudo mode call()
     // asks for a code (confirmIdentity) and retries. The user's MFA then
@@ -353,7 +358,7 @@
           $("actions-done").textContent = msg; $("actions-done").hidden = false; $("actions-done").focus();
           loadActivity(false);
         }
-        announce(msg);
+        toast(msg);
       } catch (e) {
         report($("actions-error"), e);
         if (!b.hidden) b.focus();
