@@ -65,7 +65,7 @@ func (m *Manager) InviteUser(ctx context.Context, tenantID string, inv Invite) (
 		if err := tx.AppendEvent(ctx, m.event(ctx, &u.User, EventUserCreated, "")); err != nil {
 			return err
 		}
-		out, err = m.issueLink(ctx, tx, u, MessageInvite, EventInvited, az.email)
+		out, err = m.issueLink(ctx, tx, u, MessageInvite, EventInvited, az.email, true)
 		return err
 	})
 	if err != nil {
@@ -77,10 +77,12 @@ func (m *Manager) InviteUser(ctx context.Context, tenantID string, inv Invite) (
 // issueLink replaces the user's invitation or reset link with a new one,
 // so an older link stops working (and an older mail still in the outbox
 // is not sent), logs typ and queues the mail of kind. inviter is the
-// acting admin's email, "" for trusted code or the person. Within
+// acting admin's email, "" for trusted code or the person; byAdmin is false
+// only when the person asked for the mail themselves. Within
 // Options.MailInterval of the user's last link mail it changes nothing and
 // returns rate_limited (mailSpacing).
-func (m *Manager) issueLink(ctx context.Context, tx Tx, u *UserRecord, kind MessageKind, typ EventType, inviter string) (*outgoing, error) {
+func (m *Manager) issueLink(ctx context.Context, tx Tx, u *UserRecord, kind MessageKind, typ EventType, inviter string,
+	byAdmin bool) (*outgoing, error) {
 	if err := m.mailSpacing(u); err != nil {
 		return nil, err
 	}
@@ -107,7 +109,9 @@ func (m *Manager) issueLink(ctx context.Context, tx Tx, u *UserRecord, kind Mess
 	if err := tx.AppendEvent(ctx, m.event(ctx, &u.User, typ, "")); err != nil {
 		return nil, err
 	}
-	return m.queueMail(ctx, tx, kind, &u.User, inviter, m.link(path, token), ttl)
+	d := m.mailData(&u.User, inviter)
+	d.Link, d.Expiry, d.ByAdmin = m.link(path, token), humanDuration(ttl), byAdmin
+	return m.enqueueMail(ctx, tx, kind, &u.User, d, ttl)
 }
 
 // mailSpacing refuses a second invitation or reset mail to one user within
@@ -153,7 +157,7 @@ func (m *Manager) ResendInvite(ctx context.Context, tenantID string, userID uuid
 		}
 		u = r.User
 		var err error
-		out, err = m.issueLink(ctx, tx, r, MessageInvite, EventInviteResent, az.email)
+		out, err = m.issueLink(ctx, tx, r, MessageInvite, EventInviteResent, az.email, true)
 		return err
 	})
 	if err != nil {

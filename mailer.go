@@ -92,9 +92,13 @@ func (l *LogMailer) Send(_ context.Context, msg Message) error {
 
 // MailData is what the mail templates are filled with.
 type MailData struct {
-	Product  string // Options.Issuer
-	Email    string // the recipient's address
-	Inviter  string // the email of the admin who acted; "" when trusted code or the person did
+	Product string // Options.Issuer
+	Email   string // the recipient's address
+	Inviter string // the email of the admin who acted; "" when trusted code or the person did
+	// ByAdmin is set on a link mail that an administrator (or trusted
+	// code) sent, false on one the person asked for (a self-service
+	// reset): only that one says "if you did not ask for this".
+	ByAdmin  bool
 	Link     string // the action link (with token=); "" in notices
 	Expiry   string // how long the link works, in words ("7 days"); "" in notices
 	TenantID string
@@ -152,6 +156,37 @@ var defaultTemplates = func() map[MessageKind]MailTemplate {
 	return ts
 }()
 
+// mailHTML is the HTML part of a default mail: a plain one-column layout
+// with inline styles (mail clients drop style sheets), the product's name
+// on top, a heading, the body, and for a link mail a button (a styled
+// link) with the same link written out beneath it for clients that show
+// no buttons. The text part says the same in plain words.
+func mailHTML(heading, body, button, after string) string {
+	b := `<!doctype html>
+<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>` + heading + `</title></head>
+<body style="margin:0;padding:0;background:#f6f7f9;">
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="background:#f6f7f9;"><tr><td align="center" style="padding:24px 12px;">
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="max-width:560px;background:#ffffff;border:1px solid #dde1e8;border-radius:8px;">
+<tr><td style="padding:24px 28px;font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;font-size:16px;line-height:1.5;color:#1d2330;">
+<p style="margin:0 0 16px;font-size:14px;font-weight:600;color:#5b6475;">{{.Product}}</p>
+<h1 style="margin:0 0 16px;font-size:20px;line-height:1.3;">` + heading + `</h1>
+` + body
+	if button != "" {
+		b += `
+<p style="margin:24px 0;"><a class="button" href="{{.Link}}" style="display:inline-block;background:#2456d6;color:#ffffff;text-decoration:none;font-weight:600;padding:12px 22px;border-radius:6px;">` + button + `</a></p>
+<p style="margin:0 0 16px;font-size:13px;color:#5b6475;">If the button does not work, copy this link into your browser:<br><a href="{{.Link}}" style="color:#2456d6;word-break:break-all;">{{.Link}}</a></p>
+`
+	}
+	return b + after + `
+</td></tr></table>
+</td></tr></table>
+</body></html>
+`
+}
+
+// mailP is a paragraph of a default mail's HTML part.
+func mailP(s string) string { return `<p style="margin:0 0 16px;">` + s + `</p>` + "\n" }
+
 var defaultSources = map[MessageKind]mailSource{
 	MessageInvite: {
 		`{{if .Inviter}}{{.Inviter}} invited you to {{.Product}}{{else}}You are invited to {{.Product}}{{end}}`,
@@ -162,32 +197,35 @@ Set your password and enrol in two-factor authentication here:
 
 The link works once and expires in {{.Expiry}}.
 `,
-		`<p>{{if .Inviter}}{{.Inviter}} invited you{{else}}You have been invited{{end}} to <b>{{.Product}}</b> as {{.Email}}.</p>
-<p><a href="{{.Link}}">Set your password and enrol in two-factor authentication</a></p>
-<p>The link works once and expires in {{.Expiry}}.</p>
-`},
+		mailHTML(`You are invited to {{.Product}}`,
+			mailP(`{{if .Inviter}}{{.Inviter}} invited you{{else}}You have been invited{{end}} to <b>{{.Product}}</b> as {{.Email}}. `+
+				`Set your password and enrol in two-factor authentication to get started.`),
+			`Set up your account`,
+			mailP(`The link works once and expires in {{.Expiry}}.`))},
 	MessagePasswordReset: {
 		`Reset your {{.Product}} password`,
-		`{{if .Inviter}}{{.Inviter}} sent you a link to reset the password of {{.Email}} on {{.Product}}.{{else}}A password reset was requested for {{.Email}} on {{.Product}}.{{end}}
+		`{{if .Inviter}}{{.Inviter}} sent you a link to reset the password of {{.Email}} on {{.Product}}.{{else if .ByAdmin}}An administrator sent you a link to reset the password of {{.Email}} on {{.Product}}.{{else}}A password reset was requested for {{.Email}} on {{.Product}}.{{end}}
 
 Choose a new password here:
 {{.Link}}
 
-The link works once and expires in {{.Expiry}}. If you did not ask for this, ignore this mail.
+The link works once and expires in {{.Expiry}}.{{if not .ByAdmin}} If you did not ask for this, ignore this mail.{{end}}
 `,
-		`<p>{{if .Inviter}}{{.Inviter}} sent you a link to reset the password of {{.Email}} on <b>{{.Product}}</b>.{{else}}A password reset was requested for {{.Email}} on <b>{{.Product}}</b>.{{end}}</p>
-<p><a href="{{.Link}}">Choose a new password</a></p>
-<p>The link works once and expires in {{.Expiry}}. If you did not ask for this, ignore this mail.</p>
-`},
+		mailHTML(`Reset your {{.Product}} password`,
+			mailP(`{{if .Inviter}}{{.Inviter}} sent you a link to reset the password of {{.Email}} on <b>{{.Product}}</b>.`+
+				`{{else if .ByAdmin}}An administrator sent you a link to reset the password of {{.Email}} on <b>{{.Product}}</b>.`+
+				`{{else}}A password reset was requested for {{.Email}} on <b>{{.Product}}</b>.{{end}}`),
+			`Choose a new password`,
+			mailP(`The link works once and expires in {{.Expiry}}.{{if not .ByAdmin}} If you did not ask for this, ignore this mail.{{end}}`))},
 	MessagePasswordChanged: {
 		`Your {{.Product}} password was changed`,
 		`The password of {{.Email}} on {{.Product}} was just changed, and the other sessions of the account were signed out.
 
 If this was not you, contact your administrator at once.
 `,
-		`<p>The password of {{.Email}} on <b>{{.Product}}</b> was just changed, and the other sessions of the account were signed out.</p>
-<p>If this was not you, contact your administrator at once.</p>
-`},
+		mailHTML(`Your password was changed`,
+			mailP(`The password of {{.Email}} on <b>{{.Product}}</b> was just changed, and the other sessions of the account were signed out.`)+
+				mailP(`If this was not you, contact your administrator at once.`), "", "")},
 	MessageMFAReset: {
 		`Your {{.Product}} two-factor authentication was reset`,
 		`{{if .Inviter}}{{.Inviter}} reset{{else}}An administrator reset{{end}} the two-factor authentication of {{.Email}} on {{.Product}}, and every session was signed out.
@@ -195,10 +233,10 @@ If this was not you, contact your administrator at once.
 The next time you sign in you will set up your authenticator app again.
 If you did not expect this, contact your administrator at once.
 `,
-		`<p>{{if .Inviter}}{{.Inviter}} reset{{else}}An administrator reset{{end}} the two-factor authentication of {{.Email}} on <b>{{.Product}}</b>, and every session was signed out.</p>
-<p>The next time you sign in you will set up your authenticator app again.<br>
-If you did not expect this, contact your administrator at once.</p>
-`},
+		mailHTML(`Your two-factor authentication was reset`,
+			mailP(`{{if .Inviter}}{{.Inviter}} reset{{else}}An administrator reset{{end}} the two-factor authentication of {{.Email}} on <b>{{.Product}}</b>, and every session was signed out.`)+
+				mailP(`The next time you sign in you will set up your authenticator app again.<br>
+If you did not expect this, contact your administrator at once.`), "", "")},
 	MessageSignInPaused: {
 		`Signing in to {{.Product}} is paused after {{.FailedAttempts}} failed attempt{{if ne .FailedAttempts 1}}s{{end}}`,
 		`Signing in to {{.Product}} as {{.Email}} is paused after {{.FailedAttempts}} failed attempt{{if ne .FailedAttempts 1}}s{{end}} in a row, for {{.Pause}}: it resumes at {{.ResumesAt}}. Each further failed attempt pauses it longer.
@@ -206,10 +244,10 @@ If you did not expect this, contact your administrator at once.</p>
 If this was you, wait and try again, or reset your password from the sign-in page.
 If it was not you, someone may be guessing your password: reset your password from the sign-in page (that also ends the pause) and tell your administrator.
 `,
-		`<p>Signing in to <b>{{.Product}}</b> as {{.Email}} is paused after {{.FailedAttempts}} failed attempt{{if ne .FailedAttempts 1}}s{{end}} in a row, for {{.Pause}}: it resumes at {{.ResumesAt}}. Each further failed attempt pauses it longer.</p>
-<p>If this was you, wait and try again, or reset your password from the sign-in page.<br>
-If it was not you, someone may be guessing your password: reset your password from the sign-in page (that also ends the pause) and tell your administrator.</p>
-`},
+		mailHTML(`Signing in is paused`,
+			mailP(`Signing in to <b>{{.Product}}</b> as {{.Email}} is paused after {{.FailedAttempts}} failed attempt{{if ne .FailedAttempts 1}}s{{end}} in a row, for {{.Pause}}: it resumes at {{.ResumesAt}}. Each further failed attempt pauses it longer.`)+
+				mailP(`If this was you, wait and try again, or reset your password from the sign-in page.<br>
+If it was not you, someone may be guessing your password: reset your password from the sign-in page (that also ends the pause) and tell your administrator.`), "", "")},
 }
 
 // mailTemplates is the Manager's template set: the defaults with the
