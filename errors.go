@@ -105,16 +105,16 @@ const internalMessage = "Something went wrong on our side. Try again in a moment
 func ErrorMessage(err error) string {
 	var e *Error
 	if errors.As(err, &e) && e.Code != CodeInternal && strings.TrimSpace(e.Message) != "" {
-		return Sentence(e.Message)
+		return sentence(e.Message)
 	}
 	return internalMessage
 }
 
-// Sentence returns msg as a sentence to show on a page: trimmed, the
+// sentence returns msg as a sentence to show on a page: trimmed, the
 // first letter upper-case, ending in a full stop unless it ends in
 // punctuation already. Messages are written as lower-case clauses (Go's
 // convention for error strings); a page shows them as sentences.
-func Sentence(msg string) string {
+func sentence(msg string) string {
 	msg = strings.TrimSpace(msg)
 	if msg == "" {
 		return msg

@@ -160,6 +160,23 @@ func TestBrowserSessionEnds(t *testing.T) {
 		chromedp.Click(chromedp.ID("code-submit")),
 		waitFor(`location.pathname === "/" && document.querySelectorAll("#user-rows tr").length === 2`))
 
+	signInAgain := func(step string) {
+		t.Helper()
+		do(step,
+			chromedp.SendKeys(chromedp.ID("login-email"), adminEmail),
+			chromedp.SendKeys(chromedp.ID("login-password"), adminPassword),
+			chromedp.Click(chromedp.ID("login-submit")),
+			chromedp.WaitVisible(chromedp.ID("code-form")),
+			chromedp.SendKeys(chromedp.ID("code-input"), code(t, st.clk, secret)),
+			chromedp.Click(chromedp.ID("code-submit")),
+			waitFor(`location.pathname === "/" && document.querySelectorAll("#user-rows tr").length === 2`))
+	}
+	st.clk.Advance(31 * time.Minute) // past the idle timeout: refreshing fails too
+	do("after the idle timeout the next call goes to the login page, with the notice",
+		chromedp.Click(chromedp.CSS(`.badge-filter[data-status="invited"]`)),
+		waitFor(`location.pathname === "/login" && !document.getElementById("login-notice").hidden`))
+	signInAgain("sign in after the idle timeout")
+
 	do("force logout of oneself asks first; Cancel keeps the session",
 		chromedp.Click(chromedp.CSS(`tr[data-email="`+adminEmail+`"] button.link`)),
 		waitFor(`document.getElementById("panel-title").textContent === "`+adminEmail+`"`),
