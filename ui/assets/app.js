@@ -39,7 +39,9 @@
   // one input, its field (email, password, current_password, code, role,
   // token): the page places a message by these, never by its text.
   class APIError extends Error {
-    constructor(status, code, message, field) { super(message); this.status = status; this.code = code; this.field = field || ""; }
+    constructor(status, code, message, field) {
+      super(message); this.status = status; this.code = code; this.field = field || "";
+    }
   }
   // signedIn is set once a call of the signed-in API succeeded on this page:
   // losing the session then is news to tell on the login page.
@@ -64,7 +66,10 @@
     }
     // An expired or idle session: one refresh, then the request again.
     if (res.status === 401 && err.code !== "mfa_required" && !retried && !person) {
-      try { await call("POST", "/auth/refresh", undefined, true); return await call(method, path, data, true); } catch (e) {
+      try {
+        await call("POST", "/auth/refresh", undefined, true);
+        return await call(method, path, data, true);
+      } catch (e) {
         // The session is gone (idle timeout, signed out here or elsewhere):
         // to the login page, which brings the person back here.
         if (e.status === 401) return sessionEnded(signedIn || err.code === "expired");
@@ -169,9 +174,14 @@
       body.append(box);
     }
     const close = el("button", { type: "button", class: "icon toast-close", "aria-label": "Dismiss", text: "×" });
-    const t = el("div", { class: "toast toast-" + kind, dataset: { kind } }, el("p", { class: "toast-text", text: message }), close);
+    const t = el("div", { class: "toast toast-" + kind, dataset: { kind } },
+      el("p", { class: "toast-text", text: message }), close);
     let timer = 0, held = false;
-    const remove = () => { clearTimeout(timer); if (t.contains(document.activeElement)) document.activeElement.blur(); t.remove(); };
+    const remove = () => {
+      clearTimeout(timer);
+      if (t.contains(document.activeElement)) document.activeElement.blur();
+      t.remove();
+    };
     const arm = () => { clearTimeout(timer); if (kind !== "error" && !held) timer = setTimeout(remove, toastMs()); };
     const hold = (on) => { held = on; if (on) clearTimeout(timer); else arm(); };
     close.addEventListener("click", remove);

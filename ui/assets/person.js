@@ -19,7 +19,9 @@
   // is not one (the API says unauthenticated) after showing why.
   async function checkLink(path, token, errorId) {
     try { return await call("POST", path, { token }); } catch (err) {
-      if (err.field === "token" || err.status === 401) showError(errorId, "This link is not valid. Use the newest link you were sent, or ask for a new one.");
+      if (err.field === "token" || err.status === 401) {
+        showError(errorId, "This link is not valid. Use the newest link you were sent, or ask for a new one.");
+      }
       else showError(errorId, err.message);
       return null;
     }
@@ -28,7 +30,8 @@
   // gives it to password managers (a hidden username field).
   function forAccount(whoId, userId, text, c) {
     $(userId).value = c.email;
-    $(whoId).replaceChildren(text + " ", el("strong", { text: c.email }), " on ", el("strong", { text: c.product }), ".");
+    $(whoId).replaceChildren(text + " ", el("strong", { text: c.email }), " on ",
+      el("strong", { text: c.product }), ".");
     $(whoId).hidden = false;
   }
 
@@ -195,9 +198,11 @@
     const c = await checkLink("/password/check", token, "reset-error");
     if (!c) return;
     if (c.state === "expired") {
-      notice("reset-notice", "This link has expired: reset links work for a short time only.", ["Ask for a new one", cfg.forgot]);
+      notice("reset-notice", "This link has expired: reset links work for a short time only.",
+        ["Ask for a new one", cfg.forgot]);
     } else if (c.state === "used") {
-      notice("reset-notice", "This link was already used, and your password was changed then. Sign in with it.", loginLink);
+      notice("reset-notice", "This link was already used, and your password was changed then. Sign in with it.",
+        loginLink);
     } else {
       forAccount("reset-who", "reset-username", "You are choosing a new password for", c);
       $("reset-form").hidden = false; $("reset-password").focus();

@@ -30,7 +30,10 @@
       return;
     }
     $("invite-open").hidden = !can("users.invite");
-    try { const m = await ui.meta(); eventLabels = labels(m.event_types); mailKinds = labels(m.mail_kinds); } catch (e) { /* values show as they are */ }
+    try {
+      const m = await ui.meta();
+      eventLabels = labels(m.event_types); mailKinds = labels(m.mail_kinds);
+    } catch (e) { /* values show as they are */ }
     try { state.roles = (await call("GET", "/roles")).roles; } catch (e) { showError("list-error", e.message); }
     fillRoleSelect();
 
@@ -328,8 +331,9 @@
     // goes to the login page.
     panelAction("panel-logout", async (u) => {
       const self = u.id === me.user.id;
-      if (self && !(await ui.confirmAction({ title: "Sign yourself out everywhere?", confirm: "Sign out everywhere", danger: true,
-        text: "This ends every session of yours, this one included, and forgets your trusted devices. You will sign in again." }))) return;
+      const ask = { title: "Sign yourself out everywhere?", confirm: "Sign out everywhere", danger: true,
+        text: "This ends every session of yours, this one included, and forgets your trusted devices. You will sign in again." };
+      if (self && !(await ui.confirmAction(ask))) return;
       await call("POST", "/users/" + u.id + "/logout");
       if (self) { go(cfg.login); return; }
       toast("All sessions and trusted devices of " + u.email + " were revoked."); loadActivity(false);
