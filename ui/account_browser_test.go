@@ -231,6 +231,12 @@ func TestBrowserAccount(t *testing.T) {
 		t.Fatalf("after making new ones: %q", got)
 	}
 	shot(t, page, shots, "account-new-codes.png", "the new recovery codes, shown once")
+	do("phone width", chromedp.EmulateViewport(390, 844), waitFor(`true`))
+	shot(t, page, shots, "account-phone.png", "the account page with new codes at phone width")
+	if evalBool(t, page, `document.documentElement.scrollWidth > 390`) {
+		t.Fatal("the account page scrolls sideways at phone width")
+	}
+	do("desktop width", chromedp.EmulateViewport(1366, 900), waitFor(`true`))
 
 	permit("clipboard-write", browser.PermissionSettingDenied)
 	do("copy, refused by the browser: the codes are selected and the page says so",
