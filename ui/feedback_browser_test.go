@@ -201,7 +201,3 @@ func TestBrowserSessionEnds(t *testing.T) {
 		t.Fatalf("last event: %+v %v", page.Events, err)
 	}
 }
-
-func jsString(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
-}

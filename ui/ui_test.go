@@ -35,7 +35,8 @@ func TestPagesAndAssets(t *testing.T) {
 			t.Fatalf("GET %s headers: %v", path, hd)
 		}
 	}
-	for _, a := range []string{"/assets/app.js", "/assets/users.js", "/assets/person.js", "/assets/account.js", "/assets/app.css"} {
+	for _, a := range []string{"/assets/app.js", "/assets/users.js", "/assets/person.js", "/assets/account.js", "/assets/codes.js",
+		"/assets/app.css"} {
 		if w := get(t, h, "GET", a); w.Code != 200 || w.Body.Len() < 500 {
 			t.Fatalf("GET %s: %d", a, w.Code)
 		}
@@ -52,7 +53,7 @@ func TestPagesAreSelfContained(t *testing.T) {
 	h := ui.Handler(ui.Options{})
 	page := get(t, h, "GET", "/").Body.String()
 	var js string
-	for _, f := range []string{"app.js", "users.js", "person.js", "account.js"} {
+	for _, f := range []string{"app.js", "users.js", "person.js", "account.js", "codes.js"} {
 		js += get(t, h, "GET", "/assets/"+f).Body.String()
 	}
 	css := get(t, h, "GET", "/assets/app.css").Body.String()

@@ -46,9 +46,10 @@
   // signedIn is set once a call of the signed-in API succeeded on this page:
   // losing the session then is news to tell on the login page.
   let signedIn = false;
-  // A person route (sign in, links, the meta) needs no session: a 401 from
-  // it is an answer to show, not a lost session.
-  const isPerson = (path) => /^\/(auth|invitations|password|meta)\b/.test(path);
+  // A person route (sign in, links, the meta, and what acts on the caller's
+  // own session) needs no session refresh: its 401 may be about what was
+  // typed (a password, a code), an answer to show, not a lost session.
+  const isPerson = (path) => /^\/(auth|invitations|password|meta)\b/.test(path) || path === "/account/recovery-codes";
   async function call(method, path, data, retried) {
     const init = { method, credentials: "same-origin", headers: { "Accept": "application/json" } };
     if (data !== undefined) { init.headers["Content-Type"] = "application/json"; init.body = JSON.stringify(data); }
