@@ -52,6 +52,14 @@ func TestBrowserToastsAndMail(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#toasts-status .toast button`)),
 		waitFor(`!document.querySelector("#toasts-status .toast")`))
 
+	do("an error toast is assertive and stays until dismissed",
+		chromedp.Evaluate[chromedp.Void](`usermgmtUI.toastMs = 300; usermgmtUI.toast("It failed.", { kind: "error" })`),
+		waitFor(`document.getElementById("toasts-alert").getAttribute("role") === "alert" && `+
+			`document.querySelector("#toasts-alert .toast").textContent.includes("It failed.")`),
+		chromedp.Sleep(800),
+		waitFor(`!!document.querySelector("#toasts-alert .toast")`),
+		chromedp.Click(chromedp.CSS(`#toasts-alert .toast button`)),
+		waitFor(`!document.querySelector("#toasts-alert .toast")`))
 	st.clk.Advance(time.Minute) // mail spacing
 	do("resend: a toast that goes by itself, but not while focused",
 		chromedp.Evaluate[chromedp.Void](`usermgmtUI.toastMs = 700`),
