@@ -11,6 +11,13 @@
       showError("account-error", e.message); return;
     }
     $("account-email").textContent = me.user.email;
+    ui.sessionsSection($("account-sessions-list"), {
+      load: () => call("GET", "/account/sessions"),
+      revokeSession: (s) => call("DELETE", "/account/sessions/" + s.id),
+      revokeDevice: (d) => call("DELETE", "/account/devices/" + d.id),
+      onSignedOut: () => go(cfg.login),
+      headingLevel: 3,
+    });
     $("account-sign-out").addEventListener("click", async () => { try { await call("POST", "/auth/logout"); } finally { go(cfg.login); } });
   }
 
