@@ -93,7 +93,8 @@ func (a *apiClient) get(t *testing.T, url string, out any) int {
 // TestBrowserSessions: ana is signed in from Firefox on Windows and from
 // Safari on an iPhone she trusted. The admin opens her panel and sees both
 // by name, with the trusted device; revoking the Windows session (asked
-// first) ends it at its next request while the iPhone goes on. Then ana
+// first) ends it at its next request while the iPhone goes on, and
+// untrusting the iPhone makes its next sign-in ask for a code. Then ana
 // signs in here: her account page lists this browser as "This device" and
 // the iPhone; she revokes the iPhone (its next request is refused), then
 // the session she is using, and lands on the login page.
@@ -161,6 +162,19 @@ func TestBrowserSessions(t *testing.T) {
 	if s := phone.get(t, me, nil); s != 200 {
 		t.Fatalf("the other session answers %d, want 200", s)
 	}
+	do("the trusted iPhone is untrusted: the list says so and focus stays in it",
+		chromedp.Click(chromedp.CSS(`#panel-sessions ul.sessions:last-of-type li button`)),
+		waitFor(`document.getElementById("revoke-dialog").open &&
+			document.getElementById("revoke-title").textContent === "Stop trusting this device?"`),
+		chromedp.Click(chromedp.ID("revoke-ok")),
+		waitFor(`document.querySelector("#panel-sessions ul.sessions:last-of-type").textContent
+			=== "No trusted devices."`),
+		waitFor(`document.activeElement.textContent === "Trusted devices"`))
+	var res struct{ Status string }
+	phone.post(t, st.url+"/api/auth/login", map[string]any{"email": "ana@acme.test", "password": newPassword}, &res)
+	if res.Status != "mfa_required" {
+		t.Fatalf("the untrusted iPhone signs in with %q, want mfa_required", res.Status)
+	}
 
 	do("ana signs in here and opens her account page",
 		chromedp.Click(chromedp.ID("sign-out")),
@@ -174,6 +188,8 @@ func TestBrowserSessions(t *testing.T) {
 		waitFor(item("#account-sessions-list", phone.sessionID)+`?.querySelector("strong").textContent
 			=== "Safari 17 on iPhone"`),
 		waitFor(`document.querySelectorAll("#account-sessions-list li[data-current=true]").length === 1`),
+		waitFor(`document.querySelector("#account-sessions-list li[data-current=true] .this-device").textContent
+			=== "This device"`),
 		waitFor(`document.querySelector("#account-sessions-list li[data-current=true] strong").textContent
 			.startsWith("Chrome")`))
 	shot(t, browser, shots, "sessions-account.png", "the account page's sessions and devices")

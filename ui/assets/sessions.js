@@ -6,7 +6,6 @@
 //     load,            // () => Promise of {sessions: [...], devices: [...]}
 //     revokeSession,   // (session) => Promise
 //     revokeDevice,    // (device) => Promise
-//     revokeAll,       // optional () => Promise: a "Revoke all" button
 //     onChange,        // optional () => void, after any revocation
 //     onSignedOut,     // () => void, after revoking the session in use
 //     headingLevel,    // optional, of the two lists' headings: 4 (under an h3)
@@ -77,19 +76,18 @@
     const error = el("p", { id: id + "-error", class: "error", role: "alert", hidden: true });
     const sessionsList = el("ul", { class: "sessions", "aria-labelledby": id + "-s" });
     const devicesList = el("ul", { class: "sessions", "aria-labelledby": id + "-d" });
-    const all = opts.revokeAll ? el("button", { type: "button", class: "danger", text: "Revoke all" }) : null;
     const h = "h" + (opts.headingLevel || 4);
     container.replaceChildren(
       el(h, { id: id + "-s", tabindex: "-1", text: "Sessions" }), sessionsList,
-      el(h, { id: id + "-d", text: "Trusted devices" }),
+      el(h, { id: id + "-d", tabindex: "-1", text: "Trusted devices" }),
       el("p", { class: "muted small", text: "A trusted device signs in without a code from the authenticator app." }),
-      devicesList, ...(all ? [all] : []), error);
+      devicesList, error);
     const heading = container.querySelector(h);
 
     function showError(msg) { error.textContent = msg; error.hidden = !msg; }
 
     // revoke confirms, runs f and reloads; focus then goes to the item in
-    // the same place, or the list's heading.
+    // the same place, or the heading of a list left empty.
     async function revoke(button, title, text, f, done, signsOut) {
       if (!(await ask(title, text))) { button.focus(); return; }
       showError(""); busy(button, true);
@@ -101,7 +99,7 @@
       await reload();
       const next = list && list.children[Math.min(at, list.children.length - 1)];
       const b = next && next.querySelector("button");
-      (b || heading).focus();
+      (b || (list && $(list.getAttribute("aria-labelledby"))) || heading).focus();
     }
 
     function sessionItem(s) {
@@ -141,12 +139,6 @@
       const items = (xs, item, none) => (xs.length ? xs.map(item) : [empty(none)]);
       sessionsList.replaceChildren(...items(got.sessions, sessionItem, "No active sessions."));
       devicesList.replaceChildren(...items(got.devices, deviceItem, "No trusted devices."));
-      if (all) all.hidden = !got.sessions.length && !got.devices.length;
-    }
-    if (all) {
-      all.addEventListener("click", () => revoke(all, "Revoke all sessions and devices?",
-        "Every session ends and every trusted device will need a code again.", opts.revokeAll,
-        "All sessions and trusted devices revoked", false));
     }
     clearInterval(container.usermgmtTick);
     container.usermgmtTick = setInterval(() => tick(container), 30000);
