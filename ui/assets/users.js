@@ -274,6 +274,21 @@
       $("panel").hidden = false;
       $("panel").focus();
       loadActivity(false);
+      showSessions(u);
+    }
+    // Sessions and devices: shown to whoever may force a logout (the
+    // server says so per user in allowed_actions, when it does).
+    let sessions = null;
+    function showSessions(u) {
+      const may = can("users.force_logout") && (!u.allowed_actions || u.allowed_actions.includes("list_sessions"));
+      $("panel-sessions-section").hidden = !may;
+      sessions = may ? ui.sessionsSection($("panel-sessions"), {
+        load: () => call("GET", "/users/" + u.id + "/sessions"),
+        revokeSession: (s) => call("DELETE", "/users/" + u.id + "/sessions/" + s.id),
+        revokeDevice: (d) => call("DELETE", "/users/" + u.id + "/devices/" + d.id),
+        onChange: () => loadActivity(false),
+        onSignedOut: () => go(cfg.login),
+      }) : null;
     }
     $("panel-close").addEventListener("click", closePanel);
     document.addEventListener("keydown", (e) => { if (e.key === "Escape" && !$("panel").hidden && !document.querySelector("dialog[open]")) closePanel(); });
@@ -337,6 +352,7 @@
       await call("POST", "/users/" + u.id + "/logout");
       if (self) { go(cfg.login); return; }
       toast("All sessions and trusted devices of " + u.email + " were revoked."); loadActivity(false);
+      if (sessions) sessions.reload();
     });
     $("panel-deactivate").addEventListener("click", (e) => { if (state.selected) confirmDeactivate(state.selected, e.currentTarget, null); });
     // Reset MFA asks first, in a modal <dialog>; outside sudo mode call()
