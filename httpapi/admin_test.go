@@ -73,7 +73,7 @@ func TestRouteTable(t *testing.T) {
 			t.Errorf("route %s has no example in routeExamples", rt.Pattern())
 		}
 	}
-	served := httpapi.Patterns(f.h.(*httpapi.Handler))
+	served := httpapi.Patterns(f.api)
 	if !slices.Equal(served, table) {
 		t.Errorf("the mux serves %v\nthe table lists %v", served, table)
 	}
@@ -94,7 +94,7 @@ func TestRouteTable(t *testing.T) {
 	t.Run("APatternBesideTheTableIsNotServed", func(t *testing.T) {
 		_, tok, _ := f.active(t, "acme", "admin@acme.test", usermgmt.RoleTenantAdmin)
 		called := false
-		httpapi.HandleBeside(f.h.(*httpapi.Handler), "GET /mail/count", func(http.ResponseWriter, *http.Request) { called = true })
+		httpapi.HandleBeside(f.api, "GET /mail/count", func(http.ResponseWriter, *http.Request) { called = true })
 		wantError(t, f.do(t, req{method: "GET", path: "/mail/count", bearer: tok}), 404, "not_found")
 		if called {
 			t.Fatal("the handler beside the table ran")
