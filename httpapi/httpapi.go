@@ -23,8 +23,9 @@
 // errors, by the OpenAPI 3.1 document served at GET /openapi.json (the file
 // openapi.json, also OpenAPI()); a client can be generated from it. The
 // signed-in routes act in the caller's tenant (/me, /roles, /users and
-// /users/{id}/…, /mail/undelivered); the person routes sign in (/auth/…),
-// accept an invitation (/invitations/…) and reset a password (/password/…).
+// /users/{id}/…, /mail/undelivered) or on the caller's own account
+// (/account/…); the person routes sign in (/auth/…), accept an invitation
+// (/invitations/…) and reset a password (/password/…).
 //
 // Sudo mode: granting tenant_admin (PUT /users/{id}/roles/tenant_admin, or
 // an invitation with that role) and resetting MFA (POST
