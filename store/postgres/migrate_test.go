@@ -71,6 +71,51 @@ func TestMigrateConcurrently(t *testing.T) {
 	})
 }
 
+// oldUser inserts u into a schema of an earlier version, which the
+// Store's own CreateUser (written for the latest) may not fit.
+func oldUser(t *testing.T, db *bun.DB, s *postgres.Store, u *usermgmt.UserRecord) {
+	t.Helper()
+	_, err := db.DB.ExecContext(context.Background(), `INSERT INTO "`+s.Schema()+`".users
+		(tenant_id, id, email, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)`,
+		u.TenantID, u.ID.String(), u.Email, string(u.Status), u.CreatedAt)
+	require.NoError(t, err)
+}
+
+// A version-5 schema's invited users get the expiry of their live
+// invitation link from 0006, or now when they have none; users who are
+// not waiting for an invitation get none.
+func TestMigrate0006DatesInvitations(t *testing.T) {
+	db, s := migratedBackTo(t, 5)
+	ctx := context.Background()
+	q := `"` + s.Schema() + `"`
+	live := newUser("t1", "live@x.io", usermgmt.StatusInvited)
+	dead := newUser("t1", "dead@x.io", usermgmt.StatusInvited)
+	active := newUser("t1", "active@x.io", usermgmt.StatusActive)
+	for _, u := range []*usermgmt.UserRecord{live, dead, active} {
+		oldUser(t, db, s, u)
+	}
+	exp := time.Now().Add(72 * time.Hour).UTC().Truncate(time.Microsecond)
+	_, err := db.DB.ExecContext(ctx, `INSERT INTO `+q+`.tokens (hash, purpose, tenant_id, user_id, created_at, expires_at)
+		VALUES ($1, 'invite', 't1', $2, now(), $3)`, hashArgOf("inv"), live.ID.String(), exp)
+	require.NoError(t, err)
+	require.NoError(t, s.Migrate(ctx))
+	inTx(t, s, func(ctx context.Context, tx usermgmt.Tx) error {
+		got, err := tx.GetUser(ctx, "t1", live.ID)
+		require.NoError(t, err)
+		require.NotNil(t, got.InviteExpiresAt)
+		assert.True(t, exp.Equal(*got.InviteExpiresAt), "%v", got.InviteExpiresAt)
+		got, err = tx.GetUser(ctx, "t1", dead.ID)
+		require.NoError(t, err)
+		require.NotNil(t, got.InviteExpiresAt)
+		assert.False(t, got.InviteExpired(time.Now().Add(-time.Hour)), "expired before the migration ran")
+		assert.True(t, got.InviteExpired(time.Now().Add(time.Second)))
+		got, err = tx.GetUser(ctx, "t1", active.ID)
+		require.NoError(t, err)
+		assert.Nil(t, got.InviteExpiresAt)
+		return nil
+	})
+}
+
 // undo removes what each migration after 0001 creates ({s} is the quoted
 // schema). A new migration needs its entry here.
 var undo = map[int]string{
@@ -80,6 +125,7 @@ var undo = map[int]string{
 		ALTER TABLE {s}.users ADD COLUMN failed_attempts integer NOT NULL DEFAULT 0, ADD COLUMN locked_until timestamptz`,
 	5: `ALTER TABLE {s}.sessions DROP COLUMN verified_at;
 		ALTER TABLE {s}.refresh_tokens DROP COLUMN spent_at, DROP COLUMN successor`,
+	6: `DROP INDEX {s}.users_tenant_roles; ALTER TABLE {s}.users DROP COLUMN invite_expires_at`,
 }
 
 // migratedBackTo returns a pool and a Store on a fresh schema at version:
@@ -112,8 +158,8 @@ func TestMigrateUpgradesAVersion1Schema(t *testing.T) {
 	q := `"` + s.Schema() + `"`
 	require.Equal(t, 1, count(t, db, s, "schema_migrations", ""))
 	u := newUser("t1", "a@x.io", usermgmt.StatusActive)
+	oldUser(t, db, s, u)
 	inTx(t, s, func(ctx context.Context, tx usermgmt.Tx) error {
-		require.NoError(t, tx.CreateUser(ctx, u))
 		return tx.CreateDevice(ctx, &usermgmt.DeviceRecord{Hash: hashOf("d"), TenantID: "t1", UserID: u.ID, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)})
 	})
 
