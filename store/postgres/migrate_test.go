@@ -125,7 +125,8 @@ var undo = map[int]string{
 		ALTER TABLE {s}.users ADD COLUMN failed_attempts integer NOT NULL DEFAULT 0, ADD COLUMN locked_until timestamptz`,
 	5: `ALTER TABLE {s}.sessions DROP COLUMN verified_at;
 		ALTER TABLE {s}.refresh_tokens DROP COLUMN spent_at, DROP COLUMN successor`,
-	6: `DROP INDEX {s}.users_tenant_roles; ALTER TABLE {s}.users DROP COLUMN invite_expires_at`,
+	6: `DROP TABLE {s}.user_roles; DROP FUNCTION {s}.users_sync_roles CASCADE;
+		ALTER TABLE {s}.users DROP COLUMN invite_expires_at`,
 }
 
 // migratedBackTo returns a pool and a Store on a fresh schema at version:

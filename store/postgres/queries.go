@@ -14,7 +14,7 @@ import (
 // bun's ? placeholders and are formatted by bun with the value inlined.
 type queries struct {
 	createUser, getUser, lockUser, getUserByEmail, updateUser, advanceMFA, userExists string
-	listUsers, withLocks, lockedX, countUsers, countActiveWithRole                    string
+	listUsers, withLocks, lockedX, listRole, countUsers, countActiveWithRole          string
 
 	createToken, consumeToken, deleteTokens string
 
@@ -81,8 +81,14 @@ func newQueries(schema string) queries {
 		userExists: r(`SELECT true FROM {s}.users WHERE tenant_id = ? AND id = ?`),
 		// The WHERE clause is completed by ListUsers, and the page is read
 		// through withLocks.
-		listUsers:  inline(`SELECT ` + storedCols + ` FROM {s}.users WHERE tenant_id = ?`),
-		lockedX:    inline(lockedOf("x")),
+		listUsers: inline(`SELECT ` + storedCols + ` FROM {s}.users WHERE tenant_id = ?`),
+		lockedX:   inline(lockedOf("x")),
+		// A page of one role's holders: the walk of user_roles (0006) in
+		// email order, each row joined to its user. The WHERE clause is
+		// completed by ListUsers (columns of r).
+		listRole: inline(`SELECT ` + prefixed("u.", storedCols) + ` FROM {s}.user_roles r
+			JOIN {s}.users u ON u.tenant_id = r.tenant_id AND u.email = r.email
+			WHERE r.tenant_id = ? AND r.role = ?`),
 		withLocks:  inline(`SELECT ` + storedCols + `, ` + lockedOf("p") + ` FROM (%s) p ORDER BY email`),
 		countUsers: r(`SELECT invited, active, deactivated FROM {s}.tenant_counts WHERE tenant_id = ?`),
 		countActiveWithRole: inline(`SELECT count(*) FROM {s}.users

@@ -84,10 +84,10 @@ func (t *tx) AdvanceMFAStep(ctx context.Context, tenantID string, id uuid.UUID, 
 // (withLocks: one primary-key lookup a row of the page, in the same
 // statement).
 //
-// A role filter names the role in the statement's text (roleMatch), so
-// the planner weighs it with the roles column's statistics: a common role
-// walks the email index and skips the few users without it; a rare one
-// reads the (tenant_id, roles) GIN index (0006) and sorts its few matches.
+// A role filter walks user_roles (0006), keyed (tenant_id, role, email):
+// a page costs the same whatever the role's size or where its holders
+// fall in email order. With a search, the role is one more condition of
+// searchUsers' two steps (roleMatch).
 func (t *tx) ListUsers(ctx context.Context, p usermgmt.UserListParams) ([]usermgmt.User, error) {
 	if p.Limit <= 0 {
 		return []usermgmt.User{}, nil
@@ -98,9 +98,25 @@ func (t *tx) ListUsers(ctx context.Context, p usermgmt.UserListParams) ([]usermg
 	if p.Search != "" {
 		return t.searchUsers(ctx, p)
 	}
-	where, args := listWhere(p)
+	var page string
+	var args []any
+	if p.Role != "" {
+		page, args = t.q().listRole, []any{p.TenantID, string(p.Role)}
+		if p.Status != "" {
+			page += " AND r.status = ?"
+			args = append(args, string(p.Status))
+		}
+		if p.After != "" {
+			page += " AND r.email > ?"
+			args = append(args, p.After)
+		}
+		page += " ORDER BY r.email LIMIT ?"
+	} else {
+		var where string
+		where, args = listWhere(p)
+		page = t.q().listUsers + where + " ORDER BY email LIMIT ?"
+	}
 	args = append(args, p.Limit)
-	page := t.q().listUsers + where + " ORDER BY email LIMIT ?"
 	rows, err := t.db.QueryContext(ctx, numbered(fmt.Sprintf(t.q().withLocks, page)), args...)
 	return collectUsers(rows, err, p.Limit)
 }

@@ -598,6 +598,22 @@ func testListUsersFiltersByRole(t *testing.T, f *fixture) {
 		Search: "u03", Limit: 50})))
 	require.Empty(t, f.list(usermgmt.UserListParams{TenantID: acme, Role: usermgmt.RoleRecruiter, Limit: 50}))
 	require.Empty(t, f.list(usermgmt.UserListParams{TenantID: acme, Role: "it's", Limit: 50}), "a quote is a role name like any")
+
+	// Role and status changes move a user in and out of the filter at once.
+	first := f.mustGetUser(acme, f.list(usermgmt.UserListParams{TenantID: acme, Role: sup, Limit: 1})[0].ID)
+	other := f.list(usermgmt.UserListParams{TenantID: acme, Search: "u01@", Limit: 1})[0]
+	first.Roles = []usermgmt.Role{usermgmt.RoleAgent}
+	first.Status = usermgmt.StatusActive
+	f.mustUpdate(first)
+	o := f.mustGetUser(acme, other.ID)
+	o.Roles = append(o.Roles, sup, sup)
+	o.Status = usermgmt.StatusDeactivated
+	f.mustUpdate(o)
+	got := emails(f.list(usermgmt.UserListParams{TenantID: acme, Role: sup, Limit: 50}))
+	require.NotContains(t, got, first.Email)
+	require.Contains(t, got, o.Email)
+	require.Equal(t, []string{o.Email}, emails(f.list(usermgmt.UserListParams{TenantID: acme, Role: sup,
+		Status: usermgmt.StatusDeactivated, Limit: 50})))
 }
 
 // Every read of a user carries the lock of its sign-in key (tenant,
