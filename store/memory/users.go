@@ -18,6 +18,7 @@ type tenant struct {
 	byStatus    [3]emailIndex // invited, active, deactivated
 	counts      usermgmt.StatusCounts
 	activeRoles map[usermgmt.Role]int // active users holding each role
+	byRole      map[usermgmt.Role]*emailIndex
 }
 
 func (s *Store) tenant(id string) *tenant {
@@ -26,6 +27,7 @@ func (s *Store) tenant(id string) *tenant {
 		tn = &tenant{
 			byEmail:     make(map[string]*usermgmt.UserRecord),
 			activeRoles: make(map[usermgmt.Role]int),
+			byRole:      make(map[usermgmt.Role]*emailIndex),
 		}
 		s.tenants[id] = tn
 	}
@@ -53,6 +55,21 @@ func (tn *tenant) account(u *usermgmt.UserRecord, n int) {
 			x.insert(entry{u.Email, u})
 		} else {
 			x.remove(u.Email)
+		}
+	}
+	for i, r := range u.Roles {
+		if slices.Contains(u.Roles[:i], r) {
+			continue
+		}
+		x := tn.byRole[r]
+		if x == nil {
+			x = &emailIndex{}
+			tn.byRole[r] = x
+		}
+		if n > 0 {
+			x.insert(entry{u.Email, u})
+		} else if x.remove(u.Email); len(x.chunks) == 0 {
+			delete(tn.byRole, r)
 		}
 	}
 	if u.Status == usermgmt.StatusActive {
@@ -268,14 +285,21 @@ func (t *tx) ListUsers(_ context.Context, p usermgmt.UserListParams) ([]usermgmt
 		return []usermgmt.User{}, nil
 	}
 	x := &tn.all
-	if p.Status != "" {
+	switch {
+	case p.Role != "":
+		// A role's own index: its holders in email order, whatever their
+		// number.
+		if x = tn.byRole[p.Role]; x == nil {
+			return []usermgmt.User{}, nil
+		}
+	case p.Status != "":
 		if x = tn.statusIndex(p.Status); x == nil {
 			return []usermgmt.User{}, nil
 		}
 	}
 	var rows []*usermgmt.UserRecord
 	x.after(p.After, func(e entry) bool {
-		if (p.Search == "" || strings.Contains(e.email, p.Search)) && (p.Role == "" || e.u.HasRole(p.Role)) {
+		if (p.Search == "" || strings.Contains(e.email, p.Search)) && (p.Status == "" || e.u.Status == p.Status) {
 			rows = append(rows, e.u)
 		}
 		return len(rows) < p.Limit
