@@ -92,9 +92,14 @@ func appendUser(b []byte, u *User) []byte {
 	b = append(b, `,"invite_expired":`...)
 	b = strconv.AppendBool(b, u.InviteExpired)
 	b = append(b, `,"allowed_actions":`...)
-	if u.AllowedActions == nil {
+	switch {
+	case u.forms != nil: // as h.user made it: encoded once for every user alike
+		b = append(b, u.forms.allowedJSON...)
+		b = append(b, `,"action_reasons":`...)
+		return append(append(b, u.forms.reasonsJSON...), '}')
+	case u.AllowedActions == nil:
 		b = append(b, "null"...)
-	} else {
+	default:
 		b = appendAllowed(b, u.AllowedActions)
 	}
 	b = append(b, `,"action_reasons":`...)

@@ -35,6 +35,8 @@ type User struct {
 	InviteExpired   bool                       `json:"invite_expired"`
 	AllowedActions  []usermgmt.Action          `json:"allowed_actions"`
 	ActionReasons   map[usermgmt.Action]string `json:"action_reasons"`
+
+	forms *actionForms // the two above, encoded once (see actionsOf)
 }
 
 func (h *Handler) user(u usermgmt.User, now time.Time) User {
@@ -50,7 +52,8 @@ func (h *Handler) user(u usermgmt.User, now time.Time) User {
 		LastLoginAt: u.LastLoginAt, LastLogin: usermgmt.RelativeTime(u.LastLoginAt, now),
 		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, LockedUntil: u.LockedUntil,
 		InviteExpiresAt: u.InviteExpiresAt, InviteExpired: u.InviteExpired(now)}
-	out.AllowedActions, out.ActionReasons = actionsOf(u.Actions)
+	out.forms = actionsOf(u.Actions)
+	out.AllowedActions, out.ActionReasons = out.forms.allowed, out.forms.reasons
 	return out
 }
 
@@ -66,23 +69,26 @@ var (
 type actionForms struct {
 	allowed []usermgmt.Action
 	reasons map[usermgmt.Action]string
+	// The JSON of both, as appendUser would write them.
+	allowedJSON, reasonsJSON []byte
 }
 
 // actionCacheMax bounds the cache; the values a catalogue meets are far
 // fewer.
 const actionCacheMax = 4096
 
-func actionsOf(as usermgmt.Actions) ([]usermgmt.Action, map[usermgmt.Action]string) {
+func actionsOf(as usermgmt.Actions) *actionForms {
 	if f, ok := actionCache.Load(as); ok {
-		f := f.(actionForms)
-		return f.allowed, f.reasons
+		return f.(*actionForms)
 	}
-	f := actionForms{allowed: as.Allowed(), reasons: map[usermgmt.Action]string{}}
+	f := &actionForms{allowed: as.Allowed(), reasons: map[usermgmt.Action]string{}}
 	as.Reasons(func(a usermgmt.Action, why string) { f.reasons[a] = why })
+	f.allowedJSON = appendAllowed(nil, f.allowed)
+	f.reasonsJSON = appendReasons(nil, f.reasons)
 	if actionCacheSize.Add(1) <= actionCacheMax {
 		actionCache.Store(as, f)
 	}
-	return f.allowed, f.reasons
+	return f
 }
 
 // Counts are the badge counts of the user list.
