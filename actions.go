@@ -35,7 +35,7 @@ var actionList = [...]Action{ActionResendInvite, ActionResetPassword, ActionForc
 // may reset a password may lift a pause, and a host's catalogue needs no
 // new permission for it.
 var actionPerm = [len(actionList)]Permission{PermInvite, PermResetPassword, PermForceLogout, PermResetMFA,
-	PermResetPassword, PermDeactivate, PermDeactivate, PermChangeRoles, PermReadActivity, PermListUsers}
+	PermResetPassword, PermDeactivate, PermDeactivate, PermChangeRoles, PermReadActivity, PermForceLogout}
 
 // AllActions lists every action.
 func AllActions() []Action { return append([]Action(nil), actionList[:]...) }
@@ -169,12 +169,16 @@ func (m *Manager) judge(az *authz, perms uint16, u *User, i int, now time.Time) 
 			return notApplicable
 		}
 	}
+	if a == ActionListSessions && !az.system && az.actor.UserID == u.ID {
+		return allowed // one's own sessions need no permission (ListSessions)
+	}
 	if perms&(1<<i) == 0 {
 		return reasonRoles
 	}
-	// Reading is not acting: a tenant_admin's activity and sessions may be
-	// read by whoever may read them (as ListActivity does).
-	if a != ActionReadActivity && a != ActionListSessions && u.HasRole(RoleTenantAdmin) && !az.isAdmin() {
+	// Reading the activity is not acting: a tenant_admin's may be read by
+	// whoever may read activity (as ListActivity does). Sessions are
+	// listed as they are revoked (ListSessions: PermForceLogout, actOn).
+	if a != ActionReadActivity && u.HasRole(RoleTenantAdmin) && !az.isAdmin() {
 		return reasonAdmin
 	}
 	if r := az.self(u, a); r != allowed {

@@ -84,7 +84,7 @@ func (t *tx) AdvanceMFAStep(ctx context.Context, tenantID string, id uuid.UUID, 
 // (withLocks: one primary-key lookup a row of the page, in the same
 // statement).
 //
-// A role filter walks user_roles (0006), keyed (tenant_id, role, email):
+// A role filter walks user_roles (0007), keyed (tenant_id, role, email):
 // a page costs the same whatever the role's size or where its holders
 // fall in email order. With a search, the role is one more condition of
 // searchUsers' two steps (roleMatch).

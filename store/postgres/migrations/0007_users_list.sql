@@ -1,4 +1,4 @@
--- usermgmt schema, version 6: what the Settings → Users list shows beside
+-- usermgmt schema, version 7: what the Settings → Users list shows beside
 -- each user (issue 11).
 --
 -- users.invite_expires_at is when the link of the user's latest invitation
