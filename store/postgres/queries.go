@@ -13,8 +13,8 @@ import (
 // the value (a search pattern, a role matched against a partial index) keep
 // bun's ? placeholders and are formatted by bun with the value inlined.
 type queries struct {
-	createUser, getUser, lockUser, getUserByEmail, updateUser, advanceMFA, userExists string
-	listUsers, withLocks, lockedX, listRole, countUsers, countActiveWithRole          string
+	createUser, getUser, lockUser, getUserByEmail, updateUser, advanceMFA, userExists       string
+	listUsers, withLocks, lockedX, listRole, listRoleInner, countUsers, countActiveWithRole string
 
 	createToken, consumeToken, deleteTokens string
 
@@ -86,11 +86,14 @@ func newQueries(schema string) queries {
 		listUsers: inline(`SELECT ` + storedCols + ` FROM {s}.users WHERE tenant_id = ?`),
 		lockedX:   inline(lockedOf("x")),
 		// A page of one role's holders: the walk of user_roles (0007) in
-		// email order, each row joined to its user. The WHERE clause is
-		// completed by ListUsers (columns of r).
-		listRole: inline(`SELECT ` + prefixed("u.", storedCols) + ` FROM {s}.user_roles r
-			JOIN {s}.users u ON u.tenant_id = r.tenant_id AND u.email = r.email
-			WHERE r.tenant_id = ? AND r.role = ?`),
+		// email order, limited first (listRoleInner, completed by
+		// ListUsers), then each row's user by key: a lateral subquery the
+		// planner may not flatten (OFFSET 0), so it cannot turn the page
+		// into a hash join over the tenant or a walk of users in email
+		// order, which a small or oddly spread role tempted it to.
+		listRoleInner: inline(`SELECT r.tenant_id, r.email FROM {s}.user_roles r WHERE r.tenant_id = ? AND r.role = ?`),
+		listRole: inline(`SELECT u.* FROM (%s) r CROSS JOIN LATERAL (SELECT ` + storedCols + ` FROM {s}.users u
+			WHERE u.tenant_id = r.tenant_id AND u.email = r.email OFFSET 0) u`),
 		withLocks:  inline(`SELECT ` + storedCols + `, ` + lockedOf("p") + ` FROM (%s) p ORDER BY email`),
 		countUsers: r(`SELECT invited, active, deactivated FROM {s}.tenant_counts WHERE tenant_id = ?`),
 		countActiveWithRole: inline(`SELECT count(*) FROM {s}.users

@@ -101,16 +101,19 @@ func (t *tx) ListUsers(ctx context.Context, p usermgmt.UserListParams) ([]usermg
 	var page string
 	var args []any
 	if p.Role != "" {
-		page, args = t.q().listRole, []any{p.TenantID, string(p.Role)}
+		inner, args := t.q().listRoleInner, []any{p.TenantID, string(p.Role)}
 		if p.Status != "" {
-			page += " AND r.status = ?"
+			inner += " AND r.status = ?"
 			args = append(args, string(p.Status))
 		}
 		if p.After != "" {
-			page += " AND r.email > ?"
+			inner += " AND r.email > ?"
 			args = append(args, p.After)
 		}
-		page += " ORDER BY r.email LIMIT ?"
+		page = fmt.Sprintf(t.q().listRole, inner+" ORDER BY r.email LIMIT ?")
+		args = append(args, p.Limit)
+		rows, err := t.db.QueryContext(ctx, numbered(fmt.Sprintf(t.q().withLocks, page)), args...)
+		return collectUsers(rows, err, p.Limit)
 	} else {
 		var where string
 		where, args = listWhere(p)
