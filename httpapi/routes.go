@@ -71,6 +71,8 @@ var routeTable = []route{
 		signedIn: (*Handler).deactivate},
 	{method: "POST", path: "/users/{id}/activate", kind: kindAdmin, permission: usermgmt.PermDeactivate,
 		signedIn: (*Handler).activate},
+	{method: "POST", path: "/users/{id}/unlock", kind: kindAdmin, permission: usermgmt.PermResetPassword,
+		signedIn: (*Handler).unlock},
 	{method: "POST", path: "/users/{id}/mfa-reset", kind: kindAdmin, permission: usermgmt.PermResetMFA,
 		signedIn: (*Handler).resetMFA},
 	{method: "GET", path: "/users/{id}/sessions", kind: kindAdmin, permission: usermgmt.PermForceLogout,
