@@ -2,7 +2,7 @@
 "use strict";
 
 (function (ui) {
-  const { cfg, $, el, announce, call, showError, clearErrors, busy, go } = ui;
+  const { cfg, $, el, announce, call, showError, clearErrors, busy, focusFirst, keepInside, go } = ui;
 
   // ---- Settings → Users ---------------------------------------------------
   function statusBadge(s) { return el("span", { class: "status status-" + s, text: s }); }
@@ -66,10 +66,13 @@
       showError("list-error", "");
       let page;
       try { page = await call("GET", "/users?" + params.toString()); } catch (e) { showError("list-error", e.message); return; }
+      const had = more ? state.users.length : 0;
       state.users = more ? state.users.concat(page.users) : page.users;
       state.cursor = page.next_cursor;
       setCounts(page.counts);
       renderRows();
+      // The last Load more hides itself: focus goes to the first new row.
+      if (more) focusFirst(document.querySelector("#user-rows tr:nth-child(" + (had + 1) + ") button.link"), $("main-users"));
     }
     function setCounts(c) {
       for (const k of ["active", "invited", "deactivated", "all"]) document.querySelector('[data-count="' + k + '"]').textContent = String(c[k]);
@@ -141,7 +144,17 @@
       busy(button, true); if (err) err.hidden = true;
       try { replaceUser(await call("POST", "/users/" + u.id + "/activate")); announce(u.email + " was activated"); refreshCounts(); refreshMail(); if (state.selected && state.selected.id === u.id) loadActivity(false); }
       catch (e) { report(err || $("actions-error"), e); }
-      finally { busy(button, false); }
+      finally { busy(button, false); refocusAfter(u, button); }
+    }
+    // After a change of u's status the button used may be gone (the rows
+    // are drawn anew) or hidden (the panel shows the other of Deactivate
+    // and Activate): focus goes to its successor, not to the body.
+    function refocusAfter(u, button) {
+      const row = document.querySelector('tr[data-id="' + u.id + '"]');
+      const inRow = row ? [row.querySelector(".row-actions button"), row.querySelector("button.link")] : [];
+      const inPanel = [$("panel-activate"), $("panel-deactivate"), $("panel")];
+      const fromPanel = !!button && $("panel").contains(button);
+      focusFirst(...(fromPanel ? inPanel.concat(inRow) : inRow.concat(inPanel)), $("main-users"));
     }
     // Deactivate asks first, in a modal <dialog>.
     function confirmDeactivate(u, button, err) {
@@ -161,7 +174,7 @@
         if (state.selected && state.selected.id === p.u.id) loadActivity(false);
       } catch (e) {
         report(p.err || $("actions-error"), e);
-      } finally { busy(p.button, false); }
+      } finally { busy(p.button, false); refocusAfter(p.u, p.button); }
     });
 
     // ---- Invite User ----
@@ -253,7 +266,7 @@
           onclick: async (e) => {
             if (!(await resend(u, e.currentTarget, err))) return;
             await load(false);
-            if (!document.activeElement || document.activeElement === body) ($("mail-notice").hidden ? $("main") : $("mail-summary")).focus();
+            if (!document.activeElement || document.activeElement === document.body) ($("mail-notice").hidden ? $("main-users") : $("mail-summary")).focus();
           } }), err);
       }
       return el("tr", { dataset: { id: m.id, kind: m.kind, email: m.to } },
@@ -273,6 +286,7 @@
       renderPanel(u);
       $("actions-done").hidden = true;
       $("panel").hidden = false;
+      panelModal();
       $("panel").focus();
       loadActivity(false);
     }
@@ -280,10 +294,24 @@
     document.addEventListener("keydown", (e) => { if (e.key === "Escape" && !$("panel").hidden && !document.querySelector("dialog[open]")) closePanel(); });
     function closePanel() {
       const id = state.selected && state.selected.id;
-      state.selected = null; $("panel").hidden = true; renderRows();
+      state.selected = null; $("panel").hidden = true; panelModal(); renderRows();
       const b = id && document.querySelector('tr[data-id="' + id + '"] button.link');
-      if (b) b.focus();
+      focusFirst(b, $("main-users"));
     }
+    // On a phone the panel covers the list: there it is a modal dialog, the
+    // rest of the page inert and Tab cycling inside it (Escape closes it).
+    // (function declarations: a row can be opened before this line runs)
+    function onPhone() { return matchMedia("(max-width: 760px)").matches; }
+    function panelModal() {
+      const on = onPhone() && !$("panel").hidden;
+      for (const e of [document.querySelector("a.skip"), document.querySelector("#view-users > .topbar"), $("main-users")]) {
+        if (e) e.inert = on;
+      }
+      if (on) { $("panel").setAttribute("role", "dialog"); $("panel").setAttribute("aria-modal", "true"); }
+      else { $("panel").removeAttribute("role"); $("panel").removeAttribute("aria-modal"); }
+    }
+    matchMedia("(max-width: 760px)").addEventListener("change", panelModal);
+    keepInside($("panel"), onPhone);
     function renderPanel(u) {
       state.selected = u;
       clearErrors($("panel"));
@@ -382,6 +410,8 @@
       if (more) $("activity").append(...items); else $("activity").replaceChildren(...items);
       state.activityCursor = page.next_cursor;
       $("activity-more").hidden = !page.next_cursor;
+      // The last Load more hides itself: focus goes to the first new event.
+      if (more && items.length) { items[0].tabIndex = -1; focusFirst(items[0]); }
       if (more && items.length) announce(items.length + " older events loaded");
     }
   }
