@@ -97,6 +97,82 @@ func checkSkipLink(t *testing.T, ctx context.Context, name string) {
 	}
 }
 
+// checkFocusRing walks the view with Tab and checks, on every element
+// that takes focus, a ring of at least 2px whose colour has 3:1 contrast
+// with what is around it (the background behind the element, through
+// every translucent layer), as WCAG 1.4.11 asks of a focus indicator.
+func checkFocusRing(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	seen := map[string]bool{}
+	for i := 0; i < 80; i++ {
+		if err := chromedp.Do(ctx, chromedp.KeyEvent("\t")); err != nil {
+			t.Fatalf("%s: Tab: %v", name, err)
+		}
+		var r struct{ Key, Problem string }
+		if err := json.Unmarshal([]byte(evalString(t, ctx, focusRingJS)), &r); err != nil {
+			t.Fatal(err)
+		}
+		if seen[r.Key] {
+			return // round the page once
+		}
+		if r.Problem != "" {
+			t.Errorf("%s: %s", name, r.Problem)
+		}
+		seen[r.Key] = true
+	}
+}
+
+// focusRingJS judges the focused element's ring; the answer is JSON
+// {key, problem}.
+const focusRingJS = `(() => {
+	const e = document.activeElement;
+	const key = !e || e === document.body ? "body" : e.tagName + "#" + e.id + "." + e.className + ":" + (e.textContent || "").slice(0, 30) + ":" + (e.getAttribute("aria-label") || "");
+	if (!e || e === document.body) return JSON.stringify({ key, problem: "" });
+	const rgba = (c) => { const m = c.match(/[\d.]+/g).map(Number); return [m[0], m[1], m[2], m.length > 3 ? m[3] : 1]; };
+	const over = (top, under) => top.slice(0, 3).map((v, i) => v * top[3] + under[i] * (1 - top[3]));
+	const layers = [];
+	for (let p = e.parentElement; p; p = p.parentElement) {
+		const c = rgba(getComputedStyle(p).backgroundColor);
+		if (c[3] > 0) layers.push(c);
+		if (c[3] === 1) break;
+	}
+	let bg = [255, 255, 255];
+	for (const l of layers.reverse()) bg = over(l, bg);
+	const cs = getComputedStyle(e);
+	const what = key.replace(/:+$/, "");
+	if (cs.outlineStyle === "none" || parseFloat(cs.outlineWidth) < 2) return JSON.stringify({ key, problem: what + ": no focus ring of 2px or more (outline " + cs.outline + ")" });
+	const ring = over(rgba(cs.outlineColor), bg);
+	const lum = (c) => { const [r, g, b] = c.map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; }); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+	const [hi, lo] = [lum(ring), lum(bg)].sort((a, b) => b - a);
+	const ratio = (hi + 0.05) / (lo + 0.05);
+	return JSON.stringify({ key, problem: ratio >= 3 ? "" : what + ": focus ring contrast " + ratio.toFixed(2) + ":1 against rgb(" + bg.map(Math.round) + ")" });
+})()`
+
+// checkNoMidWordBreaks fails if a heading or the TOTP secret wraps inside
+// a word: each run of non-space characters of their text (a <wbr> ends a
+// run) must sit on one line.
+func checkNoMidWordBreaks(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	broken := evalString(t, ctx, `(() => {
+		const out = [];
+		for (const el of document.querySelectorAll("h1, h2, h3, .secret")) {
+			if (!el.getClientRects().length) continue;
+			const walk = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+			for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+				for (const m of n.data.matchAll(/\S+/g)) {
+					const r = document.createRange(); r.setStart(n, m.index); r.setEnd(n, m.index + m[0].length);
+					const tops = new Set([...r.getClientRects()].filter((x) => x.width > 0).map((x) => Math.round(x.top)));
+					if (tops.size > 1) out.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + " breaks " + JSON.stringify(m[0]));
+				}
+			}
+		}
+		return out.join("; ");
+	})()`)
+	if broken != "" {
+		t.Errorf("%s: text breaks mid-word: %s", name, broken)
+	}
+}
+
 // activeName describes the focused element, for messages.
 func activeName(t *testing.T, ctx context.Context) string {
 	t.Helper()
@@ -205,6 +281,9 @@ func (f *a11yFixture) withPanel(email string) context.Context {
 	return ctx
 }
 
+// longEmail is an address longer than a phone's line.
+const longEmail = "maria-fernanda.rodriguez-villanueva@recruiting.subsidiary.acme.test"
+
 // a11yView is one state of the page the accessibility check visits: open
 // brings a tab to it and returns the tab. A view, dialog or section added
 // to the page gets a row here.
@@ -282,6 +361,7 @@ var a11yViews = []a11yView{
 	}},
 	{"panel", func(f *a11yFixture) context.Context { return f.withPanel(f.ana.Email) }},
 	{"panel of an invited user", func(f *a11yFixture) context.Context { return f.withPanel("carol@acme.test") }},
+	{"panel of a long address", func(f *a11yFixture) context.Context { return f.withPanel(longEmail) }},
 	{"invite dialog", func(f *a11yFixture) context.Context {
 		ctx := f.adminTab()
 		f.do(ctx, "open", chromedp.Click(chromedp.ID("invite-open")), waitFor(`document.getElementById("invite-dialog").open`))
@@ -333,7 +413,7 @@ func TestBrowserAccessibility(t *testing.T) {
 	if _, err := st.m.GrantRole(system, tenant, ana.ID, usermgmt.RoleSupervisor); err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range []string{"carol@acme.test", "dave@acme.test"} {
+	for _, e := range []string{"carol@acme.test", "dave@acme.test", longEmail} {
 		if _, err := st.m.InviteUser(system, tenant, usermgmt.Invite{Email: e, Roles: []usermgmt.Role{usermgmt.RoleRecruiter}}); err != nil {
 			t.Fatal(err)
 		}
@@ -355,6 +435,8 @@ func TestBrowserAccessibility(t *testing.T) {
 				f.t = t
 				ctx := v.open(f)
 				checkA11y(t, ctx, axe, v.name)
+				checkNoMidWordBreaks(t, ctx, v.name)
+				checkFocusRing(t, ctx, v.name)
 				if !evalBool(t, ctx, `document.querySelector("dialog[open], [aria-modal=true]")`) { // the rest of the page is inert
 					checkSkipLink(t, ctx, v.name)
 				}

@@ -149,6 +149,12 @@
     const e = els.find((x) => shown(x) && !x.disabled);
     if (e) e.focus();
   }
+  // breakable lays out an address (a heading at phone width, say) so that
+  // it wraps only after "@" and ".", never inside a word.
+  function breakable(text) {
+    return text.split(/(?<=[@.])/).flatMap((part, i) => [i ? el("wbr") : null, el("span", { class: "nowrap", text: part })])
+      .filter(Boolean);
+  }
   // keepInside keeps Tab and Shift+Tab cycling inside box while when()
   // holds, as in a modal dialog.
   function keepInside(box, when) {
@@ -174,7 +180,7 @@
 
   const views = {};
   window.usermgmtUI = { cfg, $, el, announce, APIError, call, confirmIdentity, showError, clearErrors,
-    chosenPassword, busy, focusFirst, keepInside, takeToken, go, views };
+    chosenPassword, busy, focusFirst, keepInside, breakable, takeToken, go, views };
   document.addEventListener("DOMContentLoaded", () => {
     document.querySelectorAll("a[data-href]").forEach((a) => { a.href = cfg[a.dataset.href]; });
     const view = body.dataset.view;

@@ -315,7 +315,7 @@
     function renderPanel(u) {
       state.selected = u;
       clearErrors($("panel"));
-      $("panel-title").textContent = u.email;
+      $("panel-title").replaceChildren(...ui.breakable(u.email));
       $("panel-status").replaceChildren(statusBadge(u.status));
       $("panel-mfa").textContent = u.mfa;
       $("panel-last-login").textContent = u.last_login;
