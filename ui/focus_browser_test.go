@@ -126,3 +126,58 @@ func TestBrowserFocusAfterActions(t *testing.T) {
 	do("Escape closes the panel", chromedp.KeyEvent("\x1b"), waitFor(`document.getElementById("panel").hidden`), settled())
 	focusedOn(t, admin, "Escape on the panel", row("ana@acme.test")+` button.link`)
 }
+
+// TestBrowserPanelIsModalOnPhone: at phone width the panel covers the
+// list, so it behaves as a modal dialog: Tab and Shift+Tab cycle inside
+// it, the page behind is inert, Escape closes it and focus returns to
+// the row that opened it. At desktop width the panel is not modal.
+func TestBrowserPanelIsModalOnPhone(t *testing.T) {
+	chromium := chromiumPath(t)
+	system := usermgmt.AsSystem(context.Background())
+	st := newSite(t, nil, nil)
+	_, secret := st.enrolled(t, adminEmail, adminPassword, usermgmt.RoleTenantAdmin)
+	if _, err := st.m.InviteUser(system, tenant, usermgmt.Invite{Email: "carol@acme.test", Roles: []usermgmt.Role{usermgmt.RoleAgent}}); err != nil {
+		t.Fatal(err)
+	}
+	admin, cancel := context.WithTimeout(startBrowser(t, chromium), 90*time.Second)
+	defer cancel()
+	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(admin, actions...); err != nil {
+			t.Fatalf("%s: %v\npage: %s", step, err, pageText(admin))
+		}
+	}
+	const carol = `tr[data-email="carol@acme.test"] button.link`
+	do("sign in on a phone", append(append([]chromedp.Action[chromedp.Void]{chromedp.EmulateViewport(390, 844)},
+		st.signIn(t, adminEmail, adminPassword, secret, false)...),
+		waitFor(`location.pathname === "/" && document.querySelectorAll("#user-rows tr").length === 2`), countRequests)...)
+	do("open carol's panel from the keyboard",
+		chromedp.Focus(chromedp.CSS(carol)), chromedp.KeyEvent("\r"),
+		waitFor(`document.getElementById("panel-title").textContent === "carol@acme.test"`), settled())
+	focusedOn(t, admin, "open the panel", "#panel")
+	if !evalBool(t, admin, `document.getElementById("panel").getAttribute("aria-modal") === "true"
+		&& document.getElementById("main-users").inert && document.querySelector("#view-users > .topbar").inert`) {
+		t.Error("the panel on a phone is not modal: the page behind is not inert")
+	}
+	n := evalInt(t, admin, `[...document.querySelectorAll("#panel button, #panel input")].filter((e) => e.getClientRects().length && !e.disabled).length`)
+	for i := 0; i < 2*n+2; i++ {
+		do("Tab", chromedp.KeyEvent("\t"))
+		focusedOn(t, admin, fmt.Sprintf("Tab %d in the panel", i+1), "#panel *")
+	}
+	for i := 0; i < n+2; i++ {
+		do("Shift+Tab", chromedp.KeyEvent("\t", chromedp.KeyModifiers(chromedp.ModifierShift)))
+		focusedOn(t, admin, fmt.Sprintf("Shift+Tab %d in the panel", i+1), "#panel *")
+	}
+	do("Escape closes the panel", chromedp.KeyEvent("\x1b"), waitFor(`document.getElementById("panel").hidden`))
+	focusedOn(t, admin, "Escape on the panel", carol)
+	if evalBool(t, admin, `document.getElementById("main-users").inert || document.querySelector("#view-users > .topbar").inert`) {
+		t.Error("the list stays inert after the panel closed")
+	}
+
+	do("at desktop width the panel is beside the list, not modal", chromedp.EmulateViewport(1366, 900),
+		chromedp.Focus(chromedp.CSS(carol)), chromedp.KeyEvent("\r"),
+		waitFor(`!document.getElementById("panel").hidden`), settled())
+	if evalBool(t, admin, `document.getElementById("panel").hasAttribute("aria-modal") || document.getElementById("main-users").inert`) {
+		t.Error("the panel is modal at desktop width")
+	}
+}
