@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -125,6 +126,46 @@ func TestBrowserFocusAfterActions(t *testing.T) {
 
 	do("Escape closes the panel", chromedp.KeyEvent("\x1b"), waitFor(`document.getElementById("panel").hidden`), settled())
 	focusedOn(t, admin, "Escape on the panel", row("ana@acme.test")+` button.link`)
+
+	st.mail.FailNext(errors.New("451 4.3.0 mailbox temporarily unavailable"))
+	do("an invitation whose mail fails warns", chromedp.Click(chromedp.ID("invite-open")),
+		waitFor(`document.getElementById("invite-dialog").open`),
+		chromedp.SendKeys(chromedp.ID("invite-email"), "late@acme.test"), chromedp.Click(chromedp.ID("invite-send")),
+		waitFor(`!document.getElementById("list-warning").hidden`), settled())
+	focusedOn(t, admin, "after the invitation", "#invite-open")
+	do("dismiss the warning", chromedp.Click(chromedp.ID("list-warning-close")),
+		waitFor(`document.getElementById("list-warning").hidden`), settled())
+	focusedOn(t, admin, "dismiss the warning", "#mail-summary")
+}
+
+// TestBrowserFocusOnPersonPages: when the forgot and reset forms are
+// done and hidden, focus moves to the message that replaced them.
+func TestBrowserFocusOnPersonPages(t *testing.T) {
+	chromium := chromiumPath(t)
+	st := newSite(t, nil, nil)
+	ana, _ := st.enrolled(t, "ana@acme.test", newPassword, usermgmt.RoleAgent)
+	b, cancel := context.WithTimeout(startBrowser(t, chromium), 60*time.Second)
+	defer cancel()
+	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(b, actions...); err != nil {
+			t.Fatalf("%s: %v\npage: %s", step, err, pageText(b))
+		}
+	}
+	do("ask for a reset link", chromedp.Navigate(st.url+"/password/forgot"),
+		waitFor(`document.activeElement.id === "forgot-email"`), chromedp.KeyEvent("someone@acme.test\r"),
+		waitFor(`!document.getElementById("forgot-done").hidden`))
+	focusedOn(t, b, "the forgot form sent", "#forgot-done")
+
+	st.clk.Advance(time.Minute) // mail spacing
+	if err := st.m.SendPasswordReset(usermgmt.AsSystem(context.Background()), tenant, ana.ID); err != nil {
+		t.Fatal(err)
+	}
+	msg, _ := st.mail.LastTo(ana.Email)
+	do("choose a new password", chromedp.Navigate(msg.Link), waitFor(`document.activeElement.id === "reset-password"`),
+		chromedp.KeyEvent(newPassword+"2\t"+newPassword+"2\r"),
+		waitFor(`!document.getElementById("reset-done").hidden`))
+	focusedOn(t, b, "the reset form done", "#reset-done")
 }
 
 // TestBrowserPanelIsModalOnPhone: at phone width the panel covers the

@@ -55,7 +55,7 @@
     $("search").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => { state.q = $("search").value.trim(); load(false); }, 200); });
     $("search-form").addEventListener("submit", (e) => { e.preventDefault(); state.q = $("search").value.trim(); load(false); });
     $("users-more").addEventListener("click", () => load(true));
-    $("list-warning-close").addEventListener("click", () => { $("list-warning").hidden = true; });
+    $("list-warning-close").addEventListener("click", () => { $("list-warning").hidden = true; focusFirst($("mail-summary"), $("main-users")); });
     await Promise.all([load(false), refreshMail()]);
 
     async function load(more) {
