@@ -434,6 +434,9 @@ func TestBrowserAccessibility(t *testing.T) {
 			t.Run(fmt.Sprintf("%dx%d/%s", size.w, size.h, v.name), func(t *testing.T) {
 				f.t = t
 				ctx := v.open(f)
+				if os.Getenv("USERMGMT_SCREENSHOTS") != "" { // a picture of each view, when asked for
+					shot(t, ctx, screenshotDir(t), fmt.Sprintf("a11y-%dx%d-%s.png", size.w, size.h, strings.ReplaceAll(v.name, " ", "-")), v.name)
+				}
 				checkA11y(t, ctx, axe, v.name)
 				checkNoMidWordBreaks(t, ctx, v.name)
 				checkFocusRing(t, ctx, v.name)
