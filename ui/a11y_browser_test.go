@@ -192,6 +192,7 @@ type a11yFixture struct {
 	adminSecret   string
 	admin         context.Context
 	ana           usermgmt.User // active, with MFA and a second role
+	agentSecret   string        // of agent@acme.test, whose roles do not manage users
 	seq           int
 }
 
@@ -390,6 +391,12 @@ var a11yViews = []a11yView{
 			waitFor(`document.getElementById("sudo-dialog").open`))
 		return ctx
 	}},
+	{"users view without access", func(f *a11yFixture) context.Context {
+		ctx := f.tab()
+		f.do(ctx, "sign in as an agent", append(f.st.signIn(f.t, "agent@acme.test", newPassword, f.agentSecret, false),
+			waitFor(`location.pathname === "/" && !document.getElementById("no-access").hidden`))...)
+		return ctx
+	}},
 	{"account", func(f *a11yFixture) context.Context {
 		ctx := f.adminTab()
 		f.do(ctx, "open", chromedp.Navigate(f.st.url+"/account"),
@@ -418,6 +425,7 @@ func TestBrowserAccessibility(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	_, agentSecret := st.enrolled(t, "agent@acme.test", newPassword, usermgmt.RoleAgent)
 	gone, _ := st.enrolled(t, "gone@acme.test", newPassword, usermgmt.RoleAgent)
 	if _, err := st.m.Deactivate(system, tenant, gone.ID); err != nil {
 		t.Fatal(err)
@@ -427,7 +435,7 @@ func TestBrowserAccessibility(t *testing.T) {
 		t.Fatalf("invite with a failing mailer: %v", err)
 	}
 
-	f := &a11yFixture{st: st, browser: startBrowser(t, chromium), adminSecret: secret, ana: ana}
+	f := &a11yFixture{st: st, browser: startBrowser(t, chromium), adminSecret: secret, ana: ana, agentSecret: agentSecret}
 	for _, size := range []struct{ w, h int64 }{{1366, 900}, {390, 844}} {
 		f.width, f.height, f.admin = size.w, size.h, nil
 		for _, v := range a11yViews {
