@@ -408,7 +408,10 @@ var a11yViews = []a11yView{
 // TestBrowserAccessibility opens every view, dialog and section of
 // a11yViews at desktop (1366×900) and phone (390×844) size and checks
 // each with axe-core (WCAG 2.2 AA + best-practice, zero violations of any
-// impact), and that the skip link leads to the view's main.
+// impact), that the skip link leads to the view's main, that no heading
+// nor the TOTP secret breaks inside a word, and (at desktop size, the
+// colours being the same on a phone) that every element Tab reaches
+// shows a focus ring of 3:1 contrast.
 func TestBrowserAccessibility(t *testing.T) {
 	chromium := chromiumPath(t)
 	axe := axeSource(t)
@@ -447,7 +450,9 @@ func TestBrowserAccessibility(t *testing.T) {
 				}
 				checkA11y(t, ctx, axe, v.name)
 				checkNoMidWordBreaks(t, ctx, v.name)
-				checkFocusRing(t, ctx, v.name)
+				if size.w > 760 { // the colours are the same at phone width; the walk takes time
+					checkFocusRing(t, ctx, v.name)
+				}
 				if !evalBool(t, ctx, `document.querySelector("dialog[open], [aria-modal=true]")`) { // the rest of the page is inert
 					checkSkipLink(t, ctx, v.name)
 				}
