@@ -12,31 +12,33 @@ type EventType string
 
 // The event types of the activity log; they cover the product page's list.
 const (
-	EventUserCreated        EventType = "user.created"
-	EventInvited            EventType = "user.invited"
-	EventInviteResent       EventType = "invite.resent"
-	EventInviteAccepted     EventType = "invite.accepted"
-	EventLoginSucceeded     EventType = "login.succeeded"
-	EventLoginFailed        EventType = "login.failed"
-	EventLoginLocked        EventType = "login.locked" // failed attempts paused signing in; Detail says how many and until when
-	EventLogout             EventType = "logout"
-	EventMFAEnrolled        EventType = "mfa.enrolled"
-	EventMFAVerified        EventType = "mfa.verified"
-	EventMFAFailed          EventType = "mfa.failed"
-	EventMFARecoveryUsed    EventType = "mfa.recovery_code_used"
-	EventMFAReset           EventType = "mfa.reset"
-	EventRoleGranted        EventType = "role.granted"
-	EventRoleRevoked        EventType = "role.revoked"
-	EventPasswordResetSent  EventType = "password.reset_requested"
-	EventPasswordResetDone  EventType = "password.reset_completed"
-	EventPasswordChanged    EventType = "password.changed" // by the person, who gave the current one
-	EventDeviceTrusted      EventType = "device.trusted"
-	EventSessionsRevoked    EventType = "sessions.revoked"
-	EventDeactivated        EventType = "user.deactivated"
-	EventActivated          EventType = "user.activated"
-	EventRefreshTokenReused EventType = "session.refresh_reused"
-	EventMailFailed         EventType = "mail.failed"
-	EventSudoVerified       EventType = "sudo.verified"
+	EventUserCreated     EventType = "user.created"
+	EventInvited         EventType = "user.invited"
+	EventInviteResent    EventType = "invite.resent"
+	EventInviteAccepted  EventType = "invite.accepted"
+	EventLoginSucceeded  EventType = "login.succeeded"
+	EventLoginFailed     EventType = "login.failed"
+	EventLoginLocked     EventType = "login.locked" // failed attempts paused signing in; Detail says how many and until when
+	EventLogout          EventType = "logout"
+	EventMFAEnrolled     EventType = "mfa.enrolled"
+	EventMFAVerified     EventType = "mfa.verified"
+	EventMFAFailed       EventType = "mfa.failed"
+	EventMFARecoveryUsed EventType = "mfa.recovery_code_used"
+	// EventMFARecoveryRegenerated: the person replaced all their recovery codes.
+	EventMFARecoveryRegenerated EventType = "mfa.recovery_codes_regenerated"
+	EventMFAReset               EventType = "mfa.reset"
+	EventRoleGranted            EventType = "role.granted"
+	EventRoleRevoked            EventType = "role.revoked"
+	EventPasswordResetSent      EventType = "password.reset_requested"
+	EventPasswordResetDone      EventType = "password.reset_completed"
+	EventPasswordChanged        EventType = "password.changed" // by the person, who gave the current one
+	EventDeviceTrusted          EventType = "device.trusted"
+	EventSessionsRevoked        EventType = "sessions.revoked"
+	EventDeactivated            EventType = "user.deactivated"
+	EventActivated              EventType = "user.activated"
+	EventRefreshTokenReused     EventType = "session.refresh_reused"
+	EventMailFailed             EventType = "mail.failed"
+	EventSudoVerified           EventType = "sudo.verified"
 )
 
 // Event is one entry of a user's activity log. Events are append-only and

@@ -447,7 +447,7 @@ func (m *Manager) event(ctx context.Context, u *User, t EventType, detail string
 var byThePerson = map[EventType]bool{
 	EventInviteAccepted: true, EventLoginSucceeded: true, EventLogout: true, EventMFAEnrolled: true,
 	EventMFAVerified: true, EventMFARecoveryUsed: true, EventDeviceTrusted: true, EventPasswordResetDone: true,
-	EventPasswordChanged: true, EventSudoVerified: true,
+	EventPasswordChanged: true, EventSudoVerified: true, EventMFARecoveryRegenerated: true,
 }
 
 func humanDuration(d time.Duration) string {

@@ -32,6 +32,7 @@ type routeExample struct {
 var routeExamples = map[string]routeExample{
 	"GET /me":                            {"/me", "", 200, "", true},
 	"GET /roles":                         {"/roles", "", 200, "", true},
+	"GET /account":                       {"/account", "", 200, "", true},
 	"GET /users":                         {"/users?status=invited&q=acme&limit=10", "", 200, "", false},
 	"POST /users/invitations":            {"/users/invitations", `{"email":"fresh@acme.test","roles":["recruiter"]}`, 201, "", false},
 	"GET /users/{id}":                    {"/users/{id}", "", 200, "invited", false},

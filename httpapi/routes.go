@@ -46,6 +46,7 @@ func (rt route) pattern() string { return rt.method + " " + rt.path }
 var routeTable = []route{
 	{method: "GET", path: "/me", kind: kindSelf, signedIn: (*Handler).me},
 	{method: "GET", path: "/roles", kind: kindSelf, signedIn: (*Handler).listRoles},
+	{method: "GET", path: "/account", kind: kindSelf, signedIn: (*Handler).account},
 
 	{method: "GET", path: "/users", kind: kindAdmin, permission: usermgmt.PermListUsers, signedIn: (*Handler).listUsers},
 	{method: "POST", path: "/users/invitations", kind: kindAdmin, permission: usermgmt.PermInvite, signedIn: (*Handler).invite},
@@ -77,6 +78,8 @@ var routeTable = []route{
 	{method: "POST", path: "/auth/logout", kind: kindPerson, open: (*Handler).logout},
 	{method: "POST", path: "/auth/password", kind: kindPerson, open: (*Handler).changePassword},
 	{method: "POST", path: "/auth/sudo", kind: kindPerson, open: (*Handler).sudo},
+	// Acts on the caller's own library session, as /auth/password does.
+	{method: "POST", path: "/account/recovery-codes", kind: kindPerson, open: (*Handler).regenerateRecoveryCodes},
 	{method: "POST", path: "/invitations/accept", kind: kindRedeem, open: (*Handler).acceptInvite},
 	{method: "POST", path: "/invitations/mfa", kind: kindRedeem, open: (*Handler).completeEnrollment},
 	{method: "POST", path: "/password/forgot", kind: kindPerson, open: (*Handler).forgotPassword},

@@ -272,6 +272,15 @@ func (f *a11yFixture) loginPage() context.Context {
 	return ctx
 }
 
+// account opens the admin's account page.
+func (f *a11yFixture) account() context.Context {
+	f.t.Helper()
+	ctx := f.adminTab()
+	f.do(ctx, "open the account page", chromedp.Navigate(f.st.url+"/account"),
+		waitFor(`!document.getElementById("account-who").hidden && document.getElementById("account-email").textContent !== ""`))
+	return ctx
+}
+
 // withPanel opens the detail panel of email in the admin tab.
 func (f *a11yFixture) withPanel(email string) context.Context {
 	f.t.Helper()
@@ -397,10 +406,23 @@ var a11yViews = []a11yView{
 			waitFor(`location.pathname === "/" && !document.getElementById("no-access").hidden`))...)
 		return ctx
 	}},
-	{"account", func(f *a11yFixture) context.Context {
-		ctx := f.adminTab()
-		f.do(ctx, "open", chromedp.Navigate(f.st.url+"/account"),
-			waitFor(`document.getElementById("account-email").textContent !== ""`))
+	{"account", (*a11yFixture).account},
+	{"account, password refused", func(f *a11yFixture) context.Context {
+		ctx := f.account()
+		f.do(ctx, "a wrong current password",
+			chromedp.SendKeys(chromedp.ID("current-password"), "not my password at all"),
+			chromedp.SendKeys(chromedp.ID("account-new-password"), newPassword+"!"),
+			chromedp.SendKeys(chromedp.ID("account-new-password2"), newPassword+"!"),
+			chromedp.Click(chromedp.ID("change-password-submit")),
+			waitFor(`!document.getElementById("current-password-error").hidden`))
+		return ctx
+	}},
+	{"account, new recovery codes", func(f *a11yFixture) context.Context {
+		ctx := f.account()
+		f.do(ctx, "make new codes",
+			chromedp.SendKeys(chromedp.ID("regenerate-code"), code(f.t, f.st.clk, f.adminSecret)),
+			chromedp.Click(chromedp.ID("regenerate-submit")),
+			waitFor(`!document.getElementById("new-codes").hidden`))
 		return ctx
 	}},
 }

@@ -1,6 +1,7 @@
-// Package ui serves the Settings → Users page and the person pages
-// (accept an invitation, log in, forgot and reset password) as one
-// embedded HTML page with plain CSS and JavaScript: no build step, no CDN.
+// Package ui serves the Settings → Users page, the person pages (accept
+// an invitation, log in, forgot and reset password) and the signed-in
+// person's own account page (Options.AccountPath) as one embedded HTML
+// page with plain CSS and JavaScript: no build step, no CDN.
 //
 // The page talks to the JSON API of package httpapi, which the host mounts
 // at Options.APIPath on the same origin:

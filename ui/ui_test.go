@@ -34,7 +34,8 @@ func TestPagesAndAssets(t *testing.T) {
 			t.Fatalf("GET %s headers: %v", path, hd)
 		}
 	}
-	for _, a := range []string{"/assets/app.js", "/assets/users.js", "/assets/person.js", "/assets/account.js", "/assets/app.css"} {
+	for _, a := range []string{"/assets/app.js", "/assets/users.js", "/assets/person.js", "/assets/account.js", "/assets/codes.js",
+		"/assets/app.css"} {
 		if w := get(t, h, "GET", a); w.Code != 200 || w.Body.Len() < 500 {
 			t.Fatalf("GET %s: %d", a, w.Code)
 		}
@@ -51,7 +52,7 @@ func TestPagesAreSelfContained(t *testing.T) {
 	h := ui.Handler(ui.Options{})
 	page := get(t, h, "GET", "/").Body.String()
 	var js string
-	for _, f := range []string{"app.js", "users.js", "person.js", "account.js"} {
+	for _, f := range []string{"app.js", "users.js", "person.js", "account.js", "codes.js"} {
 		js += get(t, h, "GET", "/assets/"+f).Body.String()
 	}
 	css := get(t, h, "GET", "/assets/app.css").Body.String()
@@ -75,10 +76,10 @@ func TestPagesAreSelfContained(t *testing.T) {
 // Manager's policy asks, not a fixed 12.
 func TestPasswordMinimumFollowsTheManager(t *testing.T) {
 	for min, want := range map[int]string{0: `minlength="12"`, 8: `minlength="8"`, 16: `minlength="16"`} {
-		for _, path := range []string{"/invitations/accept", "/password/reset"} {
+		for _, path := range []string{"/invitations/accept", "/password/reset", "/account"} {
 			body := get(t, ui.Handler(ui.Options{PasswordMinLength: min}), "GET", path).Body.String()
-			if strings.Count(body, want) != 2 || strings.Contains(body, "{{") {
-				t.Fatalf("PasswordMinLength %d, %s: want two %s in %.300s", min, path, want, body)
+			if strings.Count(body, want) != 3 || strings.Contains(body, "{{") { // accept, reset, account
+				t.Fatalf("PasswordMinLength %d, %s: want three %s in %.300s", min, path, want, body)
 			}
 		}
 	}

@@ -48,7 +48,9 @@
     try { json = await res.json(); } catch (e) { /* not JSON */ }
     if (res.ok) return json;
     const err = (json && json.error) || { code: "internal", message: "Something went wrong (" + res.status + ")." };
-    const person = path.startsWith("/auth/") || path.startsWith("/invitations/") || path.startsWith("/password/");
+    // A person route's 401 may be about what was typed (a password, a code): never refreshed and sent again.
+    const person = path.startsWith("/auth/") || path.startsWith("/invitations/") || path.startsWith("/password/")
+      || path === "/account/recovery-codes";
     // A sensitive action outside sudo mode: confirm with a code, then the request again, once.
     if (err.code === "mfa_required" && !retried && !person && await confirmIdentity()) {
       return call(method, path, data, true);

@@ -104,7 +104,7 @@
         const codes = enrollment.recovery_codes || [];
         $("enrol-form").hidden = true;
         if (codes.length) {
-          $("recovery-codes").replaceChildren(...codes.map((c) => el("li", { text: c })));
+          ui.recoveryCodes($("recovery-codes"), codes);
           $("recovery").hidden = false; step("recovery"); $("recovery-done").focus();
         } else go(cfg.users);
       } catch (err) {

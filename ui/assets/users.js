@@ -17,7 +17,7 @@
     "password.changed": "Password changed", "device.trusted": "Device trusted",
     "sessions.revoked": "Sessions and trusted devices revoked", "user.deactivated": "Deactivated", "user.activated": "Activated",
     "session.refreshed": "Session refreshed", "session.refresh_reused": "Reused refresh token: session revoked", "mail.failed": "Mail could not be delivered",
-    "sudo.verified": "Confirmed identity for a sensitive action",
+    "sudo.verified": "Confirmed identity for a sensitive action", "mfa.recovery_codes_regenerated": "Recovery codes replaced",
   };
 
   const mailKinds = { invite: "Invitation", password_reset: "Password reset", password_changed: "Password changed notice", mfa_reset: "MFA reset notice",

@@ -1,0 +1,116 @@
+package usermgmt
+
+import (
+	"context"
+	"errors"
+
+	"github.com/google/uuid"
+)
+
+// Recovery codes are made at enrolment (MFAEnrollment.RecoveryCodes) and
+// spent one by one in place of a TOTP code. The person sees how many are
+// left on their account page and may replace them all at once.
+
+// RecoveryCodesLeft returns how many of the user's recovery codes are
+// still unspent: 0 for a user without TOTP. The person may ask about
+// themselves (an Actor whose UserID is userID), trusted code about anyone,
+// and an actor who may list users about a user of the tenant. It returns
+// invalid for a bad tenant, not_found and permission_denied.
+func (m *Manager) RecoveryCodesLeft(ctx context.Context, tenantID string, userID uuid.UUID) (int, error) {
+	if err := checkTenant(tenantID); err != nil {
+		return 0, err
+	}
+	n := 0
+	err := m.store.RunInTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
+		if a, ok := ActorFromContext(ctx); !ok || a.UserID != userID {
+			if _, err := m.authorize(ctx, tx, tenantID, PermListUsers); err != nil {
+				return err
+			}
+		}
+		u, err := tx.GetUser(ctx, tenantID, userID)
+		if err != nil {
+			return err
+		}
+		if u.MFASecret != nil {
+			n = len(u.RecoveryCodes)
+		}
+		return nil
+	})
+	return n, wrapInternal(err)
+}
+
+// RegenerateRecoveryCodes replaces every recovery code of the person
+// holding sessionToken with ten new ones, which it returns: they are shown
+// only now, and the old ones stop working at once. The person confirms
+// with a TOTP code from the authenticator app (a recovery code is refused
+// as invalid: whoever holds only those must not make more). The code is
+// checked as VerifyMFA checks it: a wrong one counts on the user's sign-in
+// key, and while the key is locked every code is answered as a wrong one.
+// The session, having just verified a code, is fresh for sudo mode. The
+// change and mfa.recovery_codes_regenerated commit together; nothing is
+// mailed (the person is signed in and holds the authenticator: the
+// activity log records it).
+//
+// It returns invalid for a code that is not six digits (neither checked
+// nor counted), unauthenticated for a bad session or a wrong code,
+// expired, and conflict for a user without an authenticator app.
+func (m *Manager) RegenerateRecoveryCodes(ctx context.Context, sessionToken, code string) ([]string, error) {
+	if err := checkCodeShape(code, false); err != nil {
+		return nil, err
+	}
+	p, err := m.Authenticate(ctx, sessionToken)
+	if err != nil {
+		return nil, err
+	}
+	a, _ := ActorFromContext(ctx) // where the request came from, for the activity log
+	ctx = WithActor(ctx, Actor{UserID: p.UserID, IP: a.IP, UserAgent: a.UserAgent})
+	now := m.now().UTC()
+	var (
+		codes  []string
+		failed *outgoing
+		wrong  bool
+	)
+	err = m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+		u, err := tx.LockUser(ctx, p.TenantID, p.UserID)
+		if ErrorCode(err) == CodeNotFound || (err == nil && u.Status != StatusActive) {
+			return errSession
+		}
+		if err != nil {
+			return err
+		}
+		if u.MFASecret == nil {
+			return Errorf(CodeConflict, "your account has no authenticator app, so it has no recovery codes")
+		}
+		// Six digits: passCode checks the TOTP code, never a recovery code.
+		if _, err := m.passCode(ctx, tx, &u, code, now, nil, &failed); err != nil {
+			if wrong = err == errWrongCodeCounted; wrong {
+				return nil // commit the count
+			}
+			return err
+		}
+		if err := tx.ClearAttempts(ctx, u.TenantID, u.Email); err != nil { // a right code ends a run of wrong ones
+			return err
+		}
+		var hashes []TokenHash
+		codes, hashes = m.newRecoveryCodes()
+		u.RecoveryCodes, u.UpdatedAt = hashes, now
+		if err := tx.UpdateUser(ctx, &u); err != nil {
+			return err
+		}
+		if err := tx.MarkSessionVerified(ctx, p.TenantID, p.SessionID, now); err != nil {
+			if ErrorCode(err) == CodeNotFound {
+				return errSession // revoked meanwhile
+			}
+			return err
+		}
+		return tx.AppendEvent(ctx, m.event(ctx, &u.User, EventMFARecoveryRegenerated, ""))
+	})
+	if errors.Is(err, errRetry) || (err == nil && wrong) {
+		m.sendLater(ctx, failed)
+		return nil, errWrongCode()
+	}
+	if err != nil {
+		return nil, wrapInternal(err)
+	}
+	return codes, nil
+}
