@@ -34,6 +34,8 @@ const (
 	EventPasswordChanged        EventType = "password.changed" // by the person, who gave the current one
 	EventDeviceTrusted          EventType = "device.trusted"
 	EventSessionsRevoked        EventType = "sessions.revoked"
+	EventSessionRevoked         EventType = "session.revoked" // one session; Detail names its browser and device
+	EventDeviceRevoked          EventType = "device.revoked"  // one trusted device; Detail names it
 	EventDeactivated            EventType = "user.deactivated"
 	EventActivated              EventType = "user.activated"
 	EventRefreshTokenReused     EventType = "session.refresh_reused"

@@ -21,3 +21,6 @@ func HashPasswordForTest(pw string) []byte {
 
 // OnHashForTest makes m call f as each argon2id hash starts, in its slot.
 func OnHashForTest(m *Manager, f func(Argon2Params)) { m.onHash = f }
+
+// DescribeUserAgentForTest is the User-Agent reader of session lists.
+func DescribeUserAgentForTest(ua string) (browser, device string) { return describeUserAgent(ua) }

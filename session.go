@@ -204,7 +204,8 @@ func (m *Manager) createSession(ctx context.Context, tx Tx, u *UserRecord, now t
 	a, _ := ActorFromContext(ctx)
 	rec := &SessionRecord{ID: id, TenantID: u.TenantID, UserID: u.ID, TokenHash: th, RefreshHash: rh,
 		Roles: slices.Clone(u.Roles), IP: a.IP, UserAgent: a.UserAgent, CreatedAt: now,
-		IdleExpiresAt: now.Add(m.opts.SessionIdleTimeout), ExpiresAt: now.Add(m.opts.SessionMaxAge), VerifiedAt: now}
+		IdleExpiresAt: now.Add(m.opts.SessionIdleTimeout), ExpiresAt: now.Add(m.opts.SessionMaxAge), VerifiedAt: now,
+		LastSeenAt: now}
 	if err := tx.CreateSession(ctx, rec); err != nil {
 		return Session{}, err
 	}
@@ -273,7 +274,13 @@ var errRetry = errors.New("usermgmt: sign-in paused")
 
 func (m *Manager) trustDevice(ctx context.Context, tx Tx, u *UserRecord, now time.Time, s *Session) error {
 	token, hash := newToken(prefixDevice)
-	d := &DeviceRecord{Hash: hash, TenantID: u.TenantID, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(m.opts.DeviceTrustTTL)}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return err
+	}
+	a, _ := ActorFromContext(ctx)
+	d := &DeviceRecord{ID: id, Hash: hash, TenantID: u.TenantID, UserID: u.ID, IP: a.IP, UserAgent: a.UserAgent,
+		CreatedAt: now, ExpiresAt: now.Add(m.opts.DeviceTrustTTL)}
 	if err := tx.CreateDevice(ctx, d); err != nil {
 		return err
 	}

@@ -26,7 +26,8 @@ type Store interface {
 	// TouchSession is the hot path of Authenticate. It returns the session
 	// whose token hashes to hash if it exists, its user is active, and now
 	// is before both its ExpiresAt and its IdleExpiresAt; it then moves
-	// IdleExpiresAt to the earlier of now+idle and ExpiresAt. It returns
+	// IdleExpiresAt to the earlier of now+idle and ExpiresAt and sets
+	// LastSeenAt to now, in the same write. It returns
 	// unauthenticated for an unknown, revoked or deactivated user's session
 	// and expired for an expired one. The returned Roles must not be
 	// modified by the caller.
@@ -109,6 +110,10 @@ type Tx interface {
 	RevokeSession(ctx context.Context, hash TokenHash) (SessionRecord, error)
 	// RevokeSessionByID deletes one session by id; unknown ids are no error.
 	RevokeSessionByID(ctx context.Context, id uuid.UUID) error
+	// ListSessions returns the user's sessions in the tenant, newest first
+	// (by CreatedAt, then ID), expired ones not yet deleted included. It
+	// returns no coded error (an unknown user has none).
+	ListSessions(ctx context.Context, tenantID string, userID uuid.UUID) ([]SessionRecord, error)
 	// RevokeUserExcept deletes every session, refresh token and trusted
 	// device of the user but the session keep, which stays as it is,
 	// refresh tokens included (a password change ends every other session
@@ -122,6 +127,14 @@ type Tx interface {
 	// GetDevice returns the trusted device whose token hashes to hash, or
 	// not_found.
 	GetDevice(ctx context.Context, hash TokenHash) (DeviceRecord, error)
+	// ListDevices returns the user's trusted devices in the tenant, newest
+	// first (by CreatedAt, then ID), expired ones not yet deleted
+	// included. It returns no coded error.
+	ListDevices(ctx context.Context, tenantID string, userID uuid.UUID) ([]DeviceRecord, error)
+	// DeleteDevice deletes the trusted device with id of the user in the
+	// tenant and returns it; it returns not_found when the user has no
+	// such device (another user's or another tenant's included).
+	DeleteDevice(ctx context.Context, tenantID string, userID, id uuid.UUID) (DeviceRecord, error)
 
 	// LockAttempts returns the sign-in attempts counted on the key
 	// (tenantID, email), email normalised, whether or not the tenant has
@@ -261,6 +274,10 @@ type SessionRecord struct {
 	// they are (a password or a TOTP or recovery code): at login, or by
 	// Manager.Sudo. Zero for never. Sensitive operations need it recent.
 	VerifiedAt time.Time
+	// LastSeenAt is when the session last authenticated a request
+	// (TouchSession), or was created. Zero for sessions a store kept from
+	// before it recorded it.
+	LastSeenAt time.Time
 }
 
 // SessionRotation is what Refresh changes in a session.
@@ -289,10 +306,15 @@ type SpentRefresh struct {
 }
 
 // DeviceRecord is a trusted device: a browser that may skip TOTP at login.
+// ID names it in lists and revocations (the hash never leaves the
+// Manager); IP and UserAgent are where it was trusted from.
 type DeviceRecord struct {
+	ID        uuid.UUID
 	Hash      TokenHash
 	TenantID  string
 	UserID    uuid.UUID
+	IP        string
+	UserAgent string
 	CreatedAt time.Time
 	ExpiresAt time.Time
 }

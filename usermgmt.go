@@ -30,7 +30,8 @@ type Options struct {
 	// with sample data and refuses a template that fails.
 	MailTemplates map[MessageKind]MailTemplate
 	// Revokers are told when a user's sessions end (force logout,
-	// deactivation, password reset), for hosts with sessions of their own.
+	// deactivation, password reset), for hosts with sessions of their own;
+	// those that implement SingleSessionRevoker also when one session ends.
 	Revokers []SessionRevoker
 	// Roles is the role catalogue. Default: DefaultRoles(). It must
 	// contain tenant_admin.
@@ -149,7 +150,9 @@ type Argon2Params struct {
 }
 
 // SessionRevoker ends a user's sessions held outside the library. The
-// Manager calls every revoker after it has revoked the library's own.
+// Manager calls every revoker after it has revoked the library's own. A
+// revoker that also implements SingleSessionRevoker is told, too, when
+// one session ends (Manager.RevokeSession).
 type SessionRevoker interface {
 	RevokeUserSessions(ctx context.Context, tenantID string, userID uuid.UUID) error
 }

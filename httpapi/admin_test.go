@@ -16,12 +16,13 @@ import (
 
 // routeExample is a request of a signed-in route that succeeds for a
 // caller who holds the route's permission and no other. {id} in path is
-// replaced by the target user's id.
+// replaced by the target user's id, {sid} and {did} by a session and a
+// trusted device of the target (of the caller, for a self route).
 type routeExample struct {
 	path   string
 	body   string
 	ok     int
-	target string // "invited", "active" or "" (no {id})
+	target string // "invited", "active", "signed-in" (with a spare session and device) or "" (no {id})
 	// self: the route serves the caller's own records as trusted code and
 	// needs no permission; every other example is of an admin route.
 	self bool
@@ -46,6 +47,12 @@ var routeExamples = map[string]routeExample{
 	"POST /users/{id}/activate":          {"/users/{id}/activate", "", 200, "active", false},
 	"POST /users/{id}/mfa-reset":         {"/users/{id}/mfa-reset", "", 204, "active", false},
 	"GET /mail/undelivered":              {"/mail/undelivered?limit=10", "", 200, "", false},
+	"GET /users/{id}/sessions":           {"/users/{id}/sessions", "", 200, "signed-in", false},
+	"DELETE /users/{id}/sessions/{sid}":  {"/users/{id}/sessions/{sid}", "", 204, "signed-in", false},
+	"DELETE /users/{id}/devices/{did}":   {"/users/{id}/devices/{did}", "", 204, "signed-in", false},
+	"GET /account/sessions":              {"/account/sessions", "", 200, "", true},
+	"DELETE /account/sessions/{sid}":     {"/account/sessions/{sid}", "", 204, "", true},
+	"DELETE /account/devices/{did}":      {"/account/devices/{did}", "", 204, "", true},
 }
 
 // TestRouteTable: the mux serves exactly the table's routes; an admin route
@@ -124,7 +131,7 @@ func TestAdminRoutes(t *testing.T) {
 	}
 	f := newFixtureRoles(t, catalogue, nil)
 	_, admin, _ := f.active(t, "acme", "admin@acme.test", usermgmt.RoleTenantAdmin)
-	_, agent, _ := f.active(t, "acme", "agent@acme.test", usermgmt.RoleAgent)
+	_, agent, agentSecret := f.active(t, "acme", "agent@acme.test", usermgmt.RoleAgent)
 	onlyTok, withoutTok := map[usermgmt.Permission]string{}, map[usermgmt.Permission]string{}
 	for _, p := range usermgmt.AllPermissions() {
 		_, onlyTok[p], _ = f.active(t, "acme", string(only(p))+"@acme.test", only(p))
@@ -133,6 +140,15 @@ func TestAdminRoutes(t *testing.T) {
 	invited := f.invite(t, "acme", "invited@acme.test", usermgmt.RoleRecruiter)
 	act, _, _ := f.active(t, "acme", "active@acme.test", usermgmt.RoleSupervisor)
 	foreign := f.invite(t, "globex", "someone@globex.test", usermgmt.RoleAgent)
+	signed, _, signedSecret := f.active(t, "acme", "signed-in@acme.test", usermgmt.RoleSupervisor)
+	// A spare session and trusted device each, of the "signed-in" target
+	// and of the caller of the self routes, for the routes that end one.
+	spare := func(email, secret string) (sid, did string) {
+		s := f.signIn(t, "acme", email, secret, uaChromeMac, true)
+		return s.id.String(), f.sessions(t, "/account/sessions", s.token).Devices[0].ID.String()
+	}
+	signedSID, signedDID := spare(signed.Email, signedSecret)
+	agentSID, agentDID := spare("agent@acme.test", agentSecret)
 	f.clock.Advance(2 * time.Minute) // past the mail interval of the invitations
 
 	walked := 0
@@ -146,10 +162,19 @@ func TestAdminRoutes(t *testing.T) {
 			continue
 		}
 		walked++
-		path := func(id string) string { return strings.ReplaceAll(ex.path, "{id}", id) }
+		sid, did := signedSID, signedDID
+		if ex.self {
+			sid, did = agentSID, agentDID
+		}
+		path := func(id string) string {
+			return strings.NewReplacer("{id}", id, "{sid}", sid, "{did}", did).Replace(ex.path)
+		}
 		target := invited.ID.String()
-		if ex.target == "active" {
+		switch ex.target {
+		case "active":
 			target = act.ID.String()
+		case "signed-in":
+			target = signed.ID.String()
 		}
 		t.Run(rt.Method+" "+strings.TrimPrefix(rt.Path, "/"), func(t *testing.T) {
 			t.Run("WithoutSessionIs401", func(t *testing.T) {

@@ -27,7 +27,14 @@
 // POST /users/{id}/deactivate, POST /users/{id}/activate,
 // POST /users/{id}/mfa-reset (204: the user enrols TOTP again at the next
 // sign-in; every session ends),
-// GET /mail/undelivered?limit=&cursor= (the outbox's waiting and failed mail).
+// GET /mail/undelivered?limit=&cursor= (the outbox's waiting and failed mail),
+// GET /users/{id}/sessions (live sessions and trusted devices, each with a
+// readable device and browser), DELETE /users/{id}/sessions/{sid} and
+// DELETE /users/{id}/devices/{did} (204; one session or one device).
+// The signed-in person's own: GET /account/sessions (the session of the
+// request marked current), DELETE /account/sessions/{sid} (ending the
+// session of the request signs out: its cookies are cleared) and
+// DELETE /account/devices/{did}.
 // Person routes: POST /auth/login, /auth/mfa, /auth/refresh, /auth/logout,
 // /auth/password (the signed-in person changes their password: JSON
 // current_password and new_password; 204), /auth/sudo,

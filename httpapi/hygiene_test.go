@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/usermgmt/usermgmt"
 	"github.com/usermgmt/usermgmt/httpapi"
 	"github.com/usermgmt/usermgmt/internal/testlog"
@@ -137,7 +139,8 @@ func TestEveryAnswerIsNoStore(t *testing.T) {
 	if len(patterns) < 20 {
 		t.Fatalf("only %d routes: %v", len(patterns), patterns)
 	}
-	fill := strings.NewReplacer("{id}", u.ID.String(), "{role}", string(usermgmt.RoleSupervisor))
+	fill := strings.NewReplacer("{id}", u.ID.String(), "{role}", string(usermgmt.RoleSupervisor),
+		"{sid}", uuid.NewString(), "{did}", uuid.NewString())
 	check := func(t *testing.T, what string, w *httptest.ResponseRecorder) {
 		t.Helper()
 		if got := w.Header().Values("Cache-Control"); len(got) != 1 || got[0] != "no-store" {

@@ -47,6 +47,9 @@ var routeTable = []route{
 	{method: "GET", path: "/me", kind: kindSelf, signedIn: (*Handler).me},
 	{method: "GET", path: "/roles", kind: kindSelf, signedIn: (*Handler).listRoles},
 	{method: "GET", path: "/account", kind: kindSelf, signedIn: (*Handler).account},
+	{method: "GET", path: "/account/sessions", kind: kindSelf, signedIn: (*Handler).ownSessions},
+	{method: "DELETE", path: "/account/sessions/{sid}", kind: kindSelf, signedIn: (*Handler).revokeOwnSession},
+	{method: "DELETE", path: "/account/devices/{did}", kind: kindSelf, signedIn: (*Handler).revokeOwnDevice},
 
 	{method: "GET", path: "/users", kind: kindAdmin, permission: usermgmt.PermListUsers, signedIn: (*Handler).listUsers},
 	{method: "POST", path: "/users/invitations", kind: kindAdmin, permission: usermgmt.PermInvite, signedIn: (*Handler).invite},
@@ -69,6 +72,12 @@ var routeTable = []route{
 		signedIn: (*Handler).activate},
 	{method: "POST", path: "/users/{id}/mfa-reset", kind: kindAdmin, permission: usermgmt.PermResetMFA,
 		signedIn: (*Handler).resetMFA},
+	{method: "GET", path: "/users/{id}/sessions", kind: kindAdmin, permission: usermgmt.PermForceLogout,
+		signedIn: (*Handler).listSessions},
+	{method: "DELETE", path: "/users/{id}/sessions/{sid}", kind: kindAdmin, permission: usermgmt.PermForceLogout,
+		signedIn: (*Handler).revokeSession},
+	{method: "DELETE", path: "/users/{id}/devices/{did}", kind: kindAdmin, permission: usermgmt.PermForceLogout,
+		signedIn: (*Handler).revokeDevice},
 	{method: "GET", path: "/mail/undelivered", kind: kindAdmin, permission: usermgmt.PermListUsers,
 		signedIn: (*Handler).listUndeliveredMail},
 

@@ -311,7 +311,7 @@ func (b *bench) giveTargetSessions(int) error {
 			}
 		}
 		for range 5 {
-			d := &usermgmt.DeviceRecord{Hash: randomHash(), TenantID: bigTenant, UserID: b.targetID, CreatedAt: now, ExpiresAt: now.Add(30 * 24 * time.Hour)}
+			d := &usermgmt.DeviceRecord{ID: uuid.Must(uuid.NewV7()), Hash: randomHash(), TenantID: bigTenant, UserID: b.targetID, CreatedAt: now, ExpiresAt: now.Add(30 * 24 * time.Hour)}
 			if err := tx.CreateDevice(ctx, d); err != nil {
 				return err
 			}

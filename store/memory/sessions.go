@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"bytes"
 	"context"
 	"slices"
 	"time"
@@ -51,6 +52,7 @@ func (s *Store) TouchSession(_ context.Context, hash usermgmt.TokenHash, now tim
 		next = ss.rec.ExpiresAt
 	}
 	ss.rec.IdleExpiresAt = next
+	ss.rec.LastSeenAt = now
 	return ss.rec, nil
 }
 
@@ -113,6 +115,33 @@ func (t *tx) SessionByRefresh(_ context.Context, hash usermgmt.TokenHash) (userm
 		return cloneSession(sp.ss.rec), &info, nil
 	}
 	return usermgmt.SessionRecord{}, nil, notFound("session")
+}
+
+func (t *tx) ListSessions(_ context.Context, tenantID string, userID uuid.UUID) ([]usermgmt.SessionRecord, error) {
+	if err := t.read(); err != nil {
+		return nil, err
+	}
+	if err := checkText(tenantID); err != nil {
+		return nil, err
+	}
+	var out []usermgmt.SessionRecord
+	if o := t.s.owners[userID]; o != nil {
+		for _, ss := range o.sessions {
+			if ss.rec.TenantID == tenantID {
+				out = append(out, cloneSession(ss.rec))
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b usermgmt.SessionRecord) int { return newestFirst(a.CreatedAt, b.CreatedAt, a.ID, b.ID) })
+	return out, nil
+}
+
+// newestFirst orders by time, then id, both descending.
+func newestFirst(a, b time.Time, ai, bi uuid.UUID) int {
+	if c := b.Compare(a); c != 0 {
+		return c
+	}
+	return bytes.Compare(bi[:], ai[:])
 }
 
 func (t *tx) GetSession(_ context.Context, tenantID string, id uuid.UUID) (usermgmt.SessionRecord, error) {

@@ -80,6 +80,8 @@ var undo = map[int]string{
 		ALTER TABLE {s}.users ADD COLUMN failed_attempts integer NOT NULL DEFAULT 0, ADD COLUMN locked_until timestamptz`,
 	5: `ALTER TABLE {s}.sessions DROP COLUMN verified_at;
 		ALTER TABLE {s}.refresh_tokens DROP COLUMN spent_at, DROP COLUMN successor`,
+	6: `ALTER TABLE {s}.sessions DROP COLUMN last_seen_at;
+		ALTER TABLE {s}.devices DROP COLUMN id, DROP COLUMN ip, DROP COLUMN user_agent`,
 }
 
 // migratedBackTo returns a pool and a Store on a fresh schema at version:
@@ -112,10 +114,11 @@ func TestMigrateUpgradesAVersion1Schema(t *testing.T) {
 	q := `"` + s.Schema() + `"`
 	require.Equal(t, 1, count(t, db, s, "schema_migrations", ""))
 	u := newUser("t1", "a@x.io", usermgmt.StatusActive)
-	inTx(t, s, func(ctx context.Context, tx usermgmt.Tx) error {
-		require.NoError(t, tx.CreateUser(ctx, u))
-		return tx.CreateDevice(ctx, &usermgmt.DeviceRecord{Hash: hashOf("d"), TenantID: "t1", UserID: u.ID, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)})
-	})
+	inTx(t, s, func(ctx context.Context, tx usermgmt.Tx) error { return tx.CreateUser(ctx, u) })
+	// The device as version 1 stored it (the Store writes today's columns).
+	_, err := db.DB.ExecContext(ctx, `INSERT INTO `+q+`.devices (hash, tenant_id, user_id, created_at, expires_at)
+		VALUES ($1, 't1', $2, $3, $4)`, hashArgOf("d"), u.ID.String(), t0, t0.Add(time.Hour))
+	require.NoError(t, err)
 
 	require.NoError(t, s.Migrate(ctx))
 	var versions []int

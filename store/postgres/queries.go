@@ -19,9 +19,9 @@ type queries struct {
 	createToken, consumeToken, deleteTokens string
 
 	createSession, sessionByRefresh, rotateSession, revokeSession, revokeSessionByID, revokeUser string
-	touchSession, sessionState, getSession, markSessionVerified                                  string
+	touchSession, sessionState, getSession, markSessionVerified, listSessions                    string
 
-	createDevice, getDevice string
+	createDevice, getDevice, listDevices, deleteDevice string
 
 	getAttempts, putAttempts, clearAttempts string
 
@@ -37,7 +37,9 @@ const userCols = `id, tenant_id, email, status, roles, mfa_enabled, last_login_a
 
 const recordCols = userCols + `, password_hash, mfa_secret, mfa_last_step, recovery_codes, last_mail_at`
 
-const sessionCols = `id, tenant_id, user_id, token_hash, refresh_hash, roles, ip, user_agent, created_at, idle_expires_at, expires_at, verified_at`
+const sessionCols = `id, tenant_id, user_id, token_hash, refresh_hash, roles, ip, user_agent, created_at, idle_expires_at, expires_at, verified_at, last_seen_at`
+
+const deviceCols = `id, hash, tenant_id, user_id, ip, user_agent, created_at, expires_at`
 
 const tokenCols = `hash, purpose, tenant_id, user_id, data, created_at, expires_at`
 
@@ -77,7 +79,7 @@ func newQueries(schema string) queries {
 		deleteTokens: r(`DELETE FROM {s}.tokens WHERE tenant_id = ? AND user_id = ? AND purpose = ?`),
 
 		createSession: r(`WITH s AS (
-				INSERT INTO {s}.sessions (` + sessionCols + `) VALUES (?, ?, ?, ?, ?, ?::text::text[], ?, ?, ?, ?, ?, ?)
+				INSERT INTO {s}.sessions (` + sessionCols + `) VALUES (?, ?, ?, ?, ?, ?::text::text[], ?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT DO NOTHING RETURNING id, refresh_hash)
 			INSERT INTO {s}.refresh_tokens (hash, session_id) SELECT refresh_hash, id FROM s
 			RETURNING session_id`),
@@ -98,6 +100,9 @@ func newQueries(schema string) queries {
 		revokeSession:     r(`DELETE FROM {s}.sessions WHERE token_hash = ? RETURNING ` + sessionCols),
 		revokeSessionByID: r(`DELETE FROM {s}.sessions WHERE id = ?`),
 		getSession:        r(`SELECT ` + sessionCols + ` FROM {s}.sessions WHERE tenant_id = ? AND id = ?`),
+		// Through sessions_tenant_user (0001).
+		listSessions: r(`SELECT ` + sessionCols + ` FROM {s}.sessions WHERE tenant_id = ? AND user_id = ?
+			ORDER BY created_at DESC, id DESC`),
 		markSessionVerified: r(`UPDATE {s}.sessions SET verified_at = ? WHERE tenant_id = ? AND id = ?
 			RETURNING id`),
 		revokeUser: r(`WITH s AS (DELETE FROM {s}.sessions WHERE tenant_id = ? AND user_id = ? AND id <> ? RETURNING 1),
@@ -111,7 +116,7 @@ func newQueries(schema string) queries {
 		// request a WAL flush. Revocations still commit synchronously, and
 		// their flush carries any earlier touch with it.
 		touchSession: r(`WITH async AS (SELECT set_config('synchronous_commit', 'off', true))
-			UPDATE {s}.sessions s SET idle_expires_at = LEAST(?::timestamptz, s.expires_at)
+			UPDATE {s}.sessions s SET idle_expires_at = LEAST(?::timestamptz, s.expires_at), last_seen_at = ?
 			FROM {s}.users u, async
 			WHERE s.token_hash = ? AND u.tenant_id = s.tenant_id AND u.id = s.user_id
 				AND u.status = 'active' AND ? < s.expires_at AND ? < s.idle_expires_at
@@ -121,9 +126,13 @@ func newQueries(schema string) queries {
 			FROM {s}.sessions s LEFT JOIN {s}.users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
 			WHERE s.token_hash = ?`),
 
-		createDevice: r(`INSERT INTO {s}.devices (hash, tenant_id, user_id, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING hash`),
-		getDevice: r(`SELECT hash, tenant_id, user_id, created_at, expires_at FROM {s}.devices WHERE hash = ?`),
+		createDevice: r(`INSERT INTO {s}.devices (` + deviceCols + `)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING hash`),
+		getDevice: r(`SELECT ` + deviceCols + ` FROM {s}.devices WHERE hash = ?`),
+		// Both through devices_tenant_user (0001).
+		listDevices: r(`SELECT ` + deviceCols + ` FROM {s}.devices WHERE tenant_id = ? AND user_id = ?
+			ORDER BY created_at DESC, id DESC`),
+		deleteDevice: r(`DELETE FROM {s}.devices WHERE tenant_id = ? AND user_id = ? AND id = ? RETURNING ` + deviceCols),
 
 		// Read under the key's advisory lock (LockAttempts); the upsert
 		// needs no lock of its own.

@@ -80,9 +80,10 @@ func scanSession(r rowScanner, extra ...any) (usermgmt.SessionRecord, error) {
 		refresh  []byte
 		roles    []string
 		verified sql.NullTime
+		seen     sql.NullTime
 	)
 	dest := append([]any{&s.ID, &s.TenantID, &s.UserID, &token, &refresh, pgdialect.Array(&roles),
-		&s.IP, &s.UserAgent, &s.CreatedAt, &s.IdleExpiresAt, &s.ExpiresAt, &verified}, extra...)
+		&s.IP, &s.UserAgent, &s.CreatedAt, &s.IdleExpiresAt, &s.ExpiresAt, &verified, &seen}, extra...)
 	if err := r.Scan(dest...); err != nil {
 		return usermgmt.SessionRecord{}, err
 	}
@@ -93,7 +94,23 @@ func scanSession(r rowScanner, extra ...any) (usermgmt.SessionRecord, error) {
 	s.IdleExpiresAt = s.IdleExpiresAt.UTC()
 	s.ExpiresAt = s.ExpiresAt.UTC()
 	s.VerifiedAt = timeOrZero(verified)
+	s.LastSeenAt = timeOrZero(seen)
 	return s, nil
+}
+
+// scanDevice reads a row of deviceCols.
+func scanDevice(r rowScanner) (usermgmt.DeviceRecord, error) {
+	var (
+		d usermgmt.DeviceRecord
+		h []byte
+	)
+	if err := r.Scan(&d.ID, &h, &d.TenantID, &d.UserID, &d.IP, &d.UserAgent, &d.CreatedAt, &d.ExpiresAt); err != nil {
+		return usermgmt.DeviceRecord{}, err
+	}
+	d.Hash = toHash(h)
+	d.CreatedAt = d.CreatedAt.UTC()
+	d.ExpiresAt = d.ExpiresAt.UTC()
+	return d, nil
 }
 
 func scanToken(r rowScanner) (usermgmt.TokenRecord, error) {

@@ -16,6 +16,7 @@ func (t *tx) CreateSession(ctx context.Context, s *usermgmt.SessionRecord) error
 	err := t.db.QueryRowContext(ctx, t.q().createSession,
 		uuidArg(s.ID), s.TenantID, uuidArg(s.UserID), hashArg(s.TokenHash), hashArg(s.RefreshHash),
 		rolesArg(s.Roles), s.IP, s.UserAgent, s.CreatedAt, s.IdleExpiresAt, s.ExpiresAt, timeArg(s.VerifiedAt),
+		timeArg(s.LastSeenAt),
 	).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return errorf(usermgmt.CodeConflict, "session already exists")
@@ -48,6 +49,11 @@ func (t *tx) GetSession(ctx context.Context, tenantID string, id uuid.UUID) (use
 		return usermgmt.SessionRecord{}, errorf(usermgmt.CodeNotFound, "session not found")
 	}
 	return s, mapErr(err)
+}
+
+func (t *tx) ListSessions(ctx context.Context, tenantID string, userID uuid.UUID) ([]usermgmt.SessionRecord, error) {
+	rows, err := t.db.QueryContext(ctx, t.q().listSessions, tenantID, uuidArg(userID))
+	return collect(rows, err, func(r rowScanner) (usermgmt.SessionRecord, error) { return scanSession(r) }, 4)
 }
 
 func (t *tx) MarkSessionVerified(ctx context.Context, tenantID string, id uuid.UUID, at time.Time) error {
@@ -96,7 +102,7 @@ func (t *tx) RevokeUserExcept(ctx context.Context, tenantID string, userID, keep
 // TouchSession is one UPDATE … FROM users … RETURNING on the hot path; only
 // a refusal costs a second query, to tell expired from unauthenticated.
 func (s *Store) TouchSession(ctx context.Context, hash usermgmt.TokenHash, now time.Time, idle time.Duration) (usermgmt.SessionRecord, error) {
-	sess, err := scanSession(s.db.DB.QueryRowContext(ctx, s.q.touchSession, now.Add(idle), hashArg(hash), now, now))
+	sess, err := scanSession(s.db.DB.QueryRowContext(ctx, s.q.touchSession, now.Add(idle), now, hashArg(hash), now, now))
 	if err == nil {
 		return sess, nil
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/uptrace/bun"
 
 	"github.com/usermgmt/usermgmt"
 )
@@ -141,6 +142,81 @@ func TestMigrateUpgradesAVersion4Schema(t *testing.T) {
 		assert.Nil(t, spent, "the current one")
 		return nil
 	})
+}
+
+// A schema migrated before 0006 keeps its sessions and trusted devices:
+// the devices get ids and list, the sessions read back with no last-seen
+// time until their next request.
+func TestMigrateUpgradesAVersion5Schema(t *testing.T) {
+	db, s := migratedBackTo(t, 5)
+	ctx := context.Background()
+	q := `"` + s.Schema() + `"`
+	u := newUser("t1", "a@x.io", usermgmt.StatusActive)
+	inTx(t, s, func(ctx context.Context, tx usermgmt.Tx) error { return tx.CreateUser(ctx, u) })
+	sid := uuid.Must(uuid.NewV7())
+	_, err := db.DB.ExecContext(ctx, `INSERT INTO `+q+`.sessions (id, tenant_id, user_id, token_hash, refresh_hash,
+		created_at, idle_expires_at, expires_at) VALUES ($1, 't1', $2, $3, $4, $5, $6, $7)`,
+		sid.String(), u.ID.String(), hashArgOf("s1"), hashArgOf("r1"), t0, t0.Add(30*time.Minute), t0.Add(12*time.Hour))
+	require.NoError(t, err)
+	for _, d := range []string{"d1", "d2"} {
+		_, err = db.DB.ExecContext(ctx, `INSERT INTO `+q+`.devices (hash, tenant_id, user_id, created_at, expires_at)
+			VALUES ($1, 't1', $2, $3, $4)`, hashArgOf(d), u.ID.String(), t0, t0.Add(time.Hour))
+		require.NoError(t, err)
+	}
+
+	require.NoError(t, s.Migrate(ctx))
+	assert.Equal(t, latestVersion(t), count(t, db, s, "schema_migrations", ""))
+	inTx(t, s, func(ctx context.Context, tx usermgmt.Tx) error {
+		ss, err := tx.ListSessions(ctx, "t1", u.ID)
+		require.NoError(t, err)
+		require.Len(t, ss, 1)
+		assert.True(t, ss[0].LastSeenAt.IsZero(), "not seen since the upgrade")
+		ds, err := tx.ListDevices(ctx, "t1", u.ID)
+		require.NoError(t, err)
+		require.Len(t, ds, 2)
+		assert.NotEqual(t, uuid.Nil, ds[0].ID)
+		assert.NotEqual(t, ds[0].ID, ds[1].ID, "each device its own id")
+		got, err := tx.DeleteDevice(ctx, "t1", u.ID, ds[0].ID)
+		require.NoError(t, err)
+		assert.Equal(t, ds[0].Hash, got.Hash)
+		return nil
+	})
+	got, err := s.TouchSession(ctx, hashOf("s1"), t0.Add(time.Minute), 30*time.Minute)
+	require.NoError(t, err)
+	assert.True(t, t0.Add(time.Minute).Equal(got.LastSeenAt))
+}
+
+// Listing a user's sessions and devices can go through the (tenant_id,
+// user_id) indexes, not a scan of every tenant's rows (the planner is kept
+// off sequential scans: the tables are empty here).
+func TestListSessionsAndDevicesUseIndexes(t *testing.T) {
+	db, s := migratedBackTo(t, latestVersion(t))
+	ctx := context.Background()
+	q := `"` + s.Schema() + `"`
+	for table, index := range map[string]string{"sessions": "sessions_tenant_user", "devices": "devices_tenant_user"} {
+		var plan string
+		err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			if _, err := tx.ExecContext(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
+				return err
+			}
+			rows, err := tx.QueryContext(ctx, `EXPLAIN SELECT * FROM `+q+`.`+table+
+				` WHERE tenant_id = 't1' AND user_id = '`+uuid.NewString()+`' ORDER BY created_at DESC, id DESC`)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var line string
+				if err := rows.Scan(&line); err != nil {
+					return err
+				}
+				plan += line + "\n"
+			}
+			return rows.Err()
+		})
+		require.NoError(t, err)
+		assert.Contains(t, plan, index, "plan of %s:\n%s", table, plan)
+	}
 }
 
 func hashArgOf(s string) []byte { h := hashOf(s); return h[:] }

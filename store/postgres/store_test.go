@@ -259,7 +259,7 @@ func TestSessionLifecycle(t *testing.T) {
 
 	// RevokeUserExcept takes sessions, refresh tokens and devices.
 	inTx(t, s, func(ctx context.Context, tx usermgmt.Tx) error {
-		require.NoError(t, tx.CreateDevice(ctx, &usermgmt.DeviceRecord{Hash: hashOf("d"), TenantID: "t1", UserID: u.ID, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}))
+		require.NoError(t, tx.CreateDevice(ctx, &usermgmt.DeviceRecord{ID: uuid.Must(uuid.NewV7()), Hash: hashOf("d"), TenantID: "t1", UserID: u.ID, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}))
 		r, err := tx.RevokeUserExcept(ctx, "t1", u.ID, uuid.Nil)
 		assert.Equal(t, usermgmt.Revoked{Sessions: 1, Devices: 1}, r)
 		return err

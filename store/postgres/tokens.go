@@ -39,8 +39,8 @@ func (t *tx) DeleteTokens(ctx context.Context, tenantID string, userID uuid.UUID
 
 func (t *tx) CreateDevice(ctx context.Context, d *usermgmt.DeviceRecord) error {
 	var hash []byte
-	err := t.db.QueryRowContext(ctx, t.q().createDevice,
-		hashArg(d.Hash), d.TenantID, uuidArg(d.UserID), d.CreatedAt, d.ExpiresAt).Scan(&hash)
+	err := t.db.QueryRowContext(ctx, t.q().createDevice, uuidArg(d.ID), hashArg(d.Hash), d.TenantID, uuidArg(d.UserID),
+		d.IP, d.UserAgent, d.CreatedAt, d.ExpiresAt).Scan(&hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return errorf(usermgmt.CodeConflict, "device already exists")
 	}
@@ -48,19 +48,22 @@ func (t *tx) CreateDevice(ctx context.Context, d *usermgmt.DeviceRecord) error {
 }
 
 func (t *tx) GetDevice(ctx context.Context, hash usermgmt.TokenHash) (usermgmt.DeviceRecord, error) {
-	var (
-		d usermgmt.DeviceRecord
-		h []byte
-	)
-	err := t.db.QueryRowContext(ctx, t.q().getDevice, hashArg(hash)).Scan(&h, &d.TenantID, &d.UserID, &d.CreatedAt, &d.ExpiresAt)
+	d, err := scanDevice(t.db.QueryRowContext(ctx, t.q().getDevice, hashArg(hash)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return usermgmt.DeviceRecord{}, errorf(usermgmt.CodeNotFound, "device not found")
 	}
-	if err != nil {
-		return usermgmt.DeviceRecord{}, mapErr(err)
+	return d, mapErr(err)
+}
+
+func (t *tx) ListDevices(ctx context.Context, tenantID string, userID uuid.UUID) ([]usermgmt.DeviceRecord, error) {
+	rows, err := t.db.QueryContext(ctx, t.q().listDevices, tenantID, uuidArg(userID))
+	return collect(rows, err, scanDevice, 4)
+}
+
+func (t *tx) DeleteDevice(ctx context.Context, tenantID string, userID, id uuid.UUID) (usermgmt.DeviceRecord, error) {
+	d, err := scanDevice(t.db.QueryRowContext(ctx, t.q().deleteDevice, tenantID, uuidArg(userID), uuidArg(id)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return usermgmt.DeviceRecord{}, errorf(usermgmt.CodeNotFound, "device not found")
 	}
-	d.Hash = toHash(h)
-	d.CreatedAt = d.CreatedAt.UTC()
-	d.ExpiresAt = d.ExpiresAt.UTC()
-	return d, nil
+	return d, mapErr(err)
 }

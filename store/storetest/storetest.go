@@ -100,6 +100,10 @@ func cases() []testCase {
 		{"RevokeUserExceptKeepsOneSession", testRevokeUserExceptKeepsOneSession},
 		{"SessionsDoNotAliasStore", testSessionsDoNotAliasStore},
 		{"CreateDeviceThenGetReturnsIt", testCreateDeviceThenGetReturnsIt},
+		{"ListSessionsOfOneUserNewestFirst", testListSessionsOfOneUserNewestFirst},
+		{"TouchSessionSetsLastSeenAt", testTouchSessionSetsLastSeenAt},
+		{"ListDevicesOfOneUserNewestFirst", testListDevicesOfOneUserNewestFirst},
+		{"DeleteDeviceIsUserAndTenantScoped", testDeleteDeviceIsUserAndTenantScoped},
 
 		// Sign-in attempts
 		{"AttemptsOfANewKeyAreNone", testAttemptsOfANewKeyAreNone},
@@ -312,7 +316,7 @@ func newSession(u usermgmt.UserRecord) *usermgmt.SessionRecord {
 		TokenHash: newHash(), RefreshHash: newHash(),
 		Roles: slices.Clone(u.Roles), IP: "192.0.2.7", UserAgent: "storetest/1.0",
 		CreatedAt: base, IdleExpiresAt: base.Add(30 * time.Minute), ExpiresAt: base.Add(12 * time.Hour),
-		VerifiedAt: base,
+		VerifiedAt: base, LastSeenAt: base,
 	}
 }
 
@@ -360,7 +364,8 @@ func (f *fixture) mustToken(u usermgmt.UserRecord, p usermgmt.TokenPurpose) user
 }
 
 func newDevice(u usermgmt.UserRecord) *usermgmt.DeviceRecord {
-	return &usermgmt.DeviceRecord{Hash: newHash(), TenantID: u.TenantID, UserID: u.ID, CreatedAt: base, ExpiresAt: base.Add(30 * 24 * time.Hour)}
+	return &usermgmt.DeviceRecord{ID: uuid.Must(uuid.NewV7()), Hash: newHash(), TenantID: u.TenantID, UserID: u.ID,
+		IP: "192.0.2.9", UserAgent: "storetest-device/1.0", CreatedAt: base, ExpiresAt: base.Add(30 * 24 * time.Hour)}
 }
 
 func (f *fixture) mustDevice(u usermgmt.UserRecord) usermgmt.DeviceRecord {
@@ -442,7 +447,7 @@ func normToken(r usermgmt.TokenRecord) usermgmt.TokenRecord {
 func normSession(s usermgmt.SessionRecord) usermgmt.SessionRecord {
 	s.Roles = nilIfEmpty(s.Roles)
 	s.CreatedAt, s.IdleExpiresAt, s.ExpiresAt = utc(s.CreatedAt), utc(s.IdleExpiresAt), utc(s.ExpiresAt)
-	s.VerifiedAt = utc(s.VerifiedAt)
+	s.VerifiedAt, s.LastSeenAt = utc(s.VerifiedAt), utc(s.LastSeenAt)
 	return s
 }
 

@@ -153,6 +153,28 @@ func testBadTextIsInvalid(t *testing.T, f *fixture) {
 			d.TenantID = bad
 			return tx.CreateDevice(f.ctx, d)
 		},
+		"CreateDevice/IP": func(tx usermgmt.Tx, bad string) error {
+			d := newDevice(u)
+			d.IP = bad
+			return tx.CreateDevice(f.ctx, d)
+		},
+		"CreateDevice/UserAgent": func(tx usermgmt.Tx, bad string) error {
+			d := newDevice(u)
+			d.UserAgent = bad
+			return tx.CreateDevice(f.ctx, d)
+		},
+		"ListSessions/TenantID": func(tx usermgmt.Tx, bad string) error {
+			_, err := tx.ListSessions(f.ctx, bad, u.ID)
+			return err
+		},
+		"ListDevices/TenantID": func(tx usermgmt.Tx, bad string) error {
+			_, err := tx.ListDevices(f.ctx, bad, u.ID)
+			return err
+		},
+		"DeleteDevice/TenantID": func(tx usermgmt.Tx, bad string) error {
+			_, err := tx.DeleteDevice(f.ctx, bad, u.ID, uuid.Nil)
+			return err
+		},
 
 		"EnqueueMail/TenantID": func(tx usermgmt.Tx, bad string) error {
 			r := newMail(u, usermgmt.MessageInvite)

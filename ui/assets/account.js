@@ -120,6 +120,13 @@
     showWho(acc, roles);
     initPassword();
     initRecovery(acc);
+    ui.sessionsSection($("account-sessions-list"), {
+      load: () => call("GET", "/account/sessions"),
+      revokeSession: (s) => call("DELETE", "/account/sessions/" + s.id),
+      revokeDevice: (d) => call("DELETE", "/account/devices/" + d.id),
+      onSignedOut: () => go(cfg.login),
+      headingLevel: 3,
+    });
   }
 
   ui.views.account = initAccount;

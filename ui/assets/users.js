@@ -18,6 +18,7 @@
     "sessions.revoked": "Sessions and trusted devices revoked", "user.deactivated": "Deactivated", "user.activated": "Activated",
     "session.refreshed": "Session refreshed", "session.refresh_reused": "Reused refresh token: session revoked", "mail.failed": "Mail could not be delivered",
     "sudo.verified": "Confirmed identity for a sensitive action", "mfa.recovery_codes_regenerated": "Recovery codes replaced",
+    "session.revoked": "Session revoked", "device.revoked": "Trusted device revoked",
   };
 
   const mailKinds = { invite: "Invitation", password_reset: "Password reset", password_changed: "Password changed notice", mfa_reset: "MFA reset notice",
@@ -289,6 +290,21 @@
       panelModal();
       $("panel").focus();
       loadActivity(false);
+      showSessions(u);
+    }
+    // Sessions and devices: shown to whoever may force a logout (the
+    // server says so per user in allowed_actions, when it does).
+    let sessions = null;
+    function showSessions(u) {
+      const may = can("users.force_logout") && (!u.allowed_actions || u.allowed_actions.includes("list_sessions"));
+      $("panel-sessions-section").hidden = !may;
+      sessions = may ? ui.sessionsSection($("panel-sessions"), {
+        load: () => call("GET", "/users/" + u.id + "/sessions"),
+        revokeSession: (s) => call("DELETE", "/users/" + u.id + "/sessions/" + s.id),
+        revokeDevice: (d) => call("DELETE", "/users/" + u.id + "/devices/" + d.id),
+        onChange: () => loadActivity(false),
+        onSignedOut: () => go(cfg.login),
+      }) : null;
     }
     $("panel-close").addEventListener("click", closePanel);
     document.addEventListener("keydown", (e) => { if (e.key === "Escape" && !$("panel").hidden && !document.querySelector("dialog[open]")) closePanel(); });
@@ -356,7 +372,8 @@
     });
     $("panel-resend").addEventListener("click", (e) => { if (state.selected) resend(state.selected, e.currentTarget, $("actions-error")); });
     panelAction("panel-reset", async (u) => { await call("POST", "/users/" + u.id + "/password-reset"); announce("Password reset email sent to " + u.email); loadActivity(false); });
-    panelAction("panel-logout", async (u) => { await call("POST", "/users/" + u.id + "/logout"); announce("All sessions and trusted devices of " + u.email + " were revoked"); loadActivity(false); });
+    panelAction("panel-logout", async (u) => { await call("POST", "/users/" + u.id + "/logout"); announce("All sessions and trusted devices of " + u.email + " were revoked"); loadActivity(false);
+      if (sessions) sessions.reload(); });
     $("panel-deactivate").addEventListener("click", (e) => { if (state.selected) confirmDeactivate(state.selected, e.currentTarget, null); });
     // Reset MFA asks first, in a modal <dialog>; outside sudo mode call()
     // asks for a code (confirmIdentity) and retries. The user's MFA then
