@@ -277,7 +277,8 @@ func (f *a11yFixture) account() context.Context {
 	f.t.Helper()
 	ctx := f.adminTab()
 	f.do(ctx, "open the account page", chromedp.Navigate(f.st.url+"/account"),
-		waitFor(`!document.getElementById("account-who").hidden && document.getElementById("account-email").textContent !== ""`))
+		waitFor(`!document.getElementById("account-who").hidden && document.getElementById("account-email").textContent !== ""`),
+		waitFor(`document.querySelectorAll("#account-sessions-list li").length > 0`))
 	return ctx
 }
 
@@ -287,7 +288,8 @@ func (f *a11yFixture) withPanel(email string) context.Context {
 	ctx := f.adminTab()
 	f.do(ctx, "open the panel of "+email,
 		chromedp.Click(chromedp.CSS(`tr[data-email="`+email+`"] button.link`)),
-		waitFor(`document.getElementById("panel-title").textContent === "`+email+`" && document.querySelectorAll("#activity li").length > 0`))
+		waitFor(`document.getElementById("panel-title").textContent === "`+email+`" && document.querySelectorAll("#activity li").length > 0`),
+		waitFor(`document.getElementById("panel-sessions-section").hidden || document.querySelectorAll("#panel-sessions li").length > 0`))
 	return ctx
 }
 
@@ -389,6 +391,12 @@ var a11yViews = []a11yView{
 			waitFor(`document.getElementById("confirm-dialog").open`))
 		return ctx
 	}},
+	{"revoke session dialog", func(f *a11yFixture) context.Context {
+		ctx := f.withPanel(f.ana.Email)
+		f.do(ctx, "open", chromedp.Click(chromedp.CSS(`#panel-sessions li button`)),
+			waitFor(`document.getElementById("revoke-dialog") && document.getElementById("revoke-dialog").open`))
+		return ctx
+	}},
 	{"reset MFA dialog", func(f *a11yFixture) context.Context {
 		ctx := f.withPanel(f.ana.Email)
 		f.do(ctx, "open", chromedp.Click(chromedp.ID("panel-mfa-reset")), waitFor(`document.getElementById("mfa-reset-dialog").open`))
@@ -441,7 +449,10 @@ func TestBrowserAccessibility(t *testing.T) {
 
 	st := newSite(t, nil, nil)
 	_, secret := st.enrolled(t, adminEmail, adminPassword, usermgmt.RoleTenantAdmin)
-	ana, _ := st.enrolled(t, "ana@acme.test", newPassword, usermgmt.RoleAgent)
+	ana, anaSecret := st.enrolled(t, "ana@acme.test", newPassword, usermgmt.RoleAgent)
+	// ana is signed in on a phone that she trusts: her panel lists a session and a device.
+	st.apiSignIn(t, ana.Email, newPassword, anaSecret,
+		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1", true)
 	if _, err := st.m.GrantRole(system, tenant, ana.ID, usermgmt.RoleSupervisor); err != nil {
 		t.Fatal(err)
 	}
