@@ -2,7 +2,7 @@
 "use strict";
 
 (function (ui) {
-  const { cfg, $, el, announce, call, showError, clearErrors, busy, go } = ui;
+  const { cfg, $, el, announce, call, showError, clearErrors, busy, focusFirst, keepInside, go } = ui;
 
   // ---- Settings → Users ---------------------------------------------------
   function statusBadge(s) { return el("span", { class: "status status-" + s, text: s }); }
@@ -134,7 +134,7 @@
       document.querySelector('.badge-filter[data-status=""]').focus();
     });
     $("users-more").addEventListener("click", () => load(true));
-    $("list-warning-close").addEventListener("click", () => { $("list-warning").hidden = true; });
+    $("list-warning-close").addEventListener("click", () => { $("list-warning").hidden = true; focusFirst($("mail-summary"), $("main-users")); });
     const first = readURL(); showFilters();
     await Promise.all([load(false), refreshMail()]);
     if (first) openPanel(first, false);
@@ -158,10 +158,13 @@
       } finally { if (more) busy(moreButton, false); }
       if (seq !== state.listSeq) return;
       state.loaded = true;
+      const had = more ? state.users.length : 0;
       state.users = more ? state.users.concat(page.users) : page.users;
       state.cursor = page.next_cursor;
       setCounts(page.counts);
       renderRows();
+      // The last Load more hides itself: focus goes to the first new row.
+      if (more) focusFirst(document.querySelector("#user-rows tr:nth-child(" + (had + 1) + ") button.link"), $("main-users"));
     }
     function setCounts(c) {
       for (const k of ["active", "invited", "deactivated", "all"]) document.querySelector('[data-count="' + k + '"]').textContent = String(c[k]);
@@ -284,7 +287,17 @@
       busy(button, true); if (err) err.hidden = true;
       try { replaceUser(await call("POST", "/users/" + u.id + "/activate")); announce(u.email + " was activated"); refreshCounts(); refreshMail(); if (state.selected && state.selected.id === u.id) loadActivity(false); }
       catch (e) { report(err || $("actions-error"), e); }
-      finally { busy(button, false); }
+      finally { busy(button, false); refocusAfter(u, button); }
+    }
+    // After a change of u's status the button used may be gone (the rows
+    // are drawn anew) or hidden (the panel shows the other of Deactivate
+    // and Activate): focus goes to its successor, not to the body.
+    function refocusAfter(u, button) {
+      const row = document.querySelector('tr[data-id="' + u.id + '"]');
+      const inRow = row ? [row.querySelector(".row-actions button"), row.querySelector("button.link")] : [];
+      const inPanel = [$("panel-activate"), $("panel-deactivate"), $("panel")];
+      const fromPanel = !!button && $("panel").contains(button);
+      focusFirst(...(fromPanel ? inPanel.concat(inRow) : inRow.concat(inPanel)), $("main-users"));
     }
     // Deactivate asks first, in a modal <dialog>.
     function confirmDeactivate(u, button, err) {
@@ -304,7 +317,7 @@
         if (state.selected && state.selected.id === p.u.id) loadActivity(false);
       } catch (e) {
         report(p.err || $("actions-error"), e);
-      } finally { busy(p.button, false); }
+      } finally { busy(p.button, false); refocusAfter(p.u, p.button); }
     });
 
     // ---- Invite User ----
@@ -412,7 +425,7 @@
           onclick: async (e) => {
             if (!(await resend(u, e.currentTarget, err))) return;
             await load(false);
-            if (!document.activeElement || document.activeElement === body) ($("mail-notice").hidden ? $("main") : $("mail-summary")).focus();
+            if (!document.activeElement || document.activeElement === document.body) ($("mail-notice").hidden ? $("main-users") : $("mail-summary")).focus();
           } }), err);
       }
       return el("tr", { dataset: { id: m.id, kind: m.kind, email: m.to } },
@@ -437,6 +450,7 @@
       writeURL(push);
       $("actions-done").hidden = true;
       $("panel").hidden = false;
+      panelModal();
       $("panel").focus();
       loadActivity(false);
       showSessions(u);
@@ -459,19 +473,33 @@
     document.addEventListener("keydown", (e) => { if (e.key === "Escape" && !$("panel").hidden && !document.querySelector("dialog[open]")) closePanel(); });
     function closePanel(push = true) {
       const id = state.selected && state.selected.id;
-      state.selected = null; $("panel").hidden = true; renderRows();
+      state.selected = null; $("panel").hidden = true; panelModal(); renderRows();
       writeURL(push);
       const b = id && document.querySelector('tr[data-id="' + id + '"] button.link');
-      if (b) b.focus();
+      focusFirst(b, $("main-users"));
     }
     // panelButtons maps each action button of the panel to its action.
     const panelButtons = { "panel-resend": "resend_invite", "panel-unlock": "unlock", "panel-reset": "reset_password",
       "panel-logout": "force_logout", "panel-mfa-reset": "reset_mfa", "panel-deactivate": "deactivate", "panel-activate": "activate" };
     const refused = (b) => b.getAttribute("aria-disabled") === "true";
+    // On a phone the panel covers the list: there it is a modal dialog, the
+    // rest of the page inert and Tab cycling inside it (Escape closes it).
+    // (function declarations: a row can be opened before this line runs)
+    function onPhone() { return matchMedia("(max-width: 760px)").matches; }
+    function panelModal() {
+      const on = onPhone() && !$("panel").hidden;
+      for (const e of [document.querySelector("a.skip"), document.querySelector("#view-users > .topbar"), $("main-users")]) {
+        if (e) e.inert = on;
+      }
+      if (on) { $("panel").setAttribute("role", "dialog"); $("panel").setAttribute("aria-modal", "true"); }
+      else { $("panel").removeAttribute("role"); $("panel").removeAttribute("aria-modal"); }
+    }
+    matchMedia("(max-width: 760px)").addEventListener("change", panelModal);
+    keepInside($("panel"), onPhone);
     function renderPanel(u) {
       state.selected = u;
       clearErrors($("panel"));
-      $("panel-title").textContent = u.email;
+      $("panel-title").replaceChildren(...ui.breakable(u.email));
       $("panel-status").replaceChildren(statusBadge(u.status));
       $("panel-mfa").textContent = u.mfa;
       $("panel-last-login").replaceChildren(timeEl(u.last_login_at, "never"));
@@ -600,6 +628,8 @@
       if (more) $("activity").append(...items); else $("activity").replaceChildren(...items);
       state.activityCursor = page.next_cursor;
       $("activity-more").hidden = !page.next_cursor;
+      // The last Load more hides itself: focus goes to the first new event.
+      if (more && items.length) { items[0].tabIndex = -1; focusFirst(items[0]); }
       if (more && items.length) announce(items.length + " older events loaded");
     }
   }
