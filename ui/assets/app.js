@@ -156,7 +156,44 @@
     if (p1 !== p2) { showError(id + "2-error", "The two passwords differ.", $(id + "2")); return ""; }
     return p1;
   }
-  function busy(button, on) { if (button) { button.disabled = on; button.setAttribute("aria-busy", on ? "true" : "false"); } }
+  // busy disables a button while its request runs. A disabled button loses
+  // focus to the body, so a button that had it gets it back when done.
+  function busy(button, on) {
+    if (!button) return;
+    if (on) button.dataset.hadFocus = document.activeElement === button ? "1" : "";
+    button.disabled = on; button.setAttribute("aria-busy", on ? "true" : "false");
+    if (!on && button.dataset.hadFocus === "1") { delete button.dataset.hadFocus; focusFirst(button); }
+  }
+  // shown tells whether e is in the page and laid out (not hidden).
+  const shown = (e) => !!e && e.isConnected && e.getClientRects().length > 0;
+  // focusFirst moves focus, if it fell to the body, to the first of els
+  // that is shown and enabled: after a change re-rendered or hid the
+  // control the person used, to its successor.
+  function focusFirst(...els) {
+    const a = document.activeElement;
+    if (a && a !== body && shown(a)) return;
+    const e = els.find((x) => shown(x) && !x.disabled);
+    if (e) e.focus();
+  }
+  // breakable lays out an address (a heading at phone width, say) so that
+  // it wraps only after "@" and ".", never inside a word.
+  function breakable(text) {
+    return text.split(/(?<=[@.])/).flatMap((part, i) => [i ? el("wbr") : null, el("span", { class: "nowrap", text: part })])
+      .filter(Boolean);
+  }
+  // keepInside keeps Tab and Shift+Tab cycling inside box while when()
+  // holds, as in a modal dialog.
+  function keepInside(box, when) {
+    box.addEventListener("keydown", (e) => {
+      if (e.key !== "Tab" || !when()) return;
+      const all = [...box.querySelectorAll("a[href], button, input, select, textarea, summary, [tabindex]")]
+        .filter((x) => x.tabIndex >= 0 && !x.disabled && shown(x));
+      if (!all.length) return;
+      const first = all[0], last = all[all.length - 1], at = document.activeElement;
+      if (e.shiftKey && (at === first || at === box)) { e.preventDefault(); last.focus(); }
+      else if (!e.shiftKey && at === last) { e.preventDefault(); first.focus(); }
+    });
+  }
 
   // ---- Toasts ---------------------------------------------------------------
   // toast shows a short confirmation (or, with kind "error", a failure) in
@@ -243,7 +280,8 @@
 
   const views = {};
   window.usermgmtUI = { cfg, $, el, announce, APIError, call, confirmIdentity, showError, clearErrors,
-    chosenPassword, busy, takeToken, go, views, toast, confirmAction, meta, passwordPolicy, sessionEnded };
+    chosenPassword, busy, focusFirst, keepInside, breakable, takeToken, go, views, toast, confirmAction, meta,
+    passwordPolicy, sessionEnded };
   document.addEventListener("DOMContentLoaded", () => {
     document.querySelectorAll("a[data-href]").forEach((a) => { a.href = cfg[a.dataset.href]; });
     const view = body.dataset.view;

@@ -178,7 +178,7 @@
       e.preventDefault(); clearErrors($("forgot-form"));
       const email = $("forgot-email").value.trim();
       if (!email) { showError("forgot-email-error", "Enter your email.", $("forgot-email")); return; }
-      try { await call("POST", "/password/forgot", { email }); $("forgot-form").hidden = true; $("forgot-done").hidden = false; }
+      try { await call("POST", "/password/forgot", { email }); $("forgot-form").hidden = true; $("forgot-done").hidden = false; $("forgot-done").focus(); }
       catch (err) { showError("forgot-email-error", err.message, $("forgot-email")); }
     });
   }
@@ -188,8 +188,10 @@
     $("reset-form").addEventListener("submit", async (e) => {
       e.preventDefault(); clearErrors($("reset-form"));
       const p1 = chosenPassword("reset-password"); if (!p1) return;
-      try { await call("POST", "/password/reset", { token, password: p1 }); $("reset-form").hidden = true; $("reset-done").hidden = false; }
-      catch (err) {
+      try {
+        await call("POST", "/password/reset", { token, password: p1 });
+        $("reset-form").hidden = true; $("reset-done").hidden = false; $("reset-done").focus();
+      } catch (err) {
         if (err.field === "password") showError("reset-password-error", err.message, $("reset-password"));
         else { $("reset-form").hidden = true; showError("reset-error", err.message); }
       }
