@@ -408,6 +408,31 @@ var a11yViews = []a11yView{
 			waitFor(`document.getElementById("sudo-dialog").open`))
 		return ctx
 	}},
+	{"toasts", func(f *a11yFixture) context.Context {
+		ctx := f.adminTab()
+		f.do(ctx, "show", chromedp.Evaluate[chromedp.Void](`usermgmtUI.toastMs = 600000; usermgmtUI.toast("Invitation sent to x@acme.test.");
+			usermgmtUI.toast("Something went wrong.", { kind: "error" })`),
+			waitFor(`document.querySelectorAll("#toasts .toast").length === 2`))
+		return ctx
+	}},
+	{"sign out everywhere dialog", func(f *a11yFixture) context.Context {
+		ctx := f.withPanel(adminEmail)
+		f.do(ctx, "open", chromedp.Click(chromedp.ID("panel-logout")),
+			waitFor(`document.getElementById("ask-dialog") && document.getElementById("ask-dialog").open`))
+		return ctx
+	}},
+	{"login after the session ended", func(f *a11yFixture) context.Context {
+		ctx := f.tab()
+		f.do(ctx, "open", chromedp.Navigate(f.st.url+"/login?next=%2F&ended=1"),
+			waitFor(`!document.getElementById("login-notice").hidden`))
+		return ctx
+	}},
+	{"used invitation link", func(f *a11yFixture) context.Context {
+		ctx := f.tab()
+		msg, _ := f.st.mail.LastTo(f.ana.Email)
+		f.do(ctx, "open", chromedp.Navigate(msg.Link), waitFor(`!document.getElementById("accept-notice").hidden`))
+		return ctx
+	}},
 	{"users view without access", func(f *a11yFixture) context.Context {
 		ctx := f.tab()
 		f.do(ctx, "sign in as an agent", append(f.st.signIn(f.t, "agent@acme.test", newPassword, f.agentSecret, false),
