@@ -18,7 +18,8 @@ const (
 	EventInviteAccepted  EventType = "invite.accepted"
 	EventLoginSucceeded  EventType = "login.succeeded"
 	EventLoginFailed     EventType = "login.failed"
-	EventLoginLocked     EventType = "login.locked" // failed attempts paused signing in; Detail says how many and until when
+	EventLoginLocked     EventType = "login.locked"   // failed attempts paused signing in; Detail says how many and until when
+	EventLoginUnlocked   EventType = "login.unlocked" // an admin lifted the pause (UnlockUser)
 	EventLogout          EventType = "logout"
 	EventMFAEnrolled     EventType = "mfa.enrolled"
 	EventMFAVerified     EventType = "mfa.verified"

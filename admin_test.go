@@ -324,7 +324,7 @@ func TestRoles(t *testing.T) {
 	t.Run("LastActiveTenantAdminKeepsTheRole", func(t *testing.T) {
 		_, err := e.m.RevokeRole(e.ctx, tenant, e.admin.ID, usermgmt.RoleTenantAdmin)
 		assert.Equal(t, usermgmt.CodeConflict, code(err))
-		_, err = e.m.Deactivate(e.ctx, tenant, e.admin.ID)
+		_, err = e.m.Deactivate(system, tenant, e.admin.ID) // nobody deactivates themselves: see TestAllowedActions
 		assert.Equal(t, usermgmt.CodeConflict, code(err))
 		got, err := e.m.GetUser(e.ctx, tenant, e.admin.ID)
 		require.NoError(t, err)

@@ -19,7 +19,7 @@ import (
 func TestBadTextIsInvalid(t *testing.T) {
 	e := mustManager(t)
 	sys := usermgmt.AsSystem(context.Background())
-	before, err := e.m.ListUsers(e.ctx, tenant, usermgmt.ListUsersQuery{Limit: 200})
+	before, err := e.m.ListUsers(system, tenant, usermgmt.ListUsersQuery{Limit: 200})
 	require.NoError(t, err)
 	mails := len(e.mail.Messages())
 

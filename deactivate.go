@@ -26,8 +26,11 @@ func (m *Manager) Deactivate(ctx context.Context, tenantID string, userID uuid.U
 	}
 	var out User
 	changed := false
-	err := m.onUser(ctx, tenantID, userID, PermDeactivate, func(ctx context.Context, tx Tx, _ authz, u *UserRecord) error {
-		out = u.User
+	err := m.onUser(ctx, tenantID, userID, PermDeactivate, func(ctx context.Context, tx Tx, az authz, u *UserRecord) error {
+		if err := az.refuseSelf(&u.User, ActionDeactivate); err != nil {
+			return err
+		}
+		out = m.shown(&az, u.User)
 		if u.Status == StatusDeactivated {
 			return nil
 		}
@@ -36,10 +39,16 @@ func (m *Manager) Deactivate(ctx context.Context, tenantID string, userID uuid.U
 		}
 		u.Status = StatusDeactivated
 		u.UpdatedAt = m.now().UTC()
+		// The invitation link dies below: an invited user activated again
+		// shows it expired, with Resend as the way out.
+		if u.InviteExpiresAt != nil && u.UpdatedAt.Before(*u.InviteExpiresAt) {
+			at := u.UpdatedAt
+			u.InviteExpiresAt = &at
+		}
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
 		}
-		out, changed = u.User, true
+		out, changed = m.shown(&az, u.User), true
 		if err := tx.AppendEvent(ctx, m.event(ctx, &u.User, EventDeactivated, "")); err != nil {
 			return err
 		}
@@ -68,8 +77,8 @@ func (m *Manager) Deactivate(ctx context.Context, tenantID string, userID uuid.U
 // permission_denied.
 func (m *Manager) Activate(ctx context.Context, tenantID string, userID uuid.UUID) (User, error) {
 	var out User
-	err := m.onUser(ctx, tenantID, userID, PermDeactivate, func(ctx context.Context, tx Tx, _ authz, u *UserRecord) error {
-		out = u.User
+	err := m.onUser(ctx, tenantID, userID, PermDeactivate, func(ctx context.Context, tx Tx, az authz, u *UserRecord) error {
+		out = m.shown(&az, u.User)
 		if u.Status != StatusDeactivated {
 			return nil
 		}
@@ -81,7 +90,7 @@ func (m *Manager) Activate(ctx context.Context, tenantID string, userID uuid.UUI
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
 		}
-		out = u.User
+		out = m.shown(&az, u.User)
 		return tx.AppendEvent(ctx, m.event(ctx, &u.User, EventActivated, string(u.Status)))
 	})
 	return out, err

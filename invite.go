@@ -41,6 +41,7 @@ func (m *Manager) InviteUser(ctx context.Context, tenantID string, inv Invite) (
 	u := &UserRecord{User: User{ID: id, TenantID: tenantID, Email: email, Status: StatusInvited, Roles: roles,
 		CreatedAt: now, UpdatedAt: now}}
 	var out *outgoing
+	var shown User
 	err = m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		az, err := m.authorize(ctx, tx, tenantID, PermInvite)
 		if err != nil {
@@ -63,12 +64,13 @@ func (m *Manager) InviteUser(ctx context.Context, tenantID string, inv Invite) (
 			return err
 		}
 		out, err = m.issueLink(ctx, tx, u, MessageInvite, EventInvited, az.email)
+		shown = m.shown(&az, u.User)
 		return err
 	})
 	if err != nil {
 		return User{}, wrapInternal(err)
 	}
-	return u.User, m.mailInvite(ctx, &u.User, out)
+	return shown, m.mailInvite(ctx, &u.User, out)
 }
 
 // issueLink replaces the user's invitation or reset link with a new one,
@@ -98,6 +100,10 @@ func (m *Manager) issueLink(ctx context.Context, tx Tx, u *UserRecord, kind Mess
 		return nil, err
 	}
 	u.LastMailAt = now
+	if purpose == PurposeInvite {
+		exp := now.Add(ttl)
+		u.InviteExpiresAt = &exp
+	}
 	if err := tx.UpdateUser(ctx, u); err != nil {
 		return nil, err
 	}
@@ -191,6 +197,7 @@ func (m *Manager) AcceptInvite(ctx context.Context, token, password string) (MFA
 			return err
 		}
 		u.PasswordHash, u.UpdatedAt = phc, now
+		u.InviteExpiresAt = nil // spent
 		if err := tx.UpdateUser(ctx, &u); err != nil {
 			return err
 		}

@@ -320,6 +320,9 @@ func (m *Manager) ResetMFA(ctx context.Context, tenantID string, userID uuid.UUI
 	var u User
 	var out *outgoing
 	err := m.onUser(ctx, tenantID, userID, PermResetMFA, func(ctx context.Context, tx Tx, az authz, r *UserRecord) error {
+		if err := az.refuseSelf(&r.User, ActionResetMFA); err != nil {
+			return err
+		}
 		if err := m.requireSudo(ctx, tx, tenantID, az); err != nil {
 			return err
 		}

@@ -45,11 +45,21 @@ func AllPermissions() []Permission {
 }
 
 // RoleDef describes a role of the catalogue and what it may do on the
-// Settings → Users page.
+// Settings → Users page. DisplayName is how the page names the role
+// ("HR admin"); a RoleDef without one is shown by its Name (Label).
 type RoleDef struct {
 	Name        Role
 	Description string
 	Permissions []Permission
+	DisplayName string
+}
+
+// Label is the role's name for people: DisplayName, or Name without one.
+func (d RoleDef) Label() string {
+	if d.DisplayName != "" {
+		return d.DisplayName
+	}
+	return string(d.Name)
 }
 
 // DefaultRoles returns the eight roles of the product page, in its order.
@@ -57,14 +67,18 @@ type RoleDef struct {
 // tenant_admin (see Manager); compliance_officer reads the list and activity.
 func DefaultRoles() []RoleDef {
 	return []RoleDef{
-		{RoleTenantAdmin, "Full tenant administration access", AllPermissions()},
-		{RoleHRAdmin, "HR and employee management", AllPermissions()},
-		{RoleHRManager, "Team-level HR operations", []Permission{PermListUsers, PermReadActivity}},
-		{RoleWFMAnalyst, "Workforce management and scheduling", nil},
-		{RoleRecruiter, "Recruiting and candidate management", nil},
-		{RoleSupervisor, "Team supervision and QA", nil},
-		{RoleAgent, "Frontline agent (limited access)", nil},
-		{RoleComplianceOfficer, "Compliance and audit access", []Permission{PermListUsers, PermReadActivity}},
+		{Name: RoleTenantAdmin, DisplayName: "Tenant admin", Description: "Full tenant administration access",
+			Permissions: AllPermissions()},
+		{Name: RoleHRAdmin, DisplayName: "HR admin", Description: "HR and employee management",
+			Permissions: AllPermissions()},
+		{Name: RoleHRManager, DisplayName: "HR manager", Description: "Team-level HR operations",
+			Permissions: []Permission{PermListUsers, PermReadActivity}},
+		{Name: RoleWFMAnalyst, DisplayName: "WFM analyst", Description: "Workforce management and scheduling"},
+		{Name: RoleRecruiter, DisplayName: "Recruiter", Description: "Recruiting and candidate management"},
+		{Name: RoleSupervisor, DisplayName: "Supervisor", Description: "Team supervision and QA"},
+		{Name: RoleAgent, DisplayName: "Agent", Description: "Frontline agent (limited access)"},
+		{Name: RoleComplianceOfficer, DisplayName: "Compliance officer", Description: "Compliance and audit access",
+			Permissions: []Permission{PermListUsers, PermReadActivity}},
 	}
 }
 
@@ -251,7 +265,7 @@ func (m *Manager) toggleRole(ctx context.Context, tenantID string, userID uuid.U
 				return err
 			}
 		}
-		out = u.User
+		out = m.shown(&az, u.User)
 		if u.HasRole(role) == on {
 			return nil
 		}
@@ -272,7 +286,7 @@ func (m *Manager) toggleRole(ctx context.Context, tenantID string, userID uuid.U
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
 		}
-		out = u.User
+		out = m.shown(&az, u.User)
 		return tx.AppendEvent(ctx, m.event(ctx, &u.User, typ, string(role)))
 	})
 	return out, err

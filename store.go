@@ -48,7 +48,12 @@ type Tx interface {
 	// CreateUser inserts u. It returns conflict if the tenant already has
 	// a user with u.Email.
 	CreateUser(ctx context.Context, u *UserRecord) error
-	// GetUser returns the user, or not_found.
+	// GetUser returns the user, or not_found. Its LockedUntil is the
+	// LockedUntil of the login attempts of the key (tenant, email), read in
+	// the same query, nil when the key has no record or no lock (the
+	// Manager drops a lock that has ended); GetUserByEmail and LockUser
+	// fill it alike. Stores keep InviteExpiresAt as a field like any other
+	// and ignore Actions.
 	GetUser(ctx context.Context, tenantID string, id uuid.UUID) (UserRecord, error)
 	// LockUser is GetUser that also holds the user's row against other
 	// transactions until this one ends.
@@ -64,8 +69,10 @@ type Tx interface {
 	// it did. Two transactions passing the same step get one true.
 	AdvanceMFAStep(ctx context.Context, tenantID string, id uuid.UUID, step int64) (bool, error)
 	// ListUsers returns up to p.Limit users of p.TenantID ordered by email,
-	// after p.After (exclusive) when set, filtered by p.Status and by
-	// p.Search as a substring of the email.
+	// after p.After (exclusive) when set, filtered by p.Status, by p.Role
+	// (users holding it) and by p.Search as a substring of the email. Each
+	// user's LockedUntil is read with the page (no query a row), as
+	// GetUser reads it.
 	ListUsers(ctx context.Context, p UserListParams) ([]User, error)
 	// CountUsers returns the tenant's badge counts.
 	CountUsers(ctx context.Context, tenantID string) (StatusCounts, error)
@@ -230,6 +237,7 @@ type LoginAttempts struct {
 type UserListParams struct {
 	TenantID string
 	Status   Status // "" for all
+	Role     Role   // "" for all; else only users holding it
 	Search   string // lower-case; "" for none
 	After    string // email of the last row of the previous page
 	Limit    int

@@ -45,6 +45,18 @@ type User struct {
 	ActivatedAt *time.Time
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	// InviteExpiresAt is when the link of the user's latest invitation
+	// expires; nil once it is spent (or for a user never invited by link).
+	// InviteExpired tells whether it has.
+	InviteExpiresAt *time.Time
+
+	// LockedUntil is when the pause on the user's sign-in ends (see
+	// UnlockUser); nil when sign-in is not paused. Stores read it from the
+	// login attempts of the user's (tenant, email) key with the user.
+	LockedUntil *time.Time
+	// Actions is what the actor who read the user may do to them; the
+	// Manager fills it, stores ignore it.
+	Actions Actions
 }
 
 // HasRole reports whether the user holds role r.
@@ -74,6 +86,7 @@ func (c *StatusCounts) Add(s Status, n int) {
 // ListUsersQuery selects a page of the user list.
 type ListUsersQuery struct {
 	Status Status // "" lists every status
+	Role   Role   // "" lists every role; else only users holding it
 	Search string // case-insensitive substring of the email
 	Limit  int    // 0 means 50; at most 200
 	Cursor string // NextCursor of the previous page; "" for the first
@@ -227,25 +240,34 @@ func (m *Manager) ListUsers(ctx context.Context, tenantID string, q ListUsersQue
 	if strings.IndexFunc(search, unicode.IsControl) >= 0 {
 		return UserPage{}, Errorf(CodeInvalid, "search must not contain control characters")
 	}
-	p := UserListParams{TenantID: tenantID, Status: q.Status, Search: search, Limit: limit + 1}
+	if q.Role != "" && !m.roles.has(q.Role) {
+		return UserPage{}, Errorf(CodeInvalid, "unknown role %q", q.Role)
+	}
+	p := UserListParams{TenantID: tenantID, Status: q.Status, Role: q.Role, Search: search, Limit: limit + 1}
 	if q.Cursor != "" {
-		f, err := m.decodeCursor(q.Cursor, 5)
+		f, err := m.decodeCursor(q.Cursor, 6)
 		if err != nil {
 			return UserPage{}, err
 		}
-		if f[0] != "users" || f[1] != tenantID || f[2] != string(q.Status) || f[3] != search {
+		if f[0] != "users" || f[1] != tenantID || f[2] != string(q.Status) || f[3] != search || f[4] != string(q.Role) {
 			return UserPage{}, Errorf(CodeInvalid, "cursor belongs to another query")
 		}
-		p.After = f[4]
+		p.After = f[5]
 	}
 	var page UserPage
+	now := m.now()
 	err = m.store.RunInTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
-		if _, err := m.authorize(ctx, tx, tenantID, PermListUsers); err != nil {
+		az, err := m.authorize(ctx, tx, tenantID, PermListUsers)
+		if err != nil {
 			return err
 		}
 		users, err := tx.ListUsers(ctx, p)
 		if err != nil {
 			return err
+		}
+		perms := m.permMask(&az)
+		for i := range users {
+			m.present(&az, perms, &users[i], now)
 		}
 		page.Users = users
 		page.Counts, err = tx.CountUsers(ctx, tenantID)
@@ -256,7 +278,7 @@ func (m *Manager) ListUsers(ctx context.Context, tenantID string, q ListUsersQue
 	}
 	if len(page.Users) > limit {
 		page.Users = page.Users[:limit]
-		page.NextCursor = m.encodeCursor("users", tenantID, string(q.Status), search, page.Users[limit-1].Email)
+		page.NextCursor = m.encodeCursor("users", tenantID, string(q.Status), search, string(q.Role), page.Users[limit-1].Email)
 	}
 	return page, nil
 }
@@ -284,11 +306,14 @@ func (m *Manager) readUser(ctx context.Context, tenantID string, userID uuid.UUI
 	}
 	var u UserRecord
 	err := m.store.RunInTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
-		if _, err := m.authorize(ctx, tx, tenantID, p); err != nil {
+		az, err := m.authorize(ctx, tx, tenantID, p)
+		if err != nil {
 			return err
 		}
-		var err error
 		u, err = tx.GetUser(ctx, tenantID, userID)
+		if err == nil {
+			m.present(&az, m.permMask(&az), &u.User, m.now())
+		}
 		return err
 	})
 	return u.User, wrapInternal(err)

@@ -29,7 +29,7 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request, p usermgmt.Principa
 func (h *Handler) listRoles(w http.ResponseWriter, _ *http.Request, _ usermgmt.Principal) error {
 	out := make([]Role, len(h.roles))
 	for i, d := range h.roles {
-		out[i] = Role{Name: d.Name, Description: d.Description}
+		out[i] = Role{Name: d.Name, DisplayName: d.Label(), Description: d.Description}
 	}
 	writeJSON(w, http.StatusOK, map[string][]Role{"roles": out})
 	return nil
@@ -37,7 +37,7 @@ func (h *Handler) listRoles(w http.ResponseWriter, _ *http.Request, _ usermgmt.P
 
 func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, p usermgmt.Principal) error {
 	q := r.URL.Query()
-	if err := onlyParams(q, "status", "q", "limit", "cursor"); err != nil {
+	if err := onlyParams(q, "status", "role", "q", "limit", "cursor"); err != nil {
 		return err
 	}
 	limit, err := queryInt(q, "limit")
@@ -49,7 +49,7 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, p usermgmt.P
 		status = ""
 	}
 	page, err := h.m.ListUsers(r.Context(), p.TenantID, usermgmt.ListUsersQuery{
-		Status: status, Search: q.Get("q"), Limit: limit, Cursor: q.Get("cursor")})
+		Status: status, Role: usermgmt.Role(q.Get("role")), Search: q.Get("q"), Limit: limit, Cursor: q.Get("cursor")})
 	if err != nil {
 		return err
 	}
@@ -173,6 +173,14 @@ func (h *Handler) revokeRole(w http.ResponseWriter, r *http.Request, p usermgmt.
 func (h *Handler) deactivate(w http.ResponseWriter, r *http.Request, p usermgmt.Principal) error {
 	return h.change(w, r, p, func(r *http.Request, t string, id uuid.UUID) (usermgmt.User, error) {
 		return h.m.Deactivate(r.Context(), t, id)
+	})
+}
+
+// unlock serves POST /users/{id}/unlock: the user's sign-in pause is
+// lifted and the user returned.
+func (h *Handler) unlock(w http.ResponseWriter, r *http.Request, p usermgmt.Principal) error {
+	return h.change(w, r, p, func(r *http.Request, t string, id uuid.UUID) (usermgmt.User, error) {
+		return h.m.UnlockUser(r.Context(), t, id)
 	})
 }
 

@@ -2,12 +2,15 @@ package httpapi
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+
+	"github.com/usermgmt/usermgmt"
 )
 
 // The user list is the page's hot path: it is encoded by hand, since
@@ -82,6 +85,66 @@ func appendUser(b []byte, u *User) []byte {
 	b = appendTime(b, u.CreatedAt)
 	b = append(b, `,"updated_at":`...)
 	b = appendTime(b, u.UpdatedAt)
+	b = append(b, `,"locked_until":`...)
+	b = appendTimePtr(b, u.LockedUntil)
+	b = append(b, `,"invite_expires_at":`...)
+	b = appendTimePtr(b, u.InviteExpiresAt)
+	b = append(b, `,"invite_expired":`...)
+	b = strconv.AppendBool(b, u.InviteExpired)
+	b = append(b, `,"allowed_actions":`...)
+	switch {
+	case u.forms != nil: // as h.user made it: encoded once for every user alike
+		b = append(b, u.forms.allowedJSON...)
+		b = append(b, `,"action_reasons":`...)
+		return append(append(b, u.forms.reasonsJSON...), '}')
+	case u.AllowedActions == nil:
+		b = append(b, "null"...)
+	default:
+		b = appendAllowed(b, u.AllowedActions)
+	}
+	b = append(b, `,"action_reasons":`...)
+	b = appendReasons(b, u.ActionReasons)
+	return append(b, '}')
+}
+
+func appendTimePtr(b []byte, t *time.Time) []byte {
+	if t == nil {
+		return append(b, "null"...)
+	}
+	return appendTime(b, *t)
+}
+
+func appendAllowed(b []byte, as []usermgmt.Action) []byte {
+	b = append(b, '[')
+	for i, a := range as {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, string(a))
+	}
+	return append(b, ']')
+}
+
+// appendReasons writes the map with its keys sorted, as encoding/json does.
+func appendReasons(b []byte, m map[usermgmt.Action]string) []byte {
+	if m == nil {
+		return append(b, "null"...)
+	}
+	var buf [16]usermgmt.Action
+	keys := buf[:0]
+	for a := range m {
+		keys = append(keys, a)
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, a := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, string(a))
+		b = append(b, ':')
+		b = appendString(b, m[a])
+	}
 	return append(b, '}')
 }
 

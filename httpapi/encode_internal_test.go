@@ -20,7 +20,12 @@ func TestUserPageEncodingMatchesEncodingJSON(t *testing.T) {
 				Roles: []usermgmt.Role{"tenant_admin", "agent"}, MFAEnabled: true, MFA: "enabled",
 				LastLoginAt: &at, LastLogin: "2h ago", CreatedAt: at.UTC(), UpdatedAt: time.Time{}},
 			{Email: "we\"ird\\<&>\u2028\u2029\x00\x1f\n\t\r\b\f\xff\xfeé漢字@x", Roles: []usermgmt.Role{}, LastLogin: "never"},
+			{Email: "acts@x", Roles: []usermgmt.Role{}, LockedUntil: &at, InviteExpiresAt: &at, InviteExpired: true,
+				AllowedActions: []usermgmt.Action{"reset_password", "deactivate"},
+				ActionReasons:  map[usermgmt.Action]string{"reset_mfa": "<no>", "deactivate": "You cannot.", "activate": "z"}},
 		}}
+	zero := actionsOf(usermgmt.Actions{})
+	p.Users = append(p.Users, User{Email: "forms@x", Roles: []usermgmt.Role{}, AllowedActions: zero.allowed, ActionReasons: zero.reasons, forms: zero})
 	want, err := json.Marshal(p)
 	if err != nil {
 		t.Fatal(err)

@@ -52,8 +52,14 @@ type fixture struct {
 	clock   *testclock.Clock
 	revoker *failingRevoker
 	logs    *testlog.Buffer
-	h       http.Handler
 	opts    httpapi.Options
+	// api is the handler under test; raw serves the requests of do (api,
+	// unless a test serves another); h is raw for tests that call it
+	// directly. Each holds every exchange to the OpenAPI document
+	// (checkExchange): do with its own t, h with the fixture's.
+	api *httpapi.Handler
+	raw http.Handler
+	h   http.Handler
 }
 
 // newFixture builds a Manager on the memory store with a test clock and a
@@ -89,8 +95,14 @@ func newFixtureRoles(t testing.TB, roles []usermgmt.RoleDef, adjust func(*httpap
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.h = h
+	f.api = h
+	f.serve(t, h)
 	return f
+}
+
+// serve makes h the handler the fixture's requests go to.
+func (f *fixture) serve(t testing.TB, h http.Handler) {
+	f.raw, f.h = h, checked{t: t, api: h}
 }
 
 // invite invites a user as trusted code and returns it.
@@ -174,7 +186,8 @@ func (f *fixture) do(t testing.TB, r req) *httptest.ResponseRecorder {
 		hr.Header.Del("X-Test-Remote-Addr")
 	}
 	w := httptest.NewRecorder()
-	f.h.ServeHTTP(w, hr)
+	f.raw.ServeHTTP(w, hr)
+	checkExchange(t, hr, []byte(r.body), w)
 	return w
 }
 

@@ -60,7 +60,8 @@ func FuzzAdminDecode(f *testing.F) {
 		}
 		r.Header.Set("Authorization", "Bearer "+tok)
 		w := httptest.NewRecorder()
-		fx.h.ServeHTTP(w, r)
+		fx.raw.ServeHTTP(w, r)
+		checkExchange(t, r, []byte(body), w)
 		if w.Code >= 500 {
 			t.Fatalf("%s %s (%q, %q): %d %s", method, path, ctype, body, w.Code, w.Body)
 		}

@@ -19,26 +19,13 @@
 // saved and the outbox retries the mail). Every answer, error or not,
 // carries Cache-Control: no-store.
 //
-// Routes (admin, in the caller's tenant): GET /me, GET /roles,
-// GET /users?status=&q=&limit=&cursor=, POST /users/invitations,
-// GET /users/{id}, POST /users/{id}/invitation/resend,
-// PUT|DELETE /users/{id}/roles/{role}, POST /users/{id}/password-reset,
-// POST /users/{id}/logout, GET /users/{id}/activity?limit=&cursor=,
-// POST /users/{id}/deactivate, POST /users/{id}/activate,
-// POST /users/{id}/mfa-reset (204: the user enrols TOTP again at the next
-// sign-in; every session ends),
-// GET /mail/undelivered?limit=&cursor= (the outbox's waiting and failed mail),
-// GET /users/{id}/sessions (live sessions and trusted devices, each with a
-// readable device and browser), DELETE /users/{id}/sessions/{sid} and
-// DELETE /users/{id}/devices/{did} (204; one session or one device).
-// The signed-in person's own: GET /account/sessions (the session of the
-// request marked current), DELETE /account/sessions/{sid} (ending the
-// session of the request signs out: its cookies are cleared) and
-// DELETE /account/devices/{did}.
-// Person routes: POST /auth/login, /auth/mfa, /auth/refresh, /auth/logout,
-// /auth/password (the signed-in person changes their password: JSON
-// current_password and new_password; 204), /auth/sudo,
-// /invitations/accept, /invitations/mfa, /password/forgot, /password/reset.
+// The routes are described, with their parameters, bodies, answers and
+// errors, by the OpenAPI 3.1 document served at GET /openapi.json (the file
+// openapi.json, also OpenAPI()); a client can be generated from it. The
+// signed-in routes act in the caller's tenant (/me, /roles, /users and
+// /users/{id}/…, /mail/undelivered) or on the caller's own account
+// (/account/…); the person routes sign in (/auth/…), accept an invitation
+// (/invitations/…) and reset a password (/password/…).
 //
 // Sudo mode: granting tenant_admin (PUT /users/{id}/roles/tenant_admin, or
 // an invitation with that role) and resetting MFA (POST

@@ -135,7 +135,7 @@ func TestEveryAnswerIsNoStore(t *testing.T) {
 	f := newFixture(t, nil)
 	_, tok, _ := f.active(t, "acme", "admin@acme.test", usermgmt.RoleTenantAdmin)
 	u := f.invite(t, "acme", "u@acme.test", usermgmt.RoleAgent)
-	patterns := httpapi.Patterns(f.h.(*httpapi.Handler))
+	patterns := httpapi.Patterns(f.api)
 	if len(patterns) < 20 {
 		t.Fatalf("only %d routes: %v", len(patterns), patterns)
 	}

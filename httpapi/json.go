@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"encoding/base64"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -10,18 +12,31 @@ import (
 
 // User is a user as the API shows it. LastLogin is LastLoginAt rendered
 // like the list shows it ("2h ago", "never"); MFA is "enabled" or
-// "not enrolled".
+// "not enrolled". LockedUntil is set while the user's sign-in is paused
+// after failed attempts (POST /users/{id}/unlock lifts it);
+// InviteExpiresAt is when the latest invitation link expires, and
+// InviteExpired says it has (Resend is the way out). AllowedActions are
+// what the caller may do to this user, and ActionReasons say, for an
+// action refused because of this user (a tenant_admin, oneself, not
+// active), why.
 type User struct {
-	ID          uuid.UUID       `json:"id"`
-	Email       string          `json:"email"`
-	Status      usermgmt.Status `json:"status"`
-	Roles       []usermgmt.Role `json:"roles"`
-	MFAEnabled  bool            `json:"mfa_enabled"`
-	MFA         string          `json:"mfa"`
-	LastLoginAt *time.Time      `json:"last_login_at"`
-	LastLogin   string          `json:"last_login"`
-	CreatedAt   time.Time       `json:"created_at"`
-	UpdatedAt   time.Time       `json:"updated_at"`
+	ID              uuid.UUID                  `json:"id"`
+	Email           string                     `json:"email"`
+	Status          usermgmt.Status            `json:"status"`
+	Roles           []usermgmt.Role            `json:"roles"`
+	MFAEnabled      bool                       `json:"mfa_enabled"`
+	MFA             string                     `json:"mfa"`
+	LastLoginAt     *time.Time                 `json:"last_login_at"`
+	LastLogin       string                     `json:"last_login"`
+	CreatedAt       time.Time                  `json:"created_at"`
+	UpdatedAt       time.Time                  `json:"updated_at"`
+	LockedUntil     *time.Time                 `json:"locked_until"`
+	InviteExpiresAt *time.Time                 `json:"invite_expires_at"`
+	InviteExpired   bool                       `json:"invite_expired"`
+	AllowedActions  []usermgmt.Action          `json:"allowed_actions"`
+	ActionReasons   map[usermgmt.Action]string `json:"action_reasons"`
+
+	forms *actionForms // the two above, encoded once (see actionsOf)
 }
 
 func (h *Handler) user(u usermgmt.User, now time.Time) User {
@@ -33,9 +48,47 @@ func (h *Handler) user(u usermgmt.User, now time.Time) User {
 	if roles == nil {
 		roles = []usermgmt.Role{}
 	}
-	return User{ID: u.ID, Email: u.Email, Status: u.Status, Roles: roles, MFAEnabled: u.MFAEnabled, MFA: mfa,
+	out := User{ID: u.ID, Email: u.Email, Status: u.Status, Roles: roles, MFAEnabled: u.MFAEnabled, MFA: mfa,
 		LastLoginAt: u.LastLoginAt, LastLogin: usermgmt.RelativeTime(u.LastLoginAt, now),
-		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, LockedUntil: u.LockedUntil,
+		InviteExpiresAt: u.InviteExpiresAt, InviteExpired: u.InviteExpired(now)}
+	out.forms = actionsOf(u.Actions)
+	out.AllowedActions, out.ActionReasons = out.forms.allowed, out.forms.reasons
+	return out
+}
+
+// actionCache holds the answer's form of each Actions value met, shared
+// by every user and answer that has it (a page of users holds a handful
+// of distinct values), so that a page costs no allocation a user for
+// them. The slices and maps in it are never modified.
+var (
+	actionCache     sync.Map // usermgmt.Actions → actionForms
+	actionCacheSize atomic.Int64
+)
+
+type actionForms struct {
+	allowed []usermgmt.Action
+	reasons map[usermgmt.Action]string
+	// The JSON of both, as appendUser would write them.
+	allowedJSON, reasonsJSON []byte
+}
+
+// actionCacheMax bounds the cache; the values a catalogue meets are far
+// fewer.
+const actionCacheMax = 4096
+
+func actionsOf(as usermgmt.Actions) *actionForms {
+	if f, ok := actionCache.Load(as); ok {
+		return f.(*actionForms)
+	}
+	f := &actionForms{allowed: as.Allowed(), reasons: map[usermgmt.Action]string{}}
+	as.Reasons(func(a usermgmt.Action, why string) { f.reasons[a] = why })
+	f.allowedJSON = appendAllowed(nil, f.allowed)
+	f.reasonsJSON = appendReasons(nil, f.reasons)
+	if actionCacheSize.Add(1) <= actionCacheMax {
+		actionCache.Store(as, f)
+	}
+	return f
 }
 
 // Counts are the badge counts of the user list.
@@ -98,6 +151,7 @@ type MailPage struct {
 // Role is one entry of GET /roles.
 type Role struct {
 	Name        usermgmt.Role `json:"name"`
+	DisplayName string        `json:"display_name"`
 	Description string        `json:"description"`
 }
 

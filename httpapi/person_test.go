@@ -362,7 +362,7 @@ func TestHostHooks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.h = h
+	f.serve(t, h)
 	t.Run("AuthenticateHookSuppliesPrincipal", func(t *testing.T) {
 		if w := f.do(t, req{method: "GET", path: "/users", header: map[string]string{"X-Host-User": "admin"}}); w.Code != 200 {
 			t.Fatalf("%d %s", w.Code, w.Body)

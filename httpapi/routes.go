@@ -42,7 +42,8 @@ func (rt route) pattern() string { return rt.method + " " + rt.path }
 // routeTable is every route of the API. The router registers exactly these
 // (routes), and the authorization tests walk them: an admin route is
 // refused without a session and, with the Manager's check, without its
-// permission.
+// permission. Each route is described in openapi.json too (a test checks
+// both ways): a new row needs its operation there.
 var routeTable = []route{
 	{method: "GET", path: "/me", kind: kindSelf, signedIn: (*Handler).me},
 	{method: "GET", path: "/roles", kind: kindSelf, signedIn: (*Handler).listRoles},
@@ -70,6 +71,8 @@ var routeTable = []route{
 		signedIn: (*Handler).deactivate},
 	{method: "POST", path: "/users/{id}/activate", kind: kindAdmin, permission: usermgmt.PermDeactivate,
 		signedIn: (*Handler).activate},
+	{method: "POST", path: "/users/{id}/unlock", kind: kindAdmin, permission: usermgmt.PermResetPassword,
+		signedIn: (*Handler).unlock},
 	{method: "POST", path: "/users/{id}/mfa-reset", kind: kindAdmin, permission: usermgmt.PermResetMFA,
 		signedIn: (*Handler).resetMFA},
 	{method: "GET", path: "/users/{id}/sessions", kind: kindAdmin, permission: usermgmt.PermForceLogout,
@@ -93,6 +96,8 @@ var routeTable = []route{
 	{method: "POST", path: "/invitations/mfa", kind: kindRedeem, open: (*Handler).completeEnrollment},
 	{method: "POST", path: "/password/forgot", kind: kindPerson, open: (*Handler).forgotPassword},
 	{method: "POST", path: "/password/reset", kind: kindRedeem, open: (*Handler).resetPassword},
+
+	{method: "GET", path: "/openapi.json", kind: kindPerson, open: (*Handler).openAPIDoc},
 }
 
 // routes registers every route of routeTable, each behind the wrapper of

@@ -126,7 +126,8 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(chromedp.ID("invite-open")),
 		chromedp.WaitVisible(chromedp.ID("invite-dialog")),
 		chromedp.SendKeys(chromedp.ID("invite-email"), "New.Person@acme.test"),
-		setSelect("invite-role", "recruiter"),
+		chromedp.Click(chromedp.ID("invite-role-agent")),
+		chromedp.Click(chromedp.ID("invite-role-recruiter")),
 		chromedp.Click(chromedp.ID("invite-send")),
 		waitFor(`!document.getElementById("invite-dialog").open && document.querySelector('[data-count="invited"]').textContent === "4"`),
 		waitFor(`!!document.querySelector('tr[data-email="new.person@acme.test"]')`))

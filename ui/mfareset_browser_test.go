@@ -45,11 +45,12 @@ func TestBrowserResetMFA(t *testing.T) {
 	do("sign in with a TOTP code", append(st.signIn(t, adminEmail, adminPassword, secret, false),
 		waitFor(`location.pathname === "/" && document.querySelectorAll("#user-rows tr").length === 2`))...)
 
-	do("the admin's own panel offers no Reset MFA",
+	do("the admin's own panel refuses Reset MFA, and says why",
 		chromedp.Click(chromedp.CSS(`tr[data-email="`+adminEmail+`"] button.link`)),
 		waitFor(`document.getElementById("panel-title").textContent === "`+adminEmail+`"`),
 		waitFor(`document.getElementById("panel-mfa").textContent === "enabled"`),
-		waitFor(`document.getElementById("panel-mfa-reset").hidden`))
+		waitFor(`document.getElementById("panel-mfa-reset").getAttribute("aria-disabled") === "true"`),
+		waitFor(`document.getElementById("panel-mfa-reset-why").textContent.includes("You cannot reset your own MFA")`))
 
 	do("open ana's panel: Reset MFA is offered; Cancel changes nothing",
 		chromedp.Click(chromedp.CSS(`tr[data-email="ana@acme.test"] button.link`)),

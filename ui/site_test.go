@@ -34,6 +34,12 @@ type site struct {
 // the Manager's and the API's options.
 func newSite(t *testing.T, opts func(*usermgmt.Options), api func(*httpapi.Options)) *site {
 	t.Helper()
+	return newSiteOn(t, memory.New(), opts, api)
+}
+
+// newSiteOn is newSite over another store.
+func newSiteOn(t *testing.T, store usermgmt.Store, opts func(*usermgmt.Options), api func(*httpapi.Options)) *site {
+	t.Helper()
 	s := &site{mail: mailertest.New(), clk: testclock.New(time.Now().UTC().Truncate(time.Second))}
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
@@ -45,7 +51,7 @@ func newSite(t *testing.T, opts func(*usermgmt.Options), api func(*httpapi.Optio
 	if opts != nil {
 		opts(&o)
 	}
-	m, err := usermgmt.New(memory.New(), o)
+	m, err := usermgmt.New(store, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -219,6 +219,26 @@ func (b *bench) run(ctx context.Context, only string, withPlans bool) (string, e
 				return err
 			},
 			peerName: fmt.Sprintf("COUNT(*) GROUP BY status + LIMIT 50 OFFSET %d", b.userDepth), peer: peers.page(b.userDepth)},
+		{name: "ListUsers role filter, common role (agent, ~100%)", t50: ms, t99: 3 * ms,
+			fn: func(int) error {
+				_, err := b.m.ListUsers(b.admin, bigTenant, usermgmt.ListUsersQuery{Limit: 50, Role: usermgmt.RoleAgent})
+				return err
+			}},
+		{name: "ListUsers role filter, one in ten (supervisor)", t50: ms, t99: 3 * ms,
+			fn: func(int) error {
+				_, err := b.m.ListUsers(b.admin, bigTenant, usermgmt.ListUsersQuery{Limit: 50, Role: usermgmt.RoleSupervisor})
+				return err
+			}},
+		{name: "ListUsers role filter, rare role (tenant_admin, 1 user)", t50: ms, t99: 3 * ms,
+			fn: func(int) error {
+				_, err := b.m.ListUsers(b.admin, bigTenant, usermgmt.ListUsersQuery{Limit: 50, Role: usermgmt.RoleTenantAdmin})
+				return err
+			}},
+		{name: "ListUsers role filter, no holder (recruiter)", t50: ms, t99: 3 * ms,
+			fn: func(int) error {
+				_, err := b.m.ListUsers(b.admin, bigTenant, usermgmt.ListUsersQuery{Limit: 50, Role: usermgmt.RoleRecruiter})
+				return err
+			}},
 		{name: "email substring search, rare term", t50: 3 * ms, t99: 10 * ms,
 			fn: func(int) error {
 				_, err := b.m.ListUsers(b.admin, bigTenant, usermgmt.ListUsersQuery{Limit: 50, Search: rareTerm})

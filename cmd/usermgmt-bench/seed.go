@@ -91,6 +91,9 @@ func seed(ctx context.Context, db *sql.DB, schema string, p seedParams) error {
 	if err := exec("disable counts trigger", `ALTER TABLE `+s+`.users DISABLE TRIGGER users_count_insert_delete`); err != nil {
 		return err
 	}
+	if err := exec("disable roles trigger", `ALTER TABLE `+s+`.users DISABLE TRIGGER users_sync_roles_insert_delete`); err != nil {
+		return err
+	}
 
 	others := p.Tenants - 1
 	names := `(ARRAY['maria','john','wei','fatima','olga','jose','aisha','liam','noah','emma','mohammed','sofia',
@@ -177,12 +180,20 @@ func seed(ctx context.Context, db *sql.DB, schema string, p seedParams) error {
 	if err := exec("enable counts trigger", `ALTER TABLE `+s+`.users ENABLE TRIGGER users_count_insert_delete`); err != nil {
 		return err
 	}
+	// What the roles trigger would have written, in one statement.
+	if err := exec("user roles", `INSERT INTO `+s+`.user_roles (tenant_id, role, email, status)
+		SELECT DISTINCT u.tenant_id, r, u.email, u.status FROM `+s+`.users u, unnest(u.roles) r`); err != nil {
+		return err
+	}
+	if err := exec("enable roles trigger", `ALTER TABLE `+s+`.users ENABLE TRIGGER users_sync_roles_insert_delete`); err != nil {
+		return err
+	}
 	for _, q := range append(rebuildUsers, rebuildEvents...) {
 		if err := exec("rebuild "+indexName(q), q); err != nil {
 			return err
 		}
 	}
-	for _, t := range []string{"users", "events", "sessions", "refresh_tokens", "tenant_counts"} {
+	for _, t := range []string{"users", "user_roles", "events", "sessions", "refresh_tokens", "tenant_counts"} {
 		if err := exec("vacuum analyze "+t, `VACUUM (ANALYZE) `+s+`.`+t); err != nil {
 			return err
 		}

@@ -12,8 +12,8 @@
 // Store: the lock is not reentrant.
 //
 // Lists are served from indexes, not scans: each tenant keeps its users
-// sorted by email, once for all and once per status, in chunked sorted
-// lists, and keeps its badge counts and its per-role active counts up to
+// sorted by email, once for all, once per status and once per role, in
+// chunked sorted lists, and keeps its badge counts and its per-role active counts up to
 // date on every write. Each user's activity is a slice ordered by event
 // id (UUIDv7). The outbox keeps its pending mails in a min-heap ordered by
 // (NextAttemptAt, ID), so ClaimMail reads only the root and failed mails

@@ -18,6 +18,7 @@ type tenant struct {
 	byStatus    [3]emailIndex // invited, active, deactivated
 	counts      usermgmt.StatusCounts
 	activeRoles map[usermgmt.Role]int // active users holding each role
+	byRole      map[usermgmt.Role]*emailIndex
 }
 
 func (s *Store) tenant(id string) *tenant {
@@ -26,6 +27,7 @@ func (s *Store) tenant(id string) *tenant {
 		tn = &tenant{
 			byEmail:     make(map[string]*usermgmt.UserRecord),
 			activeRoles: make(map[usermgmt.Role]int),
+			byRole:      make(map[usermgmt.Role]*emailIndex),
 		}
 		s.tenants[id] = tn
 	}
@@ -55,6 +57,21 @@ func (tn *tenant) account(u *usermgmt.UserRecord, n int) {
 			x.remove(u.Email)
 		}
 	}
+	for i, r := range u.Roles {
+		if slices.Contains(u.Roles[:i], r) {
+			continue
+		}
+		x := tn.byRole[r]
+		if x == nil {
+			x = &emailIndex{}
+			tn.byRole[r] = x
+		}
+		if n > 0 {
+			x.insert(entry{u.Email, u})
+		} else if x.remove(u.Email); len(x.chunks) == 0 {
+			delete(tn.byRole, r)
+		}
+	}
 	if u.Status == usermgmt.StatusActive {
 		for i, r := range u.Roles {
 			if !slices.Contains(u.Roles[:i], r) { // a role listed twice counts once
@@ -73,7 +90,34 @@ func cloneUser(u usermgmt.User) usermgmt.User {
 	u.Roles = slices.Clone(u.Roles)
 	u.LastLoginAt = cloneTime(u.LastLoginAt)
 	u.ActivatedAt = cloneTime(u.ActivatedAt)
+	u.InviteExpiresAt = cloneTime(u.InviteExpiresAt)
+	u.LockedUntil = cloneTime(u.LockedUntil)
 	return u
+}
+
+// stored is in as the store keeps it: what is read with the user from
+// elsewhere (the sign-in key's lock) or filled by the Manager is not kept.
+func stored(in *usermgmt.UserRecord) usermgmt.UserRecord {
+	c := cloneRecord(in)
+	c.LockedUntil, c.Actions = nil, usermgmt.Actions{}
+	return c
+}
+
+// lockedUntil is the lock of the user's sign-in key, as GetUser reads it.
+func (s *Store) lockedUntil(tenantID, email string) *time.Time {
+	a, ok := s.attempts[attemptKey{tenantID, email}]
+	if !ok || a.LockedUntil.IsZero() {
+		return nil
+	}
+	t := a.LockedUntil
+	return &t
+}
+
+// read is a stored user as GetUser returns it.
+func (s *Store) read(u *usermgmt.UserRecord) usermgmt.UserRecord {
+	c := cloneRecord(u)
+	c.LockedUntil = s.lockedUntil(u.TenantID, u.Email)
+	return c
 }
 
 func cloneRecord(u *usermgmt.UserRecord) usermgmt.UserRecord {
@@ -117,7 +161,7 @@ func (t *tx) CreateUser(_ context.Context, in *usermgmt.UserRecord) error {
 		return conflict("a user with email %q already exists", in.Email)
 	}
 	u := new(usermgmt.UserRecord)
-	*u = cloneRecord(in)
+	*u = stored(in)
 	s.users[u.ID] = u
 	tn.byEmail[u.Email] = u
 	tn.all.insert(entry{u.Email, u})
@@ -145,7 +189,7 @@ func (t *tx) GetUser(_ context.Context, tenantID string, id uuid.UUID) (usermgmt
 	if u == nil {
 		return usermgmt.UserRecord{}, notFound("user")
 	}
-	return cloneRecord(u), nil
+	return t.s.read(u), nil
 }
 
 // LockUser is GetUser: the transaction already holds the store's write
@@ -168,7 +212,7 @@ func (t *tx) GetUserByEmail(_ context.Context, tenantID, email string) (usermgmt
 	if tn == nil || tn.byEmail[email] == nil {
 		return usermgmt.UserRecord{}, notFound("user")
 	}
-	return cloneRecord(tn.byEmail[email]), nil
+	return t.s.read(tn.byEmail[email]), nil
 }
 
 func (t *tx) UpdateUser(_ context.Context, in *usermgmt.UserRecord) error {
@@ -186,7 +230,7 @@ func (t *tx) UpdateUser(_ context.Context, in *usermgmt.UserRecord) error {
 		return notFound("user")
 	}
 	tn := t.s.tenants[u.TenantID]
-	next := cloneRecord(in)
+	next := stored(in)
 	next.ID, next.TenantID, next.Email, next.CreatedAt = u.ID, u.TenantID, u.Email, u.CreatedAt
 	t.replace(tn, u, next)
 	return nil
@@ -233,7 +277,7 @@ func (t *tx) ListUsers(_ context.Context, p usermgmt.UserListParams) ([]usermgmt
 	if p.Limit <= 0 {
 		return []usermgmt.User{}, nil
 	}
-	if err := checkText(p.TenantID, string(p.Status), p.Search, p.After); err != nil {
+	if err := checkText(p.TenantID, string(p.Status), string(p.Role), p.Search, p.After); err != nil {
 		return nil, err
 	}
 	tn := t.s.tenants[p.TenantID]
@@ -241,25 +285,35 @@ func (t *tx) ListUsers(_ context.Context, p usermgmt.UserListParams) ([]usermgmt
 		return []usermgmt.User{}, nil
 	}
 	x := &tn.all
-	if p.Status != "" {
+	switch {
+	case p.Role != "":
+		// A role's own index: its holders in email order, whatever their
+		// number.
+		if x = tn.byRole[p.Role]; x == nil {
+			return []usermgmt.User{}, nil
+		}
+	case p.Status != "":
 		if x = tn.statusIndex(p.Status); x == nil {
 			return []usermgmt.User{}, nil
 		}
 	}
 	var rows []*usermgmt.UserRecord
 	x.after(p.After, func(e entry) bool {
-		if p.Search == "" || strings.Contains(e.email, p.Search) {
+		if (p.Search == "" || strings.Contains(e.email, p.Search)) && (p.Status == "" || e.u.Status == p.Status) {
 			rows = append(rows, e.u)
 		}
 		return len(rows) < p.Limit
 	})
-	return cloneUsers(rows), nil
+	return t.s.cloneUsers(rows), nil
 }
 
 // cloneUsers copies rows into Users that share nothing with the store,
 // with one allocation each for the users, their roles and their times
 // rather than several per user: a page is on the hot path.
-func cloneUsers(rows []*usermgmt.UserRecord) []usermgmt.User {
+//
+// Each user's LockedUntil comes from the sign-in key's record, as GetUser
+// reads it.
+func (s *Store) cloneUsers(rows []*usermgmt.UserRecord) []usermgmt.User {
 	nRoles, nTimes := 0, 0
 	for _, u := range rows {
 		nRoles += len(u.Roles)
@@ -269,7 +323,11 @@ func cloneUsers(rows []*usermgmt.UserRecord) []usermgmt.User {
 		if u.ActivatedAt != nil {
 			nTimes++
 		}
+		if u.InviteExpiresAt != nil {
+			nTimes++
+		}
 	}
+	nTimes += min(len(rows), len(s.attempts)) // room for the locks; an append past it still works
 	out := make([]usermgmt.User, len(rows))
 	roles := make([]usermgmt.Role, 0, nRoles)
 	times := make([]time.Time, 0, nTimes)
@@ -289,6 +347,12 @@ func cloneUsers(rows []*usermgmt.UserRecord) []usermgmt.User {
 		}
 		out[i].LastLoginAt = timeOf(u.LastLoginAt)
 		out[i].ActivatedAt = timeOf(u.ActivatedAt)
+		out[i].InviteExpiresAt = timeOf(u.InviteExpiresAt)
+		if len(s.attempts) > 0 {
+			if a, ok := s.attempts[attemptKey{u.TenantID, u.Email}]; ok && !a.LockedUntil.IsZero() {
+				out[i].LockedUntil = timeOf(&a.LockedUntil)
+			}
+		}
 	}
 	return out
 }

@@ -148,8 +148,9 @@ func TestManagerOnPostgres(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				actx := usermgmt.WithActor(ctx, usermgmt.Actor{UserID: pair.who.ID})
-				_, err := pair.m.Deactivate(actx, "acme", pair.who.ID)
+				// Trusted code, on each instance, deactivates one of the two
+				// (nobody may deactivate themselves).
+				_, err := pair.m.Deactivate(usermgmt.AsSystem(ctx), "acme", pair.who.ID)
 				codes[i] = usermgmt.ErrorCode(err)
 			}()
 		}

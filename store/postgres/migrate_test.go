@@ -71,6 +71,59 @@ func TestMigrateConcurrently(t *testing.T) {
 	})
 }
 
+// oldUser inserts u into a schema of an earlier version, which the
+// Store's own CreateUser (written for the latest) may not fit.
+func oldUser(t *testing.T, db *bun.DB, s *postgres.Store, u *usermgmt.UserRecord) {
+	t.Helper()
+	roles := make([]string, len(u.Roles))
+	for i, r := range u.Roles {
+		roles[i] = string(r)
+	}
+	_, err := db.DB.ExecContext(context.Background(), `INSERT INTO "`+s.Schema()+`".users
+		(tenant_id, id, email, status, roles, created_at, updated_at) VALUES ($1, $2, $3, $4, string_to_array($5, ','), $6, $6)`,
+		u.TenantID, u.ID.String(), u.Email, string(u.Status), strings.Join(roles, ","), u.CreatedAt)
+	require.NoError(t, err)
+}
+
+// A version-6 schema's invited users get the expiry of their live
+// invitation link from 0007, or now when they have none; users who are
+// not waiting for an invitation get none; user_roles is filled from
+// users.roles.
+func TestMigrate0007DatesInvitationsAndIndexesRoles(t *testing.T) {
+	db, s := migratedBackTo(t, 6)
+	ctx := context.Background()
+	q := `"` + s.Schema() + `"`
+	live := newUser("t1", "live@x.io", usermgmt.StatusInvited, usermgmt.RoleAgent)
+	dead := newUser("t1", "dead@x.io", usermgmt.StatusInvited, usermgmt.RoleAgent)
+	active := newUser("t1", "active@x.io", usermgmt.StatusActive, usermgmt.RoleAgent, usermgmt.RoleSupervisor)
+	for _, u := range []*usermgmt.UserRecord{live, dead, active} {
+		oldUser(t, db, s, u)
+	}
+	exp := time.Now().Add(72 * time.Hour).UTC().Truncate(time.Microsecond)
+	_, err := db.DB.ExecContext(ctx, `INSERT INTO `+q+`.tokens (hash, purpose, tenant_id, user_id, created_at, expires_at)
+		VALUES ($1, 'invite', 't1', $2, now(), $3)`, hashArgOf("inv"), live.ID.String(), exp)
+	require.NoError(t, err)
+	require.NoError(t, s.Migrate(ctx))
+	inTx(t, s, func(ctx context.Context, tx usermgmt.Tx) error {
+		got, err := tx.GetUser(ctx, "t1", live.ID)
+		require.NoError(t, err)
+		require.NotNil(t, got.InviteExpiresAt)
+		assert.True(t, exp.Equal(*got.InviteExpiresAt), "%v", got.InviteExpiresAt)
+		got, err = tx.GetUser(ctx, "t1", dead.ID)
+		require.NoError(t, err)
+		require.NotNil(t, got.InviteExpiresAt)
+		assert.False(t, got.InviteExpired(time.Now().Add(-time.Hour)), "expired before the migration ran")
+		assert.True(t, got.InviteExpired(time.Now().Add(time.Second)))
+		got, err = tx.GetUser(ctx, "t1", active.ID)
+		require.NoError(t, err)
+		assert.Nil(t, got.InviteExpiresAt)
+		listed, err := tx.ListUsers(ctx, usermgmt.UserListParams{TenantID: "t1", Role: usermgmt.RoleAgent, Limit: 10})
+		require.NoError(t, err)
+		assert.Len(t, listed, 3, "the role filter finds the users of before")
+		return nil
+	})
+}
+
 // undo removes what each migration after 0001 creates ({s} is the quoted
 // schema). A new migration needs its entry here.
 var undo = map[int]string{
@@ -82,6 +135,8 @@ var undo = map[int]string{
 		ALTER TABLE {s}.refresh_tokens DROP COLUMN spent_at, DROP COLUMN successor`,
 	6: `ALTER TABLE {s}.sessions DROP COLUMN last_seen_at;
 		ALTER TABLE {s}.devices DROP COLUMN id, DROP COLUMN ip, DROP COLUMN user_agent`,
+	7: `DROP TABLE {s}.user_roles; DROP FUNCTION {s}.users_sync_roles CASCADE;
+		ALTER TABLE {s}.users DROP COLUMN invite_expires_at`,
 }
 
 // migratedBackTo returns a pool and a Store on a fresh schema at version:
@@ -114,7 +169,7 @@ func TestMigrateUpgradesAVersion1Schema(t *testing.T) {
 	q := `"` + s.Schema() + `"`
 	require.Equal(t, 1, count(t, db, s, "schema_migrations", ""))
 	u := newUser("t1", "a@x.io", usermgmt.StatusActive)
-	inTx(t, s, func(ctx context.Context, tx usermgmt.Tx) error { return tx.CreateUser(ctx, u) })
+	oldUser(t, db, s, u)
 	// The device as version 1 stored it (the Store writes today's columns).
 	_, err := db.DB.ExecContext(ctx, `INSERT INTO `+q+`.devices (hash, tenant_id, user_id, created_at, expires_at)
 		VALUES ($1, 't1', $2, $3, $4)`, hashArgOf("d"), u.ID.String(), t0, t0.Add(time.Hour))

@@ -202,7 +202,7 @@ func TestMigrateUpgradesAVersion2Schema(t *testing.T) {
 	ctx := context.Background()
 	require.Equal(t, 2, count(t, db, s, "schema_migrations", ""))
 	u := newUser("t1", "a@x.io", usermgmt.StatusActive)
-	inTx(t, s, func(ctx context.Context, tx usermgmt.Tx) error { return tx.CreateUser(ctx, u) })
+	oldUser(t, db, s, u)
 
 	require.NoError(t, s.Migrate(ctx))
 	assert.Equal(t, latestVersion(t), count(t, db, s, "schema_migrations", ""))

@@ -13,8 +13,8 @@ import (
 // the value (a search pattern, a role matched against a partial index) keep
 // bun's ? placeholders and are formatted by bun with the value inlined.
 type queries struct {
-	createUser, getUser, lockUser, getUserByEmail, updateUser, advanceMFA, userExists string
-	listUsers, countUsers, countActiveWithRole                                        string
+	createUser, getUser, lockUser, getUserByEmail, updateUser, advanceMFA, userExists       string
+	listUsers, withLocks, lockedX, listRole, listRoleInner, countUsers, countActiveWithRole string
 
 	createToken, consumeToken, deleteTokens string
 
@@ -33,9 +33,23 @@ type queries struct {
 	appendEvent, listEvents, listEventsBefore string
 }
 
-const userCols = `id, tenant_id, email, status, roles, mfa_enabled, last_login_at, activated_at, created_at, updated_at`
+// storedCols are the users columns of a User; scanUser reads them and
+// then locked_until, which is not a column: the lock of the user's
+// sign-in key, read from login_attempts in the same statement (lockedOf).
+const storedCols = `id, tenant_id, email, status, roles, mfa_enabled, last_login_at, activated_at, created_at, updated_at,
+	invite_expires_at`
 
-const recordCols = userCols + `, password_hash, mfa_secret, mfa_last_step, recovery_codes, last_mail_at`
+const secretCols = `password_hash, mfa_secret, mfa_last_step, recovery_codes, last_mail_at`
+
+// lockedOf reads the lock of the sign-in key of the users row aliased
+// alias: one lookup on the login_attempts primary key (tenant_id, email).
+func lockedOf(alias string) string {
+	return `(SELECT a.locked_until FROM {s}.login_attempts a WHERE a.tenant_id = ` + alias + `.tenant_id
+		AND a.email = ` + alias + `.email)`
+}
+
+// recordSelect is a UserRecord from users u: the User, its lock, its secrets.
+var recordSelect = storedCols + `, ` + lockedOf("u") + `, ` + secretCols
 
 const sessionCols = `id, tenant_id, user_id, token_hash, refresh_hash, roles, ip, user_agent, created_at, idle_expires_at, expires_at, verified_at, last_seen_at`
 
@@ -54,21 +68,33 @@ func newQueries(schema string) queries {
 	return queries{
 		// ON CONFLICT DO NOTHING: a duplicate email answers conflict without
 		// aborting the caller's transaction.
-		createUser: r(`INSERT INTO {s}.users (` + recordCols + `)
-			VALUES (?, ?, ?, ?, ?::text::text[], ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		createUser: r(`INSERT INTO {s}.users (` + storedCols + `, ` + secretCols + `)
+			VALUES (?, ?, ?, ?, ?::text::text[], ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT DO NOTHING RETURNING id`),
-		getUser:        r(`SELECT ` + recordCols + ` FROM {s}.users WHERE tenant_id = ? AND id = ?`),
-		lockUser:       r(`SELECT ` + recordCols + ` FROM {s}.users WHERE tenant_id = ? AND id = ? FOR UPDATE`),
-		getUserByEmail: r(`SELECT ` + recordCols + ` FROM {s}.users WHERE tenant_id = ? AND email = ?`),
+		getUser:        r(`SELECT ` + recordSelect + ` FROM {s}.users u WHERE tenant_id = ? AND id = ?`),
+		lockUser:       r(`SELECT ` + recordSelect + ` FROM {s}.users u WHERE tenant_id = ? AND id = ? FOR UPDATE OF u`),
+		getUserByEmail: r(`SELECT ` + recordSelect + ` FROM {s}.users u WHERE tenant_id = ? AND email = ?`),
 		updateUser: r(`UPDATE {s}.users SET status = ?, roles = ?::text::text[], mfa_enabled = ?, last_login_at = ?,
 			activated_at = ?, updated_at = ?, password_hash = ?, mfa_secret = ?, mfa_last_step = ?,
-			recovery_codes = ?, last_mail_at = ?
+			recovery_codes = ?, last_mail_at = ?, invite_expires_at = ?
 			WHERE tenant_id = ? AND id = ?`),
 		advanceMFA: r(`UPDATE {s}.users SET mfa_last_step = ?
 			WHERE tenant_id = ? AND id = ? AND mfa_last_step < ?`),
 		userExists: r(`SELECT true FROM {s}.users WHERE tenant_id = ? AND id = ?`),
-		// The WHERE clause is completed by ListUsers.
-		listUsers:  inline(`SELECT ` + userCols + ` FROM {s}.users WHERE tenant_id = ?`),
+		// The WHERE clause is completed by ListUsers, and the page is read
+		// through withLocks.
+		listUsers: inline(`SELECT ` + storedCols + ` FROM {s}.users WHERE tenant_id = ?`),
+		lockedX:   inline(lockedOf("x")),
+		// A page of one role's holders: the walk of user_roles (0007) in
+		// email order, limited first (listRoleInner, completed by
+		// ListUsers), then each row's user by key: a lateral subquery the
+		// planner may not flatten (OFFSET 0), so it cannot turn the page
+		// into a hash join over the tenant or a walk of users in email
+		// order, which a small or oddly spread role tempted it to.
+		listRoleInner: inline(`SELECT r.tenant_id, r.email FROM {s}.user_roles r WHERE r.tenant_id = ? AND r.role = ?`),
+		listRole: inline(`SELECT u.* FROM (%s) r CROSS JOIN LATERAL (SELECT ` + storedCols + ` FROM {s}.users u
+			WHERE u.tenant_id = r.tenant_id AND u.email = r.email OFFSET 0) u`),
+		withLocks:  inline(`SELECT ` + storedCols + `, ` + lockedOf("p") + ` FROM (%s) p ORDER BY email`),
 		countUsers: r(`SELECT invited, active, deactivated FROM {s}.tenant_counts WHERE tenant_id = ?`),
 		countActiveWithRole: inline(`SELECT count(*) FROM {s}.users
 			WHERE tenant_id = ? AND status = 'active' AND roles @> ARRAY[?]::text[]`),

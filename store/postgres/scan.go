@@ -41,9 +41,11 @@ func scanUser(r rowScanner, extra ...any) (usermgmt.User, error) {
 		roles     []string
 		lastLogin sql.NullTime
 		activated sql.NullTime
+		inviteExp sql.NullTime
+		locked    sql.NullTime
 	)
 	dest := append([]any{&u.ID, &u.TenantID, &u.Email, &status, pgdialect.Array(&roles), &u.MFAEnabled,
-		&lastLogin, &activated, &u.CreatedAt, &u.UpdatedAt}, extra...)
+		&lastLogin, &activated, &u.CreatedAt, &u.UpdatedAt, &inviteExp, &locked}, extra...)
 	if err := r.Scan(dest...); err != nil {
 		return usermgmt.User{}, err
 	}
@@ -51,6 +53,8 @@ func scanUser(r rowScanner, extra ...any) (usermgmt.User, error) {
 	u.Roles = toRoles(roles)
 	u.LastLoginAt = timePtr(lastLogin)
 	u.ActivatedAt = timePtr(activated)
+	u.InviteExpiresAt = timePtr(inviteExp)
+	u.LockedUntil = timePtr(locked)
 	u.CreatedAt = u.CreatedAt.UTC()
 	u.UpdatedAt = u.UpdatedAt.UTC()
 	return u, nil

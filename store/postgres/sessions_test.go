@@ -152,7 +152,7 @@ func TestMigrateUpgradesAVersion5Schema(t *testing.T) {
 	ctx := context.Background()
 	q := `"` + s.Schema() + `"`
 	u := newUser("t1", "a@x.io", usermgmt.StatusActive)
-	inTx(t, s, func(ctx context.Context, tx usermgmt.Tx) error { return tx.CreateUser(ctx, u) })
+	oldUser(t, db, s, u)
 	sid := uuid.Must(uuid.NewV7())
 	_, err := db.DB.ExecContext(ctx, `INSERT INTO `+q+`.sessions (id, tenant_id, user_id, token_hash, refresh_hash,
 		created_at, idle_expires_at, expires_at) VALUES ($1, 't1', $2, $3, $4, $5, $6, $7)`,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/google/uuid"
@@ -15,7 +16,7 @@ func (t *tx) CreateUser(ctx context.Context, u *usermgmt.UserRecord) error {
 	var id uuid.UUID
 	err := t.db.QueryRowContext(ctx, t.q().createUser,
 		uuidArg(u.ID), u.TenantID, u.Email, string(u.Status), rolesArg(u.Roles), u.MFAEnabled,
-		timePtrArg(u.LastLoginAt), timePtrArg(u.ActivatedAt), u.CreatedAt, u.UpdatedAt,
+		timePtrArg(u.LastLoginAt), timePtrArg(u.ActivatedAt), u.CreatedAt, u.UpdatedAt, timePtrArg(u.InviteExpiresAt),
 		u.PasswordHash, bytesArg(u.MFASecret), u.MFALastStep, joinHashes(u.RecoveryCodes), timeArg(u.LastMailAt),
 	).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -50,7 +51,7 @@ func (t *tx) UpdateUser(ctx context.Context, u *usermgmt.UserRecord) error {
 	res, err := t.db.ExecContext(ctx, t.q().updateUser,
 		string(u.Status), rolesArg(u.Roles), u.MFAEnabled, timePtrArg(u.LastLoginAt),
 		timePtrArg(u.ActivatedAt), u.UpdatedAt, u.PasswordHash, bytesArg(u.MFASecret), u.MFALastStep,
-		joinHashes(u.RecoveryCodes), timeArg(u.LastMailAt),
+		joinHashes(u.RecoveryCodes), timeArg(u.LastMailAt), timePtrArg(u.InviteExpiresAt),
 		u.TenantID, uuidArg(u.ID))
 	return oneRow(res, err, "user not found")
 }
@@ -79,26 +80,67 @@ func (t *tx) AdvanceMFAStep(ctx context.Context, tenantID string, id uuid.UUID, 
 // ListUsers reads one keyset page. The unfiltered list walks the
 // (tenant_id, email) unique index and a status filter walks (tenant_id,
 // status, email): a page costs the same at any depth. A search is two
-// steps, see searchUsers.
+// steps, see searchUsers. Each user's lock is read with the page
+// (withLocks: one primary-key lookup a row of the page, in the same
+// statement).
+//
+// A role filter walks user_roles (0007), keyed (tenant_id, role, email):
+// a page costs the same whatever the role's size or where its holders
+// fall in email order. With a search, the role is one more condition of
+// searchUsers' two steps (roleMatch).
 func (t *tx) ListUsers(ctx context.Context, p usermgmt.UserListParams) ([]usermgmt.User, error) {
 	if p.Limit <= 0 {
 		return []usermgmt.User{}, nil
 	}
+	if err := checkText(string(p.Role)); err != nil {
+		return nil, err
+	}
 	if p.Search != "" {
 		return t.searchUsers(ctx, p)
 	}
-	where, args := listWhere(p)
+	var page string
+	var args []any
+	if p.Role != "" {
+		inner, args := t.q().listRoleInner, []any{p.TenantID, string(p.Role)}
+		if p.Status != "" {
+			inner += " AND r.status = ?"
+			args = append(args, string(p.Status))
+		}
+		if p.After != "" {
+			inner += " AND r.email > ?"
+			args = append(args, p.After)
+		}
+		page = fmt.Sprintf(t.q().listRole, inner+" ORDER BY r.email LIMIT ?")
+		args = append(args, p.Limit)
+		rows, err := t.db.QueryContext(ctx, numbered(fmt.Sprintf(t.q().withLocks, page)), args...)
+		return collectUsers(rows, err, p.Limit)
+	} else {
+		var where string
+		where, args = listWhere(p)
+		page = t.q().listUsers + where + " ORDER BY email LIMIT ?"
+	}
 	args = append(args, p.Limit)
-	rows, err := t.db.QueryContext(ctx, numbered(t.q().listUsers+where+" ORDER BY email LIMIT ?"), args...)
+	rows, err := t.db.QueryContext(ctx, numbered(fmt.Sprintf(t.q().withLocks, page)), args...)
 	return collectUsers(rows, err, p.Limit)
 }
 
-// listWhere is the tenant, status and cursor part of a list query.
+// roleMatch is the condition "holds role" with the role as a literal.
+// Roles are names of the Manager's catalogue, free of NUL (checkText);
+// standard_conforming_strings (on since PostgreSQL 9.1) leaves
+// backslashes alone, so doubling quotes is all the quoting needed.
+func roleMatch(role usermgmt.Role) string {
+	return " AND roles @> ARRAY['" + strings.ReplaceAll(string(role), "'", "''") + "']::text[]"
+}
+
+// listWhere is the tenant, status, role and cursor part of a list query.
 func listWhere(p usermgmt.UserListParams) (string, []any) {
 	where, args := "", []any{p.TenantID}
 	if p.Status != "" {
 		where += " AND status = ?"
 		args = append(args, string(p.Status))
+	}
+	if p.Role != "" {
+		where += roleMatch(p.Role)
 	}
 	if p.After != "" {
 		where += " AND email > ?"
@@ -126,8 +168,8 @@ const searchWindow = 200
 func (t *tx) searchUsers(ctx context.Context, p usermgmt.UserListParams) ([]usermgmt.User, error) {
 	pattern := "%" + escapeLike(p.Search) + "%"
 	where, args := listWhere(p)
-	window := `SELECT ` + userCols + `, hit, n FROM (
-			SELECT ` + userCols + `, email LIKE ? AS hit,
+	window := `SELECT ` + storedCols + `, CASE WHEN hit THEN ` + t.q().lockedX + ` END, hit, n FROM (
+			SELECT ` + storedCols + `, email LIKE ? AS hit,
 				row_number() OVER (ORDER BY email) AS rn, count(*) OVER () AS n
 			FROM (` + t.q().listUsers + where + ` ORDER BY email LIMIT ?) w) x
 		WHERE hit OR rn = n ORDER BY email`
@@ -170,7 +212,8 @@ func (t *tx) searchUsers(ctx context.Context, p usermgmt.UserListParams) ([]user
 	args = append(args, pattern, rest.Limit)
 	// bun inlines the pattern so that the planner sees the term and can
 	// estimate it from the trigram statistics.
-	more, err := t.bun.QueryContext(ctx, t.q().listUsers+where+` AND email LIKE ? ORDER BY email || '' LIMIT ?`, args...)
+	more, err := t.bun.QueryContext(ctx, fmt.Sprintf(t.q().withLocks,
+		t.q().listUsers+where+` AND email LIKE ? ORDER BY email || '' LIMIT ?`), args...)
 	found, err := collectUsers(more, err, rest.Limit)
 	if err != nil {
 		return nil, err

@@ -58,6 +58,8 @@ func cases() []testCase {
 		{"AdvanceMFAStepOnlyMovesForward", testAdvanceMFAStepOnlyMovesForward},
 		{"AdvanceMFAStepCompareAndSet", testAdvanceMFAStepCompareAndSet},
 		{"ListUsersKeysetOrderFilterSearch", testListUsersKeysetOrderFilterSearch},
+		{"ListUsersFiltersByRole", testListUsersFiltersByRole},
+		{"UsersCarryTheirSignInLock", testUsersCarryTheirSignInLock},
 		{"ListUsersOrderIsByteOrder", testListUsersOrderIsByteOrder},
 		{"ListUsersSearchIsLiteral", testListUsersSearchIsLiteral},
 		{"CountUsersOfEmptyTenantIsZero", testCountUsersOfEmptyTenantIsZero},
@@ -415,6 +417,8 @@ func normUser(u usermgmt.User) usermgmt.User {
 	u.Roles = nilIfEmpty(u.Roles)
 	u.LastLoginAt = utcPtr(u.LastLoginAt)
 	u.ActivatedAt = utcPtr(u.ActivatedAt)
+	u.InviteExpiresAt = utcPtr(u.InviteExpiresAt)
+	u.LockedUntil = utcPtr(u.LockedUntil)
 	u.CreatedAt, u.UpdatedAt = utc(u.CreatedAt), utc(u.UpdatedAt)
 	return u
 }

@@ -23,6 +23,7 @@ func testCreateUserThenReadReturnsEveryField(t *testing.T, f *fixture) {
 			MFAEnabled:  true,
 			LastLoginAt: ptr(base.Add(-2 * time.Hour)), ActivatedAt: ptr(base.Add(-48 * time.Hour)),
 			CreatedAt: base.Add(-72 * time.Hour), UpdatedAt: base.Add(-time.Hour),
+			InviteExpiresAt: ptr(base.Add(48 * time.Hour)),
 		},
 		PasswordHash:  "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
 		MFASecret:     []byte{0, 1, 2, 250, 251, 252},
@@ -548,4 +549,128 @@ func testStoredUsersDoNotAliasInput(t *testing.T, f *fixture) {
 	requireUser(t, want, f.mustGetUser(acme, u.ID), "after modifying the record passed to UpdateUser")
 	require.Equal(t, 1, f.activeWithRole(acme, usermgmt.RoleHRAdmin))
 	require.Zero(t, f.activeWithRole(acme, usermgmt.RoleTenantAdmin))
+}
+
+// A role filter lists the users holding the role, in email order, with
+// the status filter, the search and the cursor as without it.
+func testListUsersFiltersByRole(t *testing.T, f *fixture) {
+	sup := usermgmt.RoleSupervisor
+	var want []string
+	for i := range 30 {
+		roles := []usermgmt.Role{usermgmt.RoleAgent}
+		st := usermgmt.StatusActive
+		if i%3 == 0 {
+			roles = append(roles, sup)
+		}
+		if i%4 == 0 {
+			st = usermgmt.StatusInvited
+		}
+		u := f.mustUser(acme, fmt.Sprintf("u%02d@example.com", i), st, roles...)
+		if i%3 == 0 {
+			want = append(want, u.Email)
+		}
+	}
+	f.mustUser(globex, "u00@example.com", usermgmt.StatusActive, sup)
+	emails := func(us []usermgmt.User) []string {
+		out := []string{}
+		for _, u := range us {
+			require.True(t, u.HasRole(sup), u.Email)
+			out = append(out, u.Email)
+		}
+		return out
+	}
+	require.Equal(t, want, emails(f.list(usermgmt.UserListParams{TenantID: acme, Role: sup, Limit: 50})))
+	page := f.list(usermgmt.UserListParams{TenantID: acme, Role: sup, Limit: 4})
+	require.Equal(t, want[:4], emails(page))
+	next := f.list(usermgmt.UserListParams{TenantID: acme, Role: sup, Limit: 50, After: page[3].Email})
+	require.Equal(t, want[4:], emails(next))
+	var invited []string
+	for _, e := range want {
+		var i int
+		_, _ = fmt.Sscanf(e, "u%02d@", &i)
+		if i%4 == 0 {
+			invited = append(invited, e)
+		}
+	}
+	require.Equal(t, invited, emails(f.list(usermgmt.UserListParams{TenantID: acme, Role: sup,
+		Status: usermgmt.StatusInvited, Limit: 50})))
+	require.Equal(t, []string{"u03@example.com"}, emails(f.list(usermgmt.UserListParams{TenantID: acme, Role: sup,
+		Search: "u03", Limit: 50})))
+	require.Empty(t, f.list(usermgmt.UserListParams{TenantID: acme, Role: usermgmt.RoleRecruiter, Limit: 50}))
+	require.Empty(t, f.list(usermgmt.UserListParams{TenantID: acme, Role: "it's", Limit: 50}), "a quote is a role name like any")
+
+	// Role and status changes move a user in and out of the filter at once.
+	first := f.mustGetUser(acme, f.list(usermgmt.UserListParams{TenantID: acme, Role: sup, Limit: 1})[0].ID)
+	other := f.list(usermgmt.UserListParams{TenantID: acme, Search: "u01@", Limit: 1})[0]
+	first.Roles = []usermgmt.Role{usermgmt.RoleAgent}
+	first.Status = usermgmt.StatusActive
+	f.mustUpdate(first)
+	o := f.mustGetUser(acme, other.ID)
+	o.Roles = append(o.Roles, sup, sup)
+	o.Status = usermgmt.StatusDeactivated
+	f.mustUpdate(o)
+	got := emails(f.list(usermgmt.UserListParams{TenantID: acme, Role: sup, Limit: 50}))
+	require.NotContains(t, got, first.Email)
+	require.Contains(t, got, o.Email)
+	require.Equal(t, []string{o.Email}, emails(f.list(usermgmt.UserListParams{TenantID: acme, Role: sup,
+		Status: usermgmt.StatusDeactivated, Limit: 50})))
+}
+
+// Every read of a user carries the lock of its sign-in key (tenant,
+// email), read with it: nil without a record or without a lock, the
+// LockedUntil of the record otherwise; another tenant's key of the same
+// email is not the user's.
+func testUsersCarryTheirSignInLock(t *testing.T, f *fixture) {
+	locked := f.mustUser(acme, "locked@example.com", usermgmt.StatusActive)
+	counting := f.mustUser(acme, "counting@example.com", usermgmt.StatusActive)
+	clean := f.mustUser(acme, "clean@example.com", usermgmt.StatusInvited)
+	f.mustUser(globex, "clean@example.com", usermgmt.StatusActive)
+	until := base.Add(15 * time.Minute)
+	f.putAttempts(&usermgmt.LoginAttempts{TenantID: acme, Email: locked.Email, Failures: 5, LockedUntil: until,
+		ExpiresAt: until.Add(24 * time.Hour)})
+	f.putAttempts(&usermgmt.LoginAttempts{TenantID: acme, Email: counting.Email, Failures: 2, ExpiresAt: base.Add(time.Hour)})
+	f.putAttempts(&usermgmt.LoginAttempts{TenantID: globex, Email: clean.Email, Failures: 9, LockedUntil: until,
+		ExpiresAt: until.Add(24 * time.Hour)})
+
+	check := func(what string, got map[string]*time.Time) {
+		t.Helper()
+		require.NotNil(t, got[locked.Email], what)
+		require.True(t, until.Equal(*got[locked.Email]), "%s: %v", what, got[locked.Email])
+		require.Nil(t, got[counting.Email], what+": failures without a lock")
+		require.Nil(t, got[clean.Email], what+": no record in its own tenant")
+	}
+	byRead := map[string]*time.Time{}
+	byLock := map[string]*time.Time{}
+	byEmail := map[string]*time.Time{}
+	for _, u := range []usermgmt.UserRecord{locked, counting, clean} {
+		byRead[u.Email] = f.mustGetUser(acme, u.ID).LockedUntil
+		byLock[u.Email] = mustTx(f, func(tx usermgmt.Tx) (usermgmt.UserRecord, error) {
+			return tx.LockUser(f.ctx, acme, u.ID)
+		}).LockedUntil
+		byEmail[u.Email] = mustTx(f, func(tx usermgmt.Tx) (usermgmt.UserRecord, error) {
+			return tx.GetUserByEmail(f.ctx, acme, u.Email)
+		}).LockedUntil
+	}
+	check("GetUser", byRead)
+	check("LockUser", byLock)
+	check("GetUserByEmail", byEmail)
+	listed := map[string]*time.Time{}
+	for _, u := range f.list(usermgmt.UserListParams{TenantID: acme, Limit: 50}) {
+		listed[u.Email] = u.LockedUntil
+	}
+	check("ListUsers", listed)
+	searched := map[string]*time.Time{}
+	for _, u := range f.list(usermgmt.UserListParams{TenantID: acme, Search: "c", Limit: 50}) {
+		searched[u.Email] = u.LockedUntil
+	}
+	searched[locked.Email] = f.list(usermgmt.UserListParams{TenantID: acme, Search: "locked", Limit: 50})[0].LockedUntil
+	check("ListUsers with a search", searched)
+
+	// UpdateUser does not store the lock: it stays the key's.
+	r := f.mustGetUser(acme, counting.ID)
+	r.LockedUntil = &until
+	f.mustUpdate(r)
+	require.Nil(t, f.mustGetUser(acme, counting.ID).LockedUntil)
+	f.mustDo(func(tx usermgmt.Tx) error { return tx.ClearAttempts(f.ctx, acme, locked.Email) })
+	require.Nil(t, f.mustGetUser(acme, locked.ID).LockedUntil, "cleared")
 }

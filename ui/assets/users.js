@@ -9,7 +9,7 @@
   const eventLabels = {
     "user.created": "Account created", "user.invited": "Invitation sent", "invite.resent": "Invitation resent",
     "invite.accepted": "Invitation accepted", "login.succeeded": "Logged in", "login.failed": "Login failed",
-    "login.locked": "Sign-in paused after failed attempts",
+    "login.locked": "Sign-in paused after failed attempts", "login.unlocked": "Sign-in unlocked by an admin",
     "logout": "Logged out", "mfa.enrolled": "Enrolled in MFA", "mfa.verified": "MFA verified", "mfa.failed": "MFA code refused",
     "mfa.recovery_code_used": "Recovery code used", "mfa.reset": "MFA reset", "role.granted": "Role granted",
     "role.revoked": "Role revoked", "password.reset_requested": "Password reset requested",
@@ -26,8 +26,44 @@
   const mailLimit = 50; // the notice lists the newest mail only
   const plural = (n, one, many) => n + " " + (n === 1 ? one : many);
 
+  // ---- Times ----
+  // One format for every time of the view, list and activity alike: how
+  // long ago, with the exact time on hover (title) and for screen readers
+  // (a hidden text). tickTimes re-renders them from their timestamps, so
+  // "2m ago" does not stay "2m ago".
+  function ago(iso) {
+    const d = (Date.now() - Date.parse(iso)) / 1000;
+    if (d < 60) return "just now";
+    if (d < 3600) return Math.floor(d / 60) + "m ago";
+    if (d < 86400) return Math.floor(d / 3600) + "h ago";
+    if (d < 7 * 86400) return Math.floor(d / 86400) + "d ago";
+    return new Date(iso).toLocaleDateString(undefined, { month: "short", day: "numeric", year: "numeric" });
+  }
+  const exact = (iso) => new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  function timeEl(iso, never) {
+    if (!iso) return el("span", { class: "time", text: never || "never" });
+    return el("time", { datetime: iso, title: exact(iso), class: "time" },
+      el("span", { class: "rel", "aria-hidden": "true", text: ago(iso) }),
+      el("span", { class: "visually-hidden", text: ago(iso) + ", " + exact(iso) }));
+  }
+  function tickTimes() {
+    document.querySelectorAll("#view-users time[datetime]").forEach((t) => {
+      const iso = t.getAttribute("datetime"), r = ago(iso);
+      const rel = t.querySelector(".rel"); if (rel.textContent !== r) rel.textContent = r;
+      t.lastChild.textContent = r + ", " + exact(iso);
+    });
+  }
+  setInterval(tickTimes, 30000);
+
+  // The actions of a user the panel and the row offer, by the server's
+  // allowed_actions and action_reasons: allowed, offered but refused with
+  // the reason beside it, or not offered.
+  const offer = (u, a) => (u.allowed_actions || []).includes(a) ? "yes" : ((u.action_reasons || {})[a] ? "why" : "no");
+  const lockedText = (u) => "Sign-in paused until " + exact(u.locked_until);
+
   async function initUsers() {
-    const state = { roles: [], status: "", q: "", cursor: "", users: [], selected: null, activityCursor: "", pending: null, mailSeq: 0 };
+    const state = { roles: [], status: "", role: "", q: "", cursor: "", users: [], selected: null, activityCursor: "",
+      pending: null, mailSeq: 0, listSeq: 0, loaded: false };
     let me;
     try { me = await call("GET", "/me"); } catch (e) {
       if (e.status === 401) { go(cfg.login + "?next=" + encodeURIComponent(location.pathname)); return; }
@@ -44,29 +80,84 @@
     }
     $("invite-open").hidden = !can("users.invite");
     try { state.roles = (await call("GET", "/roles")).roles; } catch (e) { showError("list-error", e.message); }
-    fillRoleSelect();
+    const roleDef = (name) => state.roles.find((r) => r.name === name) || { name, display_name: name, description: "" };
+    fillRoleFilter();
+    fillInviteRoles();
 
-    // Badges filter the list; the search bar filters by email.
+    // ---- URL state ----
+    // The status badge, the role filter, the search and the open user live
+    // in the address (?status=&role=&q=&user=), so back, forward, reload
+    // and a shared link show the same list.
+    function readURL() {
+      const p = new URLSearchParams(location.search);
+      state.status = ["active", "invited", "deactivated"].includes(p.get("status")) ? p.get("status") : "";
+      state.role = state.roles.some((r) => r.name === p.get("role")) ? p.get("role") : "";
+      state.q = (p.get("q") || "").trim();
+      return p.get("user") || "";
+    }
+    function writeURL(push) {
+      const p = new URLSearchParams();
+      if (state.status) p.set("status", state.status);
+      if (state.role) p.set("role", state.role);
+      if (state.q) p.set("q", state.q);
+      if (state.selected) p.set("user", state.selected.id);
+      const url = location.pathname + (p.toString() ? "?" + p.toString() : "");
+      if (url === location.pathname + location.search) return;
+      if (push) history.pushState(null, "", url); else history.replaceState(null, "", url);
+    }
+    function showFilters() {
+      document.querySelectorAll(".badge-filter").forEach((o) => o.setAttribute("aria-pressed", o.dataset.status === state.status ? "true" : "false"));
+      $("role-filter").value = state.role;
+      if ($("search").value.trim() !== state.q) $("search").value = state.q;
+    }
+    window.addEventListener("popstate", async () => {
+      const id = readURL(); showFilters();
+      await load(false);
+      if (id && (!state.selected || state.selected.id !== id)) openPanel(id, false);
+      else if (!id && state.selected) closePanel(false);
+    });
+
+    // Badges and the role filter filter the list; the search bar filters by email.
     document.querySelectorAll(".badge-filter").forEach((b) => b.addEventListener("click", () => {
-      state.status = b.dataset.status;
-      document.querySelectorAll(".badge-filter").forEach((o) => o.setAttribute("aria-pressed", o === b ? "true" : "false"));
-      load(false);
+      state.status = b.dataset.status; showFilters(); writeURL(true); load(false);
     }));
+    $("role-filter").addEventListener("change", () => { state.role = $("role-filter").value; writeURL(true); load(false); });
     let timer = 0;
-    $("search").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => { state.q = $("search").value.trim(); load(false); }, 200); });
-    $("search-form").addEventListener("submit", (e) => { e.preventDefault(); state.q = $("search").value.trim(); load(false); });
+    const search = () => { const q = $("search").value.trim(); if (q === state.q) return; state.q = q; writeURL(true); load(false); };
+    $("search").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(search, 200); });
+    $("search-form").addEventListener("submit", (e) => { e.preventDefault(); clearTimeout(timer); search(); });
+    $("empty-clear-search").addEventListener("click", () => {
+      $("search").value = ""; state.q = ""; writeURL(true); load(false); $("search").focus();
+    });
+    $("empty-clear-filters").addEventListener("click", () => {
+      state.status = ""; state.role = ""; showFilters(); writeURL(true); load(false);
+      document.querySelector('.badge-filter[data-status=""]').focus();
+    });
     $("users-more").addEventListener("click", () => load(true));
     $("list-warning-close").addEventListener("click", () => { $("list-warning").hidden = true; focusFirst($("mail-summary"), $("main-users")); });
+    const first = readURL(); showFilters();
     await Promise.all([load(false), refreshMail()]);
+    if (first) openPanel(first, false);
 
+    // load reads a page of the list; of overlapping loads only the latest
+    // renders.
     async function load(more) {
+      const seq = ++state.listSeq;
       const params = new URLSearchParams();
       if (state.status) params.set("status", state.status);
+      if (state.role) params.set("role", state.role);
       if (state.q) params.set("q", state.q);
       if (more && state.cursor) params.set("cursor", state.cursor);
       showError("list-error", "");
+      document.querySelector("table.users").setAttribute("aria-busy", "true");
+      const moreButton = $("users-more"); if (more) busy(moreButton, true);
       let page;
-      try { page = await call("GET", "/users?" + params.toString()); } catch (e) { showError("list-error", e.message); return; }
+      try { page = await call("GET", "/users?" + params.toString()); } catch (e) {
+        if (seq === state.listSeq) { showError("list-error", e.message); $("list-loading").hidden = true; }
+        return;
+      } finally { if (more) busy(moreButton, false); }
+      if (seq !== state.listSeq) return;
+      state.loaded = true;
       const had = more ? state.users.length : 0;
       state.users = more ? state.users.concat(page.users) : page.users;
       state.cursor = page.next_cursor;
@@ -85,36 +176,76 @@
     function renderRows() {
       const tb = $("user-rows");
       tb.replaceChildren(...state.users.map(row));
-      $("empty").hidden = state.users.length > 0;
+      $("list-loading").hidden = state.loaded;
+      document.querySelector("table.users").setAttribute("aria-busy", state.loaded ? "false" : "true");
+      renderEmpty();
       $("users-more").hidden = !state.cursor;
+    }
+    // renderEmpty says why the list is empty, and the way back.
+    function renderEmpty() {
+      const empty = state.loaded && state.users.length === 0;
+      $("empty").hidden = !empty;
+      if (!empty) return;
+      const filtered = state.status || state.role;
+      let what = state.status ? state.status + " users" : "users";
+      if (state.role) what += " with the role " + roleDef(state.role).display_name;
+      let text;
+      if (state.q) text = "No " + (filtered ? what : "users") + " match “" + state.q + "”.";
+      else if (filtered) text = "No " + what + ".";
+      else text = "No users yet. Invite someone to get started.";
+      $("empty-text").textContent = text;
+      $("empty-clear-search").hidden = !state.q;
+      $("empty-clear-filters").hidden = !filtered;
+    }
+    function roleChips(u) {
+      return el("ul", { class: "chips", "aria-label": "Roles" },
+        ...u.roles.map((r) => el("li", { class: "chip", title: roleDef(r).description, text: roleDef(r).display_name })));
+    }
+    // markers are what the status alone does not say: a paused sign-in and
+    // an expired invitation.
+    function markers(u) {
+      const out = [];
+      if (u.locked_until) out.push(el("span", { class: "marker marker-locked", title: exact(u.locked_until), text: "Locked until " + exact(u.locked_until) }));
+      if (u.invite_expired) out.push(el("span", { class: "marker marker-expired", title: "Expired " + exact(u.invite_expires_at), text: "Invitation expired" }));
+      return out;
     }
     function row(u) {
       const actions = el("td", { class: "row-actions" });
       const err = el("span", { class: "error row-error", role: "alert", hidden: true });
-      if (u.status === "invited" && can("users.invite")) actions.append(el("button", { type: "button", class: "secondary", text: "Resend Invite",
-        "aria-label": "Resend invite to " + u.email, onclick: (e) => { e.stopPropagation(); resend(u, e.currentTarget, err); } }));
-      if (can("users.deactivate") && u.id !== me.user.id) {
-        if (u.status === "deactivated") actions.append(el("button", { type: "button", class: "primary", text: "Activate",
-          "aria-label": "Activate " + u.email, onclick: (e) => { e.stopPropagation(); activate(u, e.currentTarget, err); } }));
-        else actions.append(el("button", { type: "button", class: "danger", text: "Deactivate",
-          "aria-label": "Deactivate " + u.email, onclick: (e) => { e.stopPropagation(); confirmDeactivate(u, e.currentTarget, err); } }));
-      }
+      const rowButton = (a, text, cls, f) => {
+        if (offer(u, a) !== "yes") return;
+        actions.append(el("button", { type: "button", class: cls, text, dataset: { action: a }, "aria-label": text + " " + u.email,
+          onclick: (e) => { e.stopPropagation(); f(u, e.currentTarget, err); } }));
+      };
+      rowButton("unlock", "Unlock", "primary", unlock);
+      rowButton("resend_invite", "Resend Invite", "secondary", resend);
+      rowButton("activate", "Activate", "primary", activate);
+      rowButton("deactivate", "Deactivate", "danger", confirmDeactivate);
       actions.append(err);
       const tr = el("tr", { dataset: { id: u.id, email: u.email }, class: state.selected && state.selected.id === u.id ? "selected" : "" },
         el("td", { "data-label": "Email" }, el("button", { type: "button", class: "link", text: u.email, "aria-label": "Open details of " + u.email,
           onclick: (e) => { e.stopPropagation(); openPanel(u.id); } })),
-        el("td", { "data-label": "Status" }, statusBadge(u.status)),
+        el("td", { "data-label": "Status" }, statusBadge(u.status), ...markers(u)),
+        el("td", { "data-label": "Roles" }, roleChips(u)),
         el("td", { "data-label": "MFA", class: u.mfa_enabled ? "mfa-on" : "mfa-off", text: u.mfa }),
-        el("td", { "data-label": "Last login", text: u.last_login, title: u.last_login_at ? new Date(u.last_login_at).toLocaleString() : "never logged in" }),
+        el("td", { "data-label": "Last login" }, timeEl(u.last_login_at, "never")),
         actions);
       tr.addEventListener("click", () => openPanel(u.id));
       return tr;
     }
+    // replaceUser puts a user the server returned everywhere it shows: the
+    // row (or none, when it left the filtered list) and the panel.
     function replaceUser(u) {
       state.users = state.users.map((x) => (x.id === u.id ? u : x));
-      if (state.status && u.status !== state.status) state.users = state.users.filter((x) => x.id !== u.id);
+      if ((state.status && u.status !== state.status) || (state.role && !u.roles.includes(state.role))) {
+        state.users = state.users.filter((x) => x.id !== u.id);
+      }
       renderRows();
       if (state.selected && state.selected.id === u.id) renderPanel(u);
+    }
+    // reread fetches a user again after an action that returns nothing.
+    async function reread(u) {
+      try { replaceUser(await call("GET", "/users/" + u.id)); } catch (e) { /* the action stands */ }
     }
 
     // report shows why an action failed, next to it. delivery_failed is
@@ -132,14 +263,25 @@
       try {
         await call("POST", "/users/" + u.id + "/invitation/resend");
         announce("Invitation resent to " + u.email);
+        await reread(u);
         if (state.selected && state.selected.id === u.id) loadActivity(false);
         await refreshMail();
         return true;
       } catch (e) {
         report(err, e);
+        if (e.code === "delivery_failed") await reread(u);
         if (e.code === "delivery_failed" && state.selected && state.selected.id === u.id) loadActivity(false);
         return false;
       } finally { busy(button, false); }
+    }
+    async function unlock(u, button, err) {
+      busy(button, true); if (err) err.hidden = true;
+      try {
+        replaceUser(await call("POST", "/users/" + u.id + "/unlock"));
+        announce("Sign-in unlocked for " + u.email);
+        if (state.selected && state.selected.id === u.id) { loadActivity(false); $("panel").focus(); }
+      } catch (e) { report(err || $("actions-error"), e); }
+      finally { busy(button, false); refocusAfter(u, button); }
     }
     async function activate(u, button, err) {
       busy(button, true); if (err) err.hidden = true;
@@ -179,16 +321,29 @@
     });
 
     // ---- Invite User ----
-    function fillRoleSelect() {
-      const sel = $("invite-role");
-      sel.replaceChildren(...state.roles.map((r) => el("option", { value: r.name, text: r.name })));
+    // Roles are picked as checkboxes, each with its display name and
+    // description; agent is checked by default.
+    function roleLabel(r, id) {
+      return el("label", { for: id }, el("span", { class: "name", text: r.display_name }),
+        el("span", { class: "desc", id: id + "-desc", text: r.description }));
+    }
+    function fillInviteRoles() {
+      $("invite-role-list").replaceChildren(...state.roles.map((r) => {
+        const id = "invite-role-" + r.name;
+        return el("li", {}, el("input", { type: "checkbox", id, value: r.name, name: "invite-role", "aria-describedby": id + "-desc" }),
+          roleLabel(r, id));
+      }));
+    }
+    function resetInviteRoles() {
       const pick = state.roles.find((r) => r.name === "agent") || state.roles[0];
-      if (pick) sel.value = pick.name;
-      const desc = () => { const r = state.roles.find((x) => x.name === sel.value); $("invite-role-desc").textContent = r ? r.description : ""; };
-      sel.addEventListener("change", desc); desc();
+      document.querySelectorAll('input[name="invite-role"]').forEach((b) => { b.checked = !!pick && b.value === pick.name; });
+    }
+    function fillRoleFilter() {
+      $("role-filter").replaceChildren(el("option", { value: "", text: "All roles" }),
+        ...state.roles.map((r) => el("option", { value: r.name, text: r.display_name })));
     }
     $("invite-open").addEventListener("click", () => {
-      clearErrors($("invite-form")); $("invite-email").value = "";
+      clearErrors($("invite-form")); $("invite-email").value = ""; resetInviteRoles();
       $("invite-dialog").showModal(); $("invite-email").focus();
     });
     $("invite-cancel").addEventListener("click", () => $("invite-dialog").close());
@@ -196,10 +351,13 @@
       e.preventDefault();
       const form = $("invite-form"); clearErrors(form);
       const email = $("invite-email").value.trim();
+      const roles = [...document.querySelectorAll('input[name="invite-role"]:checked')].map((b) => b.value);
+      const firstRole = document.querySelector('input[name="invite-role"]');
       if (!email) { showError("invite-email-error", "Enter the user's email address.", $("invite-email")); return; }
+      if (!roles.length) { showError("invite-role-error", "Pick at least one role.", firstRole); return; }
       const button = $("invite-send"); busy(button, true);
       try {
-        const u = await call("POST", "/users/invitations", { email, roles: [$("invite-role").value] });
+        const u = await call("POST", "/users/invitations", { email, roles });
         $("invite-dialog").close();
         announce("Invitation sent to " + u.email);
         await Promise.all([load(false), refreshMail()]);
@@ -213,8 +371,8 @@
           $("list-warning-text").textContent = msg; $("list-warning").hidden = false; announce(msg);
           await Promise.all([load(false), refreshMail()]);
         }
-        else if (err.code === "conflict" || (err.code === "invalid" && m.includes("email"))) showError("invite-email-error", err.message, $("invite-email"));
-        else if (m.includes("role") || err.code === "permission_denied") showError("invite-role-error", err.message, $("invite-role"));
+        else if (err.field === "email" || err.code === "conflict" || (err.code === "invalid" && m.includes("email"))) showError("invite-email-error", err.message, $("invite-email"));
+        else if (err.field === "roles" || m.includes("role") || err.code === "permission_denied") showError("invite-role-error", err.message, firstRole);
         else showError("invite-error", err.message);
       } finally { busy(button, false); }
     });
@@ -279,12 +437,17 @@
     }
 
     // ---- Detail panel ----
-    async function openPanel(id) {
+    // openPanel shows a user; push says whether the open user goes into
+    // the history (not when the address itself opened it).
+    async function openPanel(id, push = true) {
       let u = state.users.find((x) => x.id === id);
-      try { u = await call("GET", "/users/" + id); } catch (e) { if (!u) { showError("list-error", e.message); return; } }
+      try { u = await call("GET", "/users/" + id); } catch (e) {
+        if (!u) { showError("list-error", e.message); if (!push) writeURL(false); return; }
+      }
       state.selected = u;
       renderRows();
       renderPanel(u);
+      writeURL(push);
       $("actions-done").hidden = true;
       $("panel").hidden = false;
       panelModal();
@@ -306,11 +469,12 @@
         onSignedOut: () => go(cfg.login),
       }) : null;
     }
-    $("panel-close").addEventListener("click", closePanel);
+    $("panel-close").addEventListener("click", () => closePanel());
     document.addEventListener("keydown", (e) => { if (e.key === "Escape" && !$("panel").hidden && !document.querySelector("dialog[open]")) closePanel(); });
-    function closePanel() {
+    function closePanel(push = true) {
       const id = state.selected && state.selected.id;
       state.selected = null; $("panel").hidden = true; panelModal(); renderRows();
+      writeURL(push);
       const b = id && document.querySelector('tr[data-id="' + id + '"] button.link');
       focusFirst(b, $("main-users"));
     }
@@ -328,58 +492,94 @@
     }
     matchMedia("(max-width: 760px)").addEventListener("change", panelModal);
     keepInside($("panel"), onPhone);
+    // panelButtons maps each action button of the panel to its action.
+    const panelButtons = { "panel-resend": "resend_invite", "panel-unlock": "unlock", "panel-reset": "reset_password",
+      "panel-logout": "force_logout", "panel-mfa-reset": "reset_mfa", "panel-deactivate": "deactivate", "panel-activate": "activate" };
+    const refused = (b) => b.getAttribute("aria-disabled") === "true";
     function renderPanel(u) {
       state.selected = u;
       clearErrors($("panel"));
       $("panel-title").replaceChildren(...ui.breakable(u.email));
       $("panel-status").replaceChildren(statusBadge(u.status));
       $("panel-mfa").textContent = u.mfa;
-      $("panel-last-login").textContent = u.last_login;
-      const mayRoles = can("users.roles");
+      $("panel-last-login").replaceChildren(timeEl(u.last_login_at, "never"));
+      $("panel-locked-row").hidden = !u.locked_until;
+      $("panel-locked").textContent = u.locked_until ? lockedText(u) + " after failed attempts." : "";
+      $("panel-invite-row").hidden = u.status !== "invited" || !u.invite_expires_at;
+      $("panel-invite").textContent = !u.invite_expires_at ? ""
+        : u.invite_expired ? "Invitation expired " + exact(u.invite_expires_at) + ". Resend it to send a new link."
+          : "Invitation link valid until " + exact(u.invite_expires_at) + ".";
+      const roles = offer(u, "change_roles");
+      const rolesWhy = (u.action_reasons || {}).change_roles || "";
       $("panel-roles").replaceChildren(...state.roles.map((r) => {
         const id = "role-" + r.name;
-        const box = el("input", { type: "checkbox", id, role: "switch", checked: u.roles.includes(r.name), disabled: !mayRoles,
-          "aria-describedby": id + "-desc" });
+        const box = el("input", { type: "checkbox", id, role: "switch", checked: u.roles.includes(r.name), disabled: roles !== "yes",
+          "aria-describedby": id + "-desc" + (rolesWhy ? " roles-why" : "") });
         box.addEventListener("change", () => toggleRole(u, r.name, box));
-        return el("li", {}, box, el("label", { for: id }, el("code", { text: r.name }), el("span", { class: "desc", id: id + "-desc", text: r.description })));
+        return el("li", {}, box, el("label", { for: id }, el("span", { class: "name", text: r.display_name }),
+          el("span", { class: "desc", id: id + "-desc", text: r.description })));
       }));
-      $("panel-resend").hidden = u.status !== "invited" || !can("users.invite");
-      $("panel-reset").hidden = !can("users.reset_password");
-      $("panel-reset").disabled = u.status !== "active";
-      $("panel-logout").hidden = !can("users.force_logout");
-      // Resetting one's own MFA would end one's own session: not offered here.
-      $("panel-mfa-reset").hidden = !u.mfa_enabled || !can("users.reset_mfa") || u.id === me.user.id;
-      $("panel-deactivate").hidden = u.status === "deactivated" || !can("users.deactivate");
-      $("panel-activate").hidden = u.status !== "deactivated" || !can("users.deactivate");
+      const rw = $("roles-why") || el("p", { id: "roles-why", class: "muted small" });
+      if (!rw.isConnected) $("panel-roles").after(rw);
+      rw.textContent = rolesWhy; rw.hidden = !rolesWhy;
+      // Each action: offered, refused with its reason beside it (the
+      // button stays focusable and is described by the reason), or absent.
+      const why = [];
+      for (const [id, a] of Object.entries(panelButtons)) {
+        const b = $(id), o = offer(u, a);
+        b.hidden = o === "no"; b.disabled = false;
+        if (o === "why") {
+          const wid = id + "-why";
+          why.push(el("li", { id: wid, text: b.textContent + ": " + u.action_reasons[a] }));
+          b.setAttribute("aria-disabled", "true"); b.setAttribute("aria-describedby", wid);
+        } else { b.removeAttribute("aria-disabled"); b.removeAttribute("aria-describedby"); }
+      }
+      $("actions-why").replaceChildren(...why);
+      $("actions-why").hidden = why.length === 0;
     }
+    // toggleRole grants or revokes one role; revoking a user's last role
+    // asks first.
     async function toggleRole(u, role, box) {
-      const on = box.checked; box.disabled = true; showError("roles-error", "");
+      const on = box.checked;
+      if (!on && u.roles.length === 1 && u.roles[0] === role) {
+        $("last-role-text").textContent = "Without " + roleDef(role).display_name + ", " + u.email
+          + " will have no role at all and can do nothing in the product until given one.";
+        const d = $("last-role-dialog"); d.returnValue = "";
+        const answer = new Promise((resolve) => d.addEventListener("close", () => resolve(d.returnValue), { once: true }));
+        d.showModal();
+        if ((await answer) !== "confirm") { box.checked = true; box.focus(); return; }
+      }
+      box.disabled = true; box.setAttribute("aria-busy", "true"); showError("roles-error", "");
       try {
         const nu = await call(on ? "PUT" : "DELETE", "/users/" + u.id + "/roles/" + encodeURIComponent(role));
         replaceUser(nu);
-        announce((on ? "Granted " : "Revoked ") + role + (on ? " to " : " from ") + u.email);
+        announce((on ? "Granted " : "Revoked ") + roleDef(role).display_name + (on ? " to " : " from ") + u.email);
         loadActivity(false);
       } catch (e) { box.checked = !on; showError("roles-error", e.message); }
-      finally { const b = $("role-" + role); if (b) { b.disabled = !can("users.roles"); b.focus(); } }
+      finally {
+        const b = $("role-" + role);
+        if (b) { b.disabled = offer(state.selected || u, "change_roles") !== "yes"; b.removeAttribute("aria-busy"); b.focus(); }
+      }
     }
     const panelAction = (id, f) => $(id).addEventListener("click", async (e) => {
-      const u = state.selected; const b = e.currentTarget; if (!u) return;
+      const u = state.selected; const b = e.currentTarget; if (!u || refused(b)) return;
       showError("actions-error", ""); $("actions-done").hidden = true; busy(b, true);
       try { await f(u, b); } catch (err) {
         report($("actions-error"), err);
         if (err.code === "delivery_failed") loadActivity(false);
       } finally { busy(b, false); }
     });
-    $("panel-resend").addEventListener("click", (e) => { if (state.selected) resend(state.selected, e.currentTarget, $("actions-error")); });
-    panelAction("panel-reset", async (u) => { await call("POST", "/users/" + u.id + "/password-reset"); announce("Password reset email sent to " + u.email); loadActivity(false); });
+    $("panel-resend").addEventListener("click", (e) => { if (state.selected && !refused(e.currentTarget)) resend(state.selected, e.currentTarget, $("actions-error")); });
+    $("panel-unlock").addEventListener("click", (e) => { if (state.selected && !refused(e.currentTarget)) unlock(state.selected, e.currentTarget, null); });
+    panelAction("panel-reset", async (u) => { await call("POST", "/users/" + u.id + "/password-reset"); announce("Password reset email sent to " + u.email); await reread(u); loadActivity(false); });
     panelAction("panel-logout", async (u) => { await call("POST", "/users/" + u.id + "/logout"); announce("All sessions and trusted devices of " + u.email + " were revoked"); loadActivity(false);
       if (sessions) sessions.reload(); });
-    $("panel-deactivate").addEventListener("click", (e) => { if (state.selected) confirmDeactivate(state.selected, e.currentTarget, null); });
+    $("panel-deactivate").addEventListener("click", (e) => { if (state.selected && !refused(e.currentTarget)) confirmDeactivate(state.selected, e.currentTarget, null); });
     // Reset MFA asks first, in a modal <dialog>; outside sudo mode call()
     // asks for a code (confirmIdentity) and retries. The user's MFA then
     // shows "not enrolled" and a notice under the actions says it is done.
-    $("panel-mfa-reset").addEventListener("click", () => {
-      const u = state.selected; if (!u) return;
+    $("panel-mfa-reset").addEventListener("click", (e) => {
+      const u = state.selected; if (!u || refused(e.currentTarget)) return;
       $("mfa-reset-text").textContent = u.email
         + " will have to set up their authenticator app again at next sign-in; all their sessions end.";
       const d = $("mfa-reset-dialog"); d.returnValue = ""; d.showModal();
@@ -404,13 +604,13 @@
         if (!b.hidden) b.focus();
       } finally { busy(b, false); }
     });
-    $("panel-activate").addEventListener("click", (e) => { if (state.selected) activate(state.selected, e.currentTarget, null); });
+    $("panel-activate").addEventListener("click", (e) => { if (state.selected && !refused(e.currentTarget)) activate(state.selected, e.currentTarget, null); });
 
     // ---- Activity ----
     $("activity-more").addEventListener("click", () => loadActivity(true));
     async function loadActivity(more) {
       const u = state.selected; if (!u) return;
-      if (!can("users.activity")) { $("activity").replaceChildren(el("li", { text: "Your roles do not include reading activity." })); return; }
+      if (offer(u, "read_activity") !== "yes") { $("activity").replaceChildren(el("li", { text: "Your roles do not include reading activity." })); return; }
       const params = new URLSearchParams({ limit: "10" });
       if (more && state.activityCursor) params.set("cursor", state.activityCursor);
       showError("activity-error", "");
@@ -421,8 +621,9 @@
         let what = eventLabels[ev.type] || ev.type;
         if (ev.detail) what += ": " + ev.detail;
         const by = ev.actor_email ? "by " + ev.actor_email : (ev.actor_id ? "by another user" : "");
-        const meta = [new Date(ev.created_at).toLocaleString(), by, ev.ip ? "from " + ev.ip : ""].filter(Boolean).join(" · ");
-        return el("li", { dataset: { type: ev.type } }, el("span", { class: "what", text: what }), el("span", { class: "meta", text: meta }));
+        const meta = [by, ev.ip ? "from " + ev.ip : ""].filter(Boolean).join(" · ");
+        return el("li", { dataset: { type: ev.type } }, el("span", { class: "what", text: what }),
+          el("span", { class: "meta" }, timeEl(ev.created_at), meta ? " · " + meta : ""));
       });
       if (more) $("activity").append(...items); else $("activity").replaceChildren(...items);
       state.activityCursor = page.next_cursor;
