@@ -478,6 +478,10 @@
       const b = id && document.querySelector('tr[data-id="' + id + '"] button.link');
       focusFirst(b, $("main-users"));
     }
+    // panelButtons maps each action button of the panel to its action.
+    const panelButtons = { "panel-resend": "resend_invite", "panel-unlock": "unlock", "panel-reset": "reset_password",
+      "panel-logout": "force_logout", "panel-mfa-reset": "reset_mfa", "panel-deactivate": "deactivate", "panel-activate": "activate" };
+    const refused = (b) => b.getAttribute("aria-disabled") === "true";
     // On a phone the panel covers the list: there it is a modal dialog, the
     // rest of the page inert and Tab cycling inside it (Escape closes it).
     // (function declarations: a row can be opened before this line runs)
@@ -492,10 +496,6 @@
     }
     matchMedia("(max-width: 760px)").addEventListener("change", panelModal);
     keepInside($("panel"), onPhone);
-    // panelButtons maps each action button of the panel to its action.
-    const panelButtons = { "panel-resend": "resend_invite", "panel-unlock": "unlock", "panel-reset": "reset_password",
-      "panel-logout": "force_logout", "panel-mfa-reset": "reset_mfa", "panel-deactivate": "deactivate", "panel-activate": "activate" };
-    const refused = (b) => b.getAttribute("aria-disabled") === "true";
     function renderPanel(u) {
       state.selected = u;
       clearErrors($("panel"));
