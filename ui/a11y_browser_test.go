@@ -374,6 +374,14 @@ var a11yViews = []a11yView{
 	{"panel", func(f *a11yFixture) context.Context { return f.withPanel(f.ana.Email) }},
 	{"panel of an invited user", func(f *a11yFixture) context.Context { return f.withPanel("carol@acme.test") }},
 	{"panel of a long address", func(f *a11yFixture) context.Context { return f.withPanel(longEmail) }},
+	{"panel of an expired invitation", func(f *a11yFixture) context.Context { return f.withPanel("old@acme.test") }},
+	{"panel of a locked user", func(f *a11yFixture) context.Context { return f.withPanel("locked@acme.test") }},
+	{"own panel, actions refused with reasons", func(f *a11yFixture) context.Context { return f.withPanel(adminEmail) }},
+	{"filtered by a role no one has", func(f *a11yFixture) context.Context {
+		ctx := f.adminTab()
+		f.do(ctx, "filter", setSelect("role-filter", "compliance_officer"), waitFor(`!document.getElementById("empty").hidden`))
+		return ctx
+	}},
 	{"invite dialog", func(f *a11yFixture) context.Context {
 		ctx := f.adminTab()
 		f.do(ctx, "open", chromedp.Click(chromedp.ID("invite-open")), waitFor(`document.getElementById("invite-dialog").open`))
@@ -447,7 +455,12 @@ func TestBrowserAccessibility(t *testing.T) {
 	axe := axeSource(t)
 	system := usermgmt.AsSystem(context.Background())
 
-	st := newSite(t, nil, nil)
+	st := newSite(t, func(o *usermgmt.Options) { o.Lockout, o.LockoutMax = time.Hour, time.Hour }, nil) // a locked account stays so
+	// An invitation a week and more old has expired.
+	if _, err := st.m.InviteUser(system, tenant, usermgmt.Invite{Email: "old@acme.test", Roles: []usermgmt.Role{usermgmt.RoleAgent}}); err != nil {
+		t.Fatal(err)
+	}
+	st.clk.Advance(8 * 24 * time.Hour)
 	_, secret := st.enrolled(t, adminEmail, adminPassword, usermgmt.RoleTenantAdmin)
 	ana, anaSecret := st.enrolled(t, "ana@acme.test", newPassword, usermgmt.RoleAgent)
 	// ana is signed in on a phone that she trusts: her panel lists a session and a device.
@@ -463,6 +476,10 @@ func TestBrowserAccessibility(t *testing.T) {
 	}
 	_, agentSecret := st.enrolled(t, "agent@acme.test", newPassword, usermgmt.RoleAgent)
 	gone, _ := st.enrolled(t, "gone@acme.test", newPassword, usermgmt.RoleAgent)
+	st.enrolled(t, "locked@acme.test", newPassword, usermgmt.RoleAgent)
+	for i := 0; i < 6; i++ { // failed sign-ins pause the account
+		_, _ = st.m.Login(context.Background(), usermgmt.LoginRequest{TenantID: tenant, Email: "locked@acme.test", Password: "a wrong guess"})
+	}
 	if _, err := st.m.Deactivate(system, tenant, gone.ID); err != nil {
 		t.Fatal(err)
 	}

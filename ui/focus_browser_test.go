@@ -49,18 +49,23 @@ func focusedOn(t *testing.T, ctx context.Context, step, want string) {
 // the panel, focus is on the control's successor, never on the body:
 // deactivate and activate from a row and from the panel, a row that the
 // status filter drops, the last Load more of the list and the activity,
-// the panel's mail and logout buttons, a role switch, Escape on the panel.
+// the panel's mail and logout buttons, a role switch, Escape on the panel,
+// Unlock from a row.
 func TestBrowserFocusAfterActions(t *testing.T) {
 	chromium := chromiumPath(t)
 	system := usermgmt.AsSystem(context.Background())
-	st := newSite(t, nil, nil)
+	st := newSite(t, func(o *usermgmt.Options) { o.Lockout, o.LockoutMax = time.Hour, time.Hour }, nil)
 	_, secret := st.enrolled(t, adminEmail, adminPassword, usermgmt.RoleTenantAdmin)
 	ana, _ := st.enrolled(t, "ana@acme.test", newPassword, usermgmt.RoleAgent)
 	for _, r := range []usermgmt.Role{usermgmt.RoleSupervisor, usermgmt.RoleRecruiter, usermgmt.RoleWFMAnalyst, usermgmt.RoleHRManager} {
 		_, _ = st.m.GrantRole(system, tenant, ana.ID, r)
 		_, _ = st.m.RevokeRole(system, tenant, ana.ID, r)
 	}
-	for i := 0; i < 50; i++ { // 52 users: the list has a second page
+	st.enrolled(t, "locked@acme.test", newPassword, usermgmt.RoleAgent)
+	for i := 0; i < 6; i++ { // failed sign-ins pause the account
+		_, _ = st.m.Login(context.Background(), usermgmt.LoginRequest{TenantID: tenant, Email: "locked@acme.test", Password: "a wrong guess"})
+	}
+	for i := 0; i < 49; i++ { // 52 users: the list has a second page
 		if _, err := st.m.InviteUser(system, tenant, usermgmt.Invite{Email: fmt.Sprintf("p%02d@acme.test", i), Roles: []usermgmt.Role{usermgmt.RoleAgent}}); err != nil {
 			t.Fatal(err)
 		}
@@ -82,6 +87,9 @@ func TestBrowserFocusAfterActions(t *testing.T) {
 	focusedOn(t, admin, "the last Load more of the list", `#user-rows tr:nth-child(51) button.link`)
 
 	row := func(email string) string { return `tr[data-email="` + email + `"]` }
+	do("unlock from a row", chromedp.Click(chromedp.CSS(row("locked@acme.test")+` button[data-action="unlock"]`)),
+		waitFor(`!document.querySelector('`+row("locked@acme.test")+` button[data-action="unlock"]')`), settled())
+	focusedOn(t, admin, "unlock from a row", row("locked@acme.test")+` .row-actions button`)
 	do("deactivate from a row", chromedp.Click(chromedp.CSS(row("p00@acme.test")+` button.danger`)),
 		waitFor(`document.getElementById("confirm-dialog").open`), chromedp.Click(chromedp.ID("confirm-ok")),
 		waitFor(`document.querySelector('`+row("p00@acme.test")+` .status').textContent === "deactivated"`), settled())

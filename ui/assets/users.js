@@ -281,7 +281,7 @@
         announce("Sign-in unlocked for " + u.email);
         if (state.selected && state.selected.id === u.id) { loadActivity(false); $("panel").focus(); }
       } catch (e) { report(err || $("actions-error"), e); }
-      finally { busy(button, false); }
+      finally { busy(button, false); refocusAfter(u, button); }
     }
     async function activate(u, button, err) {
       busy(button, true); if (err) err.hidden = true;
