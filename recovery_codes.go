@@ -2,7 +2,7 @@ package usermgmt
 
 import (
 	"context"
-	"errors"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -55,62 +55,19 @@ func (m *Manager) RecoveryCodesLeft(ctx context.Context, tenantID string, userID
 // nor counted), unauthenticated for a bad session or a wrong code,
 // expired, and conflict for a user without an authenticator app.
 func (m *Manager) RegenerateRecoveryCodes(ctx context.Context, sessionToken, code string) ([]string, error) {
-	if err := checkCodeShape(code, false); err != nil {
-		return nil, err
-	}
-	p, err := m.Authenticate(ctx, sessionToken)
+	var codes []string
+	err := m.withOwnCode(ctx, sessionToken, code, false, "your account has no authenticator app, so it has no recovery codes",
+		func(ctx context.Context, tx Tx, u *UserRecord, _ string, now time.Time) error {
+			var hashes []TokenHash
+			codes, hashes = m.newRecoveryCodes()
+			u.RecoveryCodes, u.UpdatedAt = hashes, now
+			if err := tx.UpdateUser(ctx, u); err != nil {
+				return err
+			}
+			return tx.AppendEvent(ctx, m.event(ctx, &u.User, EventMFARecoveryRegenerated, ""))
+		})
 	if err != nil {
 		return nil, err
-	}
-	a, _ := ActorFromContext(ctx) // where the request came from, for the activity log
-	ctx = WithActor(ctx, Actor{UserID: p.UserID, IP: a.IP, UserAgent: a.UserAgent})
-	now := m.now().UTC()
-	var (
-		codes  []string
-		failed *outgoing
-		wrong  bool
-	)
-	err = m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
-		u, err := tx.LockUser(ctx, p.TenantID, p.UserID)
-		if ErrorCode(err) == CodeNotFound || (err == nil && u.Status != StatusActive) {
-			return errSession
-		}
-		if err != nil {
-			return err
-		}
-		if u.MFASecret == nil {
-			return Errorf(CodeConflict, "your account has no authenticator app, so it has no recovery codes")
-		}
-		// Six digits: passCode checks the TOTP code, never a recovery code.
-		if _, err := m.passCode(ctx, tx, &u, code, now, nil, &failed); err != nil {
-			if wrong = err == errWrongCodeCounted; wrong {
-				return nil // commit the count
-			}
-			return err
-		}
-		if err := tx.ClearAttempts(ctx, u.TenantID, u.Email); err != nil { // a right code ends a run of wrong ones
-			return err
-		}
-		var hashes []TokenHash
-		codes, hashes = m.newRecoveryCodes()
-		u.RecoveryCodes, u.UpdatedAt = hashes, now
-		if err := tx.UpdateUser(ctx, &u); err != nil {
-			return err
-		}
-		if err := tx.MarkSessionVerified(ctx, p.TenantID, p.SessionID, now); err != nil {
-			if ErrorCode(err) == CodeNotFound {
-				return errSession // revoked meanwhile
-			}
-			return err
-		}
-		return tx.AppendEvent(ctx, m.event(ctx, &u.User, EventMFARecoveryRegenerated, ""))
-	})
-	if errors.Is(err, errRetry) || (err == nil && wrong) {
-		m.sendLater(ctx, failed)
-		return nil, errWrongCode()
-	}
-	if err != nil {
-		return nil, wrapInternal(err)
 	}
 	return codes, nil
 }

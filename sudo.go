@@ -60,13 +60,36 @@ func (m *Manager) requireSudo(ctx context.Context, tx Tx, tenantID string, az au
 // authenticator app (who confirms by signing in again: a new session
 // starts verified).
 func (m *Manager) Sudo(ctx context.Context, sessionToken, code string) error {
-	if err := checkCodeShape(code, true); err != nil {
+	return m.withOwnCode(ctx, sessionToken, code, true,
+		"your account has no authenticator app; sign out and sign in again to confirm it is you",
+		func(ctx context.Context, tx Tx, u *UserRecord, how string, _ time.Time) error {
+			if err := tx.UpdateUser(ctx, u); err != nil { // keeps a spent recovery code spent
+				return err
+			}
+			return tx.AppendEvent(ctx, m.event(ctx, &u.User, EventSudoVerified, how))
+		})
+}
+
+// withOwnCode is the one way a signed-in person proves again who they are
+// with a code (Sudo, RegenerateRecoveryCodes): it checks the code's shape
+// (recovery codes allowed or not), the session of sessionToken, and, in
+// one transaction on the person's locked row, the code as VerifyMFA does.
+// A wrong code counts on the user's sign-in key and commits the count; a
+// right one ends a run of wrong ones, runs change (how says which kind of
+// code it was) and marks the session verified now. The person is the
+// actor of what change logs. A user without an authenticator app is
+// conflict with noMFA as its message.
+func (m *Manager) withOwnCode(ctx context.Context, sessionToken, code string, recovery bool, noMFA string,
+	change func(ctx context.Context, tx Tx, u *UserRecord, how string, now time.Time) error) error {
+	if err := checkCodeShape(code, recovery); err != nil {
 		return err
 	}
 	p, err := m.Authenticate(ctx, sessionToken)
 	if err != nil {
 		return err
 	}
+	a, _ := ActorFromContext(ctx) // where the request came from, for the activity log
+	ctx = WithActor(ctx, Actor{UserID: p.UserID, IP: a.IP, UserAgent: a.UserAgent})
 	now := m.now().UTC()
 	var failed *outgoing
 	wrong := false
@@ -79,7 +102,7 @@ func (m *Manager) Sudo(ctx context.Context, sessionToken, code string) error {
 			return err
 		}
 		if u.MFASecret == nil {
-			return Errorf(CodeConflict, "your account has no authenticator app; sign out and sign in again to confirm it is you")
+			return Errorf(CodeConflict, "%s", noMFA)
 		}
 		how, err := m.passCode(ctx, tx, &u, code, now, nil, &failed)
 		if wrong = err == errWrongCodeCounted; wrong {
@@ -91,7 +114,7 @@ func (m *Manager) Sudo(ctx context.Context, sessionToken, code string) error {
 		if err := tx.ClearAttempts(ctx, u.TenantID, u.Email); err != nil { // a right code ends a run of wrong ones, as at login
 			return err
 		}
-		if err := tx.UpdateUser(ctx, &u); err != nil { // keeps a spent recovery code spent
+		if err := change(ctx, tx, &u, how, now); err != nil {
 			return err
 		}
 		if err := tx.MarkSessionVerified(ctx, p.TenantID, p.SessionID, now); err != nil {
@@ -100,7 +123,7 @@ func (m *Manager) Sudo(ctx context.Context, sessionToken, code string) error {
 			}
 			return err
 		}
-		return tx.AppendEvent(ctx, m.event(ctx, &u.User, EventSudoVerified, how))
+		return nil
 	})
 	if errors.Is(err, errRetry) || (err == nil && wrong) {
 		m.sendLater(ctx, failed)
