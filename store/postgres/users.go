@@ -98,8 +98,6 @@ func (t *tx) ListUsers(ctx context.Context, p usermgmt.UserListParams) ([]usermg
 	if p.Search != "" {
 		return t.searchUsers(ctx, p)
 	}
-	var page string
-	var args []any
 	if p.Role != "" {
 		inner, args := t.q().listRoleInner, []any{p.TenantID, string(p.Role)}
 		if p.Status != "" {
@@ -110,15 +108,13 @@ func (t *tx) ListUsers(ctx context.Context, p usermgmt.UserListParams) ([]usermg
 			inner += " AND r.email > ?"
 			args = append(args, p.After)
 		}
-		page = fmt.Sprintf(t.q().listRole, inner+" ORDER BY r.email LIMIT ?")
+		page := fmt.Sprintf(t.q().listRole, inner+" ORDER BY r.email LIMIT ?")
 		args = append(args, p.Limit)
 		rows, err := t.db.QueryContext(ctx, numbered(fmt.Sprintf(t.q().withLocks, page)), args...)
 		return collectUsers(rows, err, p.Limit)
-	} else {
-		var where string
-		where, args = listWhere(p)
-		page = t.q().listUsers + where + " ORDER BY email LIMIT ?"
 	}
+	where, args := listWhere(p)
+	page := t.q().listUsers + where + " ORDER BY email LIMIT ?"
 	args = append(args, p.Limit)
 	rows, err := t.db.QueryContext(ctx, numbered(fmt.Sprintf(t.q().withLocks, page)), args...)
 	return collectUsers(rows, err, p.Limit)
