@@ -148,14 +148,14 @@ const focusRingJS = `(() => {
 	return JSON.stringify({ key, problem: ratio >= 3 ? "" : what + ": focus ring contrast " + ratio.toFixed(2) + ":1 against rgb(" + bg.map(Math.round) + ")" });
 })()`
 
-// checkNoMidWordBreaks fails if a heading or the TOTP secret wraps inside
-// a word: each run of non-space characters of their text (a <wbr> ends a
-// run) must sit on one line.
+// checkNoMidWordBreaks fails if a heading, the TOTP secret or an email of
+// the list wraps inside a word: each run of non-space characters of their
+// text (a <wbr> ends a run) must sit on one line.
 func checkNoMidWordBreaks(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
 	broken := evalString(t, ctx, `(() => {
 		const out = [];
-		for (const el of document.querySelectorAll("h1, h2, h3, .secret")) {
+		for (const el of document.querySelectorAll("h1, h2, h3, .secret, #user-rows button.link")) {
 			if (!el.getClientRects().length) continue;
 			const walk = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
 			for (let n = walk.nextNode(); n; n = walk.nextNode()) {

@@ -214,8 +214,8 @@
       rowButton("deactivate", "Deactivate", "danger", confirmDeactivate);
       actions.append(err);
       const tr = el("tr", { dataset: { id: u.id, email: u.email }, class: state.selected && state.selected.id === u.id ? "selected" : "" },
-        el("td", { "data-label": "Email" }, el("button", { type: "button", class: "link", text: u.email, "aria-label": "Open details of " + u.email,
-          onclick: (e) => { e.stopPropagation(); openPanel(u.id); } })),
+        el("td", { "data-label": "Email" }, el("button", { type: "button", class: "link", "aria-label": "Open details of " + u.email,
+          onclick: (e) => { e.stopPropagation(); openPanel(u.id); } }, ...ui.breakable(u.email))),
         el("td", { "data-label": "Status" }, statusBadge(u.status), ...markers(u)),
         el("td", { "data-label": "Roles" }, roleChips(u)),
         el("td", { "data-label": "MFA", class: u.mfa_enabled ? "mfa-on" : "mfa-off", text: u.mfa }),
