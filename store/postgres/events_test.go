@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/usermgmt/usermgmt"
-	"github.com/usermgmt/usermgmt/store/postgres"
 )
 
 // Naming the actors does not move the activity page off its index: the
@@ -19,17 +18,13 @@ import (
 // Checked on the statements ListEvents ran (first page and with a
 // cursor), as custom and as generic plans.
 func TestListEventsWalksThePrimaryKey(t *testing.T) {
-	db := openDB(t)
-	db.SetMaxOpenConns(1) // one connection: the store's prepared statements are ours to read
-	s, err := postgres.New(db, postgres.WithSchema(freshSchema(t)))
-	require.NoError(t, err)
+	db, s := planStore(t)
 	ctx := context.Background()
-	require.NoError(t, s.Migrate(ctx))
 	q := `"` + s.Schema() + `"`
 
 	// 4,000 users in 20 tenants; 5,000 events on one user, done by 200
 	// actors of its tenant; 5 events on every other user.
-	_, err = db.DB.ExecContext(ctx, `INSERT INTO `+q+`.users (tenant_id, id, email, status, created_at, updated_at)
+	_, err := db.DB.ExecContext(ctx, `INSERT INTO `+q+`.users (tenant_id, id, email, status, created_at, updated_at)
 		SELECT 't' || (g % 20), gen_random_uuid(), 'u' || g || '@example.com', 'active', now(), now()
 		FROM generate_series(1, 4000) g`)
 	require.NoError(t, err)
@@ -75,20 +70,12 @@ func TestListEventsWalksThePrimaryKey(t *testing.T) {
 	}
 	require.NoError(t, rows.Err())
 	require.Len(t, args, 2, "both ListEvents statements are prepared on the store's connection")
-	for _, mode := range []string{"force_custom_plan", "force_generic_plan"} {
-		_, err := db.DB.ExecContext(ctx, "SET plan_cache_mode = "+mode)
-		require.NoError(t, err)
-		for name, a := range args {
-			plan := explain(t, db.DB, `EXPLAIN EXECUTE "`+name+`"`+a)
+	for name, a := range args {
+		eachPlan(t, db.DB, name, a, func(mode, plan string) {
 			ok := strings.Contains(plan, "Index Scan Backward using events_pkey on") &&
 				strings.Contains(plan, "using users_pkey on") &&
 				!strings.Contains(plan, "Seq Scan") && !strings.Contains(plan, "Sort")
 			assert.True(t, ok, "%s: the page must walk events_pkey backwards and probe users_pkey, with no scan or sort:\n%s", mode, plan)
-			if testing.Verbose() {
-				t.Logf("%s:\n%s", mode, plan)
-			}
-		}
+		})
 	}
-	_, err = db.DB.ExecContext(ctx, "RESET plan_cache_mode")
-	require.NoError(t, err)
 }

@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 	"sync"
@@ -132,12 +131,8 @@ func TestClaimSkipsMailsOtherInstancesHold(t *testing.T) {
 // statements, both as a custom plan (for the values passed) and as the
 // generic plan PostgreSQL may switch to after a few executions.
 func TestClaimUsesThePartialIndex(t *testing.T) {
-	db := openDB(t)
-	db.SetMaxOpenConns(1) // one connection: the store's prepared statements are ours to read
-	s, err := postgres.New(db, postgres.WithSchema(freshSchema(t)))
-	require.NoError(t, err)
+	db, s := planStore(t)
 	ctx := context.Background()
-	require.NoError(t, s.Migrate(ctx))
 
 	// A backlog: 2,000 mails waiting for a retry over the next day, 2,000
 	// failed ones kept for listing, and one due.
@@ -153,46 +148,21 @@ func TestClaimUsesThePartialIndex(t *testing.T) {
 		}
 		return tx.EnqueueMail(ctx, newMail("t1", uuid.Must(uuid.NewV7()), usermgmt.MessageInvite, t0))
 	})
-	_, err = db.DB.ExecContext(ctx, `ANALYZE "`+s.Schema()+`".outbox`)
+	_, err := db.DB.ExecContext(ctx, `ANALYZE "`+s.Schema()+`".outbox`)
 	require.NoError(t, err)
 	inTx(t, s, func(ctx context.Context, tx usermgmt.Tx) error {
 		_, err := tx.ClaimMail(ctx, now, now.Add(5*time.Minute))
 		return err
 	})
 
-	var name string
-	err = db.DB.QueryRowContext(ctx, `SELECT name FROM pg_prepared_statements WHERE statement LIKE $1`,
-		"%FOR UPDATE SKIP LOCKED%").Scan(&name)
-	require.NoError(t, err, "the claim statement is prepared on the store's connection (pgx caches statements)")
+	name := preparedLike(t, db.DB, "%FOR UPDATE SKIP LOCKED%",
+		"the claim statement is prepared on the store's connection (pgx caches statements)")
 	at := "'" + now.Format(time.RFC3339Nano) + "'"
-	for _, mode := range []string{"force_custom_plan", "force_generic_plan"} {
-		_, err := db.DB.ExecContext(ctx, "SET plan_cache_mode = "+mode)
-		require.NoError(t, err)
-		plan := explain(t, db.DB, `EXPLAIN EXECUTE "`+name+`"(`+at+`, `+at+`)`)
+	eachPlan(t, db.DB, name, `(`+at+`, `+at+`)`, func(mode, plan string) {
 		inOrder := strings.Contains(plan, "Index Scan using outbox_claim on") &&
 			!strings.Contains(plan, "Seq Scan") && !strings.Contains(plan, "Sort")
 		assert.True(t, inOrder, "%s: the claim must read outbox_claim in order, with no scan or sort:\n%s", mode, plan)
-		if testing.Verbose() {
-			t.Logf("%s:\n%s", mode, plan)
-		}
-	}
-	_, err = db.DB.ExecContext(ctx, "RESET plan_cache_mode")
-	require.NoError(t, err)
-}
-
-func explain(t *testing.T, db *sql.DB, query string) string {
-	t.Helper()
-	rows, err := db.QueryContext(context.Background(), query)
-	require.NoError(t, err)
-	defer rows.Close()
-	var plan string
-	for rows.Next() {
-		var line string
-		require.NoError(t, rows.Scan(&line))
-		plan += line + "\n"
-	}
-	require.NoError(t, rows.Err())
-	return plan
+	})
 }
 
 // A schema at version 2, as a deployed app's is, gets the outbox from the

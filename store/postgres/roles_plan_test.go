@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/usermgmt/usermgmt"
-	"github.com/usermgmt/usermgmt/store/postgres"
 )
 
 // TestRoleFilterWalksUserRoles: a page of a role's holders is a walk of
@@ -19,14 +18,10 @@ import (
 // the role, all sorting after the others, which a walk of the email index
 // (the plan a GIN index left for such a role) reads through.
 func TestRoleFilterWalksUserRoles(t *testing.T) {
-	db := openDB(t)
-	db.SetMaxOpenConns(1) // one connection: the store's prepared statements are ours to read
-	s, err := postgres.New(db, postgres.WithSchema(freshSchema(t)))
-	require.NoError(t, err)
+	db, s := planStore(t)
 	ctx := context.Background()
-	require.NoError(t, s.Migrate(ctx))
 	q := `"` + s.Schema() + `"`
-	_, err = db.DB.ExecContext(ctx, `INSERT INTO `+q+`.users (tenant_id, id, email, status, roles, created_at, updated_at)
+	_, err := db.DB.ExecContext(ctx, `INSERT INTO `+q+`.users (tenant_id, id, email, status, roles, created_at, updated_at)
 		SELECT 't' || (g % 4), gen_random_uuid(),
 			CASE WHEN g % 10 = 0 THEN 'z' ELSE 'a' END || g || '@example.com', 'active',
 			CASE WHEN g % 10 = 0 THEN '{supervisor,agent}'::text[] ELSE '{agent}' END, now(), now()
@@ -45,13 +40,8 @@ func TestRoleFilterWalksUserRoles(t *testing.T) {
 		require.True(t, u.HasRole(usermgmt.RoleSupervisor), u.Email)
 	}
 
-	var name string
-	require.NoError(t, db.DB.QueryRowContext(ctx, `SELECT name FROM pg_prepared_statements WHERE statement LIKE $1`,
-		"%user_roles r%").Scan(&name))
-	for _, mode := range []string{"force_custom_plan", "force_generic_plan"} {
-		_, err := db.DB.ExecContext(ctx, "SET plan_cache_mode = "+mode)
-		require.NoError(t, err)
-		plan := explain(t, db.DB, `EXPLAIN EXECUTE "`+name+`"('t0', 'supervisor', 51)`)
+	name := preparedLike(t, db.DB, "%user_roles r%", "the role page is prepared on the store's connection")
+	eachPlan(t, db.DB, name, `('t0', 'supervisor', 51)`, func(mode, plan string) {
 		// The only sort allowed is of the page itself, on top of the loop.
 		_, below, _ := strings.Cut(plan, "\n")
 		ok := strings.Contains(plan, "Nested Loop") && strings.Contains(plan, "Limit") &&
@@ -61,10 +51,5 @@ func TestRoleFilterWalksUserRoles(t *testing.T) {
 			!strings.Contains(plan, "Seq Scan") && !strings.Contains(plan, "Hash") &&
 			!strings.Contains(plan, "Merge Join") && !strings.Contains(below, "Sort  (")
 		assert.True(t, ok, "%s: the page must walk user_roles_pkey (limited) and probe users and login_attempts by key:\n%s", mode, plan)
-		if testing.Verbose() {
-			t.Logf("%s:\n%s", mode, plan)
-		}
-	}
-	_, err = db.DB.ExecContext(ctx, "RESET plan_cache_mode")
-	require.NoError(t, err)
+	})
 }
