@@ -502,19 +502,38 @@ func (m *Manager) revokeExcept(ctx context.Context, tx Tx, u *User, keep uuid.UU
 	return tx.AppendEvent(ctx, m.event(ctx, u, EventSessionsRevoked, detail))
 }
 
-// callRevokers tells every SessionRevoker; it calls them all even when
-// one fails, and reports the failures as internal.
+// callRevokers tells every SessionRevoker that all of u's sessions ended
+// here (tellRevokers).
 func (m *Manager) callRevokers(ctx context.Context, u *User) error {
+	return m.tellRevokers(ctx, u.TenantID, u.ID, uuid.Nil)
+}
+
+// tellRevokers calls the host's revokers after sessions ended here: for
+// every session of the user (session uuid.Nil), each revoker's
+// RevokeUserSessions; for one session, RevokeSession of the revokers that
+// implement SingleSessionRevoker, and no other (ending one session must
+// not end all of the host's). A failure is logged and, once every revoker
+// had its turn, internal.
+func (m *Manager) tellRevokers(ctx context.Context, tenantID string, userID, session uuid.UUID) error {
 	var errs []error
 	for _, r := range m.opts.Revokers {
-		if err := r.RevokeUserSessions(ctx, u.TenantID, u.ID); err != nil {
-			m.log.ErrorContext(ctx, "usermgmt: session revoker failed", "tenant", u.TenantID, "user", u.ID, "err", err)
+		var err error
+		if session == uuid.Nil {
+			err = r.RevokeUserSessions(ctx, tenantID, userID)
+		} else if one, ok := r.(SingleSessionRevoker); ok {
+			err = one.RevokeSession(ctx, tenantID, userID, session)
+		}
+		if err != nil {
+			m.log.ErrorContext(ctx, "usermgmt: session revoker failed", "tenant", tenantID, "user", userID, "session", session, "err", err)
 			errs = append(errs, err)
 		}
 	}
-	if len(errs) > 0 {
-		return &Error{Code: CodeInternal, Message: "sessions were revoked here, but a host session revoker failed; retry",
-			Err: errors.Join(errs...)}
+	if len(errs) == 0 {
+		return nil
 	}
-	return nil
+	msg := "sessions were revoked here, but a host session revoker failed; retry"
+	if session != uuid.Nil {
+		msg = "the session was revoked here, but a host session revoker failed; retry"
+	}
+	return &Error{Code: CodeInternal, Message: msg, Err: errors.Join(errs...)}
 }

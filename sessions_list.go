@@ -2,7 +2,6 @@ package usermgmt
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -146,21 +145,7 @@ func (m *Manager) RevokeSession(ctx context.Context, tenantID string, userID, se
 	if err != nil {
 		return wrapInternal(err)
 	}
-	var errs []error
-	for _, r := range m.opts.Revokers {
-		if one, ok := r.(SingleSessionRevoker); ok {
-			if err := one.RevokeSession(ctx, tenantID, userID, sessionID); err != nil {
-				m.log.ErrorContext(ctx, "usermgmt: session revoker failed", "tenant", tenantID, "user", userID,
-					"session", sessionID, "err", err)
-				errs = append(errs, err)
-			}
-		}
-	}
-	if len(errs) > 0 {
-		return &Error{Code: CodeInternal, Message: "the session was revoked here, but a host session revoker failed; retry",
-			Err: errors.Join(errs...)}
-	}
-	return nil
+	return m.tellRevokers(ctx, tenantID, userID, sessionID)
 }
 
 // RevokeDevice ends the trust of one device of the user: its next login
