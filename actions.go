@@ -139,11 +139,12 @@ func (as Actions) Reasons(f func(a Action, why string)) {
 	}
 }
 
-// judge is the one place that says whether az may take action i on u:
-// the Manager's own checks (permission, tenant_admin targets, oneself)
-// and the page's offer come from it. The status rules are those of the
-// operations (ResendInvite needs an invited user, Activate a deactivated
-// one, ...).
+// judge says whether az may take action i on u, for the page's offer. It
+// states the rules the operations enforce (their permission, authz.actOn
+// for tenant_admin targets, refuseSelf for oneself, which judge shares,
+// and their status rules: ResendInvite needs an invited user, Activate a
+// deactivated one, ...); TestAllowedActions tries every action it offers
+// or refuses against the operation itself, so the two cannot drift apart.
 func (m *Manager) judge(az *authz, perms uint16, u *User, i int, now time.Time) reason {
 	a := actionList[i]
 	// What the user's state rules out is not offered at all.
