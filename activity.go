@@ -42,6 +42,13 @@ const (
 	EventRefreshTokenReused     EventType = "session.refresh_reused"
 	EventMailFailed             EventType = "mail.failed"
 	EventSudoVerified           EventType = "sudo.verified"
+	// EventProfileUpdated: the identity provider changed the person's
+	// profile; Detail names the fields.
+	EventProfileUpdated EventType = "user.updated"
+	EventDeprovisioned  EventType = "user.deprovisioned" // deleted by the identity provider (DeprovisionUser)
+	EventReprovisioned  EventType = "user.reprovisioned" // brought back by the identity provider (ProvisionUser)
+	EventGroupJoined    EventType = "group.joined"       // added to a group; Detail names it
+	EventGroupLeft      EventType = "group.left"         // removed from a group (or the group deleted); Detail names it
 )
 
 // eventLabels is the one table of what each event type is called on a
@@ -76,6 +83,11 @@ var eventLabels = []EventLabel{
 	{EventRefreshTokenReused, "Reused refresh token: session revoked"},
 	{EventMailFailed, "Mail could not be delivered"},
 	{EventSudoVerified, "Confirmed identity for a sensitive action"},
+	{EventProfileUpdated, "Profile updated"},
+	{EventDeprovisioned, "Removed by the identity provider"},
+	{EventReprovisioned, "Provisioned again"},
+	{EventGroupJoined, "Added to a group"},
+	{EventGroupLeft, "Removed from a group"},
 }
 
 // EventLabel names an event type the way a page shows it.
@@ -105,6 +117,10 @@ type Event struct {
 	// system, for an actor no longer found, and, from ListActivity, for a
 	// caller whose roles may not list users. AppendEvent ignores it.
 	ActorEmail string
+	// ActorName names an actor that is not a user: the provisioning token
+	// ("provisioning: Okta", ProvisioningToken.ActorLabel); "" otherwise.
+	// Stores keep it.
+	ActorName string
 }
 
 // ActivityQuery selects a page of a user's activity, newest first.

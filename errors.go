@@ -58,6 +58,10 @@ const (
 	FieldCode            = "code"
 	FieldRole            = "role"
 	FieldToken           = "token"
+	// FieldVersion marks a conflict with an expected version (IfVersion):
+	// the record changed since it was read.
+	FieldVersion = "version"
+	FieldName    = "name"
 )
 
 // Errorf returns an *Error with the code and a formatted message.

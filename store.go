@@ -201,6 +201,34 @@ type Tx interface {
 	// (exclusive) unless it is uuid.Nil.
 	ListMail(ctx context.Context, p MailListParams) ([]MailRecord, error)
 
+	// FindUsers returns up to p.Limit users of p.TenantID matching
+	// p.Filter (nil: all), ordered by email (descending when
+	// p.Descending), after skipping p.Offset of them, and how many match
+	// in all. Users with a DeprovisionedAt are left out. The filter is
+	// evaluated by the store (PostgreSQL: in SQL, indexed for email and
+	// externalId eq), never by loading the tenant. Comparisons follow
+	// UserAttr: Email, DisplayName, GivenName and FamilyName ignore case
+	// (the Manager passes Email values lower-cased), ID and ExternalID do
+	// not; pr is "not empty"; a Value that is not a valid id matches no ID.
+	// Limit 0 returns only the total. The filter is valid (the Manager
+	// checks it).
+	FindUsers(ctx context.Context, p UserFindParams) ([]User, int, error)
+
+	// CreateProvisioningToken stores t. It returns conflict if its hash
+	// exists.
+	CreateProvisioningToken(ctx context.Context, t *ProvisioningTokenRecord) error
+	// ListProvisioningTokens returns the tenant's tokens, oldest first (by
+	// CreatedAt, then ID). It returns no coded error.
+	ListProvisioningTokens(ctx context.Context, tenantID string) ([]ProvisioningToken, error)
+	// DeleteProvisioningToken deletes the tenant's token with id and
+	// returns it, or not_found (another tenant's included).
+	DeleteProvisioningToken(ctx context.Context, tenantID string, id uuid.UUID) (ProvisioningToken, error)
+	// UseProvisioningToken returns the token whose secret hashes to hash,
+	// or not_found, and sets its LastUsedAt to now when it is nil or
+	// before now-every (so a busy token is written once a minute, not on
+	// every request).
+	UseProvisioningToken(ctx context.Context, hash TokenHash, now time.Time, every time.Duration) (ProvisioningToken, error)
+
 	// AppendEvent adds e to the activity log.
 	AppendEvent(ctx context.Context, e *Event) error
 	// ListEvents returns up to limit events of the user, newest first,
@@ -249,6 +277,16 @@ type UserListParams struct {
 	Search   string // lower-case; "" for none
 	After    string // email of the last row of the previous page
 	Limit    int
+}
+
+// UserFindParams is UserQuery as a store sees it: validated, with the
+// tenant.
+type UserFindParams struct {
+	TenantID   string
+	Filter     *UserFilter
+	Offset     int
+	Limit      int
+	Descending bool
 }
 
 // TokenPurpose binds a token to what it may be used for.

@@ -33,11 +33,20 @@ func (s Status) Valid() bool {
 // User is one account of a tenant as the Settings → Users page shows it.
 // It never carries a secret.
 type User struct {
-	ID          uuid.UUID
-	TenantID    string
-	Email       string
-	Status      Status
-	Roles       []Role
+	ID       uuid.UUID
+	TenantID string
+	Email    string
+	Status   Status
+	// Roles are what the user holds: DirectRoles and the roles of their
+	// groups (GroupRoles). Every rule of roles reads these.
+	Roles []Role
+	// DirectRoles are the roles granted to the user directly (InviteUser,
+	// GrantRole, RevokeRole); stores keep them beside Roles.
+	DirectRoles []Role
+	// GroupRoles says which of the user's groups grant which role: filled
+	// by the Manager (GetUser, ListUsers), ignored by stores.
+	GroupRoles []GroupRole
+	Profile
 	MFAEnabled  bool
 	LastLoginAt *time.Time // nil: never logged in
 	// ActivatedAt is when the person finished setup; nil while invited.
@@ -54,6 +63,13 @@ type User struct {
 	// UnlockUser); nil when sign-in is not paused. Stores read it from the
 	// login attempts of the user's (tenant, email) key with the user.
 	LockedUntil *time.Time
+	// Version grows with every change a store writes to the user (stores
+	// add one on UpdateUser; CreateUser stores 1): SCIM's ETag.
+	Version int64
+	// DeprovisionedAt is when the identity provider deleted the user
+	// (DeprovisionUser); nil otherwise. Such a user is deactivated and
+	// hidden from provisioning until ProvisionUser brings them back.
+	DeprovisionedAt *time.Time
 	// Actions is what the actor who read the user may do to them; the
 	// Manager fills it, stores ignore it.
 	Actions Actions
