@@ -43,7 +43,7 @@ type testCase struct {
 }
 
 func cases() []testCase {
-	return []testCase{
+	return append([]testCase{
 		// Users
 		{"CreateUserThenReadReturnsEveryField", testCreateUserThenReadReturnsEveryField},
 		{"CreateUserDuplicateEmailIsConflict", testCreateUserDuplicateEmailIsConflict},
@@ -146,7 +146,7 @@ func cases() []testCase {
 		{"ReadOnlyTxReads", testReadOnlyTxReads},
 		{"FailedTxLeavesNothing", testFailedTxLeavesNothing},
 		{"ConcurrentTxsKeepEveryWrite", testConcurrentTxsKeepEveryWrite},
-	}
+	}, findCases()...)
 }
 
 // fixture is one store under test.
