@@ -190,6 +190,12 @@ func (c *filterSQL) text(f usermgmt.UserFilter, expr string, fold bool) (string,
 	}
 	switch f.Op {
 	case usermgmt.FilterEq:
+		if f.Attr == usermgmt.UserAttrExternalID && f.Value != "" {
+			// Said outright so that a generic plan, which cannot see the
+			// value, may still use users_tenant_external_id, which holds
+			// only users with an external id.
+			return "(external_id = " + c.arg(f.Value) + " AND external_id <> '')", nil
+		}
 		return expr + " = " + value(f.Value), nil
 	case usermgmt.FilterNe:
 		return expr + " <> " + value(f.Value), nil

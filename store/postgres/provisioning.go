@@ -53,11 +53,19 @@ func (t *tx) pq() *provQueries { return &t.s.prov }
 func (t *tx) CreateProvisioningToken(ctx context.Context, r *usermgmt.ProvisioningTokenRecord) error {
 	var id uuid.UUID
 	err := t.db.QueryRowContext(ctx, t.pq().create, uuidArg(r.ID), r.TenantID, r.Name, r.CreatedAt,
-		uuidArg(r.CreatedBy), timePtrArg(r.LastUsedAt), r.Hash[:]).Scan(&id)
+		creatorArg(r.CreatedBy), timePtrArg(r.LastUsedAt), r.Hash[:]).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return errorf(usermgmt.CodeConflict, "provisioning token already exists")
 	}
 	return mapErr(err)
+}
+
+// creatorArg keeps trusted code (uuid.Nil) as NULL: no user created it.
+func creatorArg(id uuid.UUID) any {
+	if id == uuid.Nil {
+		return nil
+	}
+	return uuidArg(id)
 }
 
 func (t *tx) ListProvisioningTokens(ctx context.Context, tenantID string) ([]usermgmt.ProvisioningToken, error) {

@@ -309,6 +309,8 @@ func testFindUsersLikeMetacharactersAreLiteral(t *testing.T, f *fixture) {
 		{`\ escaping nothing`, where(usermgmt.UserAttrFamilyName, usermgmt.FilterCo, `ks`), nil},
 		{`\ at the end`, where(usermgmt.UserAttrFamilyName, usermgmt.FilterEw, `\`), nil},
 		{`\% is two characters`, where(usermgmt.UserAttrDisplayName, usermgmt.FilterCo, `\%`), nil},
+		{"a quote is a quote", where(usermgmt.UserAttrDisplayName, usermgmt.FilterEq, "x' OR 'a' = 'a"), nil},
+		{"a quote in co", where(usermgmt.UserAttrFamilyName, usermgmt.FilterCo, "o'h"), users(p.bob)},
 	})
 }
 
