@@ -12,12 +12,16 @@ import (
 
 // FindUsers compiles the filter into one parameterised condition (every
 // value is an argument, never text of the statement) and reads the page
-// with its total in one statement: the count is an uncorrelated scalar
-// subquery, run once, over the same condition and arguments. Both walk
-// what the condition allows: an email eq is one probe of (tenant_id,
-// email), an externalId eq one of (tenant_id, external_id). Only a page
-// that comes back empty past the first row needs a second statement, for
-// the total.
+// with its total in one statement: the total is an uncorrelated scalar
+// subquery, run once, with the same arguments. Both walk what the
+// condition allows: an email eq is one probe of (tenant_id, email), an
+// externalId eq one of (tenant_id, external_id). Only a page that comes
+// back empty past the first row needs a second statement, for the total.
+//
+// Without a filter the total does not count the tenant (100,000 rows, an
+// identity provider's import asks it on every page): it is the tenant's
+// badge count less its deprovisioned users, counted through their partial
+// index (0008).
 func (t *tx) FindUsers(ctx context.Context, p usermgmt.UserFindParams) ([]usermgmt.User, int, error) {
 	if err := checkText(p.TenantID); err != nil {
 		return nil, 0, err
@@ -25,27 +29,30 @@ func (t *tx) FindUsers(ctx context.Context, p usermgmt.UserFindParams) ([]usermg
 	if p.Offset < 0 || p.Limit < 0 {
 		return nil, 0, errorf(usermgmt.CodeInvalid, "postgres: offset and limit must not be negative")
 	}
+	schema := quoteIdent(t.s.schema)
 	c := &filterSQL{args: []any{p.TenantID}}
 	cond := "tenant_id = $1 AND deprovisioned_at IS NULL"
+	total := `SELECT COALESCE((SELECT invited + active + deactivated FROM ` + schema + `.tenant_counts
+		WHERE tenant_id = $1), 0) - (SELECT count(*) FROM ` + schema + `.users
+		WHERE tenant_id = $1 AND deprovisioned_at IS NOT NULL)`
 	if p.Filter != nil {
 		w, err := c.compile(*p.Filter)
 		if err != nil {
 			return nil, 0, err
 		}
 		cond += " AND " + w
+		total = `SELECT count(*) FROM ` + schema + `.users WHERE ` + cond
 	}
-	users := quoteIdent(t.s.schema) + ".users"
-	count := `SELECT count(*) FROM ` + users + ` WHERE ` + cond
 	if p.Limit == 0 {
-		n, err := t.countFound(ctx, count, c.args)
+		n, err := t.countFound(ctx, total, c.args)
 		return []usermgmt.User{}, n, err
 	}
 	order := "email"
 	if p.Descending {
 		order = "email DESC"
 	}
-	locked := strings.ReplaceAll(lockedOf("u"), "{s}", quoteIdent(t.s.schema))
-	page := `SELECT ` + storedCols + `, ` + locked + `, (` + count + `) FROM ` + users + ` u
+	locked := strings.ReplaceAll(lockedOf("u"), "{s}", schema)
+	page := `SELECT ` + storedCols + `, ` + locked + `, (` + total + `) FROM ` + schema + `.users u
 		WHERE ` + cond + ` ORDER BY ` + order + ` OFFSET ` + c.arg(p.Offset) + ` LIMIT ` + c.arg(p.Limit)
 	rows, err := t.db.QueryContext(ctx, page, c.args...)
 	if err != nil {
@@ -53,9 +60,9 @@ func (t *tx) FindUsers(ctx context.Context, p usermgmt.UserFindParams) ([]usermg
 	}
 	defer rows.Close()
 	found := make([]usermgmt.User, 0, min(p.Limit, 64))
-	total := 0
+	n := 0
 	for rows.Next() {
-		u, err := scanUser(rows, &total)
+		u, err := scanUser(rows, &n)
 		if err != nil {
 			return nil, 0, mapErr(err)
 		}
@@ -67,9 +74,9 @@ func (t *tx) FindUsers(ctx context.Context, p usermgmt.UserFindParams) ([]usermg
 	rows.Close()
 	if len(found) == 0 && p.Offset > 0 {
 		// Past the last match: the page had no row to carry the total.
-		total, err = t.countFound(ctx, count, c.args[:len(c.args)-2])
+		n, err = t.countFound(ctx, total, c.args[:len(c.args)-2])
 	}
-	return found, total, err
+	return found, n, err
 }
 
 func (t *tx) countFound(ctx context.Context, query string, args []any) (int, error) {

@@ -61,3 +61,41 @@ func TestFindUsersEqWalksItsIndex(t *testing.T) {
 		})
 	}
 }
+
+// TestFindUsersWithoutFilterCountsNoTenant: an identity provider's import
+// pages through every user, and each page's total must not count the
+// tenant: it is tenant_counts' row less the deprovisioned users, read
+// through their partial index, in both plans.
+func TestFindUsersWithoutFilterCountsNoTenant(t *testing.T) {
+	db, s := planStore(t)
+	ctx := context.Background()
+	q := `"` + s.Schema() + `"`
+	_, err := db.DB.ExecContext(ctx, `INSERT INTO `+q+`.users (tenant_id, id, email, status, roles, created_at,
+			updated_at, deprovisioned_at)
+		SELECT 't' || (g % 4), gen_random_uuid(), 'u' || g || '@example.com', 'active', '{agent}', now(), now(),
+			CASE WHEN g % 100 = 0 THEN now() END
+		FROM generate_series(1, 20000) g`)
+	require.NoError(t, err)
+	_, err = db.DB.ExecContext(ctx, `ANALYZE `+q+`.users; ANALYZE `+q+`.tenant_counts`)
+	require.NoError(t, err)
+
+	var (
+		found []usermgmt.User
+		total int
+	)
+	inTx(t, s, func(ctx context.Context, tx usermgmt.Tx) (err error) {
+		found, total, err = tx.FindUsers(ctx, usermgmt.UserFindParams{TenantID: "t0", Limit: 100})
+		return err
+	})
+	require.Len(t, found, 100)
+	require.Equal(t, 4800, total, "5,000 users less the 200 deprovisioned (every hundredth g is in t0)")
+
+	name := preparedLike(t, db.DB, "SELECT %tenant_counts%ORDER BY email OFFSET%", "the unfiltered page is prepared on the store's connection")
+	eachPlan(t, db.DB, name, `('t0', 0, 100)`, func(mode, plan string) {
+		ok := strings.Contains(plan, "on tenant_counts_pkey") &&
+			strings.Contains(plan, "on users_tenant_deprovisioned") &&
+			strings.Count(plan, "Aggregate") == 1 && // the deprovisioned count, nothing else
+			!strings.Contains(plan, "Seq Scan")
+		assert.True(t, ok, "%s: the total is the badge count less the deprovisioned, no count of the tenant:\n%s", mode, plan)
+	})
+}
