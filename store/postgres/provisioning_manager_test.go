@@ -45,7 +45,7 @@ func TestProvisioningOnPostgres(t *testing.T) {
 		db := openDB(t)
 		var hash []byte
 		var row string
-		err := db.QueryRowContext(ctx, `SELECT hash, t::text FROM "`+in.store.Schema()+`".provisioning_tokens t WHERE id = $1`,
+		err := db.QueryRowContext(ctx, `SELECT hash, t::text FROM "`+in.store.Schema()+`".provisioning_tokens t WHERE id = ?`,
 			tok.ID).Scan(&hash, &row)
 		require.NoError(t, err)
 		sum := sha256.Sum256([]byte(secret))
