@@ -72,7 +72,8 @@ func (m *Manager) CreateProvisioningToken(ctx context.Context, tenantID, name st
 }
 
 // ListProvisioningTokens returns the tenant's provisioning tokens, oldest
-// first. Only a tenant_admin (or trusted code) may.
+// first. Only a tenant_admin (or trusted code) may: permission_denied
+// otherwise, for a provisioner too.
 func (m *Manager) ListProvisioningTokens(ctx context.Context, tenantID string) ([]ProvisioningToken, error) {
 	if err := checkTenant(tenantID); err != nil {
 		return nil, err
@@ -171,9 +172,12 @@ type Provision struct {
 // ProvisionUser creates an invited user for the identity provider, or
 // brings back the same user (same data, DeprovisionedAt cleared, profile
 // replaced, activated if p.Active) when DeprovisionUser removed them
-// before. It returns invalid for a bad email, profile or roles, conflict
-// (Field email) for an email the tenant has and not deprovisioned, and
-// delivery_failed with the user when the invitation could not be sent.
+// before. A provisioner may (AsProvisioner), or an actor who may invite
+// (granting tenant_admin as InviteUser does). It returns invalid for a bad
+// email, profile (each field valid text, at most 256 characters, trimmed)
+// or roles, conflict (Field email) for an email the tenant has and not
+// deprovisioned, permission_denied, mfa_required, and delivery_failed with
+// the user when the invitation could not be sent.
 func (m *Manager) ProvisionUser(ctx context.Context, tenantID string, p Provision) (User, error) {
 	if err := checkTenant(tenantID); err != nil {
 		return User{}, err
@@ -239,7 +243,10 @@ type ProvisionUpdate struct {
 }
 
 // UpdateProvisionedUser applies u to the user in one transaction, with its
-// activity events: all of it or nothing. It returns invalid, not_found
+// activity events: all of it or nothing. A profile change logs
+// user.updated naming the fields; a change of Active does the work of
+// Deactivate or Activate, with its hooks and revokers. A provisioner may,
+// or an actor who may deactivate. It returns invalid, not_found
 // (a deprovisioned user included), permission_denied, conflict for the
 // last active tenant_admin's deactivation, and conflict with Field
 // FieldVersion for a stale IfVersion.
@@ -294,8 +301,10 @@ func (m *Manager) UpdateProvisionedUser(ctx context.Context, tenantID string, id
 
 // DeprovisionUser deactivates the user (as Deactivate) and hides them from
 // FindUsers and from provisioning (SCIM answers 404), keeping all their
-// data and activity. ProvisionUser with their email brings them back. It
-// returns not_found for a user deprovisioned already.
+// data and activity. ProvisionUser with their email brings them back. A
+// provisioner may, or an actor who may deactivate. It returns not_found
+// for a user deprovisioned already, permission_denied, conflict for the
+// last active tenant_admin, and internal as Deactivate does.
 func (m *Manager) DeprovisionUser(ctx context.Context, tenantID string, id uuid.UUID) error {
 	if err := m.beforeDeactivate(ctx, tenantID, id); err != nil {
 		return err
@@ -401,8 +410,9 @@ const MaxFindLimit = 200
 // FindUsers returns the tenant's users matching q.Filter, deprovisioned
 // users left out, ordered by email. The store evaluates the filter. It
 // returns invalid for a filter that compares an attribute with an operator
-// it does not take, a limit over MaxFindLimit or a negative offset, and
-// permission_denied.
+// it does not take, a filter of more than 64 conditions, a limit over
+// MaxFindLimit or a negative offset, and permission_denied when the actor
+// may not list users.
 func (m *Manager) FindUsers(ctx context.Context, tenantID string, q UserQuery) (UserResults, error) {
 	if err := checkTenant(tenantID); err != nil {
 		return UserResults{}, err
