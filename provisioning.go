@@ -195,9 +195,15 @@ func (m *Manager) ProvisionUser(ctx context.Context, tenantID string, p Provisio
 			return User{}, err
 		}
 	}
+	if !p.Active {
+		if err := m.beforeRevival(ctx, tenantID, email); err != nil {
+			return User{}, err
+		}
+	}
 	var u UserRecord
 	var out *outgoing
 	var shown User
+	deactivated := false
 	err = m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		az, err := m.authorize(ctx, tx, tenantID, PermInvite)
 		if err != nil {
@@ -215,13 +221,16 @@ func (m *Manager) ProvisionUser(ctx context.Context, tenantID string, p Provisio
 			if u, err = tx.LockUser(ctx, tenantID, old.ID); err != nil {
 				return err
 			}
-			out, err = m.reprovision(ctx, tx, az, &u, p)
+			out, deactivated, err = m.reprovision(ctx, tx, az, &u, p)
 		}
 		shown = m.shown(&az, u.User)
 		return err
 	})
 	if err != nil {
 		return User{}, wrapInternal(err)
+	}
+	if deactivated {
+		return shown, m.afterDeactivate(ctx, &shown, true)
 	}
 	if out == nil {
 		return shown, nil
@@ -566,6 +575,8 @@ func (m *Manager) provisionNew(ctx context.Context, tx Tx, az authz, u *UserReco
 		return nil, err
 	}
 	if !p.Active {
+		// No hooks and no revokers: a user created this instant has
+		// nothing of the host's to coordinate and no session to end.
 		_, err := m.deactivateInTx(ctx, tx, u)
 		return nil, err
 	}
@@ -577,46 +588,76 @@ func (m *Manager) provisionNew(ctx context.Context, tx Tx, az authz, u *UserReco
 
 // reprovision brings back u, whom DeprovisionUser removed, for
 // ProvisionUser: the same user with their roles and data, the new
-// profile, activated if p is active (and sent a new invitation if they
-// never finished setup and p asks). It returns conflict (Field email) for
-// a user who was not deprovisioned.
-func (m *Manager) reprovision(ctx context.Context, tx Tx, az authz, u *UserRecord, p Provision) (*outgoing, error) {
+// profile, activated or deactivated as p says (and sent a new invitation
+// if they never finished setup and p asks). It returns the mail to send
+// and whether it deactivated u (afterDeactivate follows), and conflict
+// (Field email) for a user who was not deprovisioned.
+func (m *Manager) reprovision(ctx context.Context, tx Tx, az authz, u *UserRecord, p Provision) (*outgoing, bool, error) {
 	if u.DeprovisionedAt == nil {
-		return nil, fieldErrorf(FieldEmail, CodeConflict, "%s is already a user here", u.Email)
+		return nil, false, fieldErrorf(FieldEmail, CodeConflict, "%s is already a user here", u.Email)
 	}
 	if err := az.actOn(u); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	if p.Active && !az.system && !m.roles.can(az.roles, PermDeactivate) {
-		return nil, Errorf(CodePermissionDenied, "your roles do not allow this")
+	if !az.system && !m.roles.can(az.roles, PermDeactivate) {
+		return nil, false, Errorf(CodePermissionDenied, "your roles do not allow this")
 	}
 	u.DeprovisionedAt, u.Profile = nil, p.Profile
 	if err := tx.AppendEvent(ctx, m.event(ctx, &u.User, EventReprovisioned, "")); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	wrote := false
+	var wrote bool
+	var err error
 	if p.Active {
-		var err error
-		if wrote, err = m.activateInTx(ctx, tx, u); err != nil {
-			return nil, err
-		}
+		wrote, err = m.activateInTx(ctx, tx, u)
+	} else {
+		wrote, err = m.deactivateInTx(ctx, tx, u)
 	}
-	if !wrote {
+	if err == nil && !wrote {
 		u.UpdatedAt = m.now().UTC()
-		if err := tx.UpdateUser(ctx, u); err != nil {
-			return nil, err
-		}
+		err = tx.UpdateUser(ctx, u)
+	}
+	if err != nil {
+		return nil, false, err
 	}
 	if !p.Active || !p.SendInvite || u.Status != StatusInvited {
-		return nil, nil
+		return nil, wrote && !p.Active, nil
 	}
 	out, err := m.issueLink(ctx, tx, u, MessageInvite, EventInvited, az.email, true)
 	if ErrorCode(err) == CodeRateLimited {
 		// A link went out within MailInterval: the user comes back
 		// all the same (issueLink changed nothing), and Resend works later.
-		return nil, nil
+		return nil, false, nil
 	}
-	return out, err
+	return out, false, err
+}
+
+// beforeRevival runs Options.BeforeDeactivate, as Deactivate does, on the
+// deprovisioned user with email whom ProvisionUser is to bring back
+// inactive while they are not deactivated (an admin activated them since):
+// before the transaction, as Deactivate runs it.
+func (m *Manager) beforeRevival(ctx context.Context, tenantID, email string) error {
+	if m.opts.BeforeDeactivate == nil {
+		return nil
+	}
+	var u UserRecord
+	err := m.store.RunInTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
+		if _, err := m.authorize(ctx, tx, tenantID, PermInvite); err != nil {
+			return err
+		}
+		var err error
+		u, err = tx.GetUserByEmail(ctx, tenantID, email)
+		return err
+	})
+	switch {
+	case ErrorCode(err) == CodeNotFound:
+		return nil
+	case err != nil:
+		return wrapInternal(err)
+	case u.DeprovisionedAt == nil || u.Status == StatusDeactivated:
+		return nil
+	}
+	return m.opts.BeforeDeactivate(ctx, u.User)
 }
 
 // maxFilterNodes bounds the conditions of one UserFilter, so that a

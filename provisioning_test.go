@@ -544,6 +544,24 @@ func TestUpdateProvisionedUser(t *testing.T) {
 		assert.Len(t, e.events(t, tenant, e.admin.ID), n, "no event kept")
 	})
 
+	t.Run("RevivalAsInactiveDeactivatesWithTheHooks", func(t *testing.T) {
+		bob, err := e.m.ProvisionUser(idp, tenant, usermgmt.Provision{Email: "bob@acme.test", Active: true})
+		require.NoError(t, err)
+		require.NoError(t, e.m.DeprovisionUser(idp, tenant, bob.ID))
+		_, err = e.m.Activate(e.ctx, tenant, bob.ID) // an admin's call, while the IdP had him deleted
+		require.NoError(t, err)
+		before, after, revoked = 0, 0, nil
+		back, err := e.m.ProvisionUser(idp, tenant, usermgmt.Provision{Email: "bob@acme.test", Active: false})
+		require.NoError(t, err)
+		assert.Equal(t, bob.ID, back.ID)
+		assert.Equal(t, usermgmt.StatusDeactivated, back.Status, "active as the IdP says")
+		assert.Equal(t, 1, before)
+		assert.Equal(t, 1, after)
+		assert.Equal(t, []uuid.UUID{bob.ID}, revoked)
+		assert.Equal(t, []usermgmt.EventType{usermgmt.EventSessionsRevoked, usermgmt.EventDeactivated, usermgmt.EventReprovisioned},
+			eventTypes(e.events(t, tenant, bob.ID)[:3]))
+	})
+
 	t.Run("AnActorCannotDeactivateThemselves", func(t *testing.T) {
 		_, err := e.m.UpdateProvisionedUser(e.ctx, tenant, e.admin.ID, usermgmt.ProvisionUpdate{Active: false})
 		assert.Equal(t, usermgmt.CodePermissionDenied, code(err))
