@@ -43,21 +43,17 @@ func (m *Manager) CreateProvisioningToken(ctx context.Context, tenantID, name st
 	if err := checkTenant(tenantID); err != nil {
 		return ProvisioningToken{}, "", err
 	}
-	name, err := cleanText(name, "name", maxTokenName)
-	if err == nil && name == "" {
-		err = Errorf(CodeInvalid, "name is required")
-	}
+	name, err := checkTokenName(name)
 	if err != nil {
-		err.Field = FieldName
 		return ProvisioningToken{}, "", err
 	}
-	id, uerr := uuid.NewV7()
-	if uerr != nil {
-		return ProvisioningToken{}, "", internalf(uerr, "new id")
+	id, err := uuid.NewV7()
+	if err != nil {
+		return ProvisioningToken{}, "", internalf(err, "new id")
 	}
 	secret, hash := newToken(prefixProvision)
 	var tok ProvisioningToken
-	txErr := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+	err = m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		az, err := m.tokenAdmin(ctx, tx, tenantID, true)
 		if err != nil {
 			return err
@@ -65,8 +61,8 @@ func (m *Manager) CreateProvisioningToken(ctx context.Context, tenantID, name st
 		tok = ProvisioningToken{ID: id, TenantID: tenantID, Name: name, CreatedAt: m.now().UTC(), CreatedBy: az.actor.UserID}
 		return tx.CreateProvisioningToken(ctx, &ProvisioningTokenRecord{ProvisioningToken: tok, Hash: hash})
 	})
-	if txErr != nil {
-		return ProvisioningToken{}, "", wrapInternal(txErr)
+	if err != nil {
+		return ProvisioningToken{}, "", wrapInternal(err)
 	}
 	return tok, secret, nil
 }
@@ -507,6 +503,20 @@ func cleanText(s, what string, maxLen int) (string, *Error) {
 		return "", Errorf(CodeInvalid, "%s is longer than %d characters", what, maxLen)
 	}
 	return s, nil
+}
+
+// checkTokenName returns a provisioning token's name trimmed, or invalid
+// (Field name) for one that is empty, not valid text or too long.
+func checkTokenName(name string) (string, error) {
+	name, err := cleanText(name, "name", maxTokenName)
+	if err == nil && name == "" {
+		err = Errorf(CodeInvalid, "name is required")
+	}
+	if err != nil {
+		err.Field = FieldName
+		return "", err
+	}
+	return name, nil
 }
 
 // profileFields names each Profile field, for errors and for the Detail of
