@@ -140,6 +140,16 @@ func cases() []testCase {
 		{"ListEventsIsPerUser", testListEventsIsPerUser},
 		{"ListEventsNamesActor", testListEventsNamesActor},
 
+		// Provisioning (issue 12)
+		{"ProvisioningTokensListOldestFirstPerTenant", testProvisioningTokensListOldestFirstPerTenant},
+		{"ProvisioningTokenDuplicateHashIsConflict", testProvisioningTokenDuplicateHashIsConflict},
+		{"DeleteProvisioningTokenIsTenantScoped", testDeleteProvisioningTokenIsTenantScoped},
+		{"UseProvisioningTokenWritesLastUsedWhenStale", testUseProvisioningTokenWritesLastUsedWhenStale},
+		{"ProvisioningTokensDoNotAliasStore", testProvisioningTokensDoNotAliasStore},
+		{"ProvisionedFieldsRoundTrip", testProvisionedFieldsRoundTrip},
+		{"ProvisionedFieldsDoNotAliasStore", testProvisionedFieldsDoNotAliasStore},
+		{"EventActorNameRoundTrips", testEventActorNameRoundTrips},
+
 		// Transactions
 		{"TxSeesItsOwnWrites", testTxSeesItsOwnWrites},
 		{"RunInTxReturnsFnErrorAsIs", testRunInTxReturnsFnErrorAsIs},
