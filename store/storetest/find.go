@@ -11,22 +11,6 @@ import (
 	"github.com/usermgmt/usermgmt"
 )
 
-// findCases are the FindUsers cases of the suite.
-func findCases() []testCase {
-	return []testCase{
-		{"FindUsersEveryOperatorOnEveryAttribute", testFindUsersEveryOperatorOnEveryAttribute},
-		{"FindUsersAndOrNotNest", testFindUsersAndOrNotNest},
-		{"FindUsersCaseRules", testFindUsersCaseRules},
-		{"FindUsersLikeMetacharactersAreLiteral", testFindUsersLikeMetacharactersAreLiteral},
-		{"FindUsersPagesAndTotal", testFindUsersPagesAndTotal},
-		{"FindUsersDescending", testFindUsersDescending},
-		{"FindUsersIsTenantScoped", testFindUsersIsTenantScoped},
-		{"FindUsersLeavesOutDeprovisioned", testFindUsersLeavesOutDeprovisioned},
-		{"FindUsersReturnsUsersAsGetUserDoes", testFindUsersReturnsUsersAsGetUserDoes},
-		{"FindUsersBadTextIsInvalid", testFindUsersBadTextIsInvalid},
-	}
-}
-
 // findPeople is the tenant FindUsers cases search: names, external ids,
 // statuses and times that each filter tells apart, and one user of each
 // kind the filters must not reach (deprovisioned; another tenant's, made
@@ -86,7 +70,7 @@ func (f *fixture) findTwins(p findPeople) []usermgmt.UserRecord {
 	return out
 }
 
-func (f *fixture) find(p usermgmt.UserFindParams) ([]usermgmt.User, int) {
+func (f *fixture) findUsers(p usermgmt.UserFindParams) ([]usermgmt.User, int) {
 	f.t.Helper()
 	var (
 		users []usermgmt.User
@@ -113,7 +97,7 @@ type findCase struct {
 func (f *fixture) requireFinds(tenantID string, cases []findCase) {
 	f.t.Helper()
 	for _, c := range cases {
-		users, total := f.find(usermgmt.UserFindParams{TenantID: tenantID, Filter: c.filter, Limit: usermgmt.MaxFindLimit})
+		users, total := f.findUsers(usermgmt.UserFindParams{TenantID: tenantID, Filter: c.filter, Limit: usermgmt.MaxFindLimit})
 		want := make([]string, len(c.want))
 		for i, u := range c.want {
 			want[i] = u.Email
@@ -326,19 +310,19 @@ func testFindUsersPagesAndTotal(t *testing.T, f *fixture) {
 	}{{nil, all}, {active, actives}} {
 		for offset := 0; offset <= len(c.want)+1; offset++ {
 			for _, limit := range []int{1, 2, 4, usermgmt.MaxFindLimit} {
-				users, total := f.find(usermgmt.UserFindParams{TenantID: acme, Filter: c.filter, Offset: offset, Limit: limit})
+				users, total := f.findUsers(usermgmt.UserFindParams{TenantID: acme, Filter: c.filter, Offset: offset, Limit: limit})
 				want := c.want[min(offset, len(c.want)):min(offset+limit, len(c.want))]
 				require.Equal(t, want, emails(users), "offset %d, limit %d, filter %v", offset, limit, c.filter)
 				require.Equal(t, len(c.want), total, "total at offset %d, limit %d, filter %v", offset, limit, c.filter)
 			}
 		}
 		for _, offset := range []int{0, 3, 99} {
-			users, total := f.find(usermgmt.UserFindParams{TenantID: acme, Filter: c.filter, Offset: offset})
+			users, total := f.findUsers(usermgmt.UserFindParams{TenantID: acme, Filter: c.filter, Offset: offset})
 			require.Empty(t, users, "limit 0 returns only the total")
 			require.Equal(t, len(c.want), total, "limit 0 at offset %d", offset)
 		}
 	}
-	users, total := f.find(usermgmt.UserFindParams{TenantID: acme, Filter: where(usermgmt.UserAttrEmail, usermgmt.FilterEq,
+	users, total := f.findUsers(usermgmt.UserFindParams{TenantID: acme, Filter: where(usermgmt.UserAttrEmail, usermgmt.FilterEq,
 		"nobody@example.com"), Offset: 2, Limit: 10})
 	require.Empty(t, users)
 	require.Zero(t, total)
@@ -350,12 +334,12 @@ func testFindUsersDescending(t *testing.T, f *fixture) {
 	desc := []string{p.faz.Email, p.fay.Email, p.dee.Email, p.cy.Email, p.bob.Email, p.ada.Email}
 	for offset := 0; offset <= len(desc); offset++ {
 		for _, limit := range []int{1, 3, usermgmt.MaxFindLimit} {
-			users, total := f.find(usermgmt.UserFindParams{TenantID: acme, Offset: offset, Limit: limit, Descending: true})
+			users, total := f.findUsers(usermgmt.UserFindParams{TenantID: acme, Offset: offset, Limit: limit, Descending: true})
 			require.Equal(t, desc[offset:min(offset+limit, len(desc))], emails(users), "offset %d, limit %d", offset, limit)
 			require.Equal(t, len(desc), total)
 		}
 	}
-	users, total := f.find(usermgmt.UserFindParams{TenantID: acme, Limit: 10, Descending: true,
+	users, total := f.findUsers(usermgmt.UserFindParams{TenantID: acme, Limit: 10, Descending: true,
 		Filter: where(usermgmt.UserAttrFamilyName, usermgmt.FilterSw, "lovel")})
 	require.Equal(t, []string{p.fay.Email, p.ada.Email}, emails(users))
 	require.Equal(t, 2, total)
@@ -414,12 +398,12 @@ func testFindUsersReturnsUsersAsGetUserDoes(t *testing.T, f *fixture) {
 		return tx.PutAttempts(f.ctx, &usermgmt.LoginAttempts{TenantID: acme, Email: p.dee.Email, Failures: 5,
 			LockedUntil: locked, ExpiresAt: base.Add(24 * time.Hour)})
 	})
-	found, _ := f.find(usermgmt.UserFindParams{TenantID: acme, Limit: usermgmt.MaxFindLimit})
+	found, _ := f.findUsers(usermgmt.UserFindParams{TenantID: acme, Limit: usermgmt.MaxFindLimit})
 	require.Len(t, found, 6)
 	for _, u := range found {
 		require.Equal(t, normUser(f.mustGetUser(acme, u.ID).User), normUser(u), u.Email)
 	}
-	dee, _ := f.find(usermgmt.UserFindParams{TenantID: acme, Limit: 1,
+	dee, _ := f.findUsers(usermgmt.UserFindParams{TenantID: acme, Limit: 1,
 		Filter: where(usermgmt.UserAttrExternalID, usermgmt.FilterEq, "okta-004")})
 	require.Len(t, dee, 1)
 	require.NotNil(t, dee[0].LockedUntil, "the sign-in lock is read with the user")

@@ -43,7 +43,7 @@ type testCase struct {
 }
 
 func cases() []testCase {
-	return append([]testCase{
+	return []testCase{
 		// Users
 		{"CreateUserThenReadReturnsEveryField", testCreateUserThenReadReturnsEveryField},
 		{"CreateUserDuplicateEmailIsConflict", testCreateUserDuplicateEmailIsConflict},
@@ -156,7 +156,19 @@ func cases() []testCase {
 		{"ReadOnlyTxReads", testReadOnlyTxReads},
 		{"FailedTxLeavesNothing", testFailedTxLeavesNothing},
 		{"ConcurrentTxsKeepEveryWrite", testConcurrentTxsKeepEveryWrite},
-	}, findCases()...)
+
+		// FindUsers (issue 12)
+		{"FindUsersEveryOperatorOnEveryAttribute", testFindUsersEveryOperatorOnEveryAttribute},
+		{"FindUsersAndOrNotNest", testFindUsersAndOrNotNest},
+		{"FindUsersCaseRules", testFindUsersCaseRules},
+		{"FindUsersLikeMetacharactersAreLiteral", testFindUsersLikeMetacharactersAreLiteral},
+		{"FindUsersPagesAndTotal", testFindUsersPagesAndTotal},
+		{"FindUsersDescending", testFindUsersDescending},
+		{"FindUsersIsTenantScoped", testFindUsersIsTenantScoped},
+		{"FindUsersLeavesOutDeprovisioned", testFindUsersLeavesOutDeprovisioned},
+		{"FindUsersReturnsUsersAsGetUserDoes", testFindUsersReturnsUsersAsGetUserDoes},
+		{"FindUsersBadTextIsInvalid", testFindUsersBadTextIsInvalid},
+	}
 }
 
 // fixture is one store under test.
