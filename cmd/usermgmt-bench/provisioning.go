@@ -1,3 +1,5 @@
+//go:build !scimbench
+
 package main
 
 import (
