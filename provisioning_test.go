@@ -337,6 +337,13 @@ func TestProvisionUser(t *testing.T) {
 		assert.NoError(t, err, "256 characters")
 	})
 
+	t.Run("AProvisionerNeedsNoSudo", func(t *testing.T) {
+		u, err := e.m.ProvisionUser(idp, tenant, usermgmt.Provision{Email: "boss@acme.test", Active: true,
+			Roles: []usermgmt.Role{usermgmt.RoleTenantAdmin}})
+		require.NoError(t, err, "a token has no session to verify: it is trusted in its tenant")
+		assert.Equal(t, []usermgmt.Role{usermgmt.RoleTenantAdmin}, u.DirectRoles)
+	})
+
 	t.Run("AnActorNeedsToInvite", func(t *testing.T) {
 		hrm := e.seedActive(t, tenant, "hrm@acme.test", usermgmt.RoleHRManager)
 		_, err := e.m.ProvisionUser(e.as(hrm), tenant, usermgmt.Provision{Email: "new@acme.test", Active: true})
