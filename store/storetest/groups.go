@@ -177,9 +177,13 @@ func testGroupsOfOtherTenantAreNotFound(t *testing.T, f *fixture) {
 	moved := g
 	moved.TenantID, moved.DisplayName = globex, "Mine now"
 	requireCode(t, f.do(func(tx usermgmt.Tx) error { return tx.UpdateGroup(f.ctx, &moved) }), usermgmt.CodeNotFound, "UpdateGroup")
-	_, err = inTx(f, func(tx usermgmt.Tx) ([]uuid.UUID, error) { return tx.AddMembers(f.ctx, globex, g.ID, []uuid.UUID{gx.ID}) })
+	_, err = inTx(f, func(tx usermgmt.Tx) ([]uuid.UUID, error) {
+		return tx.AddMembers(f.ctx, globex, g.ID, []uuid.UUID{gx.ID})
+	})
 	requireCode(t, err, usermgmt.CodeNotFound, "AddMembers")
-	_, err = inTx(f, func(tx usermgmt.Tx) ([]uuid.UUID, error) { return tx.RemoveMembers(f.ctx, globex, g.ID, []uuid.UUID{ana.ID}) })
+	_, err = inTx(f, func(tx usermgmt.Tx) ([]uuid.UUID, error) {
+		return tx.RemoveMembers(f.ctx, globex, g.ID, []uuid.UUID{ana.ID})
+	})
 	requireCode(t, err, usermgmt.CodeNotFound, "RemoveMembers")
 	err = f.do(func(tx usermgmt.Tx) error {
 		_, _, err := tx.ReplaceMembers(f.ctx, globex, g.ID, nil)
