@@ -115,7 +115,8 @@ func newGroupQueries(inline func(string) string) groupQueries {
 			FROM calc c WHERE u.tenant_id = $1 AND u.id = c.id AND u.roles IS DISTINCT FROM c.roles`),
 		appendEvents: inline(`INSERT INTO {s}.events (` + eventCols + `)
 			SELECT * FROM unnest($1::text::uuid[], $2::text::text[], $3::text::uuid[], $4::text::text[],
-				$5::text::uuid[], $6::text::text[], $7::text::text[], $8::text::text[], $9::text::timestamptz[])`),
+				$5::text::uuid[], $6::text::text[], $7::text::text[], $8::text::text[], $9::text::timestamptz[],
+				$10::text::text[])`),
 		findGroups: inline(`FROM {s}.groups g WHERE g.tenant_id = $1`),
 	}
 }
@@ -364,14 +365,15 @@ func (t *tx) AppendEvents(ctx context.Context, es []usermgmt.Event) error {
 		return nil
 	}
 	var ids, users, actors []uuid.UUID
-	var tenants, types, ips, agents, details, times []string
+	var tenants, types, ips, agents, details, times, names []string
 	for _, e := range es {
 		ids, users, actors = append(ids, e.ID), append(users, e.UserID), append(actors, e.ActorID)
 		tenants, types = append(tenants, e.TenantID), append(types, string(e.Type))
 		ips, agents, details = append(ips, e.IP), append(agents, e.UserAgent), append(details, e.Detail)
-		times = append(times, e.CreatedAt.UTC().Format(time.RFC3339Nano))
+		times, names = append(times, e.CreatedAt.UTC().Format(time.RFC3339Nano)), append(names, e.ActorName)
 	}
 	_, err := t.db.ExecContext(ctx, t.gq().appendEvents, uuidsArg(ids), arrayArg(tenants), uuidsArg(users),
-		arrayArg(types), uuidsArg(actors), arrayArg(ips), arrayArg(agents), arrayArg(details), arrayArg(times))
+		arrayArg(types), uuidsArg(actors), arrayArg(ips), arrayArg(agents), arrayArg(details), arrayArg(times),
+		arrayArg(names))
 	return mapErr(err)
 }

@@ -441,6 +441,7 @@ func testAppendEventsAddsEveryEvent(t *testing.T, f *fixture) {
 	es := []usermgmt.Event{*newEvent(a, usermgmt.EventGroupJoined, `HR "Team"`), *newEvent(b, usermgmt.EventGroupJoined, "HR, {x}"),
 		*newEvent(a, usermgmt.EventGroupLeft, `back\slash`)}
 	es[1].ActorID = a.ID
+	es[2].ActorName = "provisioning: Okta"
 	f.mustDo(func(tx usermgmt.Tx) error { return tx.AppendEvents(f.ctx, es) })
 	f.mustDo(func(tx usermgmt.Tx) error { return tx.AppendEvents(f.ctx, nil) })
 	gotA := normEvents(f.events(acme, a.ID, uuid.Nil, 10))
