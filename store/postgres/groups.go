@@ -18,7 +18,7 @@ import (
 type groupQueries struct {
 	createGroup, groupNameTaken, getGroup, lockGroup, updateGroup, deleteGroup string
 	addMembers, removeMembers, replaceMembers, listMembers, groupRolesOf       string
-	syncRoles, appendEvents                                                    string
+	syncGroupRoles, syncUserRoles, appendEvents                                string
 	findGroups                                                                 string // completed by FindGroups
 }
 
@@ -44,6 +44,16 @@ const insertWanted = `ins AS (INSERT INTO {s}.group_members (tenant_id, group_id
 // exists, the missing id, and who joined and who left.
 const memberResult = `SELECT EXISTS (SELECT 1 FROM {s}.groups WHERE tenant_id = $1 AND id = $2),
 	(SELECT user_id FROM missing), ARRAY(SELECT user_id FROM ins), ARRAY(SELECT user_id FROM del)`
+
+// effectiveRoles is what the user u holds: its direct roles and the roles
+// of its groups (through group_members_user, then each group by key: a
+// join would walk the tenant's groups), once each, ordered as the
+// catalogue $4 lists them, roles it lacks last by name.
+const effectiveRoles = `ARRAY(SELECT x.r FROM (
+		SELECT unnest(u.direct_roles)
+		UNION SELECT unnest((SELECT g.roles FROM {s}.groups g WHERE g.tenant_id = m.tenant_id AND g.id = m.group_id))
+			FROM {s}.group_members m WHERE m.tenant_id = u.tenant_id AND m.user_id = u.id) x(r)
+	ORDER BY array_position($4::text::text[], x.r) NULLS LAST, x.r COLLATE "C")`
 
 func newGroupQueries(inline func(string) string) groupQueries {
 	r := func(q string) string { return numbered(inline(q)) } // inline alone: written with $n
@@ -96,23 +106,20 @@ func newGroupQueries(inline func(string) string) groupQueries {
 			JOIN {s}.groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id
 			CROSS JOIN LATERAL unnest(g.roles) r(role)
 			WHERE m.tenant_id = ? AND m.user_id = ANY (?::text::uuid[])`),
-		// Each target's roles are its direct roles and its groups' roles,
-		// ordered by the catalogue ($4); only users whose roles change are
-		// written (the user_roles trigger follows them).
-		syncRoles: inline(`WITH target AS (
-				SELECT user_id AS id FROM {s}.group_members WHERE tenant_id = $1 AND group_id = $2
-				UNION SELECT unnest($3::text::uuid[])),
-			calc AS (
-				SELECT u.id, ARRAY(
-					SELECT x.r FROM (
-						SELECT unnest(u.direct_roles)
-						UNION SELECT unnest(g.roles) FROM {s}.group_members m
-							JOIN {s}.groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id
-							WHERE m.tenant_id = u.tenant_id AND m.user_id = u.id) x(r)
-					ORDER BY array_position($4::text::text[], x.r) NULLS LAST, x.r COLLATE "C") AS roles
-				FROM target t JOIN {s}.users u ON u.tenant_id = $1 AND u.id = t.id)
-			UPDATE {s}.users u SET roles = c.roles, updated_at = $5, version = u.version + 1
-			FROM calc c WHERE u.tenant_id = $1 AND u.id = c.id AND u.roles IS DISTINCT FROM c.roles`),
+		// A group's members: every one of them is read, by the nature of
+		// the change (a mapping changed, or the group went).
+		syncGroupRoles: inline(`UPDATE {s}.users u SET roles = ` + effectiveRoles + `, updated_at = $3,
+				version = u.version + 1
+			WHERE u.tenant_id = $1 AND u.id IN (SELECT m.user_id FROM {s}.group_members m
+				WHERE m.tenant_id = $1 AND m.group_id = $2)
+			AND u.roles IS DISTINCT FROM ` + effectiveRoles),
+		// A few users: one probe of users' primary key each, in any plan
+		// (a statement of its own, so that a generic plan made for a whole
+		// group never serves one member).
+		syncUserRoles: inline(`UPDATE {s}.users u SET roles = ` + effectiveRoles + `, updated_at = $3,
+				version = u.version + 1
+			WHERE u.tenant_id = $1 AND u.id = ANY ($2::text::uuid[])
+			AND u.roles IS DISTINCT FROM ` + effectiveRoles),
 		appendEvents: inline(`INSERT INTO {s}.events (` + eventCols + `)
 			SELECT * FROM unnest($1::text::uuid[], $2::text::text[], $3::text::uuid[], $4::text::text[],
 				$5::text::uuid[], $6::text::text[], $7::text::text[], $8::text::text[], $9::text::timestamptz[],
@@ -350,7 +357,14 @@ func (t *tx) GroupRolesOf(ctx context.Context, tenantID string, userIDs []uuid.U
 
 func (t *tx) SyncRoles(ctx context.Context, tenantID string, groupID uuid.UUID, userIDs []uuid.UUID, order []usermgmt.Role,
 	now time.Time) (int, error) {
-	res, err := t.db.ExecContext(ctx, t.gq().syncRoles, tenantID, uuidArg(groupID), uuidsArg(userIDs), rolesArg(order), now)
+	query, who := t.gq().syncGroupRoles, uuidArg(groupID)
+	if groupID == uuid.Nil {
+		if len(userIDs) == 0 {
+			return 0, nil
+		}
+		query, who = t.gq().syncUserRoles, uuidsArg(userIDs)
+	}
+	res, err := t.db.ExecContext(ctx, query, tenantID, who, now, rolesArg(order))
 	if err != nil {
 		return 0, mapErr(err)
 	}

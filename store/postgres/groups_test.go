@@ -16,6 +16,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/usermgmt/usermgmt"
+	"github.com/usermgmt/usermgmt/mailer/mailertest"
 	"github.com/usermgmt/usermgmt/store/postgres"
 )
 
@@ -56,8 +57,10 @@ func bigGroup(tb testing.TB, db *bun.DB, s *postgres.Store, n int) (uuid.UUID, [
 
 // TestGroupMemberChangeTouchesOnlyTheMember: adding or removing one member
 // of a big group is a probe of group_members' primary key, one of users'
-// (the member is a user of the tenant) and one of groups' (its count):
-// no scan, no hash join, no sort, no count of the member list (the only
+// (the member is a user of the tenant) and one of groups' (its count), and
+// the member's roles a probe of users' and of the member's groups:
+// no scan, no join of a table, no sort but of the member's roles, no
+// count of the member list (the only
 // aggregates are over the ids passed and the rows changed).
 func TestGroupMemberChangeTouchesOnlyTheMember(t *testing.T) {
 	db, s := planStore(t)
@@ -74,26 +77,34 @@ func TestGroupMemberChangeTouchesOnlyTheMember(t *testing.T) {
 		if _, err := tx.RemoveMembers(ctx, "acme", gid, []uuid.UUID{one}); err != nil {
 			return err
 		}
-		_, err := tx.AddMembers(ctx, "acme", gid, []uuid.UUID{one})
+		if _, err := tx.AddMembers(ctx, "acme", gid, []uuid.UUID{one}); err != nil {
+			return err
+		}
+		_, err := tx.SyncRoles(ctx, "acme", uuid.Nil, []uuid.UUID{one}, []usermgmt.Role{usermgmt.RoleAgent}, time.Now())
 		return err
 	})
-	args := fmt.Sprintf(`('acme', '%s', '{%s}')`, gid, one)
+	change := fmt.Sprintf(`('acme', '%s', '{%s}')`, gid, one)
 	// reads is how often group_members may show in the plan: the insert
-	// or delete itself, and the delete's probe; a count or a read of the
-	// member list would be one more.
+	// or delete itself, and the delete's probe; the member's groups, twice,
+	// for its roles; a count or a read of the member list would be one
+	// more.
 	for _, st := range []struct {
-		what, like, index string
-		reads             int
+		what, like, args, index string
+		reads                   int
 	}{
-		{"add", "%INSERT INTO%group_members%", "users_pkey on users", 1},
-		{"remove", "%DELETE FROM%group_members%", " on group_members ", 2},
+		{"add", "%INSERT INTO%group_members%", change, "users_pkey on users", 1},
+		{"remove", "%DELETE FROM%group_members%", change, " on group_members ", 2},
+		{"the member's roles", "%u.id = ANY%", fmt.Sprintf(`('acme', '{%s}', now(), '{agent}')`, one),
+			"group_members_user on group_members", 2},
 	} {
 		name := preparedLike(t, db.DB, st.like, st.what+" is prepared on the store's connection")
-		eachPlan(t, db.DB, name, args, func(mode, plan string) {
-			ok := strings.Contains(plan, st.index) && strings.Contains(plan, "groups_pkey on groups") &&
+		eachPlan(t, db.DB, name, st.args, func(mode, plan string) {
+			ok := strings.Contains(plan, st.index) &&
+				(strings.Contains(plan, "groups_pkey on groups") || strings.Contains(plan, "users_pkey on users")) &&
 				strings.Count(plan, " on group_members") == st.reads &&
 				!strings.Contains(plan, "Seq Scan") && !strings.Contains(plan, "Hash Join") &&
-				!strings.Contains(plan, "Sort") && !strings.Contains(plan, "Bitmap")
+				strings.Count(plan, "Sort Key:") == strings.Count(plan, "Sort Key: (array_position") &&
+				!strings.Contains(plan, "Bitmap") && !strings.Contains(plan, "Merge Join")
 			assert.True(t, ok, "%s (%s): one member's change must probe keys only:\n%s", st.what, mode, plan)
 		})
 	}
@@ -112,10 +123,10 @@ func BenchmarkGroupPatchOneMember(b *testing.B) {
 	s, err := postgres.New(db, postgres.WithSchema(freshSchema(b)))
 	require.NoError(b, err)
 	require.NoError(b, s.Migrate(context.Background()))
-	gid, ids := bigGroup(b, db, s, 50000)
-	m, err := usermgmt.New(s, usermgmt.Options{SecretKey: bytes.Repeat([]byte{9}, 32), Logger: slog.New(slog.DiscardHandler),
-		Links: usermgmt.Links{BaseURL: "https://app.example.com"}})
+	m, err := usermgmt.New(s, usermgmt.Options{Mailer: mailertest.New(), SecretKey: bytes.Repeat([]byte{9}, 32),
+		Logger: slog.New(slog.DiscardHandler), Links: usermgmt.Links{BaseURL: "https://app.example.com"}})
 	require.NoError(b, err)
+	gid, ids := bigGroup(b, db, s, 50000)
 	ctx := usermgmt.AsProvisioner(context.Background(), usermgmt.ProvisioningToken{ID: uuid.Must(uuid.NewV7()),
 		TenantID: "acme", Name: "Okta"})
 	var took []time.Duration
