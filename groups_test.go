@@ -188,6 +188,8 @@ func TestGroups(t *testing.T) {
 		u, err := e.m.RevokeRole(e.ctx, tenant, ana.ID, usermgmt.RoleSupervisor)
 		require.NoError(t, err, "not held directly: nothing to revoke")
 		assert.Equal(t, rs(usermgmt.RoleSupervisor, usermgmt.RoleAgent), u.Roles)
+		assert.Equal(t, []usermgmt.GroupRole{{Role: usermgmt.RoleSupervisor, GroupID: g.ID, Group: "Leads"}}, u.GroupRoles,
+			"the user returned says where the role comes from")
 		u, err = e.m.GrantRole(e.ctx, tenant, ana.ID, usermgmt.RoleSupervisor)
 		require.NoError(t, err)
 		assert.Equal(t, rs(usermgmt.RoleSupervisor, usermgmt.RoleAgent), u.DirectRoles, "granted directly as well")

@@ -233,15 +233,16 @@ func (c catalogue) order() []Role {
 	return out
 }
 
-// effectiveRoles is what a user with the direct roles holds: those and
-// the roles of the user's groups, in catalogue order.
+// effectiveRoles is what u holds with the direct roles: those and the
+// roles of u's groups, in catalogue order. It fills u.GroupRoles on the way.
 func (m *Manager) effectiveRoles(ctx context.Context, tx Tx, u *User, direct []Role) ([]Role, error) {
-	held, err := tx.GroupRolesOf(ctx, u.TenantID, []uuid.UUID{u.ID})
-	if err != nil {
+	one := []User{*u}
+	if err := m.fillGroupRoles(ctx, tx, u.TenantID, one); err != nil {
 		return nil, err
 	}
+	u.GroupRoles = one[0].GroupRoles
 	roles := slices.Clone(direct)
-	for _, h := range held {
+	for _, h := range u.GroupRoles {
 		if !hasRole(roles, h.Role) {
 			roles = append(roles, h.Role)
 		}
@@ -299,10 +300,6 @@ func (m *Manager) toggleRole(ctx context.Context, tenantID string, userID uuid.U
 				return err
 			}
 		}
-		out = m.shown(&az, u.User)
-		if hasRole(u.DirectRoles, role) == on {
-			return nil
-		}
 		typ, direct := EventRoleGranted, slices.DeleteFunc(slices.Clone(u.DirectRoles), func(r Role) bool { return r == role })
 		if on {
 			direct = append(direct, role)
@@ -313,6 +310,10 @@ func (m *Manager) toggleRole(ctx context.Context, tenantID string, userID uuid.U
 		roles, err := m.effectiveRoles(ctx, tx, &u.User, direct)
 		if err != nil {
 			return err
+		}
+		out = m.shown(&az, u.User)
+		if hasRole(u.DirectRoles, role) == on {
+			return nil
 		}
 		// A role still held through a group stays: revoking it directly
 		// changes DirectRoles only, and only losing it counts.

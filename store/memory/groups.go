@@ -156,15 +156,9 @@ func (t *tx) UpdateGroup(_ context.Context, in *usermgmt.Group) error {
 }
 
 func (t *tx) DeleteGroup(_ context.Context, tenantID string, id uuid.UUID) ([]uuid.UUID, error) {
-	if err := t.write(); err != nil {
+	g, err := t.writeGroup(tenantID, id)
+	if err != nil {
 		return nil, err
-	}
-	if err := checkText(tenantID); err != nil {
-		return nil, err
-	}
-	g := t.s.lookupGroup(tenantID, id)
-	if g == nil {
-		return nil, notFound("group")
 	}
 	members := slices.Collect(maps.Keys(g.members))
 	t.leave(g, members)
@@ -242,7 +236,7 @@ func (s *Store) knownUsers(tenantID string, ids []uuid.UUID) ([]uuid.UUID, error
 }
 
 func (t *tx) AddMembers(_ context.Context, tenantID string, groupID uuid.UUID, userIDs []uuid.UUID) ([]uuid.UUID, error) {
-	g, err := t.memberChange(tenantID, groupID)
+	g, err := t.writeGroup(tenantID, groupID)
 	if err != nil {
 		return nil, err
 	}
@@ -256,7 +250,7 @@ func (t *tx) AddMembers(_ context.Context, tenantID string, groupID uuid.UUID, u
 }
 
 func (t *tx) RemoveMembers(_ context.Context, tenantID string, groupID uuid.UUID, userIDs []uuid.UUID) ([]uuid.UUID, error) {
-	g, err := t.memberChange(tenantID, groupID)
+	g, err := t.writeGroup(tenantID, groupID)
 	if err != nil {
 		return nil, err
 	}
@@ -271,7 +265,7 @@ func (t *tx) RemoveMembers(_ context.Context, tenantID string, groupID uuid.UUID
 }
 
 func (t *tx) ReplaceMembers(_ context.Context, tenantID string, groupID uuid.UUID, userIDs []uuid.UUID) (added, removed []uuid.UUID, err error) {
-	g, err := t.memberChange(tenantID, groupID)
+	g, err := t.writeGroup(tenantID, groupID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -296,9 +290,8 @@ func (t *tx) ReplaceMembers(_ context.Context, tenantID string, groupID uuid.UUI
 	return added, removed, nil
 }
 
-// memberChange returns the group whose members a write changes, or an
-// error.
-func (t *tx) memberChange(tenantID string, groupID uuid.UUID) (*group, error) {
+// writeGroup returns the tenant's group a write changes, or an error.
+func (t *tx) writeGroup(tenantID string, groupID uuid.UUID) (*group, error) {
 	if err := t.write(); err != nil {
 		return nil, err
 	}
