@@ -105,7 +105,7 @@ func TestGroupsOnPostgres(t *testing.T) {
 		b, err := in.one.InviteUser(sys, "race", usermgmt.Invite{Email: "b@race.test", Roles: []usermgmt.Role{usermgmt.RoleAgent}})
 		require.NoError(t, err)
 		db := openDB(t)
-		_, err = db.DB.Exec(`UPDATE "`+in.store.Schema()+`".users SET status = 'active' WHERE tenant_id = 'race'`)
+		_, err = db.DB.Exec(`UPDATE "` + in.store.Schema() + `".users SET status = 'active' WHERE tenant_id = 'race'`)
 		require.NoError(t, err)
 		var groups []usermgmt.Group
 		for i, u := range []usermgmt.User{a, b} {
