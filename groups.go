@@ -124,11 +124,11 @@ func (m *Manager) CreateGroup(ctx context.Context, tenantID string, g NewGroup) 
 		if len(g.Members) == 0 {
 			return nil
 		}
-		joined, err := tx.AddMembers(ctx, tenantID, id, g.Members)
+		joined, err := tx.AddMembers(ctx, tenantID, id, g.Members, now)
 		if err != nil {
 			return err
 		}
-		out.Members = len(joined)
+		out.moved(len(joined), 0, now)
 		// A new group maps no role: its members' roles stay as they are.
 		return m.logMembership(ctx, tx, &out, joined, nil)
 	})
@@ -212,34 +212,35 @@ func (m *Manager) UpdateGroup(ctx context.Context, tenantID string, id uuid.UUID
 			}
 		}
 		loses := hasRole(g.Roles, RoleTenantAdmin) && (c.Members != nil || len(c.Remove) > 0)
+		now := m.now().UTC()
 		var joined, left []uuid.UUID
 		err := keepsAdmins(ctx, tx, tenantID, loses, func() error {
 			var err error
-			if joined, left, err = applyMembers(ctx, tx, g, &c); err != nil {
+			if joined, left, err = applyMembers(ctx, tx, g, &c, now); err != nil {
 				return err
 			}
 			if len(g.Roles) > 0 && len(joined)+len(left) > 0 {
-				_, err = tx.SyncRoles(ctx, tenantID, uuid.Nil, slices.Concat(joined, left), m.roles.order(), m.now().UTC())
+				_, err = tx.SyncRoles(ctx, tenantID, uuid.Nil, slices.Concat(joined, left), m.roles.order(), now)
 			}
 			return err
 		})
 		if err != nil {
 			return err
 		}
-		changed := len(joined)+len(left) > 0
-		if c.DisplayName != nil && *c.DisplayName != g.DisplayName {
-			g.DisplayName, changed = *c.DisplayName, true
-		}
-		if c.ExternalID != nil && *c.ExternalID != g.ExternalID {
-			g.ExternalID, changed = *c.ExternalID, true
-		}
-		if !changed {
-			out = *g
-			return nil // the version stays
-		}
-		g.UpdatedAt = m.now().UTC()
-		if err := tx.UpdateGroup(ctx, g); err != nil {
-			return nameTaken(err, g.DisplayName)
+		// The member change moved the version itself; a new name or
+		// externalId is one more write (a PATCH of members alone is not).
+		renamed := c.DisplayName != nil && *c.DisplayName != g.DisplayName
+		if renamed || c.ExternalID != nil && *c.ExternalID != g.ExternalID {
+			if renamed {
+				g.DisplayName = *c.DisplayName
+			}
+			if c.ExternalID != nil {
+				g.ExternalID = *c.ExternalID
+			}
+			g.UpdatedAt = now
+			if err := tx.UpdateGroup(ctx, g); err != nil {
+				return nameTaken(err, g.DisplayName)
+			}
 		}
 		out = *g
 		return m.logMembership(ctx, tx, g, joined, left)
@@ -247,23 +248,37 @@ func (m *Manager) UpdateGroup(ctx context.Context, tenantID string, id uuid.UUID
 	return out, err
 }
 
-// applyMembers makes c's member change and returns who joined and who
-// left.
-func applyMembers(ctx context.Context, tx Tx, g *Group, c *GroupChange) (joined, left []uuid.UUID, err error) {
+// applyMembers makes c's member change, keeps g as the store now holds
+// it, and returns who joined and who left.
+func applyMembers(ctx context.Context, tx Tx, g *Group, c *GroupChange, now time.Time) (joined, left []uuid.UUID, err error) {
 	if c.Members != nil {
-		return tx.ReplaceMembers(ctx, g.TenantID, g.ID, *c.Members)
+		joined, left, err = tx.ReplaceMembers(ctx, g.TenantID, g.ID, *c.Members, now)
+		g.moved(len(joined), len(left), now)
+		return joined, left, err
 	}
 	if len(c.Remove) > 0 {
-		if left, err = tx.RemoveMembers(ctx, g.TenantID, g.ID, c.Remove); err != nil {
+		if left, err = tx.RemoveMembers(ctx, g.TenantID, g.ID, c.Remove, now); err != nil {
 			return nil, nil, err
 		}
+		g.moved(0, len(left), now)
 	}
 	if len(c.Add) > 0 {
-		if joined, err = tx.AddMembers(ctx, g.TenantID, g.ID, c.Add); err != nil {
+		if joined, err = tx.AddMembers(ctx, g.TenantID, g.ID, c.Add, now); err != nil {
 			return nil, nil, err
 		}
+		g.moved(len(joined), 0, now)
 	}
 	return joined, left, nil
+}
+
+// moved is what a store's member change that let joined users in and
+// left users out did to the group's row (see Tx.AddMembers).
+func (g *Group) moved(joined, left int, now time.Time) {
+	if joined+left > 0 {
+		g.Members += joined - left
+		g.Version++
+		g.UpdatedAt = now
+	}
 }
 
 // DeleteGroup deletes the group; its members lose the roles it gave them

@@ -261,19 +261,21 @@ type Tx interface {
 	// returns only the total. It returns no coded error.
 	FindGroups(ctx context.Context, p GroupFindParams) ([]Group, int, error)
 	// AddMembers makes the users members of the tenant's group, and
-	// returns those who were not members before, once each; the group's
-	// Members count follows in the same step, without reading the member
-	// list. It returns invalid, naming it, for an id that is not a user of
-	// the tenant (adding nobody), and not_found for the group.
-	AddMembers(ctx context.Context, tenantID string, groupID uuid.UUID, userIDs []uuid.UUID) ([]uuid.UUID, error)
+	// returns those who were not members before, once each. When anyone
+	// joined, the group's Members count, Version (one more) and UpdatedAt
+	// (now) follow in the same step, without reading the member list. It
+	// returns invalid, naming it, for an id that is not a user of the
+	// tenant (adding nobody), and not_found for the group.
+	AddMembers(ctx context.Context, tenantID string, groupID uuid.UUID, userIDs []uuid.UUID, now time.Time) ([]uuid.UUID, error)
 	// RemoveMembers removes the users from the tenant's group and returns
 	// those who were members, once each; ids of non-members are no
-	// error. The Members count follows. It returns not_found for the
-	// group.
-	RemoveMembers(ctx context.Context, tenantID string, groupID uuid.UUID, userIDs []uuid.UUID) ([]uuid.UUID, error)
+	// error. The group follows as for AddMembers. It returns not_found for
+	// the group.
+	RemoveMembers(ctx context.Context, tenantID string, groupID uuid.UUID, userIDs []uuid.UUID, now time.Time) ([]uuid.UUID, error)
 	// ReplaceMembers makes userIDs the group's whole member list and
-	// returns who joined and who left. Errors as AddMembers.
-	ReplaceMembers(ctx context.Context, tenantID string, groupID uuid.UUID, userIDs []uuid.UUID) (added, removed []uuid.UUID, err error)
+	// returns who joined and who left; the group follows as for
+	// AddMembers. Errors as AddMembers.
+	ReplaceMembers(ctx context.Context, tenantID string, groupID uuid.UUID, userIDs []uuid.UUID, now time.Time) (added, removed []uuid.UUID, err error)
 	// ListMembers returns up to limit members of the tenant's group,
 	// ordered by user id, after after (exclusive) unless it is uuid.Nil,
 	// each with the user's email and display name. An unknown group has

@@ -235,7 +235,7 @@ func (s *Store) knownUsers(tenantID string, ids []uuid.UUID) ([]uuid.UUID, error
 	return out, nil
 }
 
-func (t *tx) AddMembers(_ context.Context, tenantID string, groupID uuid.UUID, userIDs []uuid.UUID) ([]uuid.UUID, error) {
+func (t *tx) AddMembers(_ context.Context, tenantID string, groupID uuid.UUID, userIDs []uuid.UUID, now time.Time) ([]uuid.UUID, error) {
 	g, err := t.writeGroup(tenantID, groupID)
 	if err != nil {
 		return nil, err
@@ -246,10 +246,11 @@ func (t *tx) AddMembers(_ context.Context, tenantID string, groupID uuid.UUID, u
 	}
 	ids = slices.DeleteFunc(ids, func(id uuid.UUID) bool { _, in := g.members[id]; return in })
 	t.join(g, ids)
+	t.touch(g, len(ids), now)
 	return ids, nil
 }
 
-func (t *tx) RemoveMembers(_ context.Context, tenantID string, groupID uuid.UUID, userIDs []uuid.UUID) ([]uuid.UUID, error) {
+func (t *tx) RemoveMembers(_ context.Context, tenantID string, groupID uuid.UUID, userIDs []uuid.UUID, now time.Time) ([]uuid.UUID, error) {
 	g, err := t.writeGroup(tenantID, groupID)
 	if err != nil {
 		return nil, err
@@ -261,10 +262,12 @@ func (t *tx) RemoveMembers(_ context.Context, tenantID string, groupID uuid.UUID
 		}
 	}
 	t.leave(g, ids)
+	t.touch(g, len(ids), now)
 	return ids, nil
 }
 
-func (t *tx) ReplaceMembers(_ context.Context, tenantID string, groupID uuid.UUID, userIDs []uuid.UUID) (added, removed []uuid.UUID, err error) {
+func (t *tx) ReplaceMembers(_ context.Context, tenantID string, groupID uuid.UUID, userIDs []uuid.UUID,
+	now time.Time) (added, removed []uuid.UUID, err error) {
 	g, err := t.writeGroup(tenantID, groupID)
 	if err != nil {
 		return nil, nil, err
@@ -287,7 +290,19 @@ func (t *tx) ReplaceMembers(_ context.Context, tenantID string, groupID uuid.UUI
 	}
 	t.leave(g, removed)
 	t.join(g, added)
+	t.touch(g, len(added)+len(removed), now)
 	return added, removed, nil
+}
+
+// touch moves g's Version and UpdatedAt after a member change that
+// changed n memberships (none: nothing).
+func (t *tx) touch(g *group, n int, now time.Time) {
+	if n == 0 {
+		return
+	}
+	version, updated := g.Version, g.UpdatedAt
+	g.Version, g.UpdatedAt = g.Version+1, now
+	t.onUndo(func() { g.Version, g.UpdatedAt = version, updated })
 }
 
 // writeGroup returns the tenant's group a write changes, or an error.

@@ -40,6 +40,10 @@ const insertWanted = `ins AS (INSERT INTO {s}.group_members (tenant_id, group_id
 			AND EXISTS (SELECT 1 FROM {s}.groups g WHERE g.tenant_id = $1 AND g.id = $2)
 		ON CONFLICT DO NOTHING RETURNING user_id)`
 
+// touched moves a group's version and time ($4) with a change of its
+// members, in the statement that makes it.
+const touched = `version = version + 1, updated_at = $4`
+
 // memberResult is what every member change returns: whether the group
 // exists, the missing id, and who joined and who left.
 const memberResult = `SELECT EXISTS (SELECT 1 FROM {s}.groups WHERE tenant_id = $1 AND id = $2),
@@ -77,14 +81,14 @@ func newGroupQueries(inline func(string) string) groupQueries {
 			SELECT EXISTS (SELECT 1 FROM g), ARRAY(SELECT user_id FROM m)`),
 		addMembers: inline(`WITH ` + wantMembers + `, ` + insertWanted + `,
 				del AS (SELECT NULL::uuid AS user_id WHERE false),
-				cnt AS (UPDATE {s}.groups SET members = members + (SELECT count(*) FROM ins)
+				cnt AS (UPDATE {s}.groups SET members = members + (SELECT count(*) FROM ins), ` + touched + `
 					WHERE tenant_id = $1 AND id = $2 AND EXISTS (SELECT 1 FROM ins))
 			` + memberResult),
 		removeMembers: inline(`WITH missing AS (SELECT NULL::uuid AS user_id WHERE false),
 				ins AS (SELECT NULL::uuid AS user_id WHERE false),
 				del AS (DELETE FROM {s}.group_members WHERE tenant_id = $1 AND group_id = $2
 					AND user_id = ANY ($3::text::uuid[]) RETURNING user_id),
-				cnt AS (UPDATE {s}.groups SET members = members - (SELECT count(*) FROM del)
+				cnt AS (UPDATE {s}.groups SET members = members - (SELECT count(*) FROM del), ` + touched + `
 					WHERE tenant_id = $1 AND id = $2 AND EXISTS (SELECT 1 FROM del))
 			` + memberResult),
 		// The one change that reads the member list, as it must: an
@@ -93,8 +97,9 @@ func newGroupQueries(inline func(string) string) groupQueries {
 				del AS (DELETE FROM {s}.group_members m WHERE m.tenant_id = $1 AND m.group_id = $2
 					AND NOT EXISTS (SELECT 1 FROM missing)
 					AND NOT EXISTS (SELECT 1 FROM want w WHERE w.user_id = m.user_id) RETURNING user_id),
-				cnt AS (UPDATE {s}.groups SET members = members + (SELECT count(*) FROM ins) - (SELECT count(*) FROM del)
-					WHERE tenant_id = $1 AND id = $2)
+				cnt AS (UPDATE {s}.groups SET members = members + (SELECT count(*) FROM ins) - (SELECT count(*) FROM del),
+					` + touched + `
+					WHERE tenant_id = $1 AND id = $2 AND (EXISTS (SELECT 1 FROM ins) OR EXISTS (SELECT 1 FROM del)))
 			` + memberResult),
 		// A keyset walk of the group_members primary key, each member's
 		// user by key.
@@ -288,29 +293,31 @@ func (t *tx) FindGroups(ctx context.Context, p usermgmt.GroupFindParams) ([]user
 	return groups, total, err
 }
 
-func (t *tx) AddMembers(ctx context.Context, tenantID string, groupID uuid.UUID, userIDs []uuid.UUID) ([]uuid.UUID, error) {
-	added, _, err := t.changeMembers(ctx, t.gq().addMembers, tenantID, groupID, userIDs)
+func (t *tx) AddMembers(ctx context.Context, tenantID string, groupID uuid.UUID, userIDs []uuid.UUID, now time.Time) ([]uuid.UUID, error) {
+	added, _, err := t.changeMembers(ctx, t.gq().addMembers, tenantID, groupID, userIDs, now)
 	return added, err
 }
 
-func (t *tx) RemoveMembers(ctx context.Context, tenantID string, groupID uuid.UUID, userIDs []uuid.UUID) ([]uuid.UUID, error) {
-	_, removed, err := t.changeMembers(ctx, t.gq().removeMembers, tenantID, groupID, userIDs)
+func (t *tx) RemoveMembers(ctx context.Context, tenantID string, groupID uuid.UUID, userIDs []uuid.UUID, now time.Time) ([]uuid.UUID, error) {
+	_, removed, err := t.changeMembers(ctx, t.gq().removeMembers, tenantID, groupID, userIDs, now)
 	return removed, err
 }
 
-func (t *tx) ReplaceMembers(ctx context.Context, tenantID string, groupID uuid.UUID, userIDs []uuid.UUID) (added, removed []uuid.UUID, err error) {
-	return t.changeMembers(ctx, t.gq().replaceMembers, tenantID, groupID, userIDs)
+func (t *tx) ReplaceMembers(ctx context.Context, tenantID string, groupID uuid.UUID, userIDs []uuid.UUID,
+	now time.Time) (added, removed []uuid.UUID, err error) {
+	return t.changeMembers(ctx, t.gq().replaceMembers, tenantID, groupID, userIDs, now)
 }
 
 // changeMembers runs one member change (a statement ending in
 // memberResult) and reads its result.
-func (t *tx) changeMembers(ctx context.Context, query, tenantID string, groupID uuid.UUID, userIDs []uuid.UUID) (added, removed []uuid.UUID, err error) {
+func (t *tx) changeMembers(ctx context.Context, query, tenantID string, groupID uuid.UUID, userIDs []uuid.UUID,
+	now time.Time) (added, removed []uuid.UUID, err error) {
 	var (
 		found     bool
 		missing   sql.NullString
 		ins, dels []string
 	)
-	err = t.db.QueryRowContext(ctx, query, tenantID, uuidArg(groupID), uuidsArg(userIDs)).
+	err = t.db.QueryRowContext(ctx, query, tenantID, uuidArg(groupID), uuidsArg(userIDs), now).
 		Scan(&found, &missing, pgdialect.Array(&ins), pgdialect.Array(&dels))
 	switch {
 	case err != nil:

@@ -74,16 +74,16 @@ func TestGroupMemberChangeTouchesOnlyTheMember(t *testing.T) {
 	_, err = db.DB.Exec(`ANALYZE ` + q + `.groups`)
 	require.NoError(t, err)
 	inTx(t, s, func(ctx context.Context, tx usermgmt.Tx) error {
-		if _, err := tx.RemoveMembers(ctx, "acme", gid, []uuid.UUID{one}); err != nil {
+		if _, err := tx.RemoveMembers(ctx, "acme", gid, []uuid.UUID{one}, time.Now()); err != nil {
 			return err
 		}
-		if _, err := tx.AddMembers(ctx, "acme", gid, []uuid.UUID{one}); err != nil {
+		if _, err := tx.AddMembers(ctx, "acme", gid, []uuid.UUID{one}, time.Now()); err != nil {
 			return err
 		}
 		_, err := tx.SyncRoles(ctx, "acme", uuid.Nil, []uuid.UUID{one}, []usermgmt.Role{usermgmt.RoleAgent}, time.Now())
 		return err
 	})
-	change := fmt.Sprintf(`('acme', '%s', '{%s}')`, gid, one)
+	change := fmt.Sprintf(`('acme', '%s', '{%s}', now())`, gid, one)
 	// reads is how often group_members may show in the plan: the insert
 	// or delete itself, and the delete's probe; the member's groups, twice,
 	// for its roles; a count or a read of the member list would be one

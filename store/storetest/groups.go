@@ -64,7 +64,7 @@ func (f *fixture) mustGetGroup(tenantID string, id uuid.UUID) usermgmt.Group {
 }
 
 func (f *fixture) add(g usermgmt.Group, ids ...uuid.UUID) ([]uuid.UUID, error) {
-	return inTx(f, func(tx usermgmt.Tx) ([]uuid.UUID, error) { return tx.AddMembers(f.ctx, g.TenantID, g.ID, ids) })
+	return inTx(f, func(tx usermgmt.Tx) ([]uuid.UUID, error) { return tx.AddMembers(f.ctx, g.TenantID, g.ID, ids, base) })
 }
 
 func (f *fixture) mustAdd(g usermgmt.Group, ids ...uuid.UUID) []uuid.UUID {
@@ -178,15 +178,15 @@ func testGroupsOfOtherTenantAreNotFound(t *testing.T, f *fixture) {
 	moved.TenantID, moved.DisplayName = globex, "Mine now"
 	requireCode(t, f.do(func(tx usermgmt.Tx) error { return tx.UpdateGroup(f.ctx, &moved) }), usermgmt.CodeNotFound, "UpdateGroup")
 	_, err = inTx(f, func(tx usermgmt.Tx) ([]uuid.UUID, error) {
-		return tx.AddMembers(f.ctx, globex, g.ID, []uuid.UUID{gx.ID})
+		return tx.AddMembers(f.ctx, globex, g.ID, []uuid.UUID{gx.ID}, base)
 	})
 	requireCode(t, err, usermgmt.CodeNotFound, "AddMembers")
 	_, err = inTx(f, func(tx usermgmt.Tx) ([]uuid.UUID, error) {
-		return tx.RemoveMembers(f.ctx, globex, g.ID, []uuid.UUID{ana.ID})
+		return tx.RemoveMembers(f.ctx, globex, g.ID, []uuid.UUID{ana.ID}, base)
 	})
 	requireCode(t, err, usermgmt.CodeNotFound, "RemoveMembers")
 	err = f.do(func(tx usermgmt.Tx) error {
-		_, _, err := tx.ReplaceMembers(f.ctx, globex, g.ID, nil)
+		_, _, err := tx.ReplaceMembers(f.ctx, globex, g.ID, nil, base)
 		return err
 	})
 	requireCode(t, err, usermgmt.CodeNotFound, "ReplaceMembers")
@@ -220,22 +220,44 @@ func testAddRemoveMembersReturnChangesAndCount(t *testing.T, f *fixture) {
 	g := f.mustGroup(acme, "HR")
 	a, b, c := f.direct(acme, "a@acme.test"), f.direct(acme, "b@acme.test"), f.direct(acme, "c@acme.test")
 
-	require.Equal(t, sortedIDs([]uuid.UUID{a.ID, b.ID}), sortedIDs(f.mustAdd(g, a.ID, b.ID, a.ID)), "each new member once")
-	require.Equal(t, []uuid.UUID{c.ID}, f.mustAdd(g, b.ID, c.ID), "members already in are not added again")
-	assert.Equal(t, 3, f.mustGetGroup(acme, g.ID).Members)
-	assert.Empty(t, f.mustAdd(g, a.ID))
+	at := func(minutes int) time.Time { return base.Add(time.Duration(minutes) * time.Minute) }
+	change := func(minutes int, fn func(tx usermgmt.Tx, now time.Time) ([]uuid.UUID, error)) []uuid.UUID {
+		t.Helper()
+		return mustTx(f, func(tx usermgmt.Tx) ([]uuid.UUID, error) { return fn(tx, at(minutes)) })
+	}
+	add := func(minutes int, ids ...uuid.UUID) []uuid.UUID {
+		return change(minutes, func(tx usermgmt.Tx, now time.Time) ([]uuid.UUID, error) {
+			return tx.AddMembers(f.ctx, acme, g.ID, ids, now)
+		})
+	}
+	require.Equal(t, sortedIDs([]uuid.UUID{a.ID, b.ID}), sortedIDs(add(1, a.ID, b.ID, a.ID)), "each new member once")
+	require.Equal(t, []uuid.UUID{c.ID}, add(2, b.ID, c.ID), "members already in are not added again")
+	got := f.mustGetGroup(acme, g.ID)
+	assert.Equal(t, 3, got.Members)
+	assert.Equal(t, int64(3), got.Version, "each member change moves the version")
+	assert.Equal(t, at(2), got.UpdatedAt)
+	assert.Empty(t, add(3, a.ID))
+	got = f.mustGetGroup(acme, g.ID)
+	assert.Equal(t, int64(3), got.Version, "a change of nobody moves nothing")
+	assert.Equal(t, at(2), got.UpdatedAt)
 
-	removed := mustTx(f, func(tx usermgmt.Tx) ([]uuid.UUID, error) {
-		return tx.RemoveMembers(f.ctx, acme, g.ID, []uuid.UUID{a.ID, a.ID, newID()})
+	removed := change(4, func(tx usermgmt.Tx, now time.Time) ([]uuid.UUID, error) {
+		return tx.RemoveMembers(f.ctx, acme, g.ID, []uuid.UUID{a.ID, a.ID, newID()}, now)
 	})
 	require.Equal(t, []uuid.UUID{a.ID}, removed, "non-members are no error")
-	got := f.mustGetGroup(acme, g.ID)
+	got = f.mustGetGroup(acme, g.ID)
 	assert.Equal(t, 2, got.Members)
-	assert.Equal(t, int64(1), got.Version, "member changes leave the version to UpdateGroup")
+	assert.Equal(t, int64(4), got.Version)
+	assert.Equal(t, at(4), got.UpdatedAt)
+	assert.Empty(t, change(5, func(tx usermgmt.Tx, now time.Time) ([]uuid.UUID, error) {
+		return tx.RemoveMembers(f.ctx, acme, g.ID, []uuid.UUID{a.ID}, now)
+	}))
+	assert.Equal(t, int64(4), f.mustGetGroup(acme, g.ID).Version)
 
-	g.UpdatedAt = base.Add(time.Minute)
+	g.UpdatedAt = at(6)
 	f.mustDo(func(tx usermgmt.Tx) error { return tx.UpdateGroup(f.ctx, &g) })
 	assert.Equal(t, 2, g.Members, "UpdateGroup reports the members")
+	assert.Equal(t, int64(5), g.Version, "and the version")
 }
 
 func testMembersMustBeUsersOfTheTenant(t *testing.T, f *fixture) {
@@ -248,7 +270,7 @@ func testMembersMustBeUsersOfTheTenant(t *testing.T, f *fixture) {
 		requireCode(t, err, usermgmt.CodeInvalid, "AddMembers")
 		assert.Contains(t, usermgmt.ErrorMessage(err), bad.String(), "the error names the id")
 		err = f.do(func(tx usermgmt.Tx) error {
-			_, _, err := tx.ReplaceMembers(f.ctx, acme, g.ID, []uuid.UUID{bad})
+			_, _, err := tx.ReplaceMembers(f.ctx, acme, g.ID, []uuid.UUID{bad}, base)
 			return err
 		})
 		requireCode(t, err, usermgmt.CodeInvalid, "ReplaceMembers")
@@ -264,15 +286,24 @@ func testReplaceMembersSaysWhoJoinedAndLeft(t *testing.T, f *fixture) {
 	f.mustAdd(g, a.ID, b.ID)
 	var added, removed []uuid.UUID
 	f.mustDo(func(tx usermgmt.Tx) (err error) {
-		added, removed, err = tx.ReplaceMembers(f.ctx, acme, g.ID, []uuid.UUID{b.ID, c.ID, c.ID})
+		added, removed, err = tx.ReplaceMembers(f.ctx, acme, g.ID, []uuid.UUID{b.ID, c.ID, c.ID}, base)
 		return err
 	})
 	assert.Equal(t, []uuid.UUID{c.ID}, added)
 	assert.Equal(t, []uuid.UUID{a.ID}, removed)
-	assert.Equal(t, 2, f.mustGetGroup(acme, g.ID).Members)
+	got := f.mustGetGroup(acme, g.ID)
+	assert.Equal(t, 2, got.Members)
+	assert.Equal(t, int64(3), got.Version, "created, filled, replaced")
+	f.mustDo(func(tx usermgmt.Tx) (err error) {
+		added, removed, err = tx.ReplaceMembers(f.ctx, acme, g.ID, []uuid.UUID{c.ID, b.ID}, base)
+		return err
+	})
+	assert.Empty(t, added)
+	assert.Empty(t, removed)
+	assert.Equal(t, int64(3), f.mustGetGroup(acme, g.ID).Version, "the same members: nothing moves")
 
 	f.mustDo(func(tx usermgmt.Tx) (err error) {
-		added, removed, err = tx.ReplaceMembers(f.ctx, acme, g.ID, nil)
+		added, removed, err = tx.ReplaceMembers(f.ctx, acme, g.ID, nil, base)
 		return err
 	})
 	assert.Empty(t, added)
@@ -463,10 +494,10 @@ func testFailedTxLeavesGroupsAsTheyWere(t *testing.T, f *fixture) {
 	f.sync(acme, g.ID, nil, base)
 	before := f.mustGetGroup(acme, g.ID)
 	err := f.do(func(tx usermgmt.Tx) error {
-		if _, err := tx.AddMembers(f.ctx, acme, g.ID, []uuid.UUID{b.ID}); err != nil {
+		if _, err := tx.AddMembers(f.ctx, acme, g.ID, []uuid.UUID{b.ID}, base); err != nil {
 			return err
 		}
-		if _, err := tx.RemoveMembers(f.ctx, acme, g.ID, []uuid.UUID{a.ID}); err != nil {
+		if _, err := tx.RemoveMembers(f.ctx, acme, g.ID, []uuid.UUID{a.ID}, base); err != nil {
 			return err
 		}
 		if _, err := tx.SyncRoles(f.ctx, acme, uuid.Nil, []uuid.UUID{a.ID, b.ID}, catalogue(), base.Add(time.Hour)); err != nil {
