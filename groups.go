@@ -102,7 +102,7 @@ func (m *Manager) CreateGroup(ctx context.Context, tenantID string, g NewGroup) 
 	if err != nil {
 		return Group{}, err
 	}
-	if err := groupText("externalId", g.ExternalID); err != nil {
+	if err := groupText("externalId", "", g.ExternalID); err != nil {
 		return Group{}, err
 	}
 	if err := memberIDs(g.Members); err != nil {
@@ -494,19 +494,20 @@ func groupName(name string) (string, error) {
 	if name == "" {
 		return "", fieldErrorf(FieldName, CodeInvalid, "a group needs a name")
 	}
-	return name, groupText(FieldName, name)
+	return name, groupText("name", FieldName, name)
 }
 
 // groupText refuses text of a group no store holds or a page shows
-// faithfully: too long, not UTF-8, or with control characters.
-func groupText(field, s string) error {
+// faithfully: too long, not UTF-8, or with control characters. what names
+// it in the message, field (FieldName or "") in the error.
+func groupText(what, field, s string) error {
 	switch {
 	case len(s) > maxGroupText:
-		return fieldErrorf(field, CodeInvalid, "the group's %s is longer than %d bytes", field, maxGroupText)
+		return fieldErrorf(field, CodeInvalid, "the group's %s is longer than %d bytes", what, maxGroupText)
 	case !utf8.ValidString(s):
-		return fieldErrorf(field, CodeInvalid, "the group's %s is not valid text", field)
+		return fieldErrorf(field, CodeInvalid, "the group's %s is not valid text", what)
 	case strings.IndexFunc(s, unicode.IsControl) >= 0:
-		return fieldErrorf(field, CodeInvalid, "the group's %s must not contain control characters", field)
+		return fieldErrorf(field, CodeInvalid, "the group's %s must not contain control characters", what)
 	}
 	return nil
 }
@@ -531,7 +532,7 @@ func checkChange(c *GroupChange) error {
 		c.DisplayName = &name
 	}
 	if c.ExternalID != nil {
-		if err := groupText("externalId", *c.ExternalID); err != nil {
+		if err := groupText("externalId", "", *c.ExternalID); err != nil {
 			return err
 		}
 	}

@@ -2,6 +2,7 @@ package usermgmt_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -66,6 +67,13 @@ func TestGroups(t *testing.T) {
 		_, err := e.m.CreateGroup(e.ctx, tenant, usermgmt.NewGroup{DisplayName: "  "})
 		assert.Equal(t, usermgmt.CodeInvalid, code(err))
 		assert.Equal(t, usermgmt.FieldName, usermgmt.ErrorField(err))
+		for _, bad := range []string{strings.Repeat("n", 257), "HR\nTeam", "HR\xff"} {
+			_, err = e.m.CreateGroup(e.ctx, tenant, usermgmt.NewGroup{DisplayName: bad})
+			assert.Equal(t, usermgmt.CodeInvalid, code(err), "%q", bad)
+			assert.Equal(t, usermgmt.FieldName, usermgmt.ErrorField(err))
+		}
+		_, err = e.m.CreateGroup(e.ctx, tenant, usermgmt.NewGroup{DisplayName: "Ext", ExternalID: strings.Repeat("x", 257)})
+		assert.Equal(t, usermgmt.CodeInvalid, code(err), "a long externalId")
 		_, err = e.m.CreateGroup(e.ctx, tenant, usermgmt.NewGroup{DisplayName: "hr"})
 		assert.Equal(t, usermgmt.CodeConflict, code(err), "names are unique ignoring case")
 		assert.Equal(t, usermgmt.FieldName, usermgmt.ErrorField(err))
