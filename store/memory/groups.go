@@ -29,19 +29,21 @@ type groupKey struct {
 
 func nameKey(tenantID, name string) groupKey { return groupKey{tenantID, strings.ToLower(name)} }
 
-// groups is the store's part for groups: each group by id, by folded name,
-// and for each user the groups they are a member of, so that a member
-// change touches only that member.
+// groups is the store's part for groups: each group by id, by folded name
+// and by tenant, and for each user the groups they are a member of, so
+// that a member change touches only that member and a tenant's list only
+// that tenant.
 type groups struct {
 	byID     map[uuid.UUID]*group
 	byName   map[groupKey]uuid.UUID
+	byTenant map[string]map[uuid.UUID]*group
 	memberOf map[uuid.UUID]map[uuid.UUID]struct{} // user id -> group ids
 }
 
 func (s *Store) groupsOf() *groups {
 	if s.grp.byID == nil {
 		s.grp = groups{byID: map[uuid.UUID]*group{}, byName: map[groupKey]uuid.UUID{},
-			memberOf: map[uuid.UUID]map[uuid.UUID]struct{}{}}
+			byTenant: map[string]map[uuid.UUID]*group{}, memberOf: map[uuid.UUID]map[uuid.UUID]struct{}{}}
 	}
 	return &s.grp
 }
@@ -88,11 +90,8 @@ func (t *tx) CreateGroup(_ context.Context, in *usermgmt.Group) error {
 	in.Members, in.Version = 0, 1
 	g := &group{Group: *in, members: map[uuid.UUID]struct{}{}}
 	g.Roles = slices.Clone(in.Roles)
-	gs.byID[g.ID], gs.byName[k] = g, g.ID
-	t.onUndo(func() {
-		delete(gs.byID, g.ID)
-		delete(gs.byName, k)
-	})
+	gs.add(g, k)
+	t.onUndo(func() { gs.remove(g, k) })
 	return nil
 }
 
@@ -164,12 +163,28 @@ func (t *tx) DeleteGroup(_ context.Context, tenantID string, id uuid.UUID) ([]uu
 	t.leave(g, members)
 	gs := t.s.groupsOf()
 	k := nameKey(g.TenantID, g.DisplayName)
+	gs.remove(g, k)
+	t.onUndo(func() { gs.add(g, k) })
+	return members, nil
+}
+
+// add indexes g under its id, its name key k and its tenant.
+func (gs *groups) add(g *group, k groupKey) {
+	gs.byID[g.ID], gs.byName[k] = g, g.ID
+	if gs.byTenant[g.TenantID] == nil {
+		gs.byTenant[g.TenantID] = map[uuid.UUID]*group{}
+	}
+	gs.byTenant[g.TenantID][g.ID] = g
+}
+
+// remove is the inverse of add.
+func (gs *groups) remove(g *group, k groupKey) {
 	delete(gs.byID, g.ID)
 	delete(gs.byName, k)
-	t.onUndo(func() {
-		gs.byID[g.ID], gs.byName[k] = g, g.ID
-	})
-	return members, nil
+	delete(gs.byTenant[g.TenantID], g.ID)
+	if len(gs.byTenant[g.TenantID]) == 0 {
+		delete(gs.byTenant, g.TenantID)
+	}
 }
 
 func (t *tx) FindGroups(_ context.Context, p usermgmt.GroupFindParams) ([]usermgmt.Group, int, error) {
@@ -202,7 +217,7 @@ func (t *tx) FindGroups(_ context.Context, p usermgmt.GroupFindParams) ([]usermg
 			keep(gs.byID[id])
 		}
 	default:
-		for _, g := range gs.byID {
+		for _, g := range gs.byTenant[p.TenantID] {
 			keep(g)
 		}
 	}
