@@ -26,6 +26,11 @@
   const groupsGiving = (u, role) => (u.group_roles || []).filter((g) => g.role === role).map((g) => g.group);
   const direct = (u, role) => (u.direct_roles || u.roles).includes(role);
   const viaText = (groups) => "via " + groups.join(", ");
+  // lacksSources tells a user whose roles come from groups that an answer
+  // did not name (the answers of role changes and actions may leave
+  // group_roles out; GET /users/{id} fills it).
+  const lacksSources = (u) => !(u.group_roles || []).length && u.roles.some((r) => !direct(u, r));
+  const theGroups = (groups) => (groups.length > 1 ? "the groups " : "the group ") + groups.join(", ");
 
   async function initUsers() {
     const state = { roles: [], status: "", role: "", q: "", cursor: "", users: [], selected: null, activityCursor: "",
@@ -175,8 +180,8 @@
         const groups = groupsGiving(u, r), d = roleDef(r);
         const via = !groups.length ? "" : (direct(u, r) ? "also " : "") + viaText(groups);
         return el("li", { class: "chip" + (groups.length ? " chip-group" : ""), dataset: { role: r },
-          title: d.description + (via ? " (" + (direct(u, r) ? "granted directly, and through " : "through ")
-            + groups.join(", ") + ")" : "") }, d.display_name, via ? el("span", { class: "via", text: " " + via }) : null);
+          title: d.description + (via ? " (" + (direct(u, r) ? "granted directly, and by " : "given by ")
+            + theGroups(groups) + ")" : "") }, d.display_name, via ? el("span", { class: "via", text: " " + via }) : null);
       }));
     }
     // personCell is the name, where there is one, over the email.
@@ -220,7 +225,8 @@
     }
     // replaceUser puts a user the server returned everywhere it shows: the
     // row (or none, when it left the filtered list) and the panel.
-    function replaceUser(u) {
+    function replaceUser(u, read) {
+      if (!read && lacksSources(u)) reread(u); // then again, with where its roles come from
       state.users = state.users.map((x) => (x.id === u.id ? u : x));
       if ((state.status && u.status !== state.status) || (state.role && !u.roles.includes(state.role))) {
         state.users = state.users.filter((x) => x.id !== u.id);
@@ -230,7 +236,7 @@
     }
     // reread fetches a user again after an action that returns nothing.
     async function reread(u) {
-      try { replaceUser(await call("GET", "/users/" + u.id)); } catch (e) { /* the action stands */ }
+      try { replaceUser(await call("GET", "/users/" + u.id), true); } catch (e) { /* the action stands */ }
     }
 
     // report shows why an action failed, next to it. delivery_failed is
@@ -508,8 +514,8 @@
         const id = "role-" + r.name, groups = u.roles.includes(r.name) ? groupsGiving(u, r.name) : [];
         const onlyGroup = groups.length > 0 && !direct(u, r.name);
         const note = !groups.length ? null : el("span", { class: "via-note", id: id + "-via", text: onlyGroup
-          ? "Given by the group " + groups.join(", ") + ": change it in your identity provider or on the Provisioning page."
-          : "Also given by the group " + groups.join(", ") + ": turning it off here keeps it through the group." });
+          ? "Given by " + theGroups(groups) + ": change it in your identity provider or on the Provisioning page."
+          : "Also given by " + theGroups(groups) + ": turning it off here keeps it through the group." });
         const box = el("input", { type: "checkbox", id, role: "switch", checked: u.roles.includes(r.name),
           disabled: roles !== "yes" || onlyGroup,
           "aria-describedby": id + "-desc" + (note ? " " + id + "-via" : "") + (rolesWhy ? " roles-why" : "") });
@@ -551,7 +557,7 @@
       try {
         const nu = await call(on ? "PUT" : "DELETE", "/users/" + u.id + "/roles/" + encodeURIComponent(role));
         replaceUser(nu);
-        const kept = !on && nu.roles.includes(role) ? " " + u.email + " still holds it " + viaText(groupsGiving(nu, role)) + "." : "";
+        const kept = !on && nu.roles.includes(role) ? " " + u.email + " still holds it " + viaText(groupsGiving(u, role)) + "." : "";
         toast((on ? "Granted " : "Revoked ") + roleDef(role).display_name + (on ? " to " : " from ") + u.email + "." + kept);
         loadActivity(false);
       } catch (e) { box.checked = !on; showError("roles-error", e.message); }
