@@ -15,9 +15,9 @@ import (
 )
 
 // provisioned gives the site what an identity provider leaves behind: a
-// token named Okta, used once, and ana, made with it, with a name and the
-// role agent. It returns the token and ana.
-func (s *site) provisioned(t *testing.T) (usermgmt.ProvisioningToken, usermgmt.User) {
+// token named Okta, used once, and a person made with it, with the
+// profile and the role agent. It returns the token and the person.
+func (s *site) provisioned(t *testing.T, email string, p usermgmt.Profile) (usermgmt.ProvisioningToken, usermgmt.User) {
 	t.Helper()
 	ctx := context.Background()
 	tok, secret, err := s.m.CreateProvisioningToken(usermgmt.AsSystem(ctx), tenant, "Okta")
@@ -27,13 +27,12 @@ func (s *site) provisioned(t *testing.T) (usermgmt.ProvisioningToken, usermgmt.U
 	if _, err := s.m.AuthenticateProvisioning(ctx, secret); err != nil {
 		t.Fatal(err)
 	}
-	ana, err := s.m.ProvisionUser(usermgmt.AsProvisioner(ctx, tok), tenant, usermgmt.Provision{Email: "ana@acme.test",
-		Roles: []usermgmt.Role{usermgmt.RoleAgent}, Active: true,
-		Profile: usermgmt.Profile{GivenName: "Ana", FamilyName: "Sousa", ExternalID: "00u1"}})
+	u, err := s.m.ProvisionUser(usermgmt.AsProvisioner(ctx, tok), tenant, usermgmt.Provision{Email: email,
+		Roles: []usermgmt.Role{usermgmt.RoleAgent}, Active: true, Profile: p})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tok, ana
+	return tok, u
 }
 
 // group makes a group of the tenant with members, mapped to roles.
@@ -50,6 +49,9 @@ func (s *site) group(t *testing.T, name string, roles []usermgmt.Role, members .
 	return g
 }
 
+// anaProfile is what the identity provider says of ana.
+var anaProfile = usermgmt.Profile{GivenName: "Ana", FamilyName: "Sousa", ExternalID: "00u1"}
+
 // TestBrowserProvisioning: a tenant admin reaches the Provisioning view
 // from the nav, copies the SCIM URL, makes a token (the secret shows once,
 // is copied, and works), revokes one after a confirmation, sees the empty
@@ -64,7 +66,7 @@ func TestBrowserProvisioning(t *testing.T) {
 	ctx := context.Background()
 	_, secret := st.enrolled(t, adminEmail, adminPassword, usermgmt.RoleTenantAdmin)
 	_, hrSecret := st.enrolled(t, "hr@acme.test", newPassword, usermgmt.RoleHRAdmin)
-	_, ana := st.provisioned(t)
+	_, ana := st.provisioned(t, "ana@acme.test", anaProfile)
 
 	b := startBrowser(t, chromium)
 	page, cancel := context.WithTimeout(b, 120*time.Second)
@@ -237,7 +239,7 @@ func TestBrowserRoleSources(t *testing.T) {
 	shots := screenshotDir(t)
 	st := newSite(t, nil, nil)
 	_, secret := st.enrolled(t, adminEmail, adminPassword, usermgmt.RoleTenantAdmin)
-	_, ana := st.provisioned(t) // direct: agent
+	_, ana := st.provisioned(t, "ana@acme.test", anaProfile) // direct: agent
 	st.group(t, "HR Team", []usermgmt.Role{usermgmt.RoleSupervisor, usermgmt.RoleAgent}, ana.ID)
 	st.group(t, "Agents Lisbon", []usermgmt.Role{usermgmt.RoleSupervisor}, ana.ID)
 

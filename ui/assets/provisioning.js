@@ -132,7 +132,7 @@
         el("td", { "data-label": "Members", text: String(g.members) }),
         el("td", { "data-label": "Roles" }, roles),
         el("td", { class: "row-actions" }, el("button", { type: "button", class: "secondary", text: "Edit roles",
-          "aria-label": "Edit the roles of " + g.display_name, onclick: () => editGroup(g) })));
+          "aria-label": "Edit roles of " + g.display_name, onclick: () => editGroup(g) })));
     }
     $("groups-more").addEventListener("click", () => loadGroups(true));
     $("groups-reload").addEventListener("click", async () => {

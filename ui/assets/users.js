@@ -187,7 +187,7 @@
     // personCell is the name, where there is one, over the email.
     function personCell(u) {
       const name = personName(u);
-      return name ? [el("span", { class: "person-name", text: name }), el("span", { class: "person-email" }, ...ui.breakable(u.email))]
+      return name ? [el("span", { class: "person-name", text: name }), " ", el("span", { class: "person-email" }, ...ui.breakable(u.email))]
         : ui.breakable(u.email);
     }
     // markers are what the status alone does not say: a paused sign-in and
@@ -213,7 +213,7 @@
       actions.append(err);
       const tr = el("tr", { dataset: { id: u.id, email: u.email }, class: state.selected && state.selected.id === u.id ? "selected" : "" },
         el("td", { "data-label": "User" }, el("button", { type: "button", class: "link",
-          "aria-label": "Open details of " + (personName(u) ? personName(u) + ", " : "") + u.email,
+          "aria-label": "Open details of " + (personName(u) ? personName(u) + " " : "") + u.email,
           onclick: (e) => { e.stopPropagation(); openPanel(u.id); } }, ...personCell(u))),
         el("td", { "data-label": "Status" }, statusBadge(u.status), ...markers(u)),
         el("td", { "data-label": "Roles" }, roleChips(u)),
