@@ -124,7 +124,7 @@ func appendUser(b []byte, u *User) []byte {
 	case u.AllowedActions == nil:
 		b = append(b, "null"...)
 	default:
-		b = appendAllowed(b, u.AllowedActions)
+		b = appendStrings(b, u.AllowedActions)
 	}
 	b = append(b, `,"action_reasons":`...)
 	b = appendReasons(b, u.ActionReasons)
@@ -136,14 +136,7 @@ func appendRoles(b []byte, roles []usermgmt.Role) []byte {
 	if roles == nil {
 		return append(b, "null"...)
 	}
-	b = append(b, '[')
-	for i, r := range roles {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, string(r))
-	}
-	return append(b, ']')
+	return appendStrings(b, roles)
 }
 
 func appendTimePtr(b []byte, t *time.Time) []byte {
@@ -153,13 +146,14 @@ func appendTimePtr(b []byte, t *time.Time) []byte {
 	return appendTime(b, *t)
 }
 
-func appendAllowed(b []byte, as []usermgmt.Action) []byte {
+// appendStrings writes a list of strings, [] for none.
+func appendStrings[S ~string](b []byte, xs []S) []byte {
 	b = append(b, '[')
-	for i, a := range as {
+	for i, x := range xs {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, string(a))
+		b = appendString(b, string(x))
 	}
 	return append(b, ']')
 }

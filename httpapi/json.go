@@ -117,7 +117,7 @@ func actionsOf(as usermgmt.Actions) *actionForms {
 	}
 	f := &actionForms{allowed: as.Allowed(), reasons: map[usermgmt.Action]string{}}
 	as.Reasons(func(a usermgmt.Action, why string) { f.reasons[a] = why })
-	f.allowedJSON = appendAllowed(nil, f.allowed)
+	f.allowedJSON = appendStrings(nil, f.allowed)
 	f.reasonsJSON = appendReasons(nil, f.reasons)
 	if actionCacheSize.Add(1) <= actionCacheMax {
 		actionCache.Store(as, f)
