@@ -470,29 +470,10 @@ var a11yViews = []a11yView{
 			chromedp.Click(chromedp.ID("token-create")), waitFor(`document.getElementById("secret-dialog").open`))
 		return ctx
 	}},
-	{"provisioning, a token name refused", func(f *a11yFixture) context.Context {
-		ctx := f.provisioning()
-		f.do(ctx, "create without a name", chromedp.Click(chromedp.ID("token-create")),
-			waitFor(`!document.getElementById("token-name-error").hidden`))
-		return ctx
-	}},
 	{"provisioning, a group's roles", func(f *a11yFixture) context.Context {
 		ctx := f.provisioning()
 		f.do(ctx, "edit roles", chromedp.Click(chromedp.CSS(`#group-rows tr[data-name="HR Team"] button`)),
 			waitFor(`document.getElementById("group-dialog").open`))
-		return ctx
-	}},
-	{"provisioning, revoke dialog", func(f *a11yFixture) context.Context {
-		ctx := f.provisioning()
-		f.do(ctx, "revoke", chromedp.Click(chromedp.CSS(`#token-rows button`)),
-			waitFor(`document.getElementById("ask-dialog") && document.getElementById("ask-dialog").open`))
-		return ctx
-	}},
-	{"provisioning without access", func(f *a11yFixture) context.Context {
-		ctx := f.tab()
-		f.do(ctx, "sign in as an agent", append(f.st.signIn(f.t, "agent@acme.test", newPassword, f.agentSecret, false),
-			waitFor(`location.pathname === "/"`), chromedp.Navigate(f.st.url+"/provisioning"),
-			waitFor(`!document.getElementById("prov-no-access").hidden`))...)
 		return ctx
 	}},
 	{"panel of a provisioned user with roles from groups", func(f *a11yFixture) context.Context {
