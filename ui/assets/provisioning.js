@@ -19,7 +19,9 @@
     try { me = await call("GET", "/me"); } catch (e) {
       $("prov-loading").hidden = true; showError("prov-error", e.message); return;
     }
-    $("prov-sign-out").addEventListener("click", async () => { try { await call("POST", "/auth/logout"); } finally { go(cfg.login); } });
+    $("prov-sign-out").addEventListener("click", async () => {
+      try { await call("POST", "/auth/logout"); } finally { go(cfg.login); }
+    });
     $("prov-loading").hidden = true;
     if (!ui.isTenantAdmin(me)) {
       const n = $("prov-no-access"); n.hidden = false;
@@ -41,7 +43,9 @@
     async function loadTokens() {
       showError("tokens-error", "");
       let list;
-      try { list = (await call("GET", "/provisioning/tokens")).tokens; } catch (e) { showError("tokens-error", e.message); return; }
+      try { list = (await call("GET", "/provisioning/tokens")).tokens; } catch (e) {
+        showError("tokens-error", e.message); return;
+      }
       $("token-rows").replaceChildren(...list.map(tokenRow));
       $("tokens-table").hidden = list.length === 0;
       $("tokens-empty").hidden = list.length > 0;
@@ -72,7 +76,10 @@
     $("token-form").addEventListener("submit", async (e) => {
       e.preventDefault(); clearErrors($("token-form"));
       const name = $("token-name").value.trim();
-      if (!name) { showError("token-name-error", "Name the token, for example after your identity provider.", $("token-name")); return; }
+      if (!name) {
+        showError("token-name-error", "Name the token, for example after your identity provider.", $("token-name"));
+        return;
+      }
       const b = $("token-create"); busy(b, true);
       try {
         const made = await call("POST", "/provisioning/tokens", { name });
@@ -148,8 +155,9 @@
       $("group-dialog-name").textContent = g.display_name;
       $("group-role-list").replaceChildren(...state.roles.map((r) => {
         const id = "group-role-" + r.name;
-        return el("li", {}, el("input", { type: "checkbox", id, value: r.name, name: "group-role", checked: g.roles.includes(r.name),
-          "aria-describedby": id + "-desc" }), ui.roleLabel(r, id));
+        const box = el("input", { type: "checkbox", id, value: r.name, name: "group-role", checked: g.roles.includes(r.name),
+          "aria-describedby": id + "-desc" });
+        return el("li", {}, box, ui.roleLabel(r, id));
       }));
       $("group-dialog").showModal();
       focusFirst(document.querySelector('input[name="group-role"]'));
@@ -171,8 +179,8 @@
         state.groups = state.groups.map((x) => (x.id === ng.id ? ng : x));
         renderGroups();
         $("group-dialog").close();
-        toast(ng.display_name + ": " + (ng.roles.length ? "members hold " + ng.roles.map((r) => roleDef(r).display_name).join(", ")
-          : "no roles") + ".");
+        const names = ng.roles.map((r) => roleDef(r).display_name).join(", ");
+        toast(ng.display_name + ": " + (names ? "members hold " + names : "no roles") + ".");
       } catch (err) {
         showError("group-error", err.message, err.field === "role" ? document.querySelector('input[name="group-role"]') : null);
       } finally { busy(b, false); }

@@ -187,8 +187,8 @@
     // personCell is the name, where there is one, over the email.
     function personCell(u) {
       const name = personName(u);
-      return name ? [el("span", { class: "person-name", text: name }), " ", el("span", { class: "person-email" }, ...ui.breakable(u.email))]
-        : ui.breakable(u.email);
+      if (!name) return ui.breakable(u.email);
+      return [el("span", { class: "person-name", text: name }), " ", el("span", { class: "person-email" }, ...ui.breakable(u.email))];
     }
     // markers are what the status alone does not say: a paused sign-in and
     // an expired invitation.
@@ -520,7 +520,8 @@
           disabled: roles !== "yes" || onlyGroup,
           "aria-describedby": id + "-desc" + (note ? " " + id + "-via" : "") + (rolesWhy ? " roles-why" : "") });
         box.addEventListener("change", () => toggleRole(u, r.name, box));
-        return el("li", { dataset: { role: r.name } }, box, el("label", { for: id }, el("span", { class: "name", text: r.display_name }),
+        return el("li", { dataset: { role: r.name } }, box, el("label", { for: id },
+          el("span", { class: "name", text: r.display_name }),
           el("span", { class: "desc", id: id + "-desc", text: r.description }), note));
       }));
       const rw = $("roles-why") || el("p", { id: "roles-why", class: "muted small" });
@@ -557,7 +558,8 @@
       try {
         const nu = await call(on ? "PUT" : "DELETE", "/users/" + u.id + "/roles/" + encodeURIComponent(role));
         replaceUser(nu);
-        const kept = !on && nu.roles.includes(role) ? " " + u.email + " still holds it " + viaText(groupsGiving(u, role)) + "." : "";
+        const kept = !on && nu.roles.includes(role)
+          ? " " + u.email + " still holds it " + viaText(groupsGiving(u, role)) + "." : "";
         toast((on ? "Granted " : "Revoked ") + roleDef(role).display_name + (on ? " to " : " from ") + u.email + "." + kept);
         loadActivity(false);
       } catch (e) { box.checked = !on; showError("roles-error", e.message); }
