@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -115,6 +116,9 @@ func (e *env) doAs(t testing.TB, secret, method, path, body string, headers ...s
 	w := httptest.NewRecorder()
 	e.h.ServeHTTP(w, req)
 	r := reply{code: w.Code, hdr: w.Header(), raw: w.Body.String()}
+	if r.code == http.StatusInternalServerError {
+		t.Logf("%s %s: 500; the handler logged: %s", method, path, e.logs.String())
+	}
 	if ct := w.Header().Get("Content-Type"); ct != "application/scim+json" {
 		t.Fatalf("%s %s: Content-Type %q", method, path, ct)
 	}
@@ -205,6 +209,9 @@ func (e *env) activity(t testing.TB, tenant, id string) []usermgmt.Event {
 	}
 	return page.Events
 }
+
+// filterQuery is the query string of a filter.
+func filterQuery(f string) string { return "?filter=" + url.QueryEscape(f) }
 
 // memoryStore is the store of the tests that do not depend on one.
 func memoryStore() usermgmt.Store { return memory.New() }
