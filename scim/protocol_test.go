@@ -113,7 +113,7 @@ func TestBodyTooLarge(t *testing.T) {
 	e := newEnv(t, memoryStore(), func(o *scim.Options) { o.MaxBodyBytes = 512 })
 	big := `{"userName":"big@acme.test","displayName":"` + strings.Repeat("x", 600) + `"}`
 	e.do(t, "POST", "/Users", big).wantError(t, http.StatusRequestEntityTooLarge, "")
-	if r := e.do(t, "GET", `/Users?filter=userName eq "big@acme.test"`, "").want(t, http.StatusOK); r.body["totalResults"] != float64(0) {
+	if r := e.do(t, "GET", "/Users"+filterQuery(`userName eq "big@acme.test"`), "").want(t, http.StatusOK); r.body["totalResults"] != float64(0) {
 		t.Fatalf("the refused user was made: %s", r.raw)
 	}
 	e.do(t, "POST", "/Users", userBody("small@acme.test", "S", "M")).want(t, http.StatusCreated)
