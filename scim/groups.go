@@ -85,19 +85,10 @@ func (h *handler) writeGroup(w http.ResponseWriter, r *http.Request, tenant stri
 	return nil
 }
 
-// groupID reads the {id} of a group path; anything but a UUID is no group.
-func groupID(r *http.Request) (uuid.UUID, error) {
-	id, err := uuid.Parse(r.PathValue("id"))
-	if err != nil {
-		return id, errorf(http.StatusNotFound, "", "there is no group %s", r.PathValue("id"))
-	}
-	return id, nil
-}
-
 // getGroup answers GET /Groups/{id}, members listed in full unless
 // excludedAttributes=members.
 func (h *handler) getGroup(w http.ResponseWriter, r *http.Request, tenant string) error {
-	id, err := groupID(r)
+	id, err := pathID(r, "group")
 	if err != nil {
 		return err
 	}
@@ -223,11 +214,7 @@ func (h *handler) createGroup(w http.ResponseWriter, r *http.Request, tenant str
 // replaceGroup answers PUT /Groups/{id}: name, externalId and the whole
 // member list.
 func (h *handler) replaceGroup(w http.ResponseWriter, r *http.Request, tenant string) error {
-	id, err := groupID(r)
-	if err != nil {
-		return err
-	}
-	want, err := ifMatch(r)
+	rf, err := refOf(r, "group")
 	if err != nil {
 		return err
 	}
@@ -239,8 +226,8 @@ func (h *handler) replaceGroup(w http.ResponseWriter, r *http.Request, tenant st
 	if err != nil {
 		return err
 	}
-	g, err := h.m.UpdateGroup(r.Context(), tenant, id, usermgmt.GroupChange{
-		DisplayName: &ng.DisplayName, ExternalID: &ng.ExternalID, Members: &ng.Members, IfVersion: want})
+	g, err := h.m.UpdateGroup(r.Context(), tenant, rf.id, usermgmt.GroupChange{
+		DisplayName: &ng.DisplayName, ExternalID: &ng.ExternalID, Members: &ng.Members, IfVersion: rf.want})
 	if err != nil {
 		return err
 	}
@@ -249,27 +236,12 @@ func (h *handler) replaceGroup(w http.ResponseWriter, r *http.Request, tenant st
 
 // deleteGroup answers DELETE /Groups/{id}.
 func (h *handler) deleteGroup(w http.ResponseWriter, r *http.Request, tenant string) error {
-	id, err := groupID(r)
+	rf, err := refOf(r, "group")
 	if err != nil {
 		return err
 	}
-	want, err := ifMatch(r)
-	if err != nil {
-		return err
-	}
-	if want != 0 {
-		g, err := h.m.GetGroup(r.Context(), tenant, id)
-		if err != nil {
-			return err
-		}
-		if g.Version != want {
-			return stale()
-		}
-	}
-	if err := h.m.DeleteGroup(r.Context(), tenant, id); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", contentType)
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return deleteAt(w, rf, func() (int64, error) {
+		g, err := h.m.GetGroup(r.Context(), tenant, rf.id)
+		return g.Version, err
+	}, func() error { return h.m.DeleteGroup(r.Context(), tenant, rf.id) })
 }

@@ -151,9 +151,9 @@ type route struct {
 var routeTable = []route{
 	{"GET", "/ServiceProviderConfig", (*handler).serviceProviderConfig},
 	{"GET", "/ResourceTypes", (*handler).resourceTypes},
-	{"GET", "/ResourceTypes/{name}", (*handler).resourceType},
+	{"GET", "/ResourceTypes/{id}", (*handler).resourceTypes},
 	{"GET", "/Schemas", (*handler).schemas},
-	{"GET", "/Schemas/{id}", (*handler).schema},
+	{"GET", "/Schemas/{id}", (*handler).schemas},
 	{"GET", "/Users", (*handler).listUsers},
 	{"POST", "/Users", (*handler).createUser},
 	{"GET", "/Users/{id}", (*handler).getUser},
