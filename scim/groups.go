@@ -101,20 +101,12 @@ func (h *handler) getGroup(w http.ResponseWriter, r *http.Request, tenant string
 
 // listGroups answers GET /Groups with the filters groupQuery takes.
 func (h *handler) listGroups(w http.ResponseWriter, r *http.Request, tenant string) error {
-	pg, err := parsePage(r)
-	if err != nil {
-		return err
-	}
-	proj, err := parseProjection(r, groupSchema)
+	pg, proj, e, err := parseList(r, groupSchema)
 	if err != nil {
 		return err
 	}
 	gq := usermgmt.GroupQuery{Offset: pg.start - 1, Limit: pg.count}
-	if s := r.URL.Query().Get("filter"); strings.TrimSpace(s) != "" {
-		e, err := parseFilter(s)
-		if err != nil {
-			return err
-		}
+	if e != nil {
 		none, err := groupQuery(e, &gq)
 		if err != nil {
 			return err
@@ -172,10 +164,14 @@ func memberIDs(v any) ([]uuid.UUID, error) {
 	return ids, nil
 }
 
-// parseGroup reads a Group body (POST, PUT): displayName (required),
+// readGroup reads a Group body (POST, PUT): displayName (required),
 // externalId and members.
-func parseGroup(obj map[string]any) (usermgmt.NewGroup, error) {
+func readGroup(r *http.Request) (usermgmt.NewGroup, error) {
 	var g usermgmt.NewGroup
+	obj, err := readObject(r)
+	if err != nil {
+		return g, err
+	}
 	v, _ := lookup(obj, "displayName")
 	name, err := stringValue("displayName", v)
 	if err != nil {
@@ -196,11 +192,7 @@ func parseGroup(obj map[string]any) (usermgmt.NewGroup, error) {
 
 // createGroup answers POST /Groups.
 func (h *handler) createGroup(w http.ResponseWriter, r *http.Request, tenant string) error {
-	obj, err := readObject(r)
-	if err != nil {
-		return err
-	}
-	ng, err := parseGroup(obj)
+	ng, err := readGroup(r)
 	if err != nil {
 		return err
 	}
@@ -218,11 +210,7 @@ func (h *handler) replaceGroup(w http.ResponseWriter, r *http.Request, tenant st
 	if err != nil {
 		return err
 	}
-	obj, err := readObject(r)
-	if err != nil {
-		return err
-	}
-	ng, err := parseGroup(obj)
+	ng, err := readGroup(r)
 	if err != nil {
 		return err
 	}
