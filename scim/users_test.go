@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -375,4 +376,66 @@ func TestListUsersPagingSortAndAttributes(t *testing.T) {
 			t.Fatalf("GET with attributes: %s", one.raw)
 		}
 	})
+}
+
+// racingStore changes a user in a transaction of its own just before the
+// next read-write transaction, as a second request would between a
+// PATCH's read and its write.
+type racingStore struct {
+	usermgmt.Store
+	mu     sync.Mutex
+	tenant string
+	user   uuid.UUID // uuid.Nil: not armed
+	writes int       // read-write transactions since armed
+}
+
+func (s *racingStore) arm(tenant string, id uuid.UUID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tenant, s.user, s.writes = tenant, id, 0
+}
+
+func (s *racingStore) RunInTx(ctx context.Context, opts usermgmt.TxOptions, fn func(ctx context.Context, tx usermgmt.Tx) error) error {
+	s.mu.Lock()
+	id := s.user
+	if !opts.ReadOnly && id != uuid.Nil {
+		s.writes++
+		s.user = uuid.Nil
+	}
+	s.mu.Unlock()
+	if !opts.ReadOnly && id != uuid.Nil {
+		err := s.Store.RunInTx(ctx, usermgmt.TxOptions{}, func(ctx context.Context, tx usermgmt.Tx) error {
+			u, err := tx.GetUser(ctx, s.tenant, id)
+			if err != nil {
+				return err
+			}
+			u.DisplayName = "changed in between"
+			return tx.UpdateUser(ctx, &u)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return s.Store.RunInTx(ctx, opts, fn)
+}
+
+// TestPatchRetriesOnceAfterAConcurrentChange: a user changed between a
+// PATCH's read and its write is read again and patched, when the client
+// sent no If-Match; with If-Match the answer is 412 and nothing changes.
+func TestPatchRetriesOnceAfterAConcurrentChange(t *testing.T) {
+	rs := &racingStore{Store: memoryStore()}
+	e := newEnv(t, rs, nil)
+	id := e.create(t, "hal@acme.test", "Hal", "Oz")
+	rs.arm(tenantA, uuid.MustParse(id))
+	r := e.do(t, "PATCH", "/Users/"+id, `{"Operations":[{"op":"replace","path":"name.givenName","value":"Hally"}]}`).want(t, http.StatusOK)
+	if r.str("name.givenName") != "Hally" || r.str("displayName") != "changed in between" {
+		t.Fatalf("the retry lost a change: %s", r.raw)
+	}
+	etag := r.hdr.Get("ETag")
+	rs.arm(tenantA, uuid.MustParse(id))
+	e.do(t, "PATCH", "/Users/"+id, `{"Operations":[{"op":"replace","path":"name.givenName","value":"Hal"}]}`, "If-Match", etag).
+		wantError(t, http.StatusPreconditionFailed, "")
+	if g := e.do(t, "GET", "/Users/"+id, "").want(t, http.StatusOK); g.str("name.givenName") != "Hally" {
+		t.Fatalf("a stale PATCH changed the user: %s", g.raw)
+	}
 }
