@@ -379,8 +379,10 @@ func TestListUsersPagingSortAndAttributes(t *testing.T) {
 }
 
 // racingStore changes a user in a transaction of its own just before the
-// next read-write transaction, as a second request would between a
-// PATCH's read and its write.
+// second read-write transaction after it is armed: a PATCH's first is the
+// token's use (AuthenticateProvisioning), its second the write, so the
+// change lands between the PATCH's read and its write, as a second
+// request's would.
 type racingStore struct {
 	usermgmt.Store
 	mu     sync.Mutex
@@ -397,13 +399,14 @@ func (s *racingStore) arm(tenant string, id uuid.UUID) {
 
 func (s *racingStore) RunInTx(ctx context.Context, opts usermgmt.TxOptions, fn func(ctx context.Context, tx usermgmt.Tx) error) error {
 	s.mu.Lock()
-	id := s.user
-	if !opts.ReadOnly && id != uuid.Nil {
-		s.writes++
-		s.user = uuid.Nil
+	var id uuid.UUID
+	if !opts.ReadOnly && s.user != uuid.Nil {
+		if s.writes++; s.writes == 2 {
+			id, s.user = s.user, uuid.Nil
+		}
 	}
 	s.mu.Unlock()
-	if !opts.ReadOnly && id != uuid.Nil {
+	if id != uuid.Nil {
 		err := s.Store.RunInTx(ctx, usermgmt.TxOptions{}, func(ctx context.Context, tx usermgmt.Tx) error {
 			u, err := tx.GetUser(ctx, s.tenant, id)
 			if err != nil {
@@ -428,6 +431,9 @@ func TestPatchRetriesOnceAfterAConcurrentChange(t *testing.T) {
 	id := e.create(t, "hal@acme.test", "Hal", "Oz")
 	rs.arm(tenantA, uuid.MustParse(id))
 	r := e.do(t, "PATCH", "/Users/"+id, `{"Operations":[{"op":"replace","path":"name.givenName","value":"Hally"}]}`).want(t, http.StatusOK)
+	if rs.user != uuid.Nil {
+		t.Fatal("the change in between never ran")
+	}
 	if r.str("name.givenName") != "Hally" || r.str("displayName") != "changed in between" {
 		t.Fatalf("the retry lost a change: %s", r.raw)
 	}
