@@ -379,31 +379,32 @@ func TestListUsersPagingSortAndAttributes(t *testing.T) {
 }
 
 // racingStore changes a user in a transaction of its own just before the
-// second read-write transaction after it is armed: a PATCH's first is the
-// token's use (AuthenticateProvisioning), its second the write, so the
-// change lands between the PATCH's read and its write, as a second
-// request's would.
+// first read-write transaction that follows a read-only one after it is
+// armed: a PATCH's read of the user is read-only and its write is not, so
+// the change lands between them, as a second request's would.
 type racingStore struct {
 	usermgmt.Store
-	mu     sync.Mutex
-	tenant string
-	user   uuid.UUID // uuid.Nil: not armed
-	writes int       // read-write transactions since armed
+	mu      sync.Mutex
+	tenant  string
+	user    uuid.UUID // uuid.Nil: not armed
+	sawRead bool
 }
 
 func (s *racingStore) arm(tenant string, id uuid.UUID) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.tenant, s.user, s.writes = tenant, id, 0
+	s.tenant, s.user, s.sawRead = tenant, id, false
 }
 
 func (s *racingStore) RunInTx(ctx context.Context, opts usermgmt.TxOptions, fn func(ctx context.Context, tx usermgmt.Tx) error) error {
 	s.mu.Lock()
 	var id uuid.UUID
-	if !opts.ReadOnly && s.user != uuid.Nil {
-		if s.writes++; s.writes == 2 {
-			id, s.user = s.user, uuid.Nil
-		}
+	switch {
+	case s.user == uuid.Nil:
+	case opts.ReadOnly:
+		s.sawRead = true
+	case s.sawRead:
+		id, s.user = s.user, uuid.Nil
 	}
 	s.mu.Unlock()
 	if id != uuid.Nil {
