@@ -3,6 +3,8 @@ package scim_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -142,5 +144,30 @@ func TestMisconfiguredHandlerAnswers500(t *testing.T) {
 	e.do(t, "GET", "/Users", "").wantError(t, http.StatusInternalServerError, "")
 	if !strings.Contains(e.logs.String(), "wizard") {
 		t.Fatalf("the cause is not logged: %s", e.logs.String())
+	}
+}
+
+// TestLocationFollowsTheMount: meta.location and Location are absolute,
+// from the request's host, the prefix the host mounted SCIM under and
+// the scheme (https behind a proxy that says so).
+func TestLocationFollowsTheMount(t *testing.T) {
+	e := newEnv(t, memoryStore(), nil)
+	for _, c := range []struct {
+		mount, url, proto, want string
+	}{
+		{"/scim/v2", "http://hr.example.com/scim/v2/Users", "https", "https://hr.example.com/scim/v2/Users/"},
+		{"/scim/v2", "http://localhost:8080/scim/v2/Users", "", "http://localhost:8080/scim/v2/Users/"},
+		{"/tenants/scim", "https://hr.example.com/tenants/scim/Users", "", "https://hr.example.com/tenants/scim/Users/"},
+	} {
+		mux := http.NewServeMux()
+		mux.Handle(c.mount+"/", http.StripPrefix(c.mount, scim.New(e.m, scim.Options{})))
+		req := httptest.NewRequest("POST", c.url, strings.NewReader(userBody("loc"+strconv.Itoa(len(c.mount))+c.proto+"@acme.test", "L", "O")))
+		req.Header.Set("Authorization", "Bearer "+e.secret)
+		req.Header.Set("X-Forwarded-Proto", c.proto)
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, req)
+		if w.Code != http.StatusCreated || !strings.HasPrefix(w.Header().Get("Location"), c.want) {
+			t.Errorf("%s: %d Location %q, want %s…", c.url, w.Code, w.Header().Get("Location"), c.want)
+		}
 	}
 }
