@@ -15,11 +15,32 @@ import (
 // github.com/scim2/filter-parser/v2; anything it refuses is 400
 // invalidFilter.
 func parseFilter(s string) (filter.Expression, error) {
-	e, err := filter.ParseFilter([]byte(strings.TrimSpace(s)))
+	e, err := filter.ParseFilter([]byte(upperHexEscapes(strings.TrimSpace(s))))
 	if err != nil {
 		return nil, badFilter("the filter is not valid SCIM filter syntax (RFC 7644 §3.4.2.2)")
 	}
 	return e, nil
+}
+
+// upperHexEscapes writes the hex digits of \uXXXX escapes in upper case:
+// JSON takes either case, the parser only upper.
+func upperHexEscapes(s string) string {
+	if !strings.Contains(s, `\u`) {
+		return s
+	}
+	b := []byte(s)
+	for i := 0; i+1 < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		for j := i + 2; b[i+1] == 'u' && j < min(i+6, len(b)); j++ {
+			if 'a' <= b[j] && b[j] <= 'f' {
+				b[j] -= 'a' - 'A'
+			}
+		}
+		i++ // the escaped character, a backslash included
+	}
+	return string(b)
 }
 
 func badFilter(format string, args ...any) *apiError {

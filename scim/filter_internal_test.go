@@ -48,6 +48,7 @@ func TestUserFilterTranslation(t *testing.T) {
 		{`meta.lastModified ge "2026-01-02T03:04:05Z"`, usermgmt.UserFilter{Op: usermgmt.FilterGe, Attr: usermgmt.UserAttrUpdated, Time: created}},
 		{`meta.lastModified lt "2026-01-02T03:04:05Z"`, usermgmt.UserFilter{Op: usermgmt.FilterLt, Attr: usermgmt.UserAttrUpdated, Time: created}},
 		{`displayName eq "say \"hi\" \u00E9"`, uf(usermgmt.UserAttrDisplayName, usermgmt.FilterEq, `say "hi" é`)},
+		{`displayName eq "\u00e9 \\u00e9"`, uf(usermgmt.UserAttrDisplayName, usermgmt.FilterEq, `é \u00e9`)},
 		{`userName eq "a@b.c" and displayName pr and active eq true`, logic(usermgmt.FilterAnd,
 			uf(usermgmt.UserAttrEmail, usermgmt.FilterEq, "a@b.c"),
 			usermgmt.UserFilter{Op: usermgmt.FilterPr, Attr: usermgmt.UserAttrDisplayName},
