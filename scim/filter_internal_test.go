@@ -62,6 +62,11 @@ func TestUserFilterTranslation(t *testing.T) {
 		{`emails[type eq "home"]`, matchNone},
 		{`emails[primary eq true]`, matchAll},
 		{`emails[value eq "a@b.c"]`, uf(usermgmt.UserAttrEmail, usermgmt.FilterEq, "a@b.c")},
+		{`emails[type eq "work"].value eq "A@b.c"`, logic(usermgmt.FilterAnd, matchAll, uf(usermgmt.UserAttrEmail, usermgmt.FilterEq, "a@b.c"))},
+		{`emails[type eq "work"].value co "]. x" and userName pr`, logic(usermgmt.FilterAnd,
+			matchAll, uf(usermgmt.UserAttrEmail, usermgmt.FilterCo, "]. x"), usermgmt.UserFilter{Op: usermgmt.FilterPr, Attr: usermgmt.UserAttrEmail})},
+		{`(emails[type eq "home"].value pr)`, logic(usermgmt.FilterAnd, matchNone, usermgmt.UserFilter{Op: usermgmt.FilterPr, Attr: usermgmt.UserAttrEmail})},
+		{`displayName eq "x]. y"`, uf(usermgmt.UserAttrDisplayName, usermgmt.FilterEq, "x]. y")},
 	} {
 		e, err := parseFilter(c.filter)
 		if err != nil {
@@ -97,6 +102,9 @@ func TestUnsupportedFiltersAreInvalidFilter(t *testing.T) {
 		`userName eq true`,
 		`emails[type sw "w"]`,
 		`groups[value eq "x"]`,
+		`(emails[type eq "work"].value eq true)`,
+		`emails[type eq "work"].nope eq "x"`,
+		`emails[type eq "work"]. eq "x"`,
 		`userName eq "x" garbage`,
 		`userName eq`,
 		`(userName eq "x"`,

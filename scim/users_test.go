@@ -312,6 +312,7 @@ func TestListUsersFilters(t *testing.T) {
 			{`not (name.familyName eq "Odd")`, []int{0, 2, 4}},
 			{`emails[type eq "work" and value co "user04"]`, []int{4}},
 			{`emails.value eq "user05@acme.test"`, []int{5}},
+			{`emails[type eq "work"].value eq "user05@acme.test"`, []int{5}},
 			{`id eq "` + ids[2] + `"`, []int{2}},
 			{`id eq "not-an-id"`, nil},
 		} {
