@@ -149,6 +149,15 @@ type Profile struct {
 	GivenName   string
 	FamilyName  string
 	ExternalID  string // the identity provider's id for the person (case-exact)
+
+	// The enterprise extension of SCIM (RFC 7643 §4.3), as Entra ID sends
+	// it: stored as sent.
+	EmployeeNumber string
+	Department     string
+	// ManagerID is the identity provider's manager.value: the SCIM id of
+	// another user of the tenant, kept as sent (that user may not exist,
+	// or not yet).
+	ManagerID string
 }
 
 // Provision is a user as an identity provider creates them (SCIM POST).
@@ -529,7 +538,8 @@ func profileFields(p *Profile) []struct {
 		v    *string
 		name string
 	}{{&p.DisplayName, "display name"}, {&p.GivenName, "given name"}, {&p.FamilyName, "family name"},
-		{&p.ExternalID, "external id"}}
+		{&p.ExternalID, "external id"}, {&p.EmployeeNumber, "employee number"}, {&p.Department, "department"},
+		{&p.ManagerID, "manager"}}
 }
 
 // checkProfile trims each field of p and refuses one that is not valid

@@ -32,7 +32,7 @@ func checkRoles(roles []usermgmt.Role) error {
 
 func checkUser(u *usermgmt.UserRecord) error {
 	if err := checkText(u.TenantID, u.Email, string(u.Status), u.PasswordHash, u.DisplayName, u.GivenName,
-		u.FamilyName, u.ExternalID); err != nil {
+		u.FamilyName, u.ExternalID, u.EmployeeNumber, u.Department, u.ManagerID); err != nil {
 		return err
 	}
 	if err := checkRoles(u.Roles); err != nil {

@@ -39,7 +39,8 @@ type queries struct {
 // then locked_until, which is not a column: the lock of the user's
 // sign-in key, read from login_attempts in the same statement (lockedOf).
 const storedCols = `id, tenant_id, email, status, roles, mfa_enabled, last_login_at, activated_at, created_at, updated_at,
-	invite_expires_at, direct_roles, display_name, given_name, family_name, external_id, version, deprovisioned_at`
+	invite_expires_at, direct_roles, display_name, given_name, family_name, external_id, version, deprovisioned_at,
+	employee_number, department, manager_id`
 
 const secretCols = `password_hash, mfa_secret, mfa_last_step, recovery_codes, last_mail_at`
 
@@ -71,7 +72,7 @@ func newQueries(schema string) queries {
 		// ON CONFLICT DO NOTHING: a duplicate email answers conflict without
 		// aborting the caller's transaction.
 		createUser: r(`INSERT INTO {s}.users (` + storedCols + `, ` + secretCols + `)
-			VALUES (?, ?, ?, ?, ?::text::text[], ?, ?, ?, ?, ?, ?, ?::text::text[], ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
+			VALUES (?, ?, ?, ?, ?::text::text[], ?, ?, ?, ?, ?, ?, ?::text::text[], ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT DO NOTHING RETURNING id`),
 		getUser:        r(`SELECT ` + recordSelect + ` FROM {s}.users u WHERE tenant_id = ? AND id = ?`),
 		lockUser:       r(`SELECT ` + recordSelect + ` FROM {s}.users u WHERE tenant_id = ? AND id = ? FOR UPDATE OF u`),
@@ -80,6 +81,7 @@ func newQueries(schema string) queries {
 			activated_at = ?, updated_at = ?, password_hash = ?, mfa_secret = ?, mfa_last_step = ?,
 			recovery_codes = ?, last_mail_at = ?, invite_expires_at = ?, direct_roles = ?::text::text[],
 			display_name = ?, given_name = ?, family_name = ?, external_id = ?, deprovisioned_at = ?,
+			employee_number = ?, department = ?, manager_id = ?,
 			version = version + 1
 			WHERE tenant_id = ? AND id = ? RETURNING version`),
 		advanceMFA: r(`UPDATE {s}.users SET mfa_last_step = ?

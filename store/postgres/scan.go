@@ -48,7 +48,8 @@ func scanUser(r rowScanner, extra ...any) (usermgmt.User, error) {
 	)
 	dest := append([]any{&u.ID, &u.TenantID, &u.Email, &status, pgdialect.Array(&roles), &u.MFAEnabled,
 		&lastLogin, &activated, &u.CreatedAt, &u.UpdatedAt, &inviteExp, pgdialect.Array(&direct), &u.DisplayName,
-		&u.GivenName, &u.FamilyName, &u.ExternalID, &u.Version, &deprov, &locked}, extra...)
+		&u.GivenName, &u.FamilyName, &u.ExternalID, &u.Version, &deprov,
+		&u.EmployeeNumber, &u.Department, &u.ManagerID, &locked}, extra...)
 	if err := r.Scan(dest...); err != nil {
 		return usermgmt.User{}, err
 	}

@@ -18,6 +18,7 @@ func (t *tx) CreateUser(ctx context.Context, u *usermgmt.UserRecord) error {
 		uuidArg(u.ID), u.TenantID, u.Email, string(u.Status), rolesArg(u.Roles), u.MFAEnabled,
 		timePtrArg(u.LastLoginAt), timePtrArg(u.ActivatedAt), u.CreatedAt, u.UpdatedAt, timePtrArg(u.InviteExpiresAt),
 		rolesArg(u.DirectRoles), u.DisplayName, u.GivenName, u.FamilyName, u.ExternalID, timePtrArg(u.DeprovisionedAt),
+		u.EmployeeNumber, u.Department, u.ManagerID,
 		u.PasswordHash, bytesArg(u.MFASecret), u.MFALastStep, joinHashes(u.RecoveryCodes), timeArg(u.LastMailAt),
 	).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -59,6 +60,7 @@ func (t *tx) UpdateUser(ctx context.Context, u *usermgmt.UserRecord) error {
 		timePtrArg(u.ActivatedAt), u.UpdatedAt, u.PasswordHash, bytesArg(u.MFASecret), u.MFALastStep,
 		joinHashes(u.RecoveryCodes), timeArg(u.LastMailAt), timePtrArg(u.InviteExpiresAt),
 		rolesArg(u.DirectRoles), u.DisplayName, u.GivenName, u.FamilyName, u.ExternalID, timePtrArg(u.DeprovisionedAt),
+		u.EmployeeNumber, u.Department, u.ManagerID,
 		u.TenantID, uuidArg(u.ID)).Scan(&version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return errorf(usermgmt.CodeNotFound, "user not found")

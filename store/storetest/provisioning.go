@@ -141,12 +141,13 @@ func testProvisioningTokensDoNotAliasStore(t *testing.T, f *fixture) {
 }
 
 // testProvisionedFieldsRoundTrip: the fields issue 12 added to a user
-// (the profile, the direct roles, the version, DeprovisionedAt) are kept
+// (the profile with its enterprise fields, the direct roles, the version, DeprovisionedAt) are kept
 // by CreateUser and UpdateUser and read back by every read.
 func testProvisionedFieldsRoundTrip(t *testing.T, f *fixture) {
 	u := newUser(acme, "ana@example.com", usermgmt.StatusDeactivated, usermgmt.RoleSupervisor, usermgmt.RoleAgent)
 	u.DirectRoles = []usermgmt.Role{usermgmt.RoleAgent}
-	u.Profile = usermgmt.Profile{DisplayName: "Ana López", GivenName: "Ana", FamilyName: "López", ExternalID: "00u1AbC"}
+	u.Profile = usermgmt.Profile{DisplayName: "Ana López", GivenName: "Ana", FamilyName: "López", ExternalID: "00u1AbC",
+		EmployeeNumber: "E-0042", Department: "Recursos Humanos", ManagerID: "2819c223-7f76-453a-919d-413861904646"}
 	u.DeprovisionedAt = ptr(base.Add(-time.Hour))
 	u.Version = 41 // the store's to set
 	f.mustDo(func(tx usermgmt.Tx) error { return tx.CreateUser(f.ctx, u) })
@@ -171,7 +172,7 @@ func testProvisionedFieldsRoundTrip(t *testing.T, f *fixture) {
 
 	next := f.mustGetUser(acme, u.ID)
 	next.DirectRoles = []usermgmt.Role{usermgmt.RoleSupervisor, usermgmt.RoleAgent}
-	next.Profile = usermgmt.Profile{DisplayName: "Ana", ExternalID: "e-2"}
+	next.Profile = usermgmt.Profile{DisplayName: "Ana", ExternalID: "e-2", Department: "Sales"}
 	next.DeprovisionedAt = nil
 	next.Version = 99 // ignored
 	f.mustDo(func(tx usermgmt.Tx) error { return tx.UpdateUser(f.ctx, &next) })
