@@ -19,8 +19,9 @@ const (
 
 // attrName is an attribute of a resource's core schema as a request names
 // it: lower-case, with its sub-attribute ("name", "givenname"), or foreign
-// when it belongs to another schema (an extension), which this service
-// accepts and ignores.
+// when it belongs to another schema, which this service accepts and
+// ignores. A User's enterprise extension is not foreign: its attr is
+// extAttr.
 type attrName struct {
 	attr, sub string
 	foreign   bool
@@ -28,9 +29,13 @@ type attrName struct {
 
 // parseAttrName reads "userName", "name.givenName" or
 // "urn:ietf:params:scim:schemas:core:2.0:User:name.givenName" (core is the
-// resource's schema URN); any other URN prefix is foreign.
+// resource's schema URN); the enterprise extension's URN, alone or with an
+// attribute, names it on a User; any other URN prefix is foreign.
 func parseAttrName(s, core string) attrName {
 	s = strings.TrimSpace(s)
+	if a, ok := enterpriseName(s); ok && core == userSchema {
+		return a
+	}
 	if len(s) > len(core) && strings.EqualFold(s[:len(core)+1], core+":") {
 		s = s[len(core)+1:]
 	} else if strings.HasPrefix(strings.ToLower(s), "urn:") {

@@ -9,7 +9,7 @@ import (
 
 // ignoredNote is what the schemas say of the attributes they do not list.
 const ignoredNote = " Attributes not listed here (password, title, phoneNumbers, addresses, " +
-	"the enterprise extension and other schemas' attributes) are accepted and ignored."
+	"and those of other schemas) are accepted and ignored."
 
 // serviceProviderConfig answers GET /ServiceProviderConfig (RFC 7643 §5):
 // what this service supports, truthfully.
@@ -32,19 +32,24 @@ func (h *handler) serviceProviderConfig(w http.ResponseWriter, r *http.Request, 
 	return nil
 }
 
-// resourceTypeList is the two resource types (RFC 7643 §6).
-var resourceTypeList = []struct{ name, endpoint, schema, description string }{
-	{"User", "/Users", userSchema, "A person of the tenant; userName is the email."},
-	{"Group", "/Groups", groupSchema, "A group of the tenant; its admin maps it to roles."},
+// resourceTypeList is the two resource types (RFC 7643 §6); a User may
+// carry the enterprise extension.
+var resourceTypeList = []struct{ name, endpoint, schema, extension, description string }{
+	{"User", "/Users", userSchema, enterpriseSchema, "A person of the tenant; userName is the email."},
+	{"Group", "/Groups", groupSchema, "", "A group of the tenant; its admin maps it to roles."},
 }
 
 func resourceTypeResource(base string, i int) map[string]any {
 	t := resourceTypeList[i]
-	return map[string]any{
+	res := map[string]any{
 		"schemas": []string{resourceTypeSch}, "id": t.name, "name": t.name,
 		"endpoint": t.endpoint, "schema": t.schema, "description": t.description,
 		"meta": map[string]any{"resourceType": "ResourceType", "location": base + "/ResourceTypes/" + t.name},
 	}
+	if t.extension != "" {
+		res["schemaExtensions"] = []map[string]any{{"schema": t.extension, "required": false}}
+	}
+	return res
 }
 
 // resourceTypes answers GET /ResourceTypes and /ResourceTypes/{id}.
@@ -98,8 +103,8 @@ func str(name, description string) attribute {
 
 func (a attribute) with(f func(*attribute)) attribute { f(&a); return a }
 
-// schemaList is the schemas of the two resource types, holding the
-// attributes this service keeps.
+// schemaList is the schemas of the two resource types and of the User's
+// enterprise extension, holding the attributes this service keeps.
 var schemaList = []struct {
 	id, name, description string
 	attributes            []attribute
@@ -145,6 +150,21 @@ var schemaList = []struct {
 					Mutability: "immutable", Returned: "default", Uniqueness: "none"},
 				str("display", "The user's displayName, or email.").with(func(a *attribute) { a.Mutability = "readOnly" }),
 				str("type", "Always User.").with(func(a *attribute) { a.Mutability = "immutable" }),
+			}},
+	}},
+	{enterpriseSchema, "EnterpriseUser", "The enterprise extension of a User. Attributes not listed here " +
+		"(costCenter, organization, division) are accepted and ignored.", []attribute{
+		str("employeeNumber", "The person's employee number, as the identity provider sends it."),
+		str("department", "The person's department."),
+		{Name: "manager", Type: "complex", Mutability: "readWrite", Returned: "default", Uniqueness: "none",
+			Description: "The person's manager, another user of the tenant, kept as sent.",
+			SubAttributes: []attribute{
+				str("value", "The manager's id.").with(func(a *attribute) { a.CaseExact = true }),
+				{Name: "$ref", Type: "reference", ReferenceTypes: []string{"User"}, Description: "The manager's URL, when the manager is a user here.",
+					Mutability: "readOnly", Returned: "default", Uniqueness: "none"},
+				str("displayName", "The manager's displayName, or email, when the manager is a user here.").with(func(a *attribute) {
+					a.Mutability = "readOnly"
+				}),
 			}},
 	}},
 }

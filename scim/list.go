@@ -105,10 +105,16 @@ func (h *handler) listUsers(w http.ResponseWriter, r *http.Request, tenant strin
 	if err != nil {
 		return err
 	}
+	var managers map[string]string
+	if proj.wants(extAttr) {
+		if managers, err = h.managerNames(r.Context(), tenant, res.Users...); err != nil {
+			return err
+		}
+	}
 	base := baseURL(r)
 	out := make([]map[string]any, len(res.Users))
 	for i, u := range res.Users {
-		out[i] = proj.apply(userResource(base, u, nil))
+		out[i] = proj.apply(userResource(base, u, nil, managers))
 	}
 	writeJSON(w, http.StatusOK, listResponse(res.Total, pg, out))
 	return nil

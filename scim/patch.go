@@ -81,10 +81,12 @@ func readPatchOf(r *http.Request, what string) (ref, []patchOp, error) {
 }
 
 // target is the attribute a path names in the resource of schema core.
+// The parser reads the enterprise extension's URN alone as attribute
+// "User" of URI "…:2.0": parseAttrName reads the path put back together.
 func target(p *filter.Path, core string) attrName {
 	uri := p.AttributePath.URI()
 	if uri != "" && !strings.EqualFold(uri, core) {
-		return attrName{foreign: true}
+		return parseAttrName(p.AttributePath.String(), core)
 	}
 	return attrName{attr: strings.ToLower(p.AttributePath.AttributeName), sub: strings.ToLower(p.AttributePath.SubAttributeName())}
 }
@@ -106,7 +108,7 @@ func applyUserOp(st *userState, op patchOp) error {
 	a := target(op.path, userSchema)
 	if op.path.ValueExpression != nil || op.path.SubAttribute != nil {
 		switch a.attr {
-		case "username", "displayname", "externalid", "active", "name", "id", "meta":
+		case "username", "displayname", "externalid", "active", "name", "id", "meta", extAttr:
 			return errorf(http.StatusBadRequest, typeInvalidPath, "%s is single-valued: %q has no value filter to apply", a.attr, op.raw)
 		case "groups":
 			return errorf(http.StatusBadRequest, typeMutability, "groups is read-only; change a group's members instead")

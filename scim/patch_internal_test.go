@@ -64,10 +64,31 @@ func TestUserPatchOperations(t *testing.T) {
 			func(*userState) {}},
 		{"SameUserNameInOtherCase", `{"Operations":[{"op":"replace","path":"userName","value":"ANA@acme.test"}]}`, func(*userState) {}},
 		{"OtherSchemasAndUnkeptAttributesAreIgnored", `{"Operations":[
-			{"op":"add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department","value":"HR"},
-			{"op":"replace","value":{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"employeeNumber":"7"},"title":"Boss","password":"x"}},
+			{"op":"add","path":"urn:example:params:scim:schemas:extension:acme:2.0:User:badge","value":"HR"},
+			{"op":"replace","value":{"urn:example:params:scim:schemas:extension:acme:2.0:User":{"badge":"7"},"title":"Boss","password":"x"}},
+			{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter","value":"4130"},
 			{"op":"add","path":"phoneNumbers[type eq \"work\"].value","value":"+351"},
 			{"op":"replace","path":"password","value":"secret"}]}`, func(*userState) {}},
+		{"EnterprisePaths", `{"Operations":[
+			{"op":"Add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department","value":"HR"},
+			{"op":"Replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber","value":"7"},
+			{"op":"Add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":"m-1"}]}`,
+			func(s *userState) { s.Department, s.EmployeeNumber, s.ManagerID = "HR", "7", "m-1" }},
+		{"EnterpriseManagerObjectAndValuePath", `{"Operations":[
+			{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":{"value":"m-2"}},
+			{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value","value":"m-3"}]}`,
+			func(s *userState) { s.ManagerID = "m-3" }},
+		{"EnterpriseWithoutPath", `{"Operations":[{"op":"replace","value":{
+			"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"employeeNumber":"7","Manager":{"Value":"m-1"},"division":"x"},
+			"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department":"Sales"}}]}`,
+			func(s *userState) { s.EmployeeNumber, s.ManagerID, s.Department = "7", "m-1", "Sales" }},
+		{"EnterpriseWholeObjectPath", `{"Operations":[{"op":"add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+			"value":{"department":"Ops"}}]}`, func(s *userState) { s.Department = "Ops" }},
+		{"EnterpriseRemove", `{"Operations":[
+			{"op":"add","value":{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"HR","employeeNumber":"7","manager":"m-1"}}},
+			{"op":"remove","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"},
+			{"op":"Remove","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"}]}`,
+			func(s *userState) { s.EmployeeNumber = "7" }},
 		{"LaterOperationWins", `{"Operations":[{"op":"replace","path":"displayName","value":"A"},{"op":"replace","path":"displayName","value":"B"}]}`,
 			func(s *userState) { s.DisplayName = "B" }},
 	} {
@@ -105,6 +126,14 @@ func TestUserPatchRefusals(t *testing.T) {
 		{"DisplayNameNotAString", `{"Operations":[{"op":"replace","path":"displayName","value":7}]}`, typeInvalidValue},
 		{"ValueWithoutPathNotAnObject", `{"Operations":[{"op":"add","value":"x"}]}`, typeInvalidValue},
 		{"BadEmail", `{"Operations":[{"op":"replace","path":"userName","value":"not an email"}]}`, typeInvalidValue},
+		{"DepartmentNotAString", `{"Operations":[{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department","value":["HR"]}]}`,
+			typeInvalidValue},
+		{"ManagerNotAnID", `{"Operations":[{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":7}]}`,
+			typeInvalidValue},
+		{"EnterpriseNotAnObject", `{"Operations":[{"op":"replace","value":{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":"HR"}}]}`,
+			typeInvalidValue},
+		{"FilterOnEnterpriseAttribute", `{"Operations":[{"op":"replace",
+			"path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department[value eq \"x\"]","value":"x"}]}`, typeInvalidPath},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := applyUser(t, ana, c.body)

@@ -46,10 +46,17 @@ func TestDiscoveryEndpoints(t *testing.T) {
 	if u.str("endpoint") != "/Users" || u.str("schema") != "urn:ietf:params:scim:schemas:core:2.0:User" {
 		t.Fatalf("User resource type: %s", u.raw)
 	}
+	if ext := u.list("schemaExtensions"); len(ext) != 1 || ext[0]["schema"] != enterpriseURN || ext[0]["required"] != false {
+		t.Fatalf("User resource type's extension: %s", u.raw)
+	}
 	e.do(t, "GET", "/ResourceTypes/Robot", "").wantError(t, http.StatusNotFound, "")
 	s := e.do(t, "GET", "/Schemas", "").want(t, http.StatusOK)
-	if len(s.list("Resources")) != 2 {
+	if len(s.list("Resources")) != 3 {
 		t.Fatalf("schemas: %s", s.raw)
+	}
+	es := e.do(t, "GET", "/Schemas/"+enterpriseURN, "").want(t, http.StatusOK)
+	if got := es.list("attributes"); len(got) != 3 || got[0]["name"] != "employeeNumber" || got[1]["name"] != "department" || got[2]["name"] != "manager" {
+		t.Fatalf("enterprise schema: %s", es.raw)
 	}
 	us := e.do(t, "GET", "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User", "").want(t, http.StatusOK)
 	names := map[string]bool{}

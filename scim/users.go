@@ -11,8 +11,9 @@ import (
 )
 
 // userResource is u as a SCIM User. groups, when not nil, is the user's
-// groups (single-resource answers only: a list would read them per user).
-func userResource(base string, u usermgmt.User, groups []usermgmt.Group) map[string]any {
+// groups (single-resource answers only: a list would read them per user);
+// managers names the managers of the enterprise extension (managerNames).
+func userResource(base string, u usermgmt.User, groups []usermgmt.Group, managers map[string]string) map[string]any {
 	res := map[string]any{
 		"schemas":  []string{userSchema},
 		"id":       u.ID.String(),
@@ -36,6 +37,10 @@ func userResource(base string, u usermgmt.User, groups []usermgmt.Group) map[str
 			name["familyName"] = u.FamilyName
 		}
 		res["name"] = name
+	}
+	if ext := enterpriseResource(base, u.Profile, managers); ext != nil {
+		res["schemas"] = []string{userSchema, enterpriseSchema}
+		res[enterpriseSchema] = ext
 	}
 	if len(groups) > 0 {
 		list := make([]map[string]any, len(groups))
@@ -80,8 +85,8 @@ func stateOf(u usermgmt.User) userState {
 // profile attribute it omits is cleared, but an omitted active keeps
 // base's (a PUT that forgets it must not deactivate anyone). userName is
 // required; emails are accepted and ignored (userName is the email);
-// password, readOnly attributes and the attributes of other schemas are
-// ignored.
+// password, readOnly attributes and the attributes of schemas other than
+// the enterprise extension are ignored.
 func parseUser(obj map[string]any, base userState) (userState, error) {
 	st := base
 	v, ok := lookup(obj, "userName")
@@ -96,7 +101,7 @@ func parseUser(obj map[string]any, base userState) (userState, error) {
 		return st, err
 	}
 	st.Profile = usermgmt.Profile{}
-	for _, attr := range []string{"displayName", "externalId", "name", "active"} {
+	for _, attr := range []string{"displayName", "externalId", "name", "active", enterpriseSchema} {
 		if v, ok := lookup(obj, attr); ok {
 			if err := st.set(attrName{attr: strings.ToLower(attr)}, v); err != nil {
 				return st, err
@@ -146,6 +151,8 @@ func (st *userState) set(a attrName, v any) error {
 		st.active, err = boolValue("active", v)
 	case "name":
 		err = st.setName(a.sub, v)
+	case extAttr:
+		err = st.setEnterprise(a.sub, v)
 	case "id", "meta", "groups", "schemas":
 		return errorf(http.StatusBadRequest, typeMutability, "%s is read-only", a.attr)
 	}
@@ -238,8 +245,14 @@ func (h *handler) writeUser(w http.ResponseWriter, r *http.Request, tenant strin
 			return err
 		}
 	}
+	var managers map[string]string
+	if p.wants(extAttr) {
+		if managers, err = h.managerNames(r.Context(), tenant, u); err != nil {
+			return err
+		}
+	}
 	base := baseURL(r)
-	res := userResource(base, u, groups)
+	res := userResource(base, u, groups, managers)
 	w.Header().Set("ETag", etag(u.Version))
 	if status == http.StatusCreated {
 		w.Header().Set("Location", base+"/Users/"+u.ID.String())
