@@ -233,7 +233,8 @@ func (h *Handler) listActivity(w http.ResponseWriter, r *http.Request, p usermgm
 	}
 	out := ActivityPage{Events: make([]Event, len(page.Events)), NextCursor: page.NextCursor}
 	for i, e := range page.Events {
-		ev := Event{ID: e.ID, Type: e.Type, IP: e.IP, UserAgent: e.UserAgent, Detail: e.Detail, CreatedAt: e.CreatedAt}
+		ev := Event{ID: e.ID, Type: e.Type, ActorName: e.ActorName, IP: e.IP, UserAgent: e.UserAgent, Detail: e.Detail,
+			CreatedAt: e.CreatedAt}
 		if e.ActorID != uuid.Nil {
 			// The Manager named the actor with the page, in the same
 			// transaction, when the caller may list users.

@@ -15,14 +15,18 @@ import (
 )
 
 // routeExample is a request of a signed-in route that succeeds for a
-// caller who holds the route's permission and no other. {id} in path is
-// replaced by the target user's id, {sid} and {did} by a session and a
-// trusted device of the target (of the caller, for a self route).
+// caller who holds the route's permission and no other (a tenant_admin,
+// for a route only they may call). {id} in path is replaced by the
+// target's id, {sid} and {did} by a session and a trusted device of the
+// target (of the caller, for a self route).
 type routeExample struct {
-	path   string
-	body   string
-	ok     int
-	target string // "invited", "active", "signed-in" (with a spare session and device) or "" (no {id})
+	path string
+	body string
+	ok   int
+	// target is a user ("invited", "active", "signed-in" with a spare
+	// session and device), "token" (a provisioning token), "group" or ""
+	// (no {id}).
+	target string
 	// self: the route serves the caller's own records as trusted code and
 	// needs no permission; every other example is of an admin route.
 	self bool
@@ -54,6 +58,11 @@ var routeExamples = map[string]routeExample{
 	"GET /account/sessions":              {"/account/sessions", "", 200, "", true},
 	"DELETE /account/sessions/{sid}":     {"/account/sessions/{sid}", "", 204, "", true},
 	"DELETE /account/devices/{did}":      {"/account/devices/{did}", "", 204, "", true},
+	"GET /provisioning/tokens":           {"/provisioning/tokens", "", 200, "", false},
+	"POST /provisioning/tokens":          {"/provisioning/tokens", `{"name":"Okta"}`, 201, "", false},
+	"DELETE /provisioning/tokens/{id}":   {"/provisioning/tokens/{id}", "", 204, "token", false},
+	"GET /groups":                        {"/groups?offset=0&limit=10", "", 200, "", false},
+	"PUT /groups/{id}/roles":             {"/groups/{id}/roles", `{"roles":["supervisor","agent"]}`, 200, "group", false},
 }
 
 // TestRouteTable: the mux serves exactly the table's routes; an admin route
@@ -68,12 +77,15 @@ func TestRouteTable(t *testing.T) {
 		table = append(table, rt.Pattern())
 		switch rt.Kind {
 		case "admin":
-			if !slices.Contains(usermgmt.AllPermissions(), rt.Permission) {
+			if rt.TenantAdmin && rt.Permission != "" {
+				t.Errorf("admin route %s is for tenant admins, yet names permission %q", rt.Pattern(), rt.Permission)
+			} else if !rt.TenantAdmin && !slices.Contains(usermgmt.AllPermissions(), rt.Permission) {
 				t.Errorf("admin route %s needs permission %q, which is none of the Manager's", rt.Pattern(), rt.Permission)
 			}
 		case "self", "person", "redeem":
-			if rt.Permission != "" {
-				t.Errorf("%s route %s names permission %q, which it does not check", rt.Kind, rt.Pattern(), rt.Permission)
+			if rt.Permission != "" || rt.TenantAdmin {
+				t.Errorf("%s route %s names permission %q (tenant admins only: %v), which it does not check",
+					rt.Kind, rt.Pattern(), rt.Permission, rt.TenantAdmin)
 			}
 		default:
 			t.Errorf("route %s has kind %q", rt.Pattern(), rt.Kind)
@@ -114,8 +126,10 @@ func TestRouteTable(t *testing.T) {
 // TestAdminRoutes walks every signed-in route of the table. Each refuses a
 // request without a session (401); an admin route refuses a caller whose
 // roles grant every permission but its own (403), and serves one whose
-// roles grant its permission alone; a route on a user refuses another
-// tenant's user as not found and a malformed id as invalid.
+// roles grant its permission alone; a route for tenant admins refuses a
+// caller whose roles grant every permission (hr_admin) and serves a
+// tenant_admin; a route on a user, token or group refuses another
+// tenant's as not found and a malformed id as invalid.
 func TestAdminRoutes(t *testing.T) {
 	catalogue := usermgmt.DefaultRoles()
 	only := func(p usermgmt.Permission) usermgmt.Role {
@@ -131,7 +145,7 @@ func TestAdminRoutes(t *testing.T) {
 			usermgmt.RoleDef{Name: without(p), Permissions: others})
 	}
 	f := newFixtureRoles(t, catalogue, nil)
-	_, admin, _ := f.active(t, "acme", "admin@acme.test", usermgmt.RoleTenantAdmin)
+	f.active(t, "acme", "admin@acme.test", usermgmt.RoleTenantAdmin)
 	_, agent, agentSecret := f.active(t, "acme", "agent@acme.test", usermgmt.RoleAgent)
 	onlyTok, withoutTok := map[usermgmt.Permission]string{}, map[usermgmt.Permission]string{}
 	for _, p := range usermgmt.AllPermissions() {
@@ -150,7 +164,25 @@ func TestAdminRoutes(t *testing.T) {
 	}
 	signedSID, signedDID := spare(signed.Email, signedSecret)
 	agentSID, agentDID := spare("agent@acme.test", agentSecret)
-	f.clock.Advance(2 * time.Minute) // past the mail interval of the invitations
+	_, hrAdmin, _ := f.active(t, "acme", "hr@acme.test", usermgmt.RoleHRAdmin)
+	f.clock.Advance(2 * time.Minute)                                                     // past the mail interval of the invitations
+	_, tenantAdmin, _ := f.active(t, "acme", "boss@acme.test", usermgmt.RoleTenantAdmin) // in sudo mode: just signed in
+	// A provisioning token and a group, of acme and of globex, made when a
+	// route first needs them: only those routes fail while they cannot be.
+	var tokens, groups [2]uuid.UUID
+	other := func(t *testing.T, kind string) (own, foreign string) {
+		t.Helper()
+		ids := &tokens
+		if kind == "group" {
+			ids = &groups
+		}
+		if ids[0] == uuid.Nil {
+			for i, tenant := range []string{"acme", "globex"} {
+				ids[i] = f.provisioned(t, kind, tenant)
+			}
+		}
+		return ids[0].String(), ids[1].String()
+	}
 
 	walked := 0
 	for _, rt := range httpapi.Routes() {
@@ -170,14 +202,16 @@ func TestAdminRoutes(t *testing.T) {
 		path := func(id string) string {
 			return strings.NewReplacer("{id}", id, "{sid}", sid, "{did}", did).Replace(ex.path)
 		}
-		target := invited.ID.String()
-		switch ex.target {
-		case "active":
-			target = act.ID.String()
-		case "signed-in":
-			target = signed.ID.String()
-		}
+		target, foreignID := invited.ID.String(), foreign.ID.String()
 		t.Run(rt.Method+" "+strings.TrimPrefix(rt.Path, "/"), func(t *testing.T) {
+			switch ex.target {
+			case "active":
+				target = act.ID.String()
+			case "signed-in":
+				target = signed.ID.String()
+			case "token", "group":
+				target, foreignID = other(t, ex.target)
+			}
 			t.Run("WithoutSessionIs401", func(t *testing.T) {
 				wantError(t, f.do(t, req{method: rt.Method, path: path(target), body: ex.body}), 401, "unauthenticated")
 			})
@@ -191,11 +225,19 @@ func TestAdminRoutes(t *testing.T) {
 					w := f.do(t, req{method: rt.Method, path: path(target), body: ex.body, bearer: agent})
 					wantError(t, w, 403, "permission_denied")
 				})
-				t.Run("WithEveryOtherPermissionIs403", func(t *testing.T) {
-					w := f.do(t, req{method: rt.Method, path: path(target), body: ex.body, bearer: withoutTok[rt.Permission]})
-					wantError(t, w, 403, "permission_denied")
-				})
-				caller = onlyTok[rt.Permission]
+				if rt.TenantAdmin {
+					t.Run("WithEveryPermissionButNotTenantAdminIs403", func(t *testing.T) {
+						w := f.do(t, req{method: rt.Method, path: path(target), body: ex.body, bearer: hrAdmin})
+						wantError(t, w, 403, "permission_denied")
+					})
+					caller = tenantAdmin
+				} else {
+					t.Run("WithEveryOtherPermissionIs403", func(t *testing.T) {
+						w := f.do(t, req{method: rt.Method, path: path(target), body: ex.body, bearer: withoutTok[rt.Permission]})
+						wantError(t, w, 403, "permission_denied")
+					})
+					caller = onlyTok[rt.Permission]
+				}
 			}
 			t.Run("SucceedsWithItsPermissionAlone", func(t *testing.T) {
 				w := f.do(t, req{method: rt.Method, path: path(target), body: ex.body, bearer: caller})
@@ -210,14 +252,14 @@ func TestAdminRoutes(t *testing.T) {
 				}
 			})
 			if ex.target != "" {
-				t.Run("OtherTenantsUserIs404", func(t *testing.T) {
-					w := f.do(t, req{method: rt.Method, path: path(foreign.ID.String()), body: ex.body, bearer: admin})
+				t.Run("OtherTenantsIs404", func(t *testing.T) {
+					w := f.do(t, req{method: rt.Method, path: path(foreignID), body: ex.body, bearer: tenantAdmin})
 					wantError(t, w, 404, "not_found")
 				})
 				t.Run("BadUUIDIs400", func(t *testing.T) {
 					for _, bad := range []string{"not-a-uuid", "123", "%00", strings.Repeat("a", 300),
 						"{" + act.ID.String() + "}", strings.ReplaceAll(act.ID.String(), "-", "")} {
-						w := f.do(t, req{method: rt.Method, path: path(bad), body: ex.body, bearer: admin})
+						w := f.do(t, req{method: rt.Method, path: path(bad), body: ex.body, bearer: tenantAdmin})
 						wantError(t, w, 400, "invalid")
 					}
 				})

@@ -60,16 +60,40 @@ func appendUser(b []byte, u *User) []byte {
 	b = appendUUID(b, u.ID)
 	b = append(b, `","email":`...)
 	b = appendString(b, u.Email)
+	b = append(b, `,"display_name":`...)
+	b = appendString(b, u.DisplayName)
+	b = append(b, `,"given_name":`...)
+	b = appendString(b, u.GivenName)
+	b = append(b, `,"family_name":`...)
+	b = appendString(b, u.FamilyName)
+	b = append(b, `,"external_id":`...)
+	b = appendString(b, u.ExternalID)
 	b = append(b, `,"status":`...)
 	b = appendString(b, string(u.Status))
-	b = append(b, `,"roles":[`...)
-	for i, r := range u.Roles {
-		if i > 0 {
-			b = append(b, ',')
+	b = append(b, `,"roles":`...)
+	b = appendRoles(b, u.Roles)
+	b = append(b, `,"direct_roles":`...)
+	b = appendRoles(b, u.DirectRoles)
+	b = append(b, `,"group_roles":`...)
+	if u.GroupRoles == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, g := range u.GroupRoles {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"role":`...)
+			b = appendString(b, string(g.Role))
+			b = append(b, `,"group_id":"`...)
+			b = appendUUID(b, g.GroupID)
+			b = append(b, `","group":`...)
+			b = appendString(b, g.Group)
+			b = append(b, '}')
 		}
-		b = appendString(b, string(r))
+		b = append(b, ']')
 	}
-	b = append(b, `],"mfa_enabled":`...)
+	b = append(b, `,"mfa_enabled":`...)
 	b = strconv.AppendBool(b, u.MFAEnabled)
 	b = append(b, `,"mfa":`...)
 	b = appendString(b, u.MFA)
@@ -100,11 +124,19 @@ func appendUser(b []byte, u *User) []byte {
 	case u.AllowedActions == nil:
 		b = append(b, "null"...)
 	default:
-		b = appendAllowed(b, u.AllowedActions)
+		b = appendStrings(b, u.AllowedActions)
 	}
 	b = append(b, `,"action_reasons":`...)
 	b = appendReasons(b, u.ActionReasons)
 	return append(b, '}')
+}
+
+// appendRoles writes a list of roles; nil as null, as encoding/json does.
+func appendRoles(b []byte, roles []usermgmt.Role) []byte {
+	if roles == nil {
+		return append(b, "null"...)
+	}
+	return appendStrings(b, roles)
 }
 
 func appendTimePtr(b []byte, t *time.Time) []byte {
@@ -114,13 +146,14 @@ func appendTimePtr(b []byte, t *time.Time) []byte {
 	return appendTime(b, *t)
 }
 
-func appendAllowed(b []byte, as []usermgmt.Action) []byte {
+// appendStrings writes a list of strings, [] for none.
+func appendStrings[S ~string](b []byte, xs []S) []byte {
 	b = append(b, '[')
-	for i, a := range as {
+	for i, x := range xs {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, string(a))
+		b = appendString(b, string(x))
 	}
 	return append(b, ']')
 }

@@ -17,6 +17,7 @@ type Route struct {
 	Method, Path string
 	Kind         string // "admin", "self", "person" or "redeem"
 	Permission   usermgmt.Permission
+	TenantAdmin  bool // an admin route only a tenant_admin may call; it names no permission
 }
 
 // Pattern is the route's pattern on the mux.
@@ -26,7 +27,8 @@ func (r Route) Pattern() string { return r.Method + " " + r.Path }
 func Routes() []Route {
 	out := make([]Route, len(routeTable))
 	for i, rt := range routeTable {
-		out[i] = Route{Method: rt.method, Path: rt.path, Kind: string(rt.kind), Permission: rt.permission}
+		out[i] = Route{Method: rt.method, Path: rt.path, Kind: string(rt.kind), Permission: rt.permission,
+			TenantAdmin: rt.tenantAdmin}
 	}
 	return out
 }

@@ -18,12 +18,21 @@ import (
 // InviteExpired says it has (Resend is the way out). AllowedActions are
 // what the caller may do to this user, and ActionReasons say, for an
 // action refused because of this user (a tenant_admin, oneself, not
-// active), why.
+// active), why. The name fields and ExternalID are what the identity
+// provider says of the person ("" when it says nothing). Roles are what
+// the user holds: DirectRoles, granted to them, and the roles of their
+// groups, each with the group it comes from in GroupRoles.
 type User struct {
 	ID              uuid.UUID                  `json:"id"`
 	Email           string                     `json:"email"`
+	DisplayName     string                     `json:"display_name"`
+	GivenName       string                     `json:"given_name"`
+	FamilyName      string                     `json:"family_name"`
+	ExternalID      string                     `json:"external_id"`
 	Status          usermgmt.Status            `json:"status"`
 	Roles           []usermgmt.Role            `json:"roles"`
+	DirectRoles     []usermgmt.Role            `json:"direct_roles"`
+	GroupRoles      []GroupRole                `json:"group_roles"`
 	MFAEnabled      bool                       `json:"mfa_enabled"`
 	MFA             string                     `json:"mfa"`
 	LastLoginAt     *time.Time                 `json:"last_login_at"`
@@ -39,16 +48,41 @@ type User struct {
 	forms *actionForms // the two above, encoded once (see actionsOf)
 }
 
+// GroupRole says that the user holds Role through the group GroupID,
+// named Group.
+type GroupRole struct {
+	Role    usermgmt.Role `json:"role"`
+	GroupID uuid.UUID     `json:"group_id"`
+	Group   string        `json:"group"`
+}
+
+// noRoles and noGroupRoles stand for a nil list, so that JSON shows [].
+var (
+	noRoles      = []usermgmt.Role{}
+	noGroupRoles = []GroupRole{}
+)
+
 func (h *Handler) user(u usermgmt.User, now time.Time) User {
 	mfa := "not enrolled"
 	if u.MFAEnabled {
 		mfa = "enabled"
 	}
-	roles := u.Roles
+	roles, direct, via := u.Roles, u.DirectRoles, noGroupRoles
 	if roles == nil {
-		roles = []usermgmt.Role{}
+		roles = noRoles
 	}
-	out := User{ID: u.ID, Email: u.Email, Status: u.Status, Roles: roles, MFAEnabled: u.MFAEnabled, MFA: mfa,
+	if direct == nil {
+		direct = noRoles
+	}
+	if len(u.GroupRoles) > 0 {
+		via = make([]GroupRole, len(u.GroupRoles))
+		for i, g := range u.GroupRoles {
+			via[i] = GroupRole{Role: g.Role, GroupID: g.GroupID, Group: g.Group}
+		}
+	}
+	out := User{ID: u.ID, Email: u.Email, DisplayName: u.DisplayName, GivenName: u.GivenName,
+		FamilyName: u.FamilyName, ExternalID: u.ExternalID, Status: u.Status, Roles: roles, DirectRoles: direct,
+		GroupRoles: via, MFAEnabled: u.MFAEnabled, MFA: mfa,
 		LastLoginAt: u.LastLoginAt, LastLogin: usermgmt.RelativeTime(u.LastLoginAt, now),
 		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, LockedUntil: u.LockedUntil,
 		InviteExpiresAt: u.InviteExpiresAt, InviteExpired: u.InviteExpired(now)}
@@ -83,7 +117,7 @@ func actionsOf(as usermgmt.Actions) *actionForms {
 	}
 	f := &actionForms{allowed: as.Allowed(), reasons: map[usermgmt.Action]string{}}
 	as.Reasons(func(a usermgmt.Action, why string) { f.reasons[a] = why })
-	f.allowedJSON = appendAllowed(nil, f.allowed)
+	f.allowedJSON = appendStrings(nil, f.allowed)
 	f.reasonsJSON = appendReasons(nil, f.reasons)
 	if actionCacheSize.Add(1) <= actionCacheMax {
 		actionCache.Store(as, f)
@@ -107,14 +141,16 @@ type UserPage struct {
 }
 
 // Event is one entry of the activity log. ActorID is null for the system
-// (trusted code) and for a person acting on their own sign-in before
-// there is a session; ActorEmail is set when the actor is a user the
-// caller may see.
+// (trusted code), for a person acting on their own sign-in before there
+// is a session, and for an identity provider; ActorEmail is set when the
+// actor is a user the caller may see, ActorName when the actor is not a
+// user ("provisioning: Okta").
 type Event struct {
 	ID         uuid.UUID          `json:"id"`
 	Type       usermgmt.EventType `json:"type"`
 	ActorID    *uuid.UUID         `json:"actor_id"`
 	ActorEmail string             `json:"actor_email,omitempty"`
+	ActorName  string             `json:"actor_name,omitempty"`
 	IP         string             `json:"ip,omitempty"`
 	UserAgent  string             `json:"user_agent,omitempty"`
 	Detail     string             `json:"detail,omitempty"`

@@ -107,6 +107,9 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 		if rt.Permission != "" && (op.Description == "" || !strings.Contains(op.Description, string(rt.Permission))) {
 			t.Errorf("%s needs permission %s, which its operation's description does not name", p, rt.Permission)
 		}
+		if rt.TenantAdmin && !strings.Contains(op.Description, "Only a tenant_admin may") {
+			t.Errorf("%s is for tenant admins only, which its operation's description does not say", p)
+		}
 		var wild, params []string
 		for _, seg := range strings.Split(rt.Path, "/") {
 			if strings.HasPrefix(seg, "{") {

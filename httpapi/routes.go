@@ -33,8 +33,13 @@ type route struct {
 	// permission is what the Manager requires of an admin route's caller;
 	// empty for the other kinds.
 	permission usermgmt.Permission
-	signedIn   func(*Handler, http.ResponseWriter, *http.Request, usermgmt.Principal) error
-	open       func(*Handler, http.ResponseWriter, *http.Request) error
+	// tenantAdmin marks an admin route that only a tenant_admin may call,
+	// whatever permissions other roles hold (provisioning tokens, group
+	// mappings): the Manager checks the role, and the route names no
+	// permission.
+	tenantAdmin bool
+	signedIn    func(*Handler, http.ResponseWriter, *http.Request, usermgmt.Principal) error
+	open        func(*Handler, http.ResponseWriter, *http.Request) error
 }
 
 func (rt route) pattern() string { return rt.method + " " + rt.path }
@@ -83,6 +88,12 @@ var routeTable = []route{
 		signedIn: (*Handler).revokeDevice},
 	{method: "GET", path: "/mail/undelivered", kind: kindAdmin, permission: usermgmt.PermListUsers,
 		signedIn: (*Handler).listUndeliveredMail},
+	{method: "GET", path: "/provisioning/tokens", kind: kindAdmin, tenantAdmin: true, signedIn: (*Handler).listProvisioningTokens},
+	{method: "POST", path: "/provisioning/tokens", kind: kindAdmin, tenantAdmin: true, signedIn: (*Handler).createProvisioningToken},
+	{method: "DELETE", path: "/provisioning/tokens/{id}", kind: kindAdmin, tenantAdmin: true,
+		signedIn: (*Handler).revokeProvisioningToken},
+	{method: "GET", path: "/groups", kind: kindAdmin, permission: usermgmt.PermListUsers, signedIn: (*Handler).listGroups},
+	{method: "PUT", path: "/groups/{id}/roles", kind: kindAdmin, tenantAdmin: true, signedIn: (*Handler).setGroupRoles},
 
 	{method: "GET", path: "/meta", kind: kindPerson, open: (*Handler).meta},
 	{method: "POST", path: "/auth/login", kind: kindPerson, open: (*Handler).login},
@@ -129,9 +140,12 @@ func (h *Handler) wrap(rt route) (http.HandlerFunc, error) {
 		}
 		return nil
 	}
+	if rt.tenantAdmin && rt.kind != kindAdmin {
+		return nil, usermgmt.Errorf(usermgmt.CodeInternal, "httpapi: route %s of kind %q cannot be for tenant admins", rt.pattern(), rt.kind)
+	}
 	switch rt.kind {
 	case kindAdmin:
-		return h.admin(rt.signedIn), wants(true, true)
+		return h.admin(rt.signedIn), wants(!rt.tenantAdmin, true)
 	case kindSelf:
 		return h.self(rt.signedIn), wants(false, true)
 	case kindPerson:

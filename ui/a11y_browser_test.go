@@ -293,6 +293,16 @@ func (f *a11yFixture) withPanel(email string) context.Context {
 	return ctx
 }
 
+// provisioning opens the Provisioning view in the admin tab, its tokens
+// and groups loaded.
+func (f *a11yFixture) provisioning() context.Context {
+	f.t.Helper()
+	ctx := f.adminTab()
+	f.do(ctx, "open Provisioning", chromedp.Navigate(f.st.url+"/provisioning"),
+		waitFor(`document.querySelectorAll("#token-rows tr").length > 0 && document.querySelectorAll("#group-rows tr").length > 0`))
+	return ctx
+}
+
 // longEmail is an address longer than a phone's line.
 const longEmail = "maria-fernanda.rodriguez-villanueva@recruiting.subsidiary.acme.test"
 
@@ -452,6 +462,27 @@ var a11yViews = []a11yView{
 			waitFor(`location.pathname === "/" && !document.getElementById("no-access").hidden`))...)
 		return ctx
 	}},
+	{"provisioning", (*a11yFixture).provisioning},
+	{"provisioning, a new token's secret", func(f *a11yFixture) context.Context {
+		ctx := f.provisioning()
+		f.seq++
+		f.do(ctx, "create a token", chromedp.SendKeys(chromedp.ID("token-name"), fmt.Sprintf("Entra %d", f.seq)),
+			chromedp.Click(chromedp.ID("token-create")), waitFor(`document.getElementById("secret-dialog").open`))
+		return ctx
+	}},
+	{"provisioning, a group's roles", func(f *a11yFixture) context.Context {
+		ctx := f.provisioning()
+		f.do(ctx, "edit roles", chromedp.Click(chromedp.CSS(`#group-rows tr[data-name="HR Team"] button`)),
+			waitFor(`document.getElementById("group-dialog").open`))
+		return ctx
+	}},
+	{"panel of a provisioned user with roles from groups", func(f *a11yFixture) context.Context {
+		ctx := f.adminTab()
+		f.do(ctx, "open bo's panel", chromedp.Click(chromedp.CSS(`tr[data-email="bo@acme.test"] button.link`)),
+			waitFor(`document.getElementById("panel-title").textContent === "Bo Lindqvist" && document.querySelectorAll("#activity li").length > 0`),
+			waitFor(`document.querySelectorAll("#panel-roles .via-note").length > 0`))
+		return ctx
+	}},
 	{"account", (*a11yFixture).account},
 	{"account, password refused", func(f *a11yFixture) context.Context {
 		ctx := f.account()
@@ -505,6 +536,12 @@ func TestBrowserAccessibility(t *testing.T) {
 		}
 	}
 	_, agentSecret := st.enrolled(t, "agent@acme.test", newPassword, usermgmt.RoleAgent)
+	// What an identity provider leaves: a token, a named user and groups
+	// that give ana and bo roles (ana's supervisor both ways, her recruiter
+	// through a group only).
+	_, bo := st.provisioned(t, "bo@acme.test", usermgmt.Profile{DisplayName: "Bo Lindqvist", ExternalID: "00u2"})
+	st.group(t, "HR Team", []usermgmt.Role{usermgmt.RoleSupervisor, usermgmt.RoleRecruiter}, ana.ID, bo.ID)
+	st.group(t, "Agents Lisbon", []usermgmt.Role{usermgmt.RoleAgent}, bo.ID)
 	gone, _ := st.enrolled(t, "gone@acme.test", newPassword, usermgmt.RoleAgent)
 	st.enrolled(t, "locked@acme.test", newPassword, usermgmt.RoleAgent)
 	for i := 0; i < 6; i++ { // failed sign-ins pause the account

@@ -10,8 +10,10 @@
 //	mux.Handle("/", ui.Handler(ui.Options{APIPath: "/api"}))
 //
 // The Manager's mail links must point at the page's InvitePath and
-// ResetPath (usermgmt.Links; the defaults match). A Handler is safe for
-// concurrent use.
+// ResetPath (usermgmt.Links; the defaults match). The Provisioning page
+// (Options.ProvisioningPath, for tenant admins) shows the URL of the scim
+// handler, which the host mounts at Options.SCIMPath. A Handler is safe
+// for concurrent use.
 package ui
 
 import (
@@ -38,11 +40,17 @@ type Options struct {
 	Prefix string
 	// Title names the product in the page title. Default "Users".
 	Title string
+	// SCIMPath is where the host mounts the scim handler, which the
+	// Provisioning page gives tenant admins to paste into their identity
+	// provider (the page makes it absolute with its own origin; a full
+	// https:// URL is shown as it is). Default "/scim/v2".
+	SCIMPath string
 	// Page paths, below Prefix. Defaults: "/" (the user list), "/login",
-	// "/password/forgot", "/invitations/accept", "/password/reset" and
-	// "/account" (the signed-in person's own account); InvitePath and
+	// "/password/forgot", "/invitations/accept", "/password/reset",
+	// "/account" (the signed-in person's own account) and "/provisioning"
+	// (SCIM tokens and group roles, for tenant admins); InvitePath and
 	// ResetPath must match usermgmt.Links.InvitePath and ResetPath.
-	UsersPath, LoginPath, ForgotPath, InvitePath, ResetPath, AccountPath string
+	UsersPath, LoginPath, ForgotPath, InvitePath, ResetPath, AccountPath, ProvisioningPath string
 	// HSTS makes every answer carry Strict-Transport-Security (a year,
 	// subdomains included) when the page is reached over https through a
 	// TLS-terminating proxy, i.e. when its base URL is https but the
@@ -52,9 +60,9 @@ type Options struct {
 }
 
 type pageData struct {
-	Title, APIPath, Prefix                                               string
-	UsersPath, LoginPath, ForgotPath, InvitePath, ResetPath, AccountPath string
-	View                                                                 string
+	Title, APIPath, SCIMPath, Prefix                                                       string
+	UsersPath, LoginPath, ForgotPath, InvitePath, ResetPath, AccountPath, ProvisioningPath string
+	View                                                                                   string
 }
 
 // Handler returns the page's handler.
@@ -72,28 +80,33 @@ func Handler(opts Options) http.Handler {
 	def(&opts.InvitePath, "/invitations/accept")
 	def(&opts.ResetPath, "/password/reset")
 	def(&opts.AccountPath, "/account")
+	def(&opts.ProvisioningPath, "/provisioning")
+	def(&opts.SCIMPath, "/scim/v2")
 	opts.Prefix = strings.TrimSuffix(opts.Prefix, "/")
 	opts.APIPath = strings.TrimSuffix(opts.APIPath, "/")
+	opts.SCIMPath = strings.TrimSuffix(opts.SCIMPath, "/")
 
 	tmpl := template.Must(template.ParseFS(pageFS, "page.html", "views/*.html"))
 	render := func(view string) []byte {
 		var b bytes.Buffer
-		err := tmpl.Execute(&b, pageData{Title: opts.Title, APIPath: opts.APIPath, Prefix: opts.Prefix,
-			UsersPath: opts.Prefix + opts.UsersPath, LoginPath: opts.Prefix + opts.LoginPath,
+		err := tmpl.Execute(&b, pageData{Title: opts.Title, APIPath: opts.APIPath, SCIMPath: opts.SCIMPath,
+			Prefix: opts.Prefix, UsersPath: opts.Prefix + opts.UsersPath, LoginPath: opts.Prefix + opts.LoginPath,
 			ForgotPath: opts.Prefix + opts.ForgotPath, InvitePath: opts.Prefix + opts.InvitePath,
-			ResetPath: opts.Prefix + opts.ResetPath, AccountPath: opts.Prefix + opts.AccountPath, View: view})
+			ResetPath: opts.Prefix + opts.ResetPath, AccountPath: opts.Prefix + opts.AccountPath,
+			ProvisioningPath: opts.Prefix + opts.ProvisioningPath, View: view})
 		if err != nil {
 			panic(err) // the template is embedded and its data are strings: this cannot fail
 		}
 		return b.Bytes()
 	}
 	pages := map[string][]byte{
-		opts.UsersPath:   render("users"),
-		opts.LoginPath:   render("login"),
-		opts.ForgotPath:  render("forgot"),
-		opts.InvitePath:  render("accept"),
-		opts.ResetPath:   render("reset"),
-		opts.AccountPath: render("account"),
+		opts.UsersPath:        render("users"),
+		opts.LoginPath:        render("login"),
+		opts.ForgotPath:       render("forgot"),
+		opts.InvitePath:       render("accept"),
+		opts.ResetPath:        render("reset"),
+		opts.AccountPath:      render("account"),
+		opts.ProvisioningPath: render("provisioning"),
 	}
 	sub, _ := fs.Sub(assets, "assets")
 	files := http.StripPrefix("/assets/", http.FileServerFS(sub))

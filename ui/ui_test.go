@@ -20,7 +20,7 @@ func get(t *testing.T, h http.Handler, method, path string) *httptest.ResponseRe
 func TestPagesAndAssets(t *testing.T) {
 	h := ui.Handler(ui.Options{APIPath: "/api/", Title: `Acme "HR" <Users>`})
 	for path, view := range map[string]string{"/": "users", "/login": "login", "/password/forgot": "forgot",
-		"/invitations/accept": "accept", "/password/reset": "reset"} {
+		"/invitations/accept": "accept", "/password/reset": "reset", "/provisioning": "provisioning"} {
 		w := get(t, h, "GET", path)
 		body := w.Body.String()
 		if w.Code != 200 || !strings.Contains(body, `data-view="`+view+`"`) || !strings.Contains(body, `data-api="/api"`) {
@@ -36,7 +36,7 @@ func TestPagesAndAssets(t *testing.T) {
 		}
 	}
 	for _, a := range []string{"/assets/app.js", "/assets/users.js", "/assets/person.js", "/assets/account.js", "/assets/codes.js",
-		"/assets/app.css"} {
+		"/assets/provisioning.js", "/assets/app.css"} {
 		if w := get(t, h, "GET", a); w.Code != 200 || w.Body.Len() < 500 {
 			t.Fatalf("GET %s: %d", a, w.Code)
 		}
@@ -53,7 +53,7 @@ func TestPagesAreSelfContained(t *testing.T) {
 	h := ui.Handler(ui.Options{})
 	page := get(t, h, "GET", "/").Body.String()
 	var js string
-	for _, f := range []string{"app.js", "users.js", "person.js", "account.js", "codes.js"} {
+	for _, f := range []string{"app.js", "users.js", "person.js", "account.js", "codes.js", "provisioning.js"} {
 		js += get(t, h, "GET", "/assets/"+f).Body.String()
 	}
 	css := get(t, h, "GET", "/assets/app.css").Body.String()
@@ -82,6 +82,24 @@ func TestCustomPathsAndPrefix(t *testing.T) {
 	}
 	if w := get(t, h, "GET", "/invitations/accept"); w.Code != 404 {
 		t.Fatalf("default invite path still served: %d", w.Code)
+	}
+}
+
+// TestSCIMPath: the Provisioning page names where the host mounts the
+// scim handler, "/scim/v2" unless told; it has a path of its own.
+func TestSCIMPath(t *testing.T) {
+	for _, c := range []struct {
+		opts       ui.Options
+		path, scim string
+	}{
+		{ui.Options{}, "/provisioning", "/scim/v2"},
+		{ui.Options{SCIMPath: "/idp/scim/", Prefix: "/admin", ProvisioningPath: "/sso"}, "/sso", "/idp/scim"},
+	} {
+		w := get(t, ui.Handler(c.opts), "GET", c.path)
+		if body := w.Body.String(); w.Code != 200 || !strings.Contains(body, `data-view="provisioning"`) ||
+			!strings.Contains(body, `data-scim-path="`+c.scim+`"`) {
+			t.Fatalf("GET %s with %+v: %d %.600s", c.path, c.opts, w.Code, body)
+		}
 	}
 }
 
@@ -122,7 +140,7 @@ func TestHSTSOnHTTPS(t *testing.T) {
 func TestPageKeepsNoCopyOfTheLists(t *testing.T) {
 	h := ui.Handler(ui.Options{})
 	var js string
-	for _, f := range []string{"app.js", "users.js", "person.js", "account.js"} {
+	for _, f := range []string{"app.js", "users.js", "person.js", "account.js", "provisioning.js"} {
 		js += get(t, h, "GET", "/assets/"+f).Body.String()
 	}
 	for _, l := range usermgmt.EventLabels() {

@@ -18,6 +18,8 @@
     invite: body.dataset.invitePath,
     reset: body.dataset.resetPath,
     account: body.dataset.accountPath,
+    provisioning: body.dataset.provisioningPath,
+    scim: body.dataset.scimPath,
   };
   const $ = (id) => document.getElementById(id);
   const el = (tag, props, ...kids) => {
@@ -195,6 +197,56 @@
     });
   }
 
+  // ---- Times ----------------------------------------------------------------
+  // One format for the times of the admin views (the list, activity,
+  // provisioning tokens): how long ago, with the exact time on hover
+  // (title) and for screen readers (a hidden text). tickTimes re-renders
+  // them from their timestamps, so "2m ago" does not stay "2m ago".
+  function ago(iso) {
+    const d = (Date.now() - Date.parse(iso)) / 1000;
+    if (d < 60) return "just now";
+    if (d < 3600) return Math.floor(d / 60) + "m ago";
+    if (d < 86400) return Math.floor(d / 3600) + "h ago";
+    if (d < 7 * 86400) return Math.floor(d / 86400) + "d ago";
+    return new Date(iso).toLocaleDateString(undefined, { month: "short", day: "numeric", year: "numeric" });
+  }
+  const exact = (iso) => new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  function timeEl(iso, never) {
+    if (!iso) return el("span", { class: "time", text: never || "never" });
+    return el("time", { datetime: iso, title: exact(iso), class: "time" },
+      el("span", { class: "rel", "aria-hidden": "true", text: ago(iso) }),
+      el("span", { class: "visually-hidden", text: ago(iso) + ", " + exact(iso) }));
+  }
+  function tickTimes() {
+    document.querySelectorAll("time.time[datetime]").forEach((t) => {
+      const iso = t.getAttribute("datetime"), r = ago(iso);
+      const rel = t.querySelector(".rel"); if (rel.textContent !== r) rel.textContent = r;
+      t.lastChild.textContent = r + ", " + exact(iso);
+    });
+  }
+  setInterval(tickTimes, 30000);
+
+  // isTenantAdmin tells from GET /me whether the caller is a tenant admin,
+  // the one role that manages provisioning (the server checks it too).
+  const isTenantAdmin = (me) => me.user.roles.includes("tenant_admin");
+
+  // roleLabel labels the checkbox id with a role of GET /roles: its
+  // display name, and its description (id + "-desc", for aria-describedby).
+  function roleLabel(r, id) {
+    return el("label", { for: id }, el("span", { class: "name", text: r.display_name }),
+      el("span", { class: "desc", id: id + "-desc", text: r.description }));
+  }
+
+  // copy puts text on the clipboard and resolves true; when the browser
+  // refuses, it selects what shows the text (an input, or any element) for
+  // the person to copy with the keyboard, and resolves false.
+  async function copy(text, shows) {
+    try { await navigator.clipboard.writeText(text); return true; } catch (e) {
+      if (shows && shows.select) { shows.focus(); shows.select(); } else if (shows) getSelection().selectAllChildren(shows);
+      return false;
+    }
+  }
+
   // ---- Toasts ---------------------------------------------------------------
   // toast shows a short confirmation (or, with kind "error", a failure) in
   // the corner and says it to screen readers: polite for news, assertive
@@ -281,7 +333,7 @@
   const views = {};
   window.usermgmtUI = { cfg, $, el, announce, APIError, call, confirmIdentity, showError, clearErrors,
     chosenPassword, busy, focusFirst, keepInside, breakable, takeToken, go, views, toast, confirmAction, meta,
-    passwordPolicy, sessionEnded };
+    passwordPolicy, sessionEnded, ago, exact, timeEl, copy, roleLabel, isTenantAdmin };
   document.addEventListener("DOMContentLoaded", () => {
     document.querySelectorAll("a[data-href]").forEach((a) => { a.href = cfg[a.dataset.href]; });
     const view = body.dataset.view;

@@ -29,13 +29,8 @@
     const say = (msg) => { status.textContent = ""; setTimeout(() => { status.textContent = msg; }, 30); };
     const copy = el("button", { type: "button", class: "secondary", "data-codes": "copy", text: "Copy",
       onclick: async () => {
-        try {
-          await navigator.clipboard.writeText(codes.join("\n") + "\n");
-          say("Copied. Paste them somewhere safe, such as a password manager.");
-        } catch (e) {
-          getSelection().selectAllChildren(list);
-          say("Your browser did not let the page copy. The codes are selected: copy them with your keyboard, or download them.");
-        }
+        if (await ui.copy(codes.join("\n") + "\n", list)) say("Copied. Paste them somewhere safe, such as a password manager.");
+        else say("Your browser did not let the page copy. The codes are selected: copy them with your keyboard, or download them.");
       } });
     const download = el("button", { type: "button", class: "secondary", "data-codes": "download", text: "Download",
       onclick: () => {

@@ -2,7 +2,7 @@
 "use strict";
 
 (function (ui) {
-  const { cfg, $, el, announce, call, showError, clearErrors, busy, focusFirst, keepInside, go, toast } = ui;
+  const { cfg, $, el, announce, call, showError, clearErrors, busy, focusFirst, keepInside, go, toast, exact, timeEl } = ui;
 
   // ---- Settings → Users ---------------------------------------------------
   function statusBadge(s) { return el("span", { class: "status status-" + s, text: s }); }
@@ -13,40 +13,24 @@
   const mailLimit = 50; // the notice lists the newest mail only
   const plural = (n, one, many) => n + " " + (n === 1 ? one : many);
 
-  // ---- Times ----
-  // One format for every time of the view, list and activity alike: how
-  // long ago, with the exact time on hover (title) and for screen readers
-  // (a hidden text). tickTimes re-renders them from their timestamps, so
-  // "2m ago" does not stay "2m ago".
-  function ago(iso) {
-    const d = (Date.now() - Date.parse(iso)) / 1000;
-    if (d < 60) return "just now";
-    if (d < 3600) return Math.floor(d / 60) + "m ago";
-    if (d < 86400) return Math.floor(d / 3600) + "h ago";
-    if (d < 7 * 86400) return Math.floor(d / 86400) + "d ago";
-    return new Date(iso).toLocaleDateString(undefined, { month: "short", day: "numeric", year: "numeric" });
-  }
-  const exact = (iso) => new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
-  function timeEl(iso, never) {
-    if (!iso) return el("span", { class: "time", text: never || "never" });
-    return el("time", { datetime: iso, title: exact(iso), class: "time" },
-      el("span", { class: "rel", "aria-hidden": "true", text: ago(iso) }),
-      el("span", { class: "visually-hidden", text: ago(iso) + ", " + exact(iso) }));
-  }
-  function tickTimes() {
-    document.querySelectorAll("#view-users time[datetime]").forEach((t) => {
-      const iso = t.getAttribute("datetime"), r = ago(iso);
-      const rel = t.querySelector(".rel"); if (rel.textContent !== r) rel.textContent = r;
-      t.lastChild.textContent = r + ", " + exact(iso);
-    });
-  }
-  setInterval(tickTimes, 30000);
 
   // The actions of a user the panel and the row offer, by the server's
   // allowed_actions and action_reasons: allowed, offered but refused with
   // the reason beside it, or not offered.
   const offer = (u, a) => (u.allowed_actions || []).includes(a) ? "yes" : ((u.action_reasons || {})[a] ? "why" : "no");
   const lockedText = (u) => "Sign-in paused until " + exact(u.locked_until);
+  // personName is the name the identity provider gave, "" without one.
+  const personName = (u) => u.display_name || [u.given_name, u.family_name].filter(Boolean).join(" ");
+  // Where a user's role comes from: the groups that give it (group_roles),
+  // and whether it was granted directly too.
+  const groupsGiving = (u, role) => (u.group_roles || []).filter((g) => g.role === role).map((g) => g.group);
+  const direct = (u, role) => (u.direct_roles || u.roles).includes(role);
+  const viaText = (groups) => "via " + groups.join(", ");
+  // lacksSources tells a user whose roles come from groups that an answer
+  // did not name (the answers of role changes and actions may leave
+  // group_roles out; GET /users/{id} fills it).
+  const lacksSources = (u) => !(u.group_roles || []).length && u.roles.some((r) => !direct(u, r));
+  const theGroups = (groups) => (groups.length > 1 ? "the groups " : "the group ") + groups.join(", ");
 
   async function initUsers() {
     const state = { roles: [], status: "", role: "", q: "", cursor: "", users: [], selected: null, activityCursor: "",
@@ -58,6 +42,7 @@
     }
     const can = (p) => me.permissions.includes(p);
     $("me-email").textContent = "Signed in as " + me.user.email;
+    $("nav-provisioning").hidden = !ui.isTenantAdmin(me);
     $("sign-out").addEventListener("click", async () => { try { await call("POST", "/auth/logout"); } finally { go(cfg.login); } });
     if (!can("users.list")) {
       $("users-ui").hidden = true; $("invite-open").hidden = true;
@@ -188,9 +173,22 @@
       $("empty-clear-search").hidden = !state.q;
       $("empty-clear-filters").hidden = !filtered;
     }
+    // roleChips names each role; one a group gives says which ("via HR
+    // Team"), in the chip and its title.
     function roleChips(u) {
-      return el("ul", { class: "chips", "aria-label": "Roles" },
-        ...u.roles.map((r) => el("li", { class: "chip", title: roleDef(r).description, text: roleDef(r).display_name })));
+      return el("ul", { class: "chips", "aria-label": "Roles" }, ...u.roles.map((r) => {
+        const groups = groupsGiving(u, r), d = roleDef(r);
+        const via = !groups.length ? "" : (direct(u, r) ? "also " : "") + viaText(groups);
+        return el("li", { class: "chip" + (groups.length ? " chip-group" : ""), dataset: { role: r },
+          title: d.description + (via ? " (" + (direct(u, r) ? "granted directly, and by " : "given by ")
+            + theGroups(groups) + ")" : "") }, d.display_name, via ? el("span", { class: "via", text: " " + via }) : null);
+      }));
+    }
+    // personCell is the name, where there is one, over the email.
+    function personCell(u) {
+      const name = personName(u);
+      if (!name) return ui.breakable(u.email);
+      return [el("span", { class: "person-name", text: name }), " ", el("span", { class: "person-email" }, ...ui.breakable(u.email))];
     }
     // markers are what the status alone does not say: a paused sign-in and
     // an expired invitation.
@@ -214,8 +212,9 @@
       rowButton("deactivate", "Deactivate", "danger", confirmDeactivate);
       actions.append(err);
       const tr = el("tr", { dataset: { id: u.id, email: u.email }, class: state.selected && state.selected.id === u.id ? "selected" : "" },
-        el("td", { "data-label": "Email" }, el("button", { type: "button", class: "link", "aria-label": "Open details of " + u.email,
-          onclick: (e) => { e.stopPropagation(); openPanel(u.id); } }, ...ui.breakable(u.email))),
+        el("td", { "data-label": "User" }, el("button", { type: "button", class: "link",
+          "aria-label": "Open details of " + (personName(u) ? personName(u) + " " : "") + u.email,
+          onclick: (e) => { e.stopPropagation(); openPanel(u.id); } }, ...personCell(u))),
         el("td", { "data-label": "Status" }, statusBadge(u.status), ...markers(u)),
         el("td", { "data-label": "Roles" }, roleChips(u)),
         el("td", { "data-label": "MFA", class: u.mfa_enabled ? "mfa-on" : "mfa-off", text: u.mfa }),
@@ -226,7 +225,8 @@
     }
     // replaceUser puts a user the server returned everywhere it shows: the
     // row (or none, when it left the filtered list) and the panel.
-    function replaceUser(u) {
+    function replaceUser(u, read) {
+      if (!read && lacksSources(u)) reread(u); // then again, with where its roles come from
       state.users = state.users.map((x) => (x.id === u.id ? u : x));
       if ((state.status && u.status !== state.status) || (state.role && !u.roles.includes(state.role))) {
         state.users = state.users.filter((x) => x.id !== u.id);
@@ -236,7 +236,7 @@
     }
     // reread fetches a user again after an action that returns nothing.
     async function reread(u) {
-      try { replaceUser(await call("GET", "/users/" + u.id)); } catch (e) { /* the action stands */ }
+      try { replaceUser(await call("GET", "/users/" + u.id), true); } catch (e) { /* the action stands */ }
     }
 
     // report shows why an action failed, next to it. delivery_failed is
@@ -314,15 +314,11 @@
     // ---- Invite User ----
     // Roles are picked as checkboxes, each with its display name and
     // description; agent is checked by default.
-    function roleLabel(r, id) {
-      return el("label", { for: id }, el("span", { class: "name", text: r.display_name }),
-        el("span", { class: "desc", id: id + "-desc", text: r.description }));
-    }
     function fillInviteRoles() {
       $("invite-role-list").replaceChildren(...state.roles.map((r) => {
         const id = "invite-role-" + r.name;
         return el("li", {}, el("input", { type: "checkbox", id, value: r.name, name: "invite-role", "aria-describedby": id + "-desc" }),
-          roleLabel(r, id));
+          ui.roleLabel(r, id));
       }));
     }
     function resetInviteRoles() {
@@ -497,7 +493,9 @@
     function renderPanel(u) {
       state.selected = u;
       clearErrors($("panel"));
-      $("panel-title").replaceChildren(...ui.breakable(u.email));
+      $("panel-title").replaceChildren(...(personName(u) ? [personName(u)] : ui.breakable(u.email)));
+      $("panel-email").replaceChildren(...ui.breakable(u.email));
+      $("panel-email").hidden = !personName(u);
       $("panel-status").replaceChildren(statusBadge(u.status));
       $("panel-mfa").textContent = u.mfa;
       $("panel-last-login").replaceChildren(timeEl(u.last_login_at, "never"));
@@ -509,13 +507,22 @@
           : "Invitation link valid until " + exact(u.invite_expires_at) + ".";
       const roles = offer(u, "change_roles");
       const rolesWhy = (u.action_reasons || {}).change_roles || "";
+      // A role a group gives cannot be turned off here: the toggle says
+      // which group gives it. Held directly too, it can be revoked (the
+      // group's grant stays).
       $("panel-roles").replaceChildren(...state.roles.map((r) => {
-        const id = "role-" + r.name;
-        const box = el("input", { type: "checkbox", id, role: "switch", checked: u.roles.includes(r.name), disabled: roles !== "yes",
-          "aria-describedby": id + "-desc" + (rolesWhy ? " roles-why" : "") });
+        const id = "role-" + r.name, groups = u.roles.includes(r.name) ? groupsGiving(u, r.name) : [];
+        const onlyGroup = groups.length > 0 && !direct(u, r.name);
+        const note = !groups.length ? null : el("span", { class: "via-note", id: id + "-via", text: onlyGroup
+          ? "Given by " + theGroups(groups) + ": change it in your identity provider or on the Provisioning page."
+          : "Also given by " + theGroups(groups) + ": turning it off here keeps it through the group." });
+        const box = el("input", { type: "checkbox", id, role: "switch", checked: u.roles.includes(r.name),
+          disabled: roles !== "yes" || onlyGroup,
+          "aria-describedby": id + "-desc" + (note ? " " + id + "-via" : "") + (rolesWhy ? " roles-why" : "") });
         box.addEventListener("change", () => toggleRole(u, r.name, box));
-        return el("li", {}, box, el("label", { for: id }, el("span", { class: "name", text: r.display_name }),
-          el("span", { class: "desc", id: id + "-desc", text: r.description })));
+        return el("li", { dataset: { role: r.name } }, box, el("label", { for: id },
+          el("span", { class: "name", text: r.display_name }),
+          el("span", { class: "desc", id: id + "-desc", text: r.description }), note));
       }));
       const rw = $("roles-why") || el("p", { id: "roles-why", class: "muted small" });
       if (!rw.isConnected) $("panel-roles").after(rw);
@@ -551,12 +558,18 @@
       try {
         const nu = await call(on ? "PUT" : "DELETE", "/users/" + u.id + "/roles/" + encodeURIComponent(role));
         replaceUser(nu);
-        toast((on ? "Granted " : "Revoked ") + roleDef(role).display_name + (on ? " to " : " from ") + u.email + ".");
+        const kept = !on && nu.roles.includes(role)
+          ? " " + u.email + " still holds it " + viaText(groupsGiving(u, role)) + "." : "";
+        toast((on ? "Granted " : "Revoked ") + roleDef(role).display_name + (on ? " to " : " from ") + u.email + "." + kept);
         loadActivity(false);
       } catch (e) { box.checked = !on; showError("roles-error", e.message); }
       finally {
         const b = $("role-" + role);
-        if (b) { b.disabled = offer(state.selected || u, "change_roles") !== "yes"; b.removeAttribute("aria-busy"); b.focus(); }
+        const cur = state.selected || u;
+        if (b) {
+          b.disabled = offer(cur, "change_roles") !== "yes" || (cur.roles.includes(role) && !direct(cur, role));
+          b.removeAttribute("aria-busy"); b.focus();
+        }
       }
     }
     const panelAction = (id, f) => $(id).addEventListener("click", async (e) => {
@@ -631,7 +644,8 @@
       const items = page.events.map((ev) => {
         let what = eventLabels[ev.type] || ev.type;
         if (ev.detail) what += ": " + ev.detail;
-        const by = ev.actor_email ? "by " + ev.actor_email : (ev.actor_id ? "by another user" : "");
+        const by = ev.actor_email ? "by " + ev.actor_email
+          : ev.actor_name ? "by " + ev.actor_name : (ev.actor_id ? "by another user" : "");
         const meta = [by, ev.ip ? "from " + ev.ip : ""].filter(Boolean).join(" · ");
         return el("li", { dataset: { type: ev.type } }, el("span", { class: "what", text: what }),
           el("span", { class: "meta" }, timeEl(ev.created_at), meta ? " · " + meta : ""));
