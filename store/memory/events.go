@@ -22,7 +22,7 @@ func (t *tx) AppendEvent(_ context.Context, e *usermgmt.Event) error {
 	if err := t.write(); err != nil {
 		return err
 	}
-	if err := checkText(e.TenantID, string(e.Type), e.IP, e.UserAgent, e.Detail); err != nil {
+	if err := checkText(e.TenantID, string(e.Type), e.IP, e.UserAgent, e.Detail, e.ActorName); err != nil {
 		return err
 	}
 	s := t.s

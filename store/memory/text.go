@@ -31,8 +31,12 @@ func checkRoles(roles []usermgmt.Role) error {
 }
 
 func checkUser(u *usermgmt.UserRecord) error {
-	if err := checkText(u.TenantID, u.Email, string(u.Status), u.PasswordHash); err != nil {
+	if err := checkText(u.TenantID, u.Email, string(u.Status), u.PasswordHash, u.DisplayName, u.GivenName,
+		u.FamilyName, u.ExternalID); err != nil {
 		return err
 	}
-	return checkRoles(u.Roles)
+	if err := checkRoles(u.Roles); err != nil {
+		return err
+	}
+	return checkRoles(u.DirectRoles)
 }

@@ -88,6 +88,9 @@ func (tn *tenant) account(u *usermgmt.UserRecord, n int) {
 // modify through it.
 func cloneUser(u usermgmt.User) usermgmt.User {
 	u.Roles = slices.Clone(u.Roles)
+	u.DirectRoles = slices.Clone(u.DirectRoles)
+	u.GroupRoles = slices.Clone(u.GroupRoles)
+	u.DeprovisionedAt = cloneTime(u.DeprovisionedAt)
 	u.LastLoginAt = cloneTime(u.LastLoginAt)
 	u.ActivatedAt = cloneTime(u.ActivatedAt)
 	u.InviteExpiresAt = cloneTime(u.InviteExpiresAt)
@@ -99,7 +102,7 @@ func cloneUser(u usermgmt.User) usermgmt.User {
 // elsewhere (the sign-in key's lock) or filled by the Manager is not kept.
 func stored(in *usermgmt.UserRecord) usermgmt.UserRecord {
 	c := cloneRecord(in)
-	c.LockedUntil, c.Actions = nil, usermgmt.Actions{}
+	c.LockedUntil, c.Actions, c.GroupRoles = nil, usermgmt.Actions{}, nil
 	return c
 }
 
@@ -162,6 +165,7 @@ func (t *tx) CreateUser(_ context.Context, in *usermgmt.UserRecord) error {
 	}
 	u := new(usermgmt.UserRecord)
 	*u = stored(in)
+	u.Version, in.Version = 1, 1
 	s.users[u.ID] = u
 	tn.byEmail[u.Email] = u
 	tn.all.insert(entry{u.Email, u})
@@ -219,10 +223,7 @@ func (t *tx) UpdateUser(_ context.Context, in *usermgmt.UserRecord) error {
 	if err := t.write(); err != nil {
 		return err
 	}
-	if err := checkText(in.TenantID, string(in.Status), in.PasswordHash); err != nil {
-		return err
-	}
-	if err := checkRoles(in.Roles); err != nil {
+	if err := checkUser(in); err != nil {
 		return err
 	}
 	u := t.s.lookup(in.TenantID, in.ID)
@@ -232,7 +233,9 @@ func (t *tx) UpdateUser(_ context.Context, in *usermgmt.UserRecord) error {
 	tn := t.s.tenants[u.TenantID]
 	next := stored(in)
 	next.ID, next.TenantID, next.Email, next.CreatedAt = u.ID, u.TenantID, u.Email, u.CreatedAt
+	next.Version = u.Version + 1
 	t.replace(tn, u, next)
+	in.Version = next.Version
 	return nil
 }
 

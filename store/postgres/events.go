@@ -14,7 +14,7 @@ func (t *tx) AppendEvent(ctx context.Context, e *usermgmt.Event) error {
 	var id uuid.UUID
 	err := t.db.QueryRowContext(ctx, t.q().appendEvent,
 		uuidArg(e.ID), e.TenantID, uuidArg(e.UserID), string(e.Type), uuidArg(e.ActorID),
-		e.IP, e.UserAgent, e.Detail, e.CreatedAt).Scan(&id)
+		e.IP, e.UserAgent, e.Detail, e.CreatedAt, e.ActorName).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return errorf(usermgmt.CodeConflict, "event %s already exists", e.ID)
 	}

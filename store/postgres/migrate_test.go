@@ -137,6 +137,9 @@ var undo = map[int]string{
 		ALTER TABLE {s}.devices DROP COLUMN id, DROP COLUMN ip, DROP COLUMN user_agent`,
 	7: `DROP TABLE {s}.user_roles; DROP FUNCTION {s}.users_sync_roles CASCADE;
 		ALTER TABLE {s}.users DROP COLUMN invite_expires_at`,
+	8: `DROP TABLE {s}.provisioning_tokens; ALTER TABLE {s}.events DROP COLUMN actor_name;
+		ALTER TABLE {s}.users DROP COLUMN display_name, DROP COLUMN given_name, DROP COLUMN family_name,
+		DROP COLUMN external_id, DROP COLUMN direct_roles, DROP COLUMN version, DROP COLUMN deprovisioned_at`,
 }
 
 // migratedBackTo returns a pool and a Store on a fresh schema at version:

@@ -37,7 +37,7 @@ type queries struct {
 // then locked_until, which is not a column: the lock of the user's
 // sign-in key, read from login_attempts in the same statement (lockedOf).
 const storedCols = `id, tenant_id, email, status, roles, mfa_enabled, last_login_at, activated_at, created_at, updated_at,
-	invite_expires_at`
+	invite_expires_at, direct_roles, display_name, given_name, family_name, external_id, version, deprovisioned_at`
 
 const secretCols = `password_hash, mfa_secret, mfa_last_step, recovery_codes, last_mail_at`
 
@@ -60,7 +60,7 @@ const tokenCols = `hash, purpose, tenant_id, user_id, data, created_at, expires_
 const mailCols = `id, tenant_id, user_id, kind, recipient, sealed, attempts, next_attempt_at, last_error, failed_at,
 	created_at, deliver_by, expires_at`
 
-const eventCols = `id, tenant_id, user_id, type, actor_id, ip, user_agent, detail, created_at`
+const eventCols = `id, tenant_id, user_id, type, actor_id, ip, user_agent, detail, created_at, actor_name`
 
 func newQueries(schema string) queries {
 	inline := strings.NewReplacer("{s}", schema).Replace
@@ -69,15 +69,17 @@ func newQueries(schema string) queries {
 		// ON CONFLICT DO NOTHING: a duplicate email answers conflict without
 		// aborting the caller's transaction.
 		createUser: r(`INSERT INTO {s}.users (` + storedCols + `, ` + secretCols + `)
-			VALUES (?, ?, ?, ?, ?::text::text[], ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			VALUES (?, ?, ?, ?, ?::text::text[], ?, ?, ?, ?, ?, ?, ?::text::text[], ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT DO NOTHING RETURNING id`),
 		getUser:        r(`SELECT ` + recordSelect + ` FROM {s}.users u WHERE tenant_id = ? AND id = ?`),
 		lockUser:       r(`SELECT ` + recordSelect + ` FROM {s}.users u WHERE tenant_id = ? AND id = ? FOR UPDATE OF u`),
 		getUserByEmail: r(`SELECT ` + recordSelect + ` FROM {s}.users u WHERE tenant_id = ? AND email = ?`),
 		updateUser: r(`UPDATE {s}.users SET status = ?, roles = ?::text::text[], mfa_enabled = ?, last_login_at = ?,
 			activated_at = ?, updated_at = ?, password_hash = ?, mfa_secret = ?, mfa_last_step = ?,
-			recovery_codes = ?, last_mail_at = ?, invite_expires_at = ?
-			WHERE tenant_id = ? AND id = ?`),
+			recovery_codes = ?, last_mail_at = ?, invite_expires_at = ?, direct_roles = ?::text::text[],
+			display_name = ?, given_name = ?, family_name = ?, external_id = ?, deprovisioned_at = ?,
+			version = version + 1
+			WHERE tenant_id = ? AND id = ? RETURNING version`),
 		advanceMFA: r(`UPDATE {s}.users SET mfa_last_step = ?
 			WHERE tenant_id = ? AND id = ? AND mfa_last_step < ?`),
 		userExists: r(`SELECT true FROM {s}.users WHERE tenant_id = ? AND id = ?`),
@@ -213,7 +215,7 @@ func newQueries(schema string) queries {
 		listMailBefore: r(`SELECT ` + mailCols + ` FROM {s}.outbox
 			WHERE tenant_id = ? AND id < ? ORDER BY id DESC LIMIT ?`),
 
-		appendEvent: r(`INSERT INTO {s}.events (` + eventCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		appendEvent: r(`INSERT INTO {s}.events (` + eventCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT DO NOTHING RETURNING id`),
 		// The actor's email comes with each event: a LEFT JOIN on the
 		// users primary key (tenant_id, id), so an actor of another tenant

@@ -43,14 +43,19 @@ func scanUser(r rowScanner, extra ...any) (usermgmt.User, error) {
 		activated sql.NullTime
 		inviteExp sql.NullTime
 		locked    sql.NullTime
+		direct    []string
+		deprov    sql.NullTime
 	)
 	dest := append([]any{&u.ID, &u.TenantID, &u.Email, &status, pgdialect.Array(&roles), &u.MFAEnabled,
-		&lastLogin, &activated, &u.CreatedAt, &u.UpdatedAt, &inviteExp, &locked}, extra...)
+		&lastLogin, &activated, &u.CreatedAt, &u.UpdatedAt, &inviteExp, pgdialect.Array(&direct), &u.DisplayName,
+		&u.GivenName, &u.FamilyName, &u.ExternalID, &u.Version, &deprov, &locked}, extra...)
 	if err := r.Scan(dest...); err != nil {
 		return usermgmt.User{}, err
 	}
 	u.Status = usermgmt.Status(status)
 	u.Roles = toRoles(roles)
+	u.DirectRoles = toRoles(direct)
+	u.DeprovisionedAt = timePtr(deprov)
 	u.LastLoginAt = timePtr(lastLogin)
 	u.ActivatedAt = timePtr(activated)
 	u.InviteExpiresAt = timePtr(inviteExp)
@@ -138,7 +143,7 @@ func scanEvent(r rowScanner) (usermgmt.Event, error) {
 		e   usermgmt.Event
 		typ string
 	)
-	if err := r.Scan(&e.ID, &e.TenantID, &e.UserID, &typ, &e.ActorID, &e.IP, &e.UserAgent, &e.Detail, &e.CreatedAt, &e.ActorEmail); err != nil {
+	if err := r.Scan(&e.ID, &e.TenantID, &e.UserID, &typ, &e.ActorID, &e.IP, &e.UserAgent, &e.Detail, &e.CreatedAt, &e.ActorName, &e.ActorEmail); err != nil {
 		return usermgmt.Event{}, err
 	}
 	e.Type = usermgmt.EventType(typ)

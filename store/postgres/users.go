@@ -17,10 +17,14 @@ func (t *tx) CreateUser(ctx context.Context, u *usermgmt.UserRecord) error {
 	err := t.db.QueryRowContext(ctx, t.q().createUser,
 		uuidArg(u.ID), u.TenantID, u.Email, string(u.Status), rolesArg(u.Roles), u.MFAEnabled,
 		timePtrArg(u.LastLoginAt), timePtrArg(u.ActivatedAt), u.CreatedAt, u.UpdatedAt, timePtrArg(u.InviteExpiresAt),
+		rolesArg(u.DirectRoles), u.DisplayName, u.GivenName, u.FamilyName, u.ExternalID, timePtrArg(u.DeprovisionedAt),
 		u.PasswordHash, bytesArg(u.MFASecret), u.MFALastStep, joinHashes(u.RecoveryCodes), timeArg(u.LastMailAt),
 	).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return errorf(usermgmt.CodeConflict, "a user with email %q already exists", u.Email)
+	}
+	if err == nil {
+		u.Version = 1
 	}
 	return mapErr(err)
 }
@@ -45,15 +49,25 @@ func (t *tx) oneUser(ctx context.Context, query string, args ...any) (usermgmt.U
 	return u, mapErr(err)
 }
 
-// UpdateUser writes every mutable field; the tenant_counts trigger follows
-// a status change in the same statement.
+// UpdateUser writes every mutable field and moves the version on (into
+// u.Version); the tenant_counts trigger follows a status change in the
+// same statement.
 func (t *tx) UpdateUser(ctx context.Context, u *usermgmt.UserRecord) error {
-	res, err := t.db.ExecContext(ctx, t.q().updateUser,
+	var version int64
+	err := t.db.QueryRowContext(ctx, t.q().updateUser,
 		string(u.Status), rolesArg(u.Roles), u.MFAEnabled, timePtrArg(u.LastLoginAt),
 		timePtrArg(u.ActivatedAt), u.UpdatedAt, u.PasswordHash, bytesArg(u.MFASecret), u.MFALastStep,
 		joinHashes(u.RecoveryCodes), timeArg(u.LastMailAt), timePtrArg(u.InviteExpiresAt),
-		u.TenantID, uuidArg(u.ID))
-	return oneRow(res, err, "user not found")
+		rolesArg(u.DirectRoles), u.DisplayName, u.GivenName, u.FamilyName, u.ExternalID, timePtrArg(u.DeprovisionedAt),
+		u.TenantID, uuidArg(u.ID)).Scan(&version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return errorf(usermgmt.CodeNotFound, "user not found")
+	}
+	if err != nil {
+		return mapErr(err)
+	}
+	u.Version = version
+	return nil
 }
 
 func (t *tx) AdvanceMFAStep(ctx context.Context, tenantID string, id uuid.UUID, step int64) (bool, error) {

@@ -416,8 +416,14 @@ func nilIfEmpty[S ~[]E, E any](s S) S {
 	return s
 }
 
+// normUser is u as a store returns it. Version is left out: the store
+// sets it (1 on CreateUser, one more on every UpdateUser), and the tests
+// of versions check it on its own.
 func normUser(u usermgmt.User) usermgmt.User {
 	u.Roles = nilIfEmpty(u.Roles)
+	u.DirectRoles = nilIfEmpty(u.DirectRoles)
+	u.DeprovisionedAt = utcPtr(u.DeprovisionedAt)
+	u.Version = 0
 	u.LastLoginAt = utcPtr(u.LastLoginAt)
 	u.ActivatedAt = utcPtr(u.ActivatedAt)
 	u.InviteExpiresAt = utcPtr(u.InviteExpiresAt)
