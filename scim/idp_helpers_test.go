@@ -445,9 +445,13 @@ func (p *idp) loggedByToken(t *testing.T, id string, types ...usermgmt.EventType
 	if err != nil {
 		t.Fatalf("ListActivity: %v", err)
 	}
+	var log []string
+	for _, e := range page.Events {
+		log = append(log, string(e.Type)+" by "+strconv.Quote(e.ActorName+e.ActorEmail))
+	}
 	for _, typ := range types {
-		if !slices.ContainsFunc(page.Events, func(e usermgmt.Event) bool { return e.Type == typ && e.ActorName == p.label }) {
-			t.Errorf("no %s by %q in the activity log: %+v", typ, p.label, page.Events)
+		if !slices.Contains(log, string(typ)+" by "+strconv.Quote(p.label)) {
+			t.Errorf("no %s by %q in the activity log: %q", typ, p.label, log)
 		}
 	}
 	return page.Events
