@@ -87,7 +87,7 @@ func parseFlags(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&c.secretKey, "secret-key", getenv("USERMGMT_SECRET_KEY"), "64 hex digits sealing TOTP secrets; random if empty (env USERMGMT_SECRET_KEY)")
 	fs.BoolVar(&c.seed, "seed", true, "invite a few demo users so the list is not empty")
 	fs.StringVar(&c.scimToken, "scim-token", "", "make a provisioning token with this name (\"Okta\") at start and print it, for an identity provider or curl; "+
-		"empty: make one on the page's Provisioning view")
+		"empty: make one on the page's Provisioning page (/provisioning)")
 	smtpURL := fs.String("smtp-url", "", "send mail through this SMTP server: smtp://user:password@host:587 (STARTTLS required), "+
 		"smtps://user:password@host:465 (TLS from the start), or smtp://127.0.0.1:1025?tls=none (plain text, loopback only, e.g. Mailpit); "+
 		"without a password in the URL, the user's password is read from env "+smtpPasswordEnv+"; empty prints mail to the terminal")
@@ -293,7 +293,7 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	if scimSecret != "" {
 		fmt.Fprintf(out, "  provisioning token %q (shown once; send it as Authorization: Bearer): %s\n", c.scimToken, scimSecret)
 	} else {
-		fmt.Fprintln(out, "  its token: make one on the Provisioning view as the tenant_admin, or start with -scim-token NAME")
+		fmt.Fprintf(out, "  its token: make one at %s/provisioning as the tenant_admin, or start with -scim-token NAME\n", c.baseURL)
 	}
 	if insecure {
 		fmt.Fprintln(out, "Development mode: plain http, cookies without Secure. Put it behind https (and -base-url https://…) for anything real.")
