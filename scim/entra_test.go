@@ -66,11 +66,13 @@ func TestEntraSession(t *testing.T) {
 		}
 		s := p.signIn(t, email) // Sam accepts the invitation
 
-		// Changes in the directory: attribute paths, then a value map
-		// with dotted names and no path, each a PATCH.
+		// Changes in the directory: attribute paths (the extension's
+		// too), then a value map with dotted names and no path, each a
+		// PATCH.
 		patched := p.send(t, "PATCH", "/Users/"+u.ID, idpPatch(t,
 			map[string]any{"op": "Replace", "path": `emails[type eq "work"].value`, "value": upn},
 			map[string]any{"op": "Replace", "path": "name.familyName", "value": "Okafor-Reyes"},
+			map[string]any{"op": "Add", "path": idpEnterpriseSchema + ":department", "value": "Customer Care EMEA"},
 		)).want(t, http.StatusOK).user(t)
 		if patched.Name.FamilyName != "Okafor-Reyes" || patched.UserName != email || patched.Meta.Version == u.Meta.Version {
 			t.Fatalf("after PATCH %+v (version was %s)", patched, u.Meta.Version)

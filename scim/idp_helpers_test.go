@@ -457,8 +457,8 @@ func (p *idp) loggedByToken(t *testing.T, id string, types ...usermgmt.EventType
 	return page.Events
 }
 
-// wantMembers fails unless the group's members are exactly ids, as a GET
-// of the group shows them.
+// wantMembers fails unless the group's members are exactly ids, in any
+// order, as a GET of the group shows them.
 func (p *idp) wantMembers(t *testing.T, groupID string, ids ...string) {
 	t.Helper()
 	g := p.send(t, "GET", "/Groups/"+groupID, "").want(t, http.StatusOK).group(t)
@@ -468,6 +468,8 @@ func (p *idp) wantMembers(t *testing.T, groupID string, ids ...string) {
 			got = append(got, m.Value)
 		}
 	}
+	slices.Sort(got)
+	ids = slices.Sorted(slices.Values(ids))
 	if !slices.Equal(got, ids) {
 		t.Fatalf("members %q, want %q", got, ids)
 	}

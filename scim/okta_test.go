@@ -18,20 +18,24 @@ import (
 func TestOktaSession(t *testing.T) {
 	idpStores(t, func(t *testing.T, store usermgmt.Store) {
 		p := newIdP(t, store, "Okta")
-		const email = "dana.lopes@acme.example" // Okta's username for the app is the person's email
-		userQuery := "/Users?" + idpFilter(`userName eq "`+email+`"`) + "&startIndex=1&count=100"
-		okta := func(active bool, family string, id string) string {
+		// Okta's username for the app is the person's email.
+		const email, oktaID = "dana.lopes@acme.example", "00u1ab2cd3EfGh4iJ5k6"
+		query := func(email string) string {
+			return "/Users?" + idpFilter(`userName eq "`+email+`"`) + "&startIndex=1&count=100"
+		}
+		userQuery := query(email)
+		okta := func(email, oktaID, given, family, id string) string {
 			body := map[string]any{
 				"schemas":     []string{idpUserSchema},
 				"userName":    email,
-				"name":        map[string]any{"givenName": "Dana", "familyName": family},
+				"name":        map[string]any{"givenName": given, "familyName": family},
 				"emails":      []map[string]any{{"primary": true, "value": email, "type": "work"}},
-				"displayName": "Dana " + family,
+				"displayName": given + " " + family,
 				"locale":      "pt-PT",
-				"externalId":  "00u1ab2cd3EfGh4iJ5k6",
+				"externalId":  oktaID,
 				"groups":      []any{},
 				"password":    "Sx7-okta-made-it",
-				"active":      active,
+				"active":      true,
 			}
 			if id != "" {
 				body["id"] = id
@@ -44,18 +48,18 @@ func TestOktaSession(t *testing.T) {
 
 		// Assigning Dana to the app: the query on userName, then the create.
 		p.send(t, "GET", userQuery, "").users(t, 0, 1)
-		u := p.created(t, p.send(t, "POST", "/Users", okta(true, "Lopes", "")), userQuery)
-		if u.ID == "" || u.UserName != email || !u.Active || u.ExternalID != "00u1ab2cd3EfGh4iJ5k6" ||
+		u := p.created(t, p.send(t, "POST", "/Users", okta(email, oktaID, "Dana", "Lopes", "")), userQuery)
+		if u.ID == "" || u.UserName != email || !u.Active || u.ExternalID != oktaID ||
 			u.Name.GivenName != "Dana" || u.Name.FamilyName != "Lopes" || u.DisplayName != "Dana Lopes" {
 			t.Fatalf("created %+v", u)
 		}
-		if got := p.get(t, u.ID); got.Status != usermgmt.StatusInvited || got.GivenName != "Dana" || got.ExternalID != "00u1ab2cd3EfGh4iJ5k6" {
+		if got := p.get(t, u.ID); got.Status != usermgmt.StatusInvited || got.GivenName != "Dana" || got.ExternalID != oktaID {
 			t.Fatalf("the page shows %+v", got)
 		}
 		s := p.signIn(t, email) // Dana accepts the invitation
 
 		// A change of Dana's profile in Okta: the whole user, by PUT.
-		put := p.send(t, "PUT", "/Users/"+u.ID, okta(true, "Lopes-Ferreira", u.ID)).want(t, http.StatusOK).user(t)
+		put := p.send(t, "PUT", "/Users/"+u.ID, okta(email, oktaID, "Dana", "Lopes-Ferreira", u.ID)).want(t, http.StatusOK).user(t)
 		if put.Name.FamilyName != "Lopes-Ferreira" || put.DisplayName != "Dana Lopes-Ferreira" || !put.Active || put.Meta.Version == u.Meta.Version {
 			t.Fatalf("after PUT %+v (version was %s)", put, u.Meta.Version)
 		}
@@ -64,7 +68,10 @@ func TestOktaSession(t *testing.T) {
 		}
 
 		// Group Push: Okta looks for the group, creates it, then sends
-		// its members.
+		// its members in a batch: Dana and Lee, assigned meanwhile.
+		p.send(t, "GET", query("lee.tan@acme.example"), "").users(t, 0, 1)
+		lee := p.created(t, p.send(t, "POST", "/Users", okta("lee.tan@acme.example", "00u7zy6xw5VuTs4rQ3p2", "Lee", "Tan", "")),
+			query("lee.tan@acme.example"))
 		p.send(t, "GET", "/Groups?"+idpFilter(`displayName eq "Agents Lisbon"`)+"&startIndex=1&count=100", "").groups(t, 0, 1)
 		g := p.send(t, "POST", "/Groups", idpJSON(t, map[string]any{
 			"schemas": []string{idpGroupSchema}, "displayName": "Agents Lisbon", "members": []any{},
@@ -73,9 +80,11 @@ func TestOktaSession(t *testing.T) {
 			t.Fatalf("created %+v", g)
 		}
 		p.send(t, "PATCH", "/Groups/"+g.ID, idpPatch(t, map[string]any{
-			"op": "add", "path": "members", "value": []map[string]any{{"value": u.ID, "display": email}},
+			"op": "add", "path": "members", "value": []map[string]any{
+				{"value": u.ID, "display": email}, {"value": lee.ID, "display": lee.UserName},
+			},
 		})).wantPatched(t)
-		p.wantMembers(t, g.ID, u.ID)
+		p.wantMembers(t, g.ID, u.ID, lee.ID)
 		p.mapGroup(t, g.ID, usermgmt.RoleAgent)
 		p.holds(t, u.ID, &s, "Agents Lisbon", usermgmt.RoleAgent)
 
@@ -92,7 +101,7 @@ func TestOktaSession(t *testing.T) {
 		p.send(t, "PATCH", "/Groups/"+g.ID, idpPatch(t, map[string]any{
 			"op": "remove", "path": `members[value eq "` + u.ID + `"]`,
 		})).wantPatched(t)
-		p.wantMembers(t, g.ID)
+		p.wantMembers(t, g.ID, lee.ID)
 		p.holds(t, u.ID, &s, "")
 
 		// Unassigned from the app: Okta deactivates with active alone.
@@ -117,7 +126,7 @@ func TestOktaSession(t *testing.T) {
 		// the token. Then Dana is assigned again: Okta queries, creates.
 		p.deleted(t, u.ID, userQuery, usermgmt.EventUserCreated, usermgmt.EventInvited, usermgmt.EventProfileUpdated,
 			usermgmt.EventGroupJoined, usermgmt.EventGroupLeft, usermgmt.EventDeactivated, usermgmt.EventActivated)
-		again := p.send(t, "POST", "/Users", okta(true, "Lopes-Ferreira", "")).want(t, http.StatusCreated).user(t)
+		again := p.send(t, "POST", "/Users", okta(email, oktaID, "Dana", "Lopes-Ferreira", "")).want(t, http.StatusCreated).user(t)
 		p.recreated(t, u.ID, again)
 
 		p.send(t, "DELETE", "/Groups/"+g.ID, "").want(t, http.StatusNoContent)
