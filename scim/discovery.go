@@ -47,26 +47,33 @@ func resourceTypeResource(base string, i int) map[string]any {
 	}
 }
 
-// resourceTypes answers GET /ResourceTypes.
+// resourceTypes answers GET /ResourceTypes and /ResourceTypes/{id}.
 func (h *handler) resourceTypes(w http.ResponseWriter, r *http.Request, _ string) error {
-	base := baseURL(r)
-	out := make([]map[string]any, len(resourceTypeList))
-	for i := range resourceTypeList {
-		out[i] = resourceTypeResource(base, i)
-	}
-	writeJSON(w, http.StatusOK, listResponse(len(out), page{start: 1}, out))
-	return nil
+	return serveDiscovery(w, r, "resource type", len(resourceTypeList),
+		func(i int) string { return resourceTypeList[i].name }, resourceTypeResource)
 }
 
-// resourceType answers GET /ResourceTypes/{name}.
-func (h *handler) resourceType(w http.ResponseWriter, r *http.Request, _ string) error {
-	for i, t := range resourceTypeList {
-		if strings.EqualFold(t.name, r.PathValue("name")) {
-			writeJSON(w, http.StatusOK, resourceTypeResource(baseURL(r), i))
+// serveDiscovery answers GET of a discovery collection (no {id} in the
+// path: a ListResponse of all n) or of one of its resources, whose ids are
+// id(i) (matched ignoring case) and which res renders under base.
+func serveDiscovery(w http.ResponseWriter, r *http.Request, what string, n int,
+	id func(int) string, res func(base string, i int) map[string]any) error {
+	base, want := baseURL(r), r.PathValue("id")
+	if want == "" {
+		out := make([]map[string]any, n)
+		for i := range n {
+			out[i] = res(base, i)
+		}
+		writeJSON(w, http.StatusOK, listResponse(n, page{start: 1}, out))
+		return nil
+	}
+	for i := range n {
+		if strings.EqualFold(id(i), want) {
+			writeJSON(w, http.StatusOK, res(base, i))
 			return nil
 		}
 	}
-	return errorf(http.StatusNotFound, "", "there is no resource type %s", r.PathValue("name"))
+	return errorf(http.StatusNotFound, "", "there is no %s %s", what, want)
 }
 
 // attribute is an attribute definition of RFC 7643 §7.
@@ -151,24 +158,7 @@ func schemaResource(base string, i int) map[string]any {
 	}
 }
 
-// schemas answers GET /Schemas.
+// schemas answers GET /Schemas and /Schemas/{id}.
 func (h *handler) schemas(w http.ResponseWriter, r *http.Request, _ string) error {
-	base := baseURL(r)
-	out := make([]map[string]any, len(schemaList))
-	for i := range schemaList {
-		out[i] = schemaResource(base, i)
-	}
-	writeJSON(w, http.StatusOK, listResponse(len(out), page{start: 1}, out))
-	return nil
-}
-
-// schema answers GET /Schemas/{id}.
-func (h *handler) schema(w http.ResponseWriter, r *http.Request, _ string) error {
-	for i, s := range schemaList {
-		if strings.EqualFold(s.id, r.PathValue("id")) {
-			writeJSON(w, http.StatusOK, schemaResource(baseURL(r), i))
-			return nil
-		}
-	}
-	return errorf(http.StatusNotFound, "", "there is no schema %s", r.PathValue("id"))
+	return serveDiscovery(w, r, "schema", len(schemaList), func(i int) string { return schemaList[i].id }, schemaResource)
 }

@@ -15,11 +15,99 @@ import (
 // github.com/scim2/filter-parser/v2; anything it refuses is 400
 // invalidFilter.
 func parseFilter(s string) (filter.Expression, error) {
-	e, err := filter.ParseFilter([]byte(strings.TrimSpace(s)))
+	e, err := filter.ParseFilter([]byte(subAttrIntoValueFilter(upperHexEscapes(strings.TrimSpace(s)))))
 	if err != nil {
 		return nil, badFilter("the filter is not valid SCIM filter syntax (RFC 7644 §3.4.2.2)")
 	}
 	return e, nil
+}
+
+// upperHexEscapes writes the hex digits of \uXXXX escapes in upper case:
+// JSON takes either case, the parser only upper.
+func upperHexEscapes(s string) string {
+	if !strings.Contains(s, `\u`) {
+		return s
+	}
+	b := []byte(s)
+	for i := 0; i+1 < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		for j := i + 2; b[i+1] == 'u' && j < min(i+6, len(b)); j++ {
+			if 'a' <= b[j] && b[j] <= 'f' {
+				b[j] -= 'a' - 'A'
+			}
+		}
+		i++ // the escaped character, a backslash included
+	}
+	return string(b)
+}
+
+// subAttrIntoValueFilter rewrites a comparison on a sub-attribute of a
+// value path, emails[type eq "work"].value eq "x" (the form a PATCH path
+// takes, which clients send in filters too, but RFC 7644's filter grammar
+// has not), into the filter it means: emails[type eq "work" and value eq
+// "x"]. Strings are skipped over, so a "]." inside one is left alone; a
+// form it does not recognise is left for the parser to refuse.
+func subAttrIntoValueFilter(s string) string {
+	if !strings.Contains(s, "].") {
+		return s
+	}
+	var out strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '"':
+			end := stringEnd(s, i)
+			out.WriteString(s[i:end])
+			i = end - 1
+		case s[i] == ']' && i+1 < len(s) && s[i+1] == '.':
+			name := i + 2
+			for name < len(s) && isNameChar(s[name]) {
+				name++
+			}
+			opAt := name + len(s[name:]) - len(strings.TrimLeft(s[name:], " "))
+			end := opAt
+			for end < len(s) && ('a' <= s[end]|0x20 && s[end]|0x20 <= 'z') {
+				end++
+			}
+			if name == i+2 || end == opAt {
+				out.WriteByte(s[i])
+				continue
+			}
+			// A value follows the operator unless it is pr.
+			if !strings.EqualFold(s[opAt:end], "pr") {
+				v := end + len(s[end:]) - len(strings.TrimLeft(s[end:], " "))
+				if v < len(s) && s[v] == '"' {
+					end = stringEnd(s, v)
+				} else {
+					end = v + strings.IndexAny(s[v:]+" ", " )")
+				}
+			}
+			out.WriteString(" and " + s[i+2:name] + " " + strings.TrimSpace(s[opAt:end]) + "]")
+			i = end - 1
+		default:
+			out.WriteByte(s[i])
+		}
+	}
+	return out.String()
+}
+
+// stringEnd is the index just past the JSON string that starts at s[i]
+// (a quote), escapes honoured; len(s) when it does not end.
+func stringEnd(s string, i int) int {
+	for j := i + 1; j < len(s); j++ {
+		switch s[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return len(s)
+}
+
+func isNameChar(c byte) bool {
+	return c == '-' || c == '_' || c == '$' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
 
 func badFilter(format string, args ...any) *apiError {

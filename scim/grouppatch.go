@@ -152,25 +152,17 @@ func memberFilter(e filter.Expression) ([]uuid.UUID, error) {
 // reading the member list. It answers 204 with the new ETag, or 200 with
 // the group when the request names attributes or excludedAttributes.
 func (h *handler) patchGroup(w http.ResponseWriter, r *http.Request, tenant string) error {
-	id, err := groupID(r)
+	rf, ops, err := readPatchOf(r, "group")
 	if err != nil {
 		return err
 	}
-	want, err := ifMatch(r)
-	if err != nil {
-		return err
-	}
-	ops, err := readPatch(r)
-	if err != nil {
-		return err
-	}
-	p := groupPatch{c: usermgmt.GroupChange{IfVersion: want}}
+	p := groupPatch{c: usermgmt.GroupChange{IfVersion: rf.want}}
 	for _, op := range ops {
 		if err := p.apply(op); err != nil {
 			return err
 		}
 	}
-	g, err := h.m.UpdateGroup(r.Context(), tenant, id, p.c)
+	g, err := h.m.UpdateGroup(r.Context(), tenant, rf.id, p.c)
 	if err != nil {
 		return err
 	}
@@ -179,7 +171,6 @@ func (h *handler) patchGroup(w http.ResponseWriter, r *http.Request, tenant stri
 		return h.writeGroup(w, r, tenant, http.StatusOK, g)
 	}
 	w.Header().Set("ETag", etag(g.Version))
-	w.Header().Set("Content-Type", contentType)
-	w.WriteHeader(http.StatusNoContent)
+	noContent(w)
 	return nil
 }

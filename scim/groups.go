@@ -85,19 +85,10 @@ func (h *handler) writeGroup(w http.ResponseWriter, r *http.Request, tenant stri
 	return nil
 }
 
-// groupID reads the {id} of a group path; anything but a UUID is no group.
-func groupID(r *http.Request) (uuid.UUID, error) {
-	id, err := uuid.Parse(r.PathValue("id"))
-	if err != nil {
-		return id, errorf(http.StatusNotFound, "", "there is no group %s", r.PathValue("id"))
-	}
-	return id, nil
-}
-
 // getGroup answers GET /Groups/{id}, members listed in full unless
 // excludedAttributes=members.
 func (h *handler) getGroup(w http.ResponseWriter, r *http.Request, tenant string) error {
-	id, err := groupID(r)
+	id, err := pathID(r, "group")
 	if err != nil {
 		return err
 	}
@@ -110,20 +101,12 @@ func (h *handler) getGroup(w http.ResponseWriter, r *http.Request, tenant string
 
 // listGroups answers GET /Groups with the filters groupQuery takes.
 func (h *handler) listGroups(w http.ResponseWriter, r *http.Request, tenant string) error {
-	pg, err := parsePage(r)
-	if err != nil {
-		return err
-	}
-	proj, err := parseProjection(r, groupSchema)
+	pg, proj, e, err := parseList(r, groupSchema)
 	if err != nil {
 		return err
 	}
 	gq := usermgmt.GroupQuery{Offset: pg.start - 1, Limit: pg.count}
-	if s := r.URL.Query().Get("filter"); strings.TrimSpace(s) != "" {
-		e, err := parseFilter(s)
-		if err != nil {
-			return err
-		}
+	if e != nil {
 		none, err := groupQuery(e, &gq)
 		if err != nil {
 			return err
@@ -181,10 +164,14 @@ func memberIDs(v any) ([]uuid.UUID, error) {
 	return ids, nil
 }
 
-// parseGroup reads a Group body (POST, PUT): displayName (required),
+// readGroup reads a Group body (POST, PUT): displayName (required),
 // externalId and members.
-func parseGroup(obj map[string]any) (usermgmt.NewGroup, error) {
+func readGroup(r *http.Request) (usermgmt.NewGroup, error) {
 	var g usermgmt.NewGroup
+	obj, err := readObject(r)
+	if err != nil {
+		return g, err
+	}
 	v, _ := lookup(obj, "displayName")
 	name, err := stringValue("displayName", v)
 	if err != nil {
@@ -205,11 +192,7 @@ func parseGroup(obj map[string]any) (usermgmt.NewGroup, error) {
 
 // createGroup answers POST /Groups.
 func (h *handler) createGroup(w http.ResponseWriter, r *http.Request, tenant string) error {
-	obj, err := readObject(r)
-	if err != nil {
-		return err
-	}
-	ng, err := parseGroup(obj)
+	ng, err := readGroup(r)
 	if err != nil {
 		return err
 	}
@@ -223,24 +206,16 @@ func (h *handler) createGroup(w http.ResponseWriter, r *http.Request, tenant str
 // replaceGroup answers PUT /Groups/{id}: name, externalId and the whole
 // member list.
 func (h *handler) replaceGroup(w http.ResponseWriter, r *http.Request, tenant string) error {
-	id, err := groupID(r)
+	rf, err := refOf(r, "group")
 	if err != nil {
 		return err
 	}
-	want, err := ifMatch(r)
+	ng, err := readGroup(r)
 	if err != nil {
 		return err
 	}
-	obj, err := readObject(r)
-	if err != nil {
-		return err
-	}
-	ng, err := parseGroup(obj)
-	if err != nil {
-		return err
-	}
-	g, err := h.m.UpdateGroup(r.Context(), tenant, id, usermgmt.GroupChange{
-		DisplayName: &ng.DisplayName, ExternalID: &ng.ExternalID, Members: &ng.Members, IfVersion: want})
+	g, err := h.m.UpdateGroup(r.Context(), tenant, rf.id, usermgmt.GroupChange{
+		DisplayName: &ng.DisplayName, ExternalID: &ng.ExternalID, Members: &ng.Members, IfVersion: rf.want})
 	if err != nil {
 		return err
 	}
@@ -249,27 +224,12 @@ func (h *handler) replaceGroup(w http.ResponseWriter, r *http.Request, tenant st
 
 // deleteGroup answers DELETE /Groups/{id}.
 func (h *handler) deleteGroup(w http.ResponseWriter, r *http.Request, tenant string) error {
-	id, err := groupID(r)
+	rf, err := refOf(r, "group")
 	if err != nil {
 		return err
 	}
-	want, err := ifMatch(r)
-	if err != nil {
-		return err
-	}
-	if want != 0 {
-		g, err := h.m.GetGroup(r.Context(), tenant, id)
-		if err != nil {
-			return err
-		}
-		if g.Version != want {
-			return stale()
-		}
-	}
-	if err := h.m.DeleteGroup(r.Context(), tenant, id); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", contentType)
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return deleteAt(w, rf, func() (int64, error) {
+		g, err := h.m.GetGroup(r.Context(), tenant, rf.id)
+		return g.Version, err
+	}, func() error { return h.m.DeleteGroup(r.Context(), tenant, rf.id) })
 }

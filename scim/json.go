@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/google/uuid"
 )
 
 // contentType is the media type of every answer (RFC 7644 §3.1).
@@ -67,10 +69,63 @@ func ifMatch(r *http.Request) (int64, error) {
 	return 0, errorf(http.StatusPreconditionFailed, "", "If-Match %s names no version of this resource", v)
 }
 
-// stale is the 412 of an If-Match that names another version than the
+// ref is what a request on one resource names: its id, and the version
+// If-Match asks for (0: any).
+type ref struct {
+	id   uuid.UUID
+	want int64
+}
+
+// pathID reads the {id} of the path; anything but a UUID is no such
+// resource (404). what names the resource type in the message.
+func pathID(r *http.Request, what string) (uuid.UUID, error) {
+	id, err := uuid.Parse(r.PathValue("id"))
+	if err != nil {
+		return id, errorf(http.StatusNotFound, "", "there is no %s %s", what, r.PathValue("id"))
+	}
+	return id, nil
+}
+
+// refOf reads the {id} of the path and If-Match.
+func refOf(r *http.Request, what string) (ref, error) {
+	id, err := pathID(r, what)
+	if err != nil {
+		return ref{}, err
+	}
+	want, err := ifMatch(r)
+	return ref{id: id, want: want}, err
+}
+
+// check is the 412 of an If-Match that names another version than the
 // resource's.
-func stale() *apiError {
-	return errorf(http.StatusPreconditionFailed, "", "the resource changed since the version given in If-Match; read it again")
+func (rf ref) check(version int64) error {
+	if rf.want != 0 && rf.want != version {
+		return errorf(http.StatusPreconditionFailed, "", "the resource changed since the version given in If-Match; read it again")
+	}
+	return nil
+}
+
+// deleteAt answers a DELETE: version reads the resource's version (or its
+// 404), If-Match is checked against it, del deletes, and the answer is 204.
+func deleteAt(w http.ResponseWriter, rf ref, version func() (int64, error), del func() error) error {
+	v, err := version()
+	if err != nil {
+		return err
+	}
+	if err := rf.check(v); err != nil {
+		return err
+	}
+	if err := del(); err != nil {
+		return err
+	}
+	noContent(w)
+	return nil
+}
+
+// noContent answers 204, still as SCIM JSON's media type.
+func noContent(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // lookup returns the value of the key of obj that equals name ignoring

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	filter "github.com/scim2/filter-parser/v2"
 	"github.com/usermgmt/usermgmt"
 )
 
@@ -36,6 +37,24 @@ func parsePage(r *http.Request) (page, error) {
 	return p, nil
 }
 
+// parseList reads the parameters every list takes: the page, the
+// projection for resources of schema core, and the filter (nil: none).
+func parseList(r *http.Request, core string) (page, projection, filter.Expression, error) {
+	pg, err := parsePage(r)
+	if err != nil {
+		return pg, projection{}, nil, err
+	}
+	proj, err := parseProjection(r, core)
+	if err != nil {
+		return pg, proj, nil, err
+	}
+	var e filter.Expression
+	if s := r.URL.Query().Get("filter"); strings.TrimSpace(s) != "" {
+		e, err = parseFilter(s)
+	}
+	return pg, proj, e, err
+}
+
 // listResponse is the ListResponse message of RFC 7644 §3.4.2.
 func listResponse(total int, p page, resources []map[string]any) map[string]any {
 	if resources == nil {
@@ -55,20 +74,12 @@ func listResponse(total int, p page, resources []map[string]any) map[string]any 
 // evaluates the filter and pages in email order.
 func (h *handler) listUsers(w http.ResponseWriter, r *http.Request, tenant string) error {
 	q := r.URL.Query()
-	pg, err := parsePage(r)
-	if err != nil {
-		return err
-	}
-	proj, err := parseProjection(r, userSchema)
+	pg, proj, e, err := parseList(r, userSchema)
 	if err != nil {
 		return err
 	}
 	uq := usermgmt.UserQuery{Offset: pg.start - 1, Limit: pg.count}
-	if s := q.Get("filter"); strings.TrimSpace(s) != "" {
-		e, err := parseFilter(s)
-		if err != nil {
-			return err
-		}
+	if e != nil {
 		f, err := userFilter(e)
 		if err != nil {
 			return err

@@ -69,6 +69,17 @@ func readPatch(r *http.Request) ([]patchOp, error) {
 	return ops, nil
 }
 
+// readPatchOf reads the resource a PATCH names, its If-Match and its
+// operations.
+func readPatchOf(r *http.Request, what string) (ref, []patchOp, error) {
+	rf, err := refOf(r, what)
+	if err != nil {
+		return rf, nil, err
+	}
+	ops, err := readPatch(r)
+	return rf, ops, err
+}
+
 // target is the attribute a path names in the resource of schema core.
 func target(p *filter.Path, core string) attrName {
 	uri := p.AttributePath.URI()
@@ -113,21 +124,14 @@ func applyUserOp(st *userState, op patchOp) error {
 // version read: all of it or nothing. Without If-Match a change in
 // between is retried once; with it, a stale version is 412.
 func (h *handler) patchUser(w http.ResponseWriter, r *http.Request, tenant string) error {
-	want, err := ifMatch(r)
-	if err != nil {
-		return err
-	}
-	ops, err := readPatch(r)
+	rf, ops, err := readPatchOf(r, "user")
 	if err != nil {
 		return err
 	}
 	for attempt := 0; ; attempt++ {
-		cur, err := h.readUser(r.Context(), tenant, r.PathValue("id"))
+		cur, err := h.readUserAt(r.Context(), tenant, rf)
 		if err != nil {
 			return err
-		}
-		if want != 0 && want != cur.Version {
-			return stale()
 		}
 		st := stateOf(cur)
 		for _, op := range ops {
@@ -136,7 +140,7 @@ func (h *handler) patchUser(w http.ResponseWriter, r *http.Request, tenant strin
 			}
 		}
 		u, err := h.update(r.Context(), tenant, cur, st, cur.Version)
-		if want == 0 && attempt == 0 && usermgmt.ErrorCode(err) == usermgmt.CodeConflict && usermgmt.ErrorField(err) == usermgmt.FieldVersion {
+		if rf.want == 0 && attempt == 0 && usermgmt.ErrorCode(err) == usermgmt.CodeConflict && usermgmt.ErrorField(err) == usermgmt.FieldVersion {
 			continue
 		}
 		if err != nil {

@@ -16,12 +16,13 @@
 // /Schemas(/{id}), /Users(/{id}) and /Groups(/{id}) with GET, POST, PUT,
 // PATCH and DELETE as RFC 7644 says. Every answer is application/scim+json;
 // every failure is an RFC 7644 §3.12 error body. Resources carry
-// meta.location as an absolute URL built from the request: the scheme is
-// https when the request came over TLS or with "X-Forwarded-Proto: https",
-// the host is X-Forwarded-Host when set, else the request's Host, and the
-// mount prefix is what http.StripPrefix took from the path. Those headers
-// only shape the URLs sent back to the same client, so believing them
-// gives nothing away.
+// meta.location (and a 201 its Location) as an absolute URL built from
+// the request: its Host, the mount prefix that http.StripPrefix took from
+// the path, and the scheme https when the request came over TLS or with
+// "X-Forwarded-Proto: https" (a proxy that ends TLS in front of the host
+// sets it; without it such a host would hand out http:// URLs). That
+// header only shapes the URLs sent back to the same client, so believing
+// it gives nothing away.
 //
 // A Handler is safe for concurrent use. Its rate limiter lives in memory
 // and starts no goroutine, so there is nothing to close.
@@ -151,9 +152,9 @@ type route struct {
 var routeTable = []route{
 	{"GET", "/ServiceProviderConfig", (*handler).serviceProviderConfig},
 	{"GET", "/ResourceTypes", (*handler).resourceTypes},
-	{"GET", "/ResourceTypes/{name}", (*handler).resourceType},
+	{"GET", "/ResourceTypes/{id}", (*handler).resourceTypes},
 	{"GET", "/Schemas", (*handler).schemas},
-	{"GET", "/Schemas/{id}", (*handler).schema},
+	{"GET", "/Schemas/{id}", (*handler).schemas},
 	{"GET", "/Users", (*handler).listUsers},
 	{"POST", "/Users", (*handler).createUser},
 	{"GET", "/Users/{id}", (*handler).getUser},
@@ -257,15 +258,11 @@ func baseURL(r *http.Request) string {
 	if r.TLS != nil || strings.EqualFold(firstValue(r.Header.Get("X-Forwarded-Proto")), "https") {
 		scheme = "https"
 	}
-	host := firstValue(r.Header.Get("X-Forwarded-Host"))
-	if host == "" {
-		host = r.Host
-	}
 	prefix := ""
 	if u, err := url.ParseRequestURI(r.RequestURI); err == nil && strings.HasSuffix(u.Path, r.URL.Path) {
 		prefix = strings.TrimSuffix(u.Path[:len(u.Path)-len(r.URL.Path)], "/")
 	}
-	return scheme + "://" + host + prefix
+	return scheme + "://" + r.Host + prefix
 }
 
 // firstValue is the first of a header's comma-separated values, trimmed.

@@ -201,24 +201,26 @@ func (st *userState) clear(a attrName) error {
 
 // readUser returns the tenant's user with id, as SCIM sees users: a
 // deprovisioned user, another tenant's and an unknown one are 404.
-func (h *handler) readUser(ctx context.Context, tenant, id string) (usermgmt.User, error) {
-	uid, err := uuid.Parse(id)
-	if err != nil {
-		return usermgmt.User{}, userNotFound(id)
-	}
+func (h *handler) readUser(ctx context.Context, tenant string, id uuid.UUID) (usermgmt.User, error) {
 	res, err := h.m.FindUsers(ctx, tenant, usermgmt.UserQuery{Limit: 1,
-		Filter: &usermgmt.UserFilter{Op: usermgmt.FilterEq, Attr: usermgmt.UserAttrID, Value: uid.String()}})
+		Filter: &usermgmt.UserFilter{Op: usermgmt.FilterEq, Attr: usermgmt.UserAttrID, Value: id.String()}})
 	if err != nil {
 		return usermgmt.User{}, err
 	}
 	if len(res.Users) == 0 || res.Users[0].DeprovisionedAt != nil {
-		return usermgmt.User{}, userNotFound(id)
+		return usermgmt.User{}, errorf(http.StatusNotFound, "", "there is no user %s", id)
 	}
 	return res.Users[0], nil
 }
 
-func userNotFound(id string) *apiError {
-	return errorf(http.StatusNotFound, "", "there is no user %s", id)
+// readUserAt is readUser for a request that changes the user: 412 when
+// If-Match names another version.
+func (h *handler) readUserAt(ctx context.Context, tenant string, rf ref) (usermgmt.User, error) {
+	u, err := h.readUser(ctx, tenant, rf.id)
+	if err == nil {
+		err = rf.check(u.Version)
+	}
+	return u, err
 }
 
 // writeUser answers u with its groups, projected as the request asks, and
@@ -246,7 +248,11 @@ func (h *handler) writeUser(w http.ResponseWriter, r *http.Request, tenant strin
 
 // getUser answers GET /Users/{id}.
 func (h *handler) getUser(w http.ResponseWriter, r *http.Request, tenant string) error {
-	u, err := h.readUser(r.Context(), tenant, r.PathValue("id"))
+	id, err := pathID(r, "user")
+	if err != nil {
+		return err
+	}
+	u, err := h.readUser(r.Context(), tenant, id)
 	if err != nil {
 		return err
 	}
@@ -284,7 +290,7 @@ func (h *handler) createUser(w http.ResponseWriter, r *http.Request, tenant stri
 
 // replaceUser answers PUT /Users/{id}: the body is the whole new state.
 func (h *handler) replaceUser(w http.ResponseWriter, r *http.Request, tenant string) error {
-	want, err := ifMatch(r)
+	rf, err := refOf(r, "user")
 	if err != nil {
 		return err
 	}
@@ -292,12 +298,9 @@ func (h *handler) replaceUser(w http.ResponseWriter, r *http.Request, tenant str
 	if err != nil {
 		return err
 	}
-	cur, err := h.readUser(r.Context(), tenant, r.PathValue("id"))
+	cur, err := h.readUserAt(r.Context(), tenant, rf)
 	if err != nil {
 		return err
-	}
-	if want != 0 && want != cur.Version {
-		return stale()
 	}
 	base := stateOf(cur)
 	st, err := parseUser(obj, base)
@@ -308,7 +311,7 @@ func (h *handler) replaceUser(w http.ResponseWriter, r *http.Request, tenant str
 		return errorf(http.StatusBadRequest, typeMutability,
 			"userName is the user's email and cannot change (from %s to %s); create a new user instead", base.email, st.email)
 	}
-	u, err := h.update(r.Context(), tenant, cur, st, want)
+	u, err := h.update(r.Context(), tenant, cur, st, rf.want)
 	if err != nil {
 		return err
 	}
@@ -328,21 +331,12 @@ func (h *handler) update(ctx context.Context, tenant string, cur usermgmt.User, 
 // deleteUser answers DELETE /Users/{id}: the user is deactivated and
 // hidden from SCIM, their data and activity kept.
 func (h *handler) deleteUser(w http.ResponseWriter, r *http.Request, tenant string) error {
-	want, err := ifMatch(r)
+	rf, err := refOf(r, "user")
 	if err != nil {
 		return err
 	}
-	cur, err := h.readUser(r.Context(), tenant, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	if want != 0 && want != cur.Version {
-		return stale()
-	}
-	if err := h.m.DeprovisionUser(r.Context(), tenant, cur.ID); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", contentType)
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return deleteAt(w, rf, func() (int64, error) {
+		u, err := h.readUser(r.Context(), tenant, rf.id)
+		return u.Version, err
+	}, func() error { return h.m.DeprovisionUser(r.Context(), tenant, rf.id) })
 }
