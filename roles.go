@@ -149,23 +149,50 @@ func (m *Manager) Can(roles []Role, p Permission) bool { return m.roles.can(role
 
 // authz is what the actor of a context may do in one tenant.
 type authz struct {
-	system bool // AsSystem: trusted code
-	roles  []Role
-	email  string // the actor's, named in the mails the action sends
-	actor  Actor
+	// system is trusted code (AsSystem), or a provisioner, which is
+	// trusted in its own tenant alike: every user operation, tenant_admins
+	// included, with no sudo.
+	system bool
+	// provisioner is the token of an identity provider acting
+	// (AsProvisioner), nil otherwise. What only a tenant's people may do
+	// (manage provisioning tokens, map groups to roles) refuses it:
+	// refuseProvisioner.
+	provisioner *ProvisioningToken
+	roles       []Role
+	email       string // the actor's, named in the mails the action sends
+	actor       Actor
 }
 
 func (a authz) isAdmin() bool { return a.system || hasRole(a.roles, RoleTenantAdmin) }
 
+// refuseProvisioner returns permission_denied for a provisioner: what is
+// left to a tenant_admin (or trusted code) never follows from a SCIM
+// request. what says what it may not do ("manage provisioning tokens").
+func (a authz) refuseProvisioner(what string) error {
+	if a.provisioner != nil {
+		return Errorf(CodePermissionDenied, "a provisioning token may not %s", what)
+	}
+	return nil
+}
+
 // authorize loads the actor of ctx in the tenant and checks permission p.
 // An actor who is not an active user of the tenant is permission_denied,
-// and so is a context with neither an actor nor the AsSystem mark (fail
-// closed). An actor wins over the mark: a checked actor is never widened.
+// and so is a context with neither an actor, nor a provisioner
+// (AsProvisioner) of this tenant, nor the AsSystem mark (fail closed). An
+// actor wins over a provisioner, and a provisioner over the mark: a
+// checked actor is never widened. A provisioner may do every user
+// operation of its own tenant, and nothing in another (permission_denied).
 // An empty p asks only that the actor be an active user of the tenant (for
 // what a person may do to their own records).
 func (m *Manager) authorize(ctx context.Context, tx Tx, tenantID string, p Permission) (authz, error) {
 	a, ok := ActorFromContext(ctx)
 	if !ok {
+		if t, ok := ProvisionerFromContext(ctx); ok {
+			if t.TenantID != tenantID {
+				return authz{}, Errorf(CodePermissionDenied, "this provisioning token belongs to another tenant")
+			}
+			return authz{system: true, provisioner: &t}, nil
+		}
 		if isSystem(ctx) {
 			return authz{system: true}, nil
 		}
@@ -196,6 +223,21 @@ func (a authz) actOn(target *UserRecord) error {
 func (a authz) grant(r Role) error {
 	if r == RoleTenantAdmin && !a.isAdmin() {
 		return Errorf(CodePermissionDenied, "only a tenant admin may grant the tenant admin role")
+	}
+	return nil
+}
+
+// mayGrant refuses roles that az may not grant (grant), and asks for sudo
+// mode when they include tenant_admin: what granting roles to a new user
+// needs (ProvisionUser; InviteUser checks the same).
+func (m *Manager) mayGrant(ctx context.Context, tx Tx, tenantID string, az authz, roles []Role) error {
+	for _, r := range roles {
+		if err := az.grant(r); err != nil {
+			return err
+		}
+	}
+	if hasRole(roles, RoleTenantAdmin) {
+		return m.requireSudo(ctx, tx, tenantID, az)
 	}
 	return nil
 }

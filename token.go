@@ -24,6 +24,7 @@ const (
 	prefixSession    = "ums_"
 	prefixRefresh    = "umf_"
 	prefixDevice     = "umd_"
+	prefixProvision  = "ump_"
 	tokenBytes       = 32 // 256 bits
 	tokenLen         = 4 + 43
 )

@@ -447,17 +447,22 @@ func ActorFromContext(ctx context.Context) (Actor, bool) {
 	return a, ok
 }
 
-// event returns an activity event about user u, by the actor of ctx.
+// event returns an activity event about user u, by the actor of ctx: a
+// user, or a provisioning token (AsProvisioner) named by its ActorLabel.
 func (m *Manager) event(ctx context.Context, u *User, t EventType, detail string) *Event {
 	id, err := uuid.NewV7()
 	if err != nil {
 		id = uuid.New()
 	}
-	a, _ := ActorFromContext(ctx)
-	if a.UserID == uuid.Nil && byThePerson[t] {
+	a, ok := ActorFromContext(ctx)
+	var name string
+	if p, isProv := ProvisionerFromContext(ctx); !ok && isProv {
+		name = p.ActorLabel()
+	}
+	if a.UserID == uuid.Nil && name == "" && byThePerson[t] {
 		a.UserID = u.ID
 	}
-	return &Event{ID: id, TenantID: u.TenantID, UserID: u.ID, Type: t, ActorID: a.UserID,
+	return &Event{ID: id, TenantID: u.TenantID, UserID: u.ID, Type: t, ActorID: a.UserID, ActorName: name,
 		IP: a.IP, UserAgent: a.UserAgent, Detail: detail, CreatedAt: m.now().UTC()}
 }
 

@@ -168,6 +168,19 @@ type result struct {
 	note             string
 }
 
+// operation is one measured call: fn timed n times (b.n when 0) after
+// setup, untimed, before each; peer is the same question asked the way
+// peers do, timed alike; t50 and t99 are the targets (0: none).
+type operation struct {
+	name      string
+	t50, t99  time.Duration
+	n         int
+	setup, fn func(int) error
+	peerName  string
+	peer      func(int) error
+	note      string
+}
+
 // measure runs fn warm times, then n times timed; setup runs before each
 // call, untimed.
 func (b *bench) measure(n int, setup, fn func(i int) error) (p50, p99 time.Duration, err error) {
@@ -198,15 +211,7 @@ func (b *bench) run(ctx context.Context, only string, withPlans bool) (string, e
 	ms := time.Millisecond
 	peers := newPeers(b)
 	runID := time.Now().UnixNano()
-	ops := []struct {
-		name      string
-		t50, t99  time.Duration
-		n         int
-		setup, fn func(int) error
-		peerName  string
-		peer      func(int) error
-		note      string
-	}{
+	ops := []operation{
 		{name: "ListUsers first page of 50 + badge counts", t50: ms, t99: 3 * ms,
 			fn: func(int) error {
 				_, err := b.m.ListUsers(b.admin, bigTenant, usermgmt.ListUsersQuery{Limit: 50})
@@ -286,6 +291,7 @@ func (b *bench) run(ctx context.Context, only string, withPlans bool) (string, e
 			},
 			note: "m=19456 KiB, t=2, p=1: the hash is most of it"},
 	}
+	ops = append(ops, b.scimOps(ctx)...)
 	var results []result
 	for _, op := range ops {
 		if !onlyRe.MatchString(op.name) {

@@ -117,6 +117,10 @@ func main() {
 	}
 	if ok && !*reseed {
 		log.Printf("schema %s already seeded with %s", *schema, p.key())
+		// Migrations added since the seed (they are idempotent).
+		if err := store.Migrate(ctx); err != nil {
+			log.Fatal(err)
+		}
 	} else {
 		start := time.Now()
 		if _, err := sqldb.ExecContext(ctx, `DROP SCHEMA IF EXISTS "`+*schema+`" CASCADE`); err != nil {

@@ -103,10 +103,9 @@ func seed(ctx context.Context, db *sql.DB, schema string, p seedParams) error {
 		'dubois','jensen','tanaka','petrov','li','santos','cohen','haddad','nguyen','berg','lopez','costa','singh',
 		'meyer','ali','martin','ito','moreau','ricci','park','lund','fischer','diaz','weber','popov','adams','king','hall'])`
 	err = exec("users", `
-		INSERT INTO `+s+`.users (tenant_id, id, email, status, roles, mfa_enabled, last_login_at, activated_at,
-			created_at, updated_at, password_hash)
-		SELECT tenant_id, gen_random_uuid(), email, status,
-			CASE WHEN k = 1 THEN '{tenant_admin}'::text[] WHEN k % 10 = 0 THEN '{supervisor,agent}' ELSE '{agent}' END,
+		INSERT INTO `+s+`.users (tenant_id, id, email, status, roles, direct_roles, mfa_enabled, last_login_at,
+			activated_at, created_at, updated_at, password_hash)
+		SELECT tenant_id, gen_random_uuid(), email, status, roles, roles, -- every role granted directly
 			status <> 'invited',
 			CASE WHEN status = 'active' AND k % 4 <> 0 THEN timestamptz '2025-06-01' - (k % 1000) * interval '1 hour' END,
 			CASE WHEN status <> 'invited' THEN created END,
@@ -114,6 +113,7 @@ func seed(ctx context.Context, db *sql.DB, schema string, p seedParams) error {
 			CASE WHEN status = 'invited' THEN '' ELSE $3 END
 		FROM (
 			SELECT tenant_id, k, email,
+				CASE WHEN k = 1 THEN '{tenant_admin}'::text[] WHEN k % 10 = 0 THEN '{supervisor,agent}' ELSE '{agent}' END AS roles,
 				CASE WHEN k <= 3 OR (k * 7919) % 100 < 80 THEN 'active'
 					WHEN (k * 7919) % 100 < 95 THEN 'invited' ELSE 'deactivated' END AS status,
 				timestamptz '2024-01-01' + (k % 500) * interval '1 day' AS created

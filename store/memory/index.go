@@ -125,3 +125,22 @@ func (x *emailIndex) after(after string, yield func(entry) bool) {
 		}
 	}
 }
+
+// each calls visit with every entry's user, in email order or, when
+// descending, in reverse.
+func (x *emailIndex) each(descending bool, visit func(*usermgmt.UserRecord)) {
+	if !descending {
+		for _, c := range x.chunks {
+			for _, e := range c {
+				visit(e.u)
+			}
+		}
+		return
+	}
+	for ci := len(x.chunks) - 1; ci >= 0; ci-- {
+		c := x.chunks[ci]
+		for i := len(c) - 1; i >= 0; i-- {
+			visit(c[i].u)
+		}
+	}
+}

@@ -56,6 +56,8 @@ type Store struct {
 	mail   map[uuid.UUID]*mail
 	due    dueHeap            // pending mails; failed ones are not in it
 	outbox map[string][]*mail // per tenant, ordered by id
+
+	prov provisioning // provisioning tokens
 }
 
 // New returns an empty Store.

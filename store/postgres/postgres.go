@@ -28,6 +28,7 @@ type Store struct {
 	schema  string
 	retries int
 	q       queries
+	prov    provQueries
 }
 
 // Option configures New.
@@ -74,7 +75,8 @@ func New(db *bun.DB, opts ...Option) (*Store, error) {
 	if c.retries < 0 {
 		return nil, usermgmt.Errorf(usermgmt.CodeInvalid, "postgres: tx retries must not be negative, got %d", c.retries)
 	}
-	return &Store{db: db, schema: c.schema, retries: c.retries, q: newQueries(quoteIdent(c.schema))}, nil
+	return &Store{db: db, schema: c.schema, retries: c.retries, q: newQueries(quoteIdent(c.schema)),
+		prov: newProvQueries(quoteIdent(c.schema))}, nil
 }
 
 func checkSchema(name string) error {

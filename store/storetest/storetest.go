@@ -140,12 +140,34 @@ func cases() []testCase {
 		{"ListEventsIsPerUser", testListEventsIsPerUser},
 		{"ListEventsNamesActor", testListEventsNamesActor},
 
+		// Provisioning (issue 12)
+		{"ProvisioningTokensListOldestFirstPerTenant", testProvisioningTokensListOldestFirstPerTenant},
+		{"ProvisioningTokenDuplicateHashIsConflict", testProvisioningTokenDuplicateHashIsConflict},
+		{"DeleteProvisioningTokenIsTenantScoped", testDeleteProvisioningTokenIsTenantScoped},
+		{"UseProvisioningTokenWritesLastUsedWhenStale", testUseProvisioningTokenWritesLastUsedWhenStale},
+		{"ProvisioningTokensDoNotAliasStore", testProvisioningTokensDoNotAliasStore},
+		{"ProvisionedFieldsRoundTrip", testProvisionedFieldsRoundTrip},
+		{"ProvisionedFieldsDoNotAliasStore", testProvisionedFieldsDoNotAliasStore},
+		{"EventActorNameRoundTrips", testEventActorNameRoundTrips},
+
 		// Transactions
 		{"TxSeesItsOwnWrites", testTxSeesItsOwnWrites},
 		{"RunInTxReturnsFnErrorAsIs", testRunInTxReturnsFnErrorAsIs},
 		{"ReadOnlyTxReads", testReadOnlyTxReads},
 		{"FailedTxLeavesNothing", testFailedTxLeavesNothing},
 		{"ConcurrentTxsKeepEveryWrite", testConcurrentTxsKeepEveryWrite},
+
+		// FindUsers (issue 12)
+		{"FindUsersEveryOperatorOnEveryAttribute", testFindUsersEveryOperatorOnEveryAttribute},
+		{"FindUsersAndOrNotNest", testFindUsersAndOrNotNest},
+		{"FindUsersCaseRules", testFindUsersCaseRules},
+		{"FindUsersLikeMetacharactersAreLiteral", testFindUsersLikeMetacharactersAreLiteral},
+		{"FindUsersPagesAndTotal", testFindUsersPagesAndTotal},
+		{"FindUsersDescending", testFindUsersDescending},
+		{"FindUsersIsTenantScoped", testFindUsersIsTenantScoped},
+		{"FindUsersLeavesOutDeprovisioned", testFindUsersLeavesOutDeprovisioned},
+		{"FindUsersReturnsUsersAsGetUserDoes", testFindUsersReturnsUsersAsGetUserDoes},
+		{"FindUsersBadTextIsInvalid", testFindUsersBadTextIsInvalid},
 	}
 }
 
