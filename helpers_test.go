@@ -81,7 +81,7 @@ func (e *env) seedActive(t testing.TB, tenantID, email string, roles ...usermgmt
 	t.Helper()
 	now := e.clock.Now()
 	u := &usermgmt.UserRecord{User: usermgmt.User{ID: uuid.Must(uuid.NewV7()), TenantID: tenantID, Email: email,
-		Status: usermgmt.StatusActive, Roles: roles, ActivatedAt: &now, CreatedAt: now, UpdatedAt: now}}
+		Status: usermgmt.StatusActive, Roles: roles, DirectRoles: roles, ActivatedAt: &now, CreatedAt: now, UpdatedAt: now}}
 	err := e.store.RunInTx(context.Background(), usermgmt.TxOptions{}, func(ctx context.Context, tx usermgmt.Tx) error {
 		return tx.CreateUser(ctx, u)
 	})

@@ -3,6 +3,7 @@ package usermgmt
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -39,7 +40,7 @@ func (m *Manager) InviteUser(ctx context.Context, tenantID string, inv Invite) (
 	}
 	now := m.now().UTC()
 	u := &UserRecord{User: User{ID: id, TenantID: tenantID, Email: email, Status: StatusInvited, Roles: roles,
-		CreatedAt: now, UpdatedAt: now}}
+		DirectRoles: slices.Clone(roles), CreatedAt: now, UpdatedAt: now}}
 	var out *outgoing
 	var shown User
 	err = m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {

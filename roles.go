@@ -247,6 +247,11 @@ func (m *Manager) checkRoles(roles []Role) ([]Role, error) {
 	if len(roles) == 0 {
 		return nil, fieldErrorf(FieldRole, CodeInvalid, "at least one role is required")
 	}
+	return m.validRoles(roles)
+}
+
+// validRoles validates, de-duplicates and orders roles; none is fine.
+func (m *Manager) validRoles(roles []Role) ([]Role, error) {
 	out := make([]Role, 0, len(roles))
 	for _, r := range roles {
 		if !m.roles.has(r) {
@@ -258,6 +263,34 @@ func (m *Manager) checkRoles(roles []Role) ([]Role, error) {
 	}
 	m.roles.sortRoles(out)
 	return out, nil
+}
+
+// order lists the catalogue's roles in its order, for a store that
+// orders the roles it computes (Tx.SyncRoles).
+func (c catalogue) order() []Role {
+	out := make([]Role, len(c.defs))
+	for i, d := range c.defs {
+		out[i] = d.Name
+	}
+	return out
+}
+
+// effectiveRoles is what u holds with the direct roles: those and the
+// roles of u's groups, in catalogue order. It fills u.GroupRoles on the way.
+func (m *Manager) effectiveRoles(ctx context.Context, tx Tx, u *User, direct []Role) ([]Role, error) {
+	one := []User{*u}
+	if err := m.fillGroupRoles(ctx, tx, u.TenantID, one); err != nil {
+		return nil, err
+	}
+	u.GroupRoles = one[0].GroupRoles
+	roles := slices.Clone(direct)
+	for _, h := range u.GroupRoles {
+		if !hasRole(roles, h.Role) {
+			roles = append(roles, h.Role)
+		}
+	}
+	m.roles.sortRoles(roles)
+	return roles, nil
 }
 
 // keepsAnAdmin returns conflict if u is the tenant's last active
@@ -276,8 +309,8 @@ func keepsAnAdmin(ctx context.Context, tx Tx, u *UserRecord) error {
 	return nil
 }
 
-// GrantRole toggles role on for the user. Granting a role the user holds
-// changes nothing. It returns invalid for an unknown role, not_found for an
+// GrantRole toggles role on for the user: it joins the user's DirectRoles
+// (and so Roles). Granting a role the user holds directly changes nothing. It returns invalid for an unknown role, not_found for an
 // unknown user and permission_denied when the actor may not change roles,
 // or grants tenant_admin, or acts on a tenant_admin, without being one.
 // Granting tenant_admin also needs sudo mode (see Options.SudoWindow):
@@ -286,8 +319,10 @@ func (m *Manager) GrantRole(ctx context.Context, tenantID string, userID uuid.UU
 	return m.toggleRole(ctx, tenantID, userID, role, true)
 }
 
-// RevokeRole toggles role off for the user. Revoking a role the user lacks
-// changes nothing. Errors as GrantRole, and conflict for the last active
+// RevokeRole toggles role off for the user's DirectRoles. Revoking a role
+// the user lacks directly changes nothing; a role the user also holds
+// through a group stays in Roles (SetGroupRoles or the membership decide
+// it). Errors as GrantRole, and conflict for the last active
 // tenant_admin's tenant_admin role.
 func (m *Manager) RevokeRole(ctx context.Context, tenantID string, userID uuid.UUID, role Role) (User, error) {
 	return m.toggleRole(ctx, tenantID, userID, role, false)
@@ -307,23 +342,29 @@ func (m *Manager) toggleRole(ctx context.Context, tenantID string, userID uuid.U
 				return err
 			}
 		}
-		out = m.shown(&az, u.User)
-		if u.HasRole(role) == on {
-			return nil
-		}
-		typ := EventRoleGranted
+		typ, direct := EventRoleGranted, slices.DeleteFunc(slices.Clone(u.DirectRoles), func(r Role) bool { return r == role })
 		if on {
-			u.Roles = append(slices.Clone(u.Roles), role)
-			m.roles.sortRoles(u.Roles)
+			direct = append(direct, role)
+			m.roles.sortRoles(direct)
 		} else {
-			if role == RoleTenantAdmin {
-				if err := keepsAnAdmin(ctx, tx, u); err != nil {
-					return err
-				}
-			}
-			u.Roles = slices.DeleteFunc(slices.Clone(u.Roles), func(r Role) bool { return r == role })
 			typ = EventRoleRevoked
 		}
+		roles, err := m.effectiveRoles(ctx, tx, &u.User, direct)
+		if err != nil {
+			return err
+		}
+		out = m.shown(&az, u.User)
+		if hasRole(u.DirectRoles, role) == on {
+			return nil
+		}
+		// A role still held through a group stays: revoking it directly
+		// changes DirectRoles only, and only losing it counts.
+		if u.HasRole(RoleTenantAdmin) && !hasRole(roles, RoleTenantAdmin) {
+			if err := keepsAnAdmin(ctx, tx, u); err != nil {
+				return err
+			}
+		}
+		u.DirectRoles, u.Roles = direct, roles
 		u.UpdatedAt = m.now().UTC()
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err

@@ -231,6 +231,68 @@ type Tx interface {
 
 	// AppendEvent adds e to the activity log.
 	AppendEvent(ctx context.Context, e *Event) error
+	// AppendEvents adds every event of es to the activity log in one
+	// statement (a group change can touch thousands of members). It
+	// returns conflict if one of the ids exists.
+	AppendEvents(ctx context.Context, es []Event) error
+
+	// CreateGroup inserts g without members: the store sets g.Members to
+	// 0 and g.Version to 1. It returns conflict with Field FieldName if
+	// the tenant has a group of the same DisplayName ignoring case
+	// (compared as strings.ToLower folds them), conflict if g.ID exists.
+	CreateGroup(ctx context.Context, g *Group) error
+	// GetGroup returns the tenant's group, or not_found.
+	GetGroup(ctx context.Context, tenantID string, id uuid.UUID) (Group, error)
+	// LockGroup is GetGroup that also holds the group's row against other
+	// transactions until this one ends: a change read, checked against
+	// IfVersion and written, is one step.
+	LockGroup(ctx context.Context, tenantID string, id uuid.UUID) (Group, error)
+	// UpdateGroup stores g's DisplayName, ExternalID, Roles and UpdatedAt
+	// and adds one to the group's Version; it then sets g.Version and
+	// g.Members to what the group holds. It returns not_found and the
+	// conflicts of CreateGroup.
+	UpdateGroup(ctx context.Context, g *Group) error
+	// DeleteGroup deletes the tenant's group with its memberships and
+	// returns who its members were, or not_found.
+	DeleteGroup(ctx context.Context, tenantID string, id uuid.UUID) ([]uuid.UUID, error)
+	// FindGroups returns up to p.Limit groups of p.TenantID matching every
+	// set field of p, ordered by DisplayName ignoring case (then ID),
+	// after skipping p.Offset, and how many match in all. Limit 0
+	// returns only the total. It returns no coded error.
+	FindGroups(ctx context.Context, p GroupFindParams) ([]Group, int, error)
+	// AddMembers makes the users members of the tenant's group, and
+	// returns those who were not members before, once each. When anyone
+	// joined, the group's Members count, Version (one more) and UpdatedAt
+	// (now) follow in the same step, without reading the member list. It
+	// returns invalid, naming it, for an id that is not a user of the
+	// tenant (adding nobody), and not_found for the group.
+	AddMembers(ctx context.Context, tenantID string, groupID uuid.UUID, userIDs []uuid.UUID, now time.Time) ([]uuid.UUID, error)
+	// RemoveMembers removes the users from the tenant's group and returns
+	// those who were members, once each; ids of non-members are no
+	// error. The group follows as for AddMembers. It returns not_found for
+	// the group.
+	RemoveMembers(ctx context.Context, tenantID string, groupID uuid.UUID, userIDs []uuid.UUID, now time.Time) ([]uuid.UUID, error)
+	// ReplaceMembers makes userIDs the group's whole member list and
+	// returns who joined and who left; the group follows as for
+	// AddMembers. Errors as AddMembers.
+	ReplaceMembers(ctx context.Context, tenantID string, groupID uuid.UUID, userIDs []uuid.UUID, now time.Time) (added, removed []uuid.UUID, err error)
+	// ListMembers returns up to limit members of the tenant's group,
+	// ordered by user id, after after (exclusive) unless it is uuid.Nil,
+	// each with the user's email and display name. An unknown group has
+	// none: it returns no coded error.
+	ListMembers(ctx context.Context, tenantID string, groupID, after uuid.UUID, limit int) ([]GroupMember, error)
+	// GroupRolesOf returns, in one query, every role the tenant's groups
+	// give each of the users: one row per user, role and group, in no
+	// particular order. It returns no coded error.
+	GroupRolesOf(ctx context.Context, tenantID string, userIDs []uuid.UUID) ([]UserGroupRole, error)
+	// SyncRoles sets the Roles of users of the tenant to their DirectRoles
+	// and the roles of all their groups, without repeats, ordered as order
+	// lists them (roles order lacks last): the members of groupID when it
+	// is not uuid.Nil, else the users of userIDs. It is one statement,
+	// never a round trip a user; a user whose Roles change gets UpdatedAt
+	// now and one more Version, the others are not written. It returns
+	// how many users changed and no coded error.
+	SyncRoles(ctx context.Context, tenantID string, groupID uuid.UUID, userIDs []uuid.UUID, order []Role, now time.Time) (int, error)
 	// ListEvents returns up to limit events of the user, newest first,
 	// older than before (exclusive) unless before is uuid.Nil. Each
 	// event's ActorEmail is the email of the user of the same tenant whose
@@ -287,6 +349,25 @@ type UserFindParams struct {
 	Offset     int
 	Limit      int
 	Descending bool
+}
+
+// GroupFindParams is GroupQuery as a store sees it: validated, with the
+// tenant. Zero fields select everything.
+type GroupFindParams struct {
+	TenantID    string
+	ID          uuid.UUID
+	DisplayName string // compared ignoring case
+	ExternalID  string // compared exactly
+	Member      uuid.UUID
+	Offset      int
+	Limit       int
+}
+
+// UserGroupRole says that the user UserID holds a role through a group
+// (GroupRolesOf).
+type UserGroupRole struct {
+	UserID uuid.UUID
+	GroupRole
 }
 
 // TokenPurpose binds a token to what it may be used for.

@@ -3,6 +3,7 @@ package usermgmt
 import (
 	"context"
 	"net/mail"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -285,6 +286,9 @@ func (m *Manager) ListUsers(ctx context.Context, tenantID string, q ListUsersQue
 		for i := range users {
 			m.present(&az, perms, &users[i], now)
 		}
+		if err := m.fillGroupRoles(ctx, tx, tenantID, users); err != nil {
+			return err
+		}
 		page.Users = users
 		page.Counts, err = tx.CountUsers(ctx, tenantID)
 		return err
@@ -327,12 +331,45 @@ func (m *Manager) readUser(ctx context.Context, tenantID string, userID uuid.UUI
 			return err
 		}
 		u, err = tx.GetUser(ctx, tenantID, userID)
-		if err == nil {
-			m.present(&az, m.permMask(&az), &u.User, m.now())
+		if err != nil {
+			return err
 		}
+		m.present(&az, m.permMask(&az), &u.User, m.now())
+		one := []User{u.User}
+		err = m.fillGroupRoles(ctx, tx, tenantID, one)
+		u.User = one[0]
 		return err
 	})
 	return u.User, wrapInternal(err)
+}
+
+// fillGroupRoles sets each user's GroupRoles, in one query for them all:
+// ordered by role (catalogue order), then by group name.
+func (m *Manager) fillGroupRoles(ctx context.Context, tx Tx, tenantID string, users []User) error {
+	if len(users) == 0 {
+		return nil
+	}
+	ids := make([]uuid.UUID, len(users))
+	at := make(map[uuid.UUID]int, len(users))
+	for i := range users {
+		ids[i], at[users[i].ID] = users[i].ID, i
+	}
+	held, err := tx.GroupRolesOf(ctx, tenantID, ids)
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(held, func(a, b UserGroupRole) int {
+		if c := m.roles.index[a.Role] - m.roles.index[b.Role]; c != 0 {
+			return c
+		}
+		return strings.Compare(strings.ToLower(a.Group), strings.ToLower(b.Group))
+	})
+	for _, h := range held {
+		if i, ok := at[h.UserID]; ok {
+			users[i].GroupRoles = append(users[i].GroupRoles, h.GroupRole)
+		}
+	}
+	return nil
 }
 
 // RelativeTime renders a last-login time the way the user list shows it:

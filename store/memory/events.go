@@ -16,6 +16,17 @@ type eventKey struct {
 	userID   uuid.UUID
 }
 
+// AppendEvents appends each event as AppendEvent does; a failure undoes
+// none of them, the transaction's rollback does.
+func (t *tx) AppendEvents(ctx context.Context, es []usermgmt.Event) error {
+	for i := range es {
+		if err := t.AppendEvent(ctx, &es[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // AppendEvent keeps each log ordered by id, oldest first: an event newer
 // than the last is appended, an older one is inserted in its place.
 func (t *tx) AppendEvent(_ context.Context, e *usermgmt.Event) error {

@@ -58,6 +58,7 @@ type Store struct {
 	outbox map[string][]*mail // per tenant, ordered by id
 
 	prov provisioning // provisioning tokens
+	grp  groups
 }
 
 // New returns an empty Store.

@@ -140,6 +140,7 @@ var undo = map[int]string{
 	8: `DROP TABLE {s}.provisioning_tokens; ALTER TABLE {s}.events DROP COLUMN actor_name;
 		ALTER TABLE {s}.users DROP COLUMN display_name, DROP COLUMN given_name, DROP COLUMN family_name,
 		DROP COLUMN external_id, DROP COLUMN direct_roles, DROP COLUMN version, DROP COLUMN deprovisioned_at`,
+	9: `DROP TABLE {s}.group_members; DROP TABLE {s}.groups`,
 }
 
 // migratedBackTo returns a pool and a Store on a fresh schema at version:

@@ -31,6 +31,8 @@ type queries struct {
 	cancelMail, cancelMailKind, listMail, listMailBefore string
 
 	appendEvent, listEvents, listEventsBefore string
+
+	g groupQueries
 }
 
 // storedCols are the users columns of a User; scanUser reads them and
@@ -226,6 +228,8 @@ func newQueries(schema string) queries {
 		listEventsBefore: r(`SELECT ` + prefixed("e.", eventCols) + `, COALESCE(a.email, '') FROM {s}.events e
 			LEFT JOIN {s}.users a ON a.tenant_id = e.tenant_id AND a.id = e.actor_id
 			WHERE e.tenant_id = ? AND e.user_id = ? AND e.id < ? ORDER BY e.id DESC LIMIT ?`),
+
+		g: newGroupQueries(inline),
 	}
 }
 

@@ -156,10 +156,15 @@ func scanEvent(r rowScanner) (usermgmt.Event, error) {
 
 // rolesArg renders roles as a text[] literal, sent as text and cast by the
 // statement (?::text::text[]).
-func rolesArg(roles []usermgmt.Role) string {
+func rolesArg(roles []usermgmt.Role) string { return arrayArg(roles) }
+
+// arrayArg renders xs as an array literal of quoted elements, sent as text
+// and cast by the statement (?::text::text[], ?::text::uuid[], …): one
+// parameter however long the list.
+func arrayArg[S ~string](xs []S) string {
 	var b strings.Builder
 	b.WriteByte('{')
-	for i, r := range roles {
+	for i, r := range xs {
 		if i > 0 {
 			b.WriteByte(',')
 		}
