@@ -49,7 +49,7 @@ func readPatch(r *http.Request) ([]patchOp, error) {
 				return nil, errorf(http.StatusBadRequest, typeInvalidPath, "operation %d: path must be a string", i+1)
 			}
 			if strings.TrimSpace(s) != "" {
-				parsed, err := filter.ParsePath([]byte(strings.TrimSpace(s)))
+				parsed, err := filter.ParsePath([]byte(upperHexEscapes(strings.TrimSpace(s))))
 				if err != nil {
 					return nil, errorf(http.StatusBadRequest, typeInvalidPath, "operation %d: %q is not a valid attribute path", i+1, s)
 				}

@@ -76,10 +76,12 @@ func stateOf(u usermgmt.User) userState {
 	return userState{email: u.Email, active: u.Status != usermgmt.StatusDeactivated, Profile: u.Profile}
 }
 
-// parseUser reads a User body (POST, PUT) over base: the attributes it
-// names replace base's. userName is required; emails are accepted and
-// ignored (userName is the email); password, readOnly attributes and the
-// attributes of other schemas are ignored.
+// parseUser reads a User body (POST, PUT) over base, as a replacement: a
+// profile attribute it omits is cleared, but an omitted active keeps
+// base's (a PUT that forgets it must not deactivate anyone). userName is
+// required; emails are accepted and ignored (userName is the email);
+// password, readOnly attributes and the attributes of other schemas are
+// ignored.
 func parseUser(obj map[string]any, base userState) (userState, error) {
 	st := base
 	v, ok := lookup(obj, "userName")
