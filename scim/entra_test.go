@@ -22,8 +22,7 @@ import (
 )
 
 func TestEntraSession(t *testing.T) {
-	idpStores(t, func(t *testing.T, store usermgmt.Store) {
-		p := newIdP(t, store, "Microsoft Entra ID")
+	idpSession(t, "Microsoft Entra ID", func(t *testing.T, p *idp) {
 		// Entra sends the userPrincipalName as it is written in the
 		// directory; the tenant knows the person by the normalised email.
 		const upn, email = "Sam.Okafor@Acme.example", "sam.okafor@acme.example"

@@ -48,10 +48,11 @@ const idpTenant = "acme"
 // invitation.
 const idpPassword = "correct horse battery staple"
 
-// idpStores runs session on the memory store and on PostgreSQL.
-func idpStores(t *testing.T, session func(t *testing.T, store usermgmt.Store)) {
-	t.Run("Memory", func(t *testing.T) { session(t, memory.New()) })
-	t.Run("PostgreSQL", func(t *testing.T) { session(t, pgtest.Store(t)) })
+// idpSession runs session on the memory store and on PostgreSQL, each
+// time with a tenant connected to its IdP by a token called tokenName.
+func idpSession(t *testing.T, tokenName string, session func(t *testing.T, p *idp)) {
+	t.Run("Memory", func(t *testing.T) { session(t, newIdP(t, memory.New(), tokenName)) })
+	t.Run("PostgreSQL", func(t *testing.T) { session(t, newIdP(t, pgtest.Store(t), tokenName)) })
 }
 
 // idp is a tenant connected to its identity provider: the Manager, the

@@ -16,8 +16,7 @@ import (
 )
 
 func TestOktaSession(t *testing.T) {
-	idpStores(t, func(t *testing.T, store usermgmt.Store) {
-		p := newIdP(t, store, "Okta")
+	idpSession(t, "Okta", func(t *testing.T, p *idp) {
 		// Okta's username for the app is the person's email.
 		const email, oktaID = "dana.lopes@acme.example", "00u1ab2cd3EfGh4iJ5k6"
 		query := func(email string) string {
