@@ -15,6 +15,7 @@ package scim_test
 
 import (
 	"net/http"
+	"slices"
 	"testing"
 
 	"github.com/google/uuid"
@@ -27,6 +28,20 @@ func TestEntraSession(t *testing.T) {
 		// directory; the tenant knows the person by the normalised email.
 		const upn, email = "Sam.Okafor@Acme.example", "sam.okafor@acme.example"
 		const objectID = "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef" // Entra's externalId: the user's object id
+		// Sam's manager, by the id this service would give them; not
+		// provisioned (yet), so kept as sent without a displayName.
+		const managerID, nextManagerID = "5b2a1c0e-4f61-4d5e-9c4b-1a2b3c4d5e6f", "c51f9f6e-2a3b-4d5e-8f70-91a2b3c4d5e6"
+		enterprise := func(what string, u idpUser, number, department, manager string) {
+			t.Helper()
+			x := u.Enterprise
+			if !slices.Contains(u.Schemas, idpEnterpriseSchema) || x == nil || x.EmployeeNumber != number ||
+				x.Department != department || x.Manager == nil || x.Manager.Value != manager || x.Manager.DisplayName != "" {
+				t.Fatalf("%s: schemas %q, enterprise extension %+v", what, u.Schemas, x)
+			}
+			if got := p.get(t, u.ID); got.EmployeeNumber != number || got.Department != department || got.ManagerID != manager {
+				t.Fatalf("%s: the Manager has %+v", what, got.Profile)
+			}
+		}
 		userQuery := "/Users?" + idpFilter(`userName eq "`+upn+`"`)
 		groupQuery := func(name string) string {
 			return "/Groups?excludedAttributes=members&" + idpFilter(`displayName eq "`+name+`"`)
@@ -52,7 +67,7 @@ func TestEntraSession(t *testing.T) {
 			"roles":      []any{},
 			idpEnterpriseSchema: map[string]any{
 				"employeeNumber": "701984", "department": "Customer Care",
-				"manager": map[string]any{"value": "5b2a1c0e-4f61-4d5e-9c4b-1a2b3c4d5e6f"},
+				"manager": map[string]any{"value": managerID},
 			},
 		})
 		u := p.created(t, p.send(t, "POST", "/Users", entra), userQuery)
@@ -60,6 +75,7 @@ func TestEntraSession(t *testing.T) {
 			u.Name.GivenName != "Sam" || u.Name.FamilyName != "Okafor" {
 			t.Fatalf("created %+v", u)
 		}
+		enterprise("created", u, "701984", "Customer Care", managerID)
 		if got := p.get(t, u.ID); got.Email != email || got.Status != usermgmt.StatusInvited || got.ExternalID != objectID {
 			t.Fatalf("the page shows %+v", got)
 		}
@@ -72,7 +88,9 @@ func TestEntraSession(t *testing.T) {
 			map[string]any{"op": "Replace", "path": `emails[type eq "work"].value`, "value": upn},
 			map[string]any{"op": "Replace", "path": "name.familyName", "value": "Okafor-Reyes"},
 			map[string]any{"op": "Add", "path": idpEnterpriseSchema + ":department", "value": "Customer Care EMEA"},
+			map[string]any{"op": "Replace", "path": idpEnterpriseSchema + ":manager", "value": nextManagerID},
 		)).want(t, http.StatusOK).user(t)
+		enterprise("patched", patched, "701984", "Customer Care EMEA", nextManagerID)
 		if patched.Name.FamilyName != "Okafor-Reyes" || patched.UserName != email || patched.Meta.Version == u.Meta.Version {
 			t.Fatalf("after PATCH %+v (version was %s)", patched, u.Meta.Version)
 		}

@@ -232,9 +232,20 @@ type idpUser struct {
 		GivenName  string `json:"givenName"`
 		FamilyName string `json:"familyName"`
 	} `json:"name"`
-	Emails []idpValue `json:"emails"`
-	Groups []idpValue `json:"groups"`
-	Meta   idpMeta    `json:"meta"`
+	Emails     []idpValue     `json:"emails"`
+	Groups     []idpValue     `json:"groups"`
+	Meta       idpMeta        `json:"meta"`
+	Enterprise *idpEnterprise `json:"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"`
+}
+
+// idpEnterprise is the enterprise extension of a User.
+type idpEnterprise struct {
+	EmployeeNumber string `json:"employeeNumber"`
+	Department     string `json:"department"`
+	Manager        *struct {
+		Value       string `json:"value"`
+		DisplayName string `json:"displayName"`
+	} `json:"manager"`
 }
 
 type idpGroup struct {
