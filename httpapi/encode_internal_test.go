@@ -21,6 +21,7 @@ func TestUserPageEncodingMatchesEncodingJSON(t *testing.T) {
 				GroupRoles: []GroupRole{{Role: "tenant_admin", GroupID: uuid.MustParse("0190c9a0-2222-7abc-8def-0123456789ab"),
 					Group: "IT <Admins> \"HQ\""}, {Role: "agent", Group: "é"}},
 				DisplayName: "Ana \"A\" Sousa", GivenName: "Ana", FamilyName: "<Sousa>", ExternalID: "00u1&2",
+				EmployeeNumber: "E<7>", Department: "R&D \"Labs\"", ManagerID: "m\u2028",
 				MFAEnabled: true, MFA: "enabled",
 				LastLoginAt: &at, LastLogin: "2h ago", CreatedAt: at.UTC(), UpdatedAt: time.Time{}},
 			{Email: "nil-lists@x"},

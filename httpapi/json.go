@@ -18,8 +18,10 @@ import (
 // InviteExpired says it has (Resend is the way out). AllowedActions are
 // what the caller may do to this user, and ActionReasons say, for an
 // action refused because of this user (a tenant_admin, oneself, not
-// active), why. The name fields and ExternalID are what the identity
-// provider says of the person ("" when it says nothing). Roles are what
+// active), why. The name fields, ExternalID and the enterprise fields
+// (EmployeeNumber, Department, ManagerID: the SCIM id of the person's
+// manager, as sent) are what the identity provider says of the person
+// ("" when it says nothing). Roles are what
 // the user holds: DirectRoles, granted to them, and the roles of their
 // groups, each with the group it comes from in GroupRoles.
 type User struct {
@@ -29,6 +31,9 @@ type User struct {
 	GivenName       string                     `json:"given_name"`
 	FamilyName      string                     `json:"family_name"`
 	ExternalID      string                     `json:"external_id"`
+	EmployeeNumber  string                     `json:"employee_number"`
+	Department      string                     `json:"department"`
+	ManagerID       string                     `json:"manager_id"`
 	Status          usermgmt.Status            `json:"status"`
 	Roles           []usermgmt.Role            `json:"roles"`
 	DirectRoles     []usermgmt.Role            `json:"direct_roles"`
@@ -81,7 +86,8 @@ func (h *Handler) user(u usermgmt.User, now time.Time) User {
 		}
 	}
 	out := User{ID: u.ID, Email: u.Email, DisplayName: u.DisplayName, GivenName: u.GivenName,
-		FamilyName: u.FamilyName, ExternalID: u.ExternalID, Status: u.Status, Roles: roles, DirectRoles: direct,
+		FamilyName: u.FamilyName, ExternalID: u.ExternalID, EmployeeNumber: u.EmployeeNumber, Department: u.Department,
+		ManagerID: u.ManagerID, Status: u.Status, Roles: roles, DirectRoles: direct,
 		GroupRoles: via, MFAEnabled: u.MFAEnabled, MFA: mfa,
 		LastLoginAt: u.LastLoginAt, LastLogin: usermgmt.RelativeTime(u.LastLoginAt, now),
 		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, LockedUntil: u.LockedUntil,

@@ -188,7 +188,8 @@ func TestGroupRoutes(t *testing.T) {
 }
 
 // TestProfileAndActorName: a user the identity provider made shows its
-// name and external id, and their activity names the provider as its
+// name, external id and enterprise fields (on the user and in the list),
+// and their activity names the provider as its
 // actor.
 func TestProfileAndActorName(t *testing.T) {
 	f := newFixture(t, nil)
@@ -199,14 +200,20 @@ func TestProfileAndActorName(t *testing.T) {
 	}
 	u, err := f.m.ProvisionUser(usermgmt.AsProvisioner(context.Background(), tok), "acme", usermgmt.Provision{
 		Email: "Ana@acme.test", Active: true, Roles: []usermgmt.Role{usermgmt.RoleAgent},
-		Profile: usermgmt.Profile{DisplayName: "Ana Sousa", GivenName: "Ana", FamilyName: "Sousa", ExternalID: "00u1"}})
+		Profile: usermgmt.Profile{DisplayName: "Ana Sousa", GivenName: "Ana", FamilyName: "Sousa", ExternalID: "00u1",
+			EmployeeNumber: "E-7", Department: "Customer Care", ManagerID: "m-1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := decodeBody[httpapi.User](t, f.do(t, req{method: "GET", path: "/users/" + u.ID.String(), bearer: admin}))
 	if got.DisplayName != "Ana Sousa" || got.GivenName != "Ana" || got.FamilyName != "Sousa" || got.ExternalID != "00u1" ||
-		!slices.Equal(got.DirectRoles, []usermgmt.Role{"agent"}) || got.GroupRoles == nil {
+		!slices.Equal(got.DirectRoles, []usermgmt.Role{"agent"}) || got.GroupRoles == nil ||
+		got.EmployeeNumber != "E-7" || got.Department != "Customer Care" || got.ManagerID != "m-1" {
 		t.Fatalf("user = %+v", got)
+	}
+	list := decodeBody[httpapi.UserPage](t, f.do(t, req{method: "GET", path: "/users?q=ana", bearer: admin}))
+	if len(list.Users) != 1 || list.Users[0].EmployeeNumber != "E-7" || list.Users[0].Department != "Customer Care" || list.Users[0].ManagerID != "m-1" {
+		t.Fatalf("list = %+v", list.Users)
 	}
 	page := decodeBody[httpapi.ActivityPage](t, f.do(t, req{method: "GET", path: "/users/" + u.ID.String() + "/activity", bearer: admin}))
 	last := page.Events[len(page.Events)-1]
