@@ -50,7 +50,7 @@ func (s *site) group(t *testing.T, name string, roles []usermgmt.Role, members .
 }
 
 // anaProfile is what the identity provider says of ana.
-var anaProfile = usermgmt.Profile{GivenName: "Ana", FamilyName: "Sousa", ExternalID: "00u1"}
+var anaProfile = usermgmt.Profile{GivenName: "Ana", FamilyName: "Sousa", ExternalID: "00u1", Department: "Customer Care", EmployeeNumber: "701984"}
 
 // TestBrowserProvisioning: a tenant admin reaches the Provisioning view
 // from the nav, copies the SCIM URL, makes a token (the secret shows once,
@@ -269,6 +269,9 @@ func TestBrowserRoleSources(t *testing.T) {
 		waitFor(`document.getElementById("panel-title").textContent === "Ana Sousa" && document.querySelectorAll("#activity li").length > 0`))
 	if e := evalString(t, page, `document.getElementById("panel-email").innerText`); e != "ana@acme.test" {
 		t.Fatalf("panel email %q", e)
+	}
+	if f := evalString(t, page, `[...document.querySelectorAll("#panel .facts > div:not([hidden])")].map((d) => d.querySelector("dt").textContent + " " + d.querySelector("dd").textContent).join(" | ")`); !strings.Contains(f, "Department Customer Care") || !strings.Contains(f, "Employee no. 701984") {
+		t.Fatalf("panel facts %q: want the department and employee number", f)
 	}
 	sup := evalString(t, page, `(() => { const b = document.getElementById("role-supervisor");
 		return b.checked + " " + b.disabled + " " + [...b.getAttribute("aria-describedby").split(" ")].map((id) => document.getElementById(id).textContent).join(" / "); })()`)

@@ -499,6 +499,11 @@
       $("panel-status").replaceChildren(statusBadge(u.status));
       $("panel-mfa").textContent = u.mfa;
       $("panel-last-login").replaceChildren(timeEl(u.last_login_at, "never"));
+      // What the identity provider's enterprise extension says, when it does.
+      for (const [id, v] of [["department", u.department], ["employee", u.employee_number]]) {
+        $("panel-" + id).textContent = v || "";
+        $("panel-" + id + "-row").hidden = !v;
+      }
       $("panel-locked-row").hidden = !u.locked_until;
       $("panel-locked").textContent = u.locked_until ? lockedText(u) + " after failed attempts." : "";
       $("panel-invite-row").hidden = u.status !== "invited" || !u.invite_expires_at;
