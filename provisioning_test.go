@@ -325,6 +325,9 @@ func TestProvisionUser(t *testing.T) {
 			"Email":        {Email: "not an email"},
 			"LongName":     {Email: "a@acme.test", Profile: usermgmt.Profile{DisplayName: strings.Repeat("x", 257)}},
 			"LongExternal": {Email: "a@acme.test", Profile: usermgmt.Profile{ExternalID: strings.Repeat("x", 257)}},
+			"LongDept":     {Email: "a@acme.test", Profile: usermgmt.Profile{Department: strings.Repeat("x", 257)}},
+			"LongNumber":   {Email: "a@acme.test", Profile: usermgmt.Profile{EmployeeNumber: strings.Repeat("x", 257)}},
+			"BadManager":   {Email: "a@acme.test", Profile: usermgmt.Profile{ManagerID: "m\x00"}},
 			"ControlChar":  {Email: "a@acme.test", Profile: usermgmt.Profile{GivenName: "A\x00na"}},
 			"NotUTF8":      {Email: "a@acme.test", Profile: usermgmt.Profile{FamilyName: "\xffLopez"}},
 			"UnknownRole":  {Email: "a@acme.test", Roles: []usermgmt.Role{"pilot"}},
@@ -466,9 +469,14 @@ func TestUpdateProvisionedUser(t *testing.T) {
 		ev := e.events(t, tenant, ana.ID)[0]
 		assert.Equal(t, usermgmt.EventProfileUpdated, ev.Type)
 		assert.Equal(t, "display name, family name", ev.Detail)
+		u, err = e.m.UpdateProvisionedUser(idp, tenant, ana.ID, usermgmt.ProvisionUpdate{Active: true,
+			Profile: usermgmt.Profile{DisplayName: "Ana Lopez", FamilyName: "Lopez", EmployeeNumber: " 7 ", Department: "HR", ManagerID: "m-1"}})
+		require.NoError(t, err)
+		assert.Equal(t, "7", u.EmployeeNumber, "trimmed like the other fields")
+		assert.Equal(t, "employee number, department, manager", e.events(t, tenant, ana.ID)[0].Detail)
 		n := len(e.events(t, tenant, ana.ID))
 		same, err := e.m.UpdateProvisionedUser(idp, tenant, ana.ID, usermgmt.ProvisionUpdate{Active: true,
-			Profile: usermgmt.Profile{DisplayName: "Ana Lopez", FamilyName: "Lopez"}})
+			Profile: usermgmt.Profile{DisplayName: "Ana Lopez", FamilyName: "Lopez", EmployeeNumber: "7", Department: "HR", ManagerID: "m-1"}})
 		require.NoError(t, err)
 		assert.Len(t, e.events(t, tenant, ana.ID), n, "no change, no event")
 		assert.Equal(t, u.Version, same.Version, "no change, same version")
