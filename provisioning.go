@@ -458,6 +458,7 @@ func (m *Manager) FindUsers(ctx context.Context, tenantID string, q UserQuery) (
 	}
 	return res, nil
 }
+
 const (
 	maxTokenName  = 64  // characters of a provisioning token's name
 	maxProfileLen = 256 // characters of each Profile field
