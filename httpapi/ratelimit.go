@@ -1,9 +1,9 @@
 package httpapi
 
 import (
-	"math"
-	"sync"
 	"time"
+
+	"github.com/usermgmt/usermgmt/internal/ratelimit"
 )
 
 // Limit allows Burst requests at once and Burst more every Per: a token
@@ -35,64 +35,14 @@ func (l Limit) orDefault(def Limit) Limit {
 	return l
 }
 
-// limiter is an in-memory set of token buckets. It starts no goroutine:
-// stale buckets are swept during Allow, at most once per sweepEvery.
-type limiter struct {
-	mu        sync.Mutex
-	now       func() time.Time
-	buckets   map[string]*bucket
-	lastSweep time.Time
-}
+// limiter is the shared token-bucket limiter (internal/ratelimit), read
+// with the Limits of this package.
+type limiter struct{ *ratelimit.Limiter }
 
-type bucket struct {
-	tokens float64
-	at     time.Time
-	full   time.Time // when the bucket will be full again: then it can go
-}
-
-const sweepEvery = time.Minute
-
-func newLimiter(now func() time.Time) *limiter {
-	return &limiter{now: now, buckets: make(map[string]*bucket)}
-}
+func newLimiter(now func() time.Time) *limiter { return &limiter{ratelimit.New(now)} }
 
 // allow takes one token from key's bucket. When the bucket is empty it
 // returns false and how long until a token is back.
 func (l *limiter) allow(key string, lim Limit) (bool, time.Duration) {
-	if lim.Burst < 0 {
-		return true, 0
-	}
-	now := l.now()
-	rate := float64(lim.Burst) / lim.Per.Seconds() // tokens per second
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Sub(l.lastSweep) >= sweepEvery {
-		l.sweep(now)
-	}
-	b, ok := l.buckets[key]
-	if !ok {
-		b = &bucket{tokens: float64(lim.Burst), at: now}
-		l.buckets[key] = b
-	}
-	if el := now.Sub(b.at).Seconds(); el > 0 {
-		b.tokens = math.Min(float64(lim.Burst), b.tokens+el*rate)
-		b.at = now
-	}
-	if b.tokens < 1 {
-		wait := time.Duration((1 - b.tokens) / rate * float64(time.Second))
-		return false, wait
-	}
-	b.tokens--
-	b.full = now.Add(time.Duration((float64(lim.Burst) - b.tokens) / rate * float64(time.Second)))
-	return true, 0
-}
-
-// sweep forgets buckets that have refilled: they are the same as new ones.
-func (l *limiter) sweep(now time.Time) {
-	for k, b := range l.buckets {
-		if !now.Before(b.full) {
-			delete(l.buckets, k)
-		}
-	}
-	l.lastSweep = now
+	return l.Allow(key, lim.Burst, lim.Per)
 }

@@ -2,11 +2,7 @@ package ui_test
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -14,11 +10,9 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	_ "github.com/jackc/pgx/v5/stdlib"
-	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/usermgmt/usermgmt"
-	"github.com/usermgmt/usermgmt/store/postgres"
+	"github.com/usermgmt/usermgmt/internal/pgtest"
 )
 
 // pageClock is run in every document of the users tests before the page's
@@ -337,51 +331,11 @@ func jsList(xs []string) string {
 	return `["` + strings.Join(xs, `", "`) + `"]`
 }
 
-// postgresStore is a migrated Store in a schema of its own on the test
-// server (USERMGMT_TEST_DATABASE_URL), dropped when the test ends. Without
-// a server the test skips, unless USERMGMT_REQUIRE_POSTGRES=1.
-func postgresStore(t *testing.T) usermgmt.Store {
-	t.Helper()
-	url := os.Getenv("USERMGMT_TEST_DATABASE_URL")
-	if url == "" {
-		url = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	sqldb, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sqldb.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	if err := sqldb.PingContext(ctx); err != nil {
-		if os.Getenv("USERMGMT_REQUIRE_POSTGRES") == "1" {
-			t.Fatalf("postgres at %s is required but unreachable: %v", url, err)
-		}
-		t.Skipf("no postgres at %s (%v); set USERMGMT_REQUIRE_POSTGRES=1 to fail instead", url, err)
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "usermgmt_ui_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		if _, err := sqldb.Exec(`DROP SCHEMA IF EXISTS "` + schema + `" CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	s, err := postgres.New(bun.NewDB(sqldb, pgdialect.New()), postgres.WithSchema(schema))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 // TestBrowserUsersListOnPostgres: the Roles column, the role filter and
 // Unlock on PostgreSQL, where the lock is read with the page and the role
 // filter is a query of its own.
 func TestBrowserUsersListOnPostgres(t *testing.T) {
-	st := newSiteOn(t, postgresStore(t), func(o *usermgmt.Options) { o.InviteTTL = time.Hour }, nil)
+	st := newSiteOn(t, pgtest.Store(t), func(o *usermgmt.Options) { o.InviteTTL = time.Hour }, nil)
 	s := newUsersSite(t, st)
 	_, do := browse(t)
 

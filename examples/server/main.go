@@ -5,6 +5,12 @@
 //	go run ./examples/server                      # memory store, http://127.0.0.1:8080
 //	go run ./examples/server -database-url postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 //
+// SCIM 2.0 is served at /scim/v2 for the tenant's identity provider (Okta,
+// Microsoft Entra ID): the banner gives the base URL, and -scim-token NAME
+// makes a provisioning token at start and prints it once.
+//
+//	go run ./examples/server -scim-token Okta
+//
 // Mail goes to the terminal (usermgmt.LogMailer): follow the printed
 // invitation link to set the admin's password and enrol an authenticator.
 // With -smtp-url it goes through package mailer/smtp instead, and the link
@@ -45,6 +51,7 @@ import (
 	"github.com/usermgmt/usermgmt"
 	"github.com/usermgmt/usermgmt/httpapi"
 	"github.com/usermgmt/usermgmt/mailer/smtp"
+	"github.com/usermgmt/usermgmt/scim"
 	"github.com/usermgmt/usermgmt/store/memory"
 	"github.com/usermgmt/usermgmt/store/postgres"
 	"github.com/usermgmt/usermgmt/ui"
@@ -59,6 +66,7 @@ func main() {
 
 type config struct {
 	addr, baseURL, databaseURL, tenant, admin, secretKey string
+	scimToken                                            string // name of a provisioning token to make at start
 	seed                                                 bool
 	// From -smtp-url and -smtp-from; smtp is nil when mail is printed.
 	smtp       *smtp.Mailer
@@ -78,6 +86,8 @@ func parseFlags(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&c.admin, "admin", "admin@demo.example", "email of the demo tenant's first tenant_admin")
 	fs.StringVar(&c.secretKey, "secret-key", getenv("USERMGMT_SECRET_KEY"), "64 hex digits sealing TOTP secrets; random if empty (env USERMGMT_SECRET_KEY)")
 	fs.BoolVar(&c.seed, "seed", true, "invite a few demo users so the list is not empty")
+	fs.StringVar(&c.scimToken, "scim-token", "", "make a provisioning token with this name (\"Okta\") at start and print it, for an identity provider or curl; "+
+		"empty: make one on the page's Provisioning page (/provisioning)")
 	smtpURL := fs.String("smtp-url", "", "send mail through this SMTP server: smtp://user:password@host:587 (STARTTLS required), "+
 		"smtps://user:password@host:465 (TLS from the start), or smtp://127.0.0.1:1025?tls=none (plain text, loopback only, e.g. Mailpit); "+
 		"without a password in the URL, the user's password is read from env "+smtpPasswordEnv+"; empty prints mail to the terminal")
@@ -238,6 +248,12 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 		return err
 	}
 	link := mailer.link(c.admin)
+	scimSecret := ""
+	if c.scimToken != "" {
+		if _, scimSecret, err = m.CreateProvisioningToken(usermgmt.AsSystem(ctx), c.tenant, c.scimToken); err != nil {
+			return fmt.Errorf("-scim-token: %w", err)
+		}
+	}
 
 	insecure := base.Scheme == "http"
 	api, err := httpapi.NewHandler(m, httpapi.Options{
@@ -251,6 +267,8 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/", http.StripPrefix("/api", api))
+	// The tenant's identity provider: the provisioning token decides the tenant.
+	mux.Handle("/scim/v2/", http.StripPrefix("/scim/v2", scim.New(m, scim.Options{})))
 	// Behind a TLS-terminating proxy the page learns only from -base-url that it is on https.
 	mux.Handle("/", ui.Handler(ui.Options{APIPath: "/api", Title: "Settings → Users", HSTS: !insecure}))
 
@@ -270,6 +288,12 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 		fmt.Fprintf(out, "The invitation of its first tenant_admin, %s, was mailed through %s: follow its link to choose a password and enrol an authenticator; later sign-ins are at %s/login\n", c.admin, c.smtpServer, c.baseURL)
 	} else {
 		fmt.Fprintf(out, "Sign in as %s at %s/login\n", c.admin, c.baseURL)
+	}
+	fmt.Fprintf(out, "SCIM 2.0 for Okta or Entra ID: base URL %s/scim/v2\n", c.baseURL)
+	if scimSecret != "" {
+		fmt.Fprintf(out, "  provisioning token %q (shown once; send it as Authorization: Bearer): %s\n", c.scimToken, scimSecret)
+	} else {
+		fmt.Fprintf(out, "  its token: make one at %s/provisioning as the tenant_admin, or start with -scim-token NAME\n", c.baseURL)
 	}
 	if insecure {
 		fmt.Fprintln(out, "Development mode: plain http, cookies without Secure. Put it behind https (and -base-url https://…) for anything real.")

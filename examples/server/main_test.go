@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -47,6 +48,41 @@ func TestServerStartsServesAndStops(t *testing.T) {
 	}
 	if n := strings.Count(out.String(), "--- mail to "); n != 4 {
 		t.Fatalf("%d mails printed, want 3 demo users and the admin", n)
+	}
+}
+
+// TestServerServesSCIM: the banner gives the SCIM base URL; with
+// -scim-token it prints a provisioning token, which the identity provider
+// sends as a bearer token to read the demo tenant's users; without a
+// token SCIM answers 401.
+func TestServerServesSCIM(t *testing.T) {
+	out := startServer(t, []string{"-addr", "127.0.0.1:0", "-scim-token", "Okta"}, func(string) string { return "" })
+	base := waitForOutput(t, out, regexp.MustCompile(`SCIM 2\.0 for Okta or Entra ID: base URL (http://127\.0\.0\.1:\d+/scim/v2)\n`))[1]
+	token := waitForOutput(t, out, regexp.MustCompile(`provisioning token "Okta" .*: (\S+)\n`))[1]
+	for _, c := range []struct {
+		bearer string
+		status int
+	}{{token, http.StatusOK}, {"", http.StatusUnauthorized}, {token + "x", http.StatusUnauthorized}} {
+		req, err := http.NewRequest("GET", base+"/Users?startIndex=1&count=2", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+c.bearer)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != c.status || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/scim+json") {
+			t.Fatalf("GET /scim/v2/Users with bearer %q: %d %s %.300s", c.bearer, res.StatusCode, res.Header.Get("Content-Type"), b)
+		}
+		var list struct{ TotalResults int }
+		if c.status == http.StatusOK && (json.Unmarshal(b, &list) != nil || list.TotalResults != 4) {
+			t.Fatalf("want the admin and the 3 demo users: %s", b)
+		}
 	}
 }
 

@@ -1,0 +1,69 @@
+// Package pgtest gives the tests of packages outside store/postgres a
+// migrated PostgreSQL Store on the test server, in a schema of its own
+// that is dropped when the test ends.
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"os"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the driver under bun
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+
+	"github.com/usermgmt/usermgmt/store/postgres"
+)
+
+// DefaultURL is the test server when USERMGMT_TEST_DATABASE_URL is unset.
+const DefaultURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+// URL is the test server's address: USERMGMT_TEST_DATABASE_URL, or
+// DefaultURL.
+func URL() string {
+	if u := os.Getenv("USERMGMT_TEST_DATABASE_URL"); u != "" {
+		return u
+	}
+	return DefaultURL
+}
+
+// Store returns a migrated Store in a fresh schema on its own pool; both
+// go when the test ends. Without a server the test skips, unless
+// USERMGMT_REQUIRE_POSTGRES=1, where it fails.
+func Store(t testing.TB) *postgres.Store {
+	t.Helper()
+	sqldb, err := sql.Open("pgx", URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := bun.NewDB(sqldb, pgdialect.New())
+	t.Cleanup(func() { db.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		if os.Getenv("USERMGMT_REQUIRE_POSTGRES") == "1" {
+			t.Fatalf("postgres at %s is required but unreachable: %v", URL(), err)
+		}
+		t.Skipf("no postgres at %s (%v); set USERMGMT_REQUIRE_POSTGRES=1 to fail instead", URL(), err)
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "usermgmt_pgtest_" + hex.EncodeToString(b)
+	t.Cleanup(func() {
+		if _, err := db.Exec(`DROP SCHEMA IF EXISTS "` + schema + `" CASCADE`); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	s, err := postgres.New(db, postgres.WithSchema(schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
