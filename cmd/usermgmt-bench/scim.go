@@ -1,11 +1,3 @@
-//go:build scimbench
-
-// The SCIM section through scim.New's handler. It needs the scim package
-// and the groups of issue 12, which are not on main yet: until they are,
-// the bench builds provisioning.go's Manager-level section, and this one
-// is built with -tags scimbench on a tree that has them. Once they land,
-// this file replaces provisioning.go (delete it and this build line).
-
 package main
 
 import (
