@@ -468,10 +468,6 @@ func (m *Manager) FindUsers(ctx context.Context, tenantID string, q UserQuery) (
 	return res, nil
 }
 
-// errNotBuilt marks the parts of issue 12 being built; none is left when
-// the issue is done.
-var errNotBuilt = Errorf(CodeInternal, "not built yet")
-
 const (
 	maxTokenName  = 64  // characters of a provisioning token's name
 	maxProfileLen = 256 // characters of each Profile field

@@ -24,13 +24,32 @@ type groupQueries struct {
 
 const groupCols = `tenant_id, id, display_name, external_id, roles, members, created_at, updated_at, version`
 
-// wantMembers is the CTEs every member change starts with, the tenant as
-// $1 and the ids as $3 (an array literal): want, the ids once each, and
-// missing, the first of them that is not a user of the tenant (one probe
-// of the users primary key an id).
-const wantMembers = `want AS (SELECT DISTINCT x AS user_id FROM unnest($3::text::uuid[]) x),
-	missing AS (SELECT w.user_id FROM want w WHERE NOT EXISTS (
-		SELECT 1 FROM {s}.users u WHERE u.tenant_id = $1 AND u.id = w.user_id) LIMIT 1)`
+// wantIDs is the ids of a member change ($3, an array literal), once
+// each.
+const wantIDs = `want AS (SELECT DISTINCT x AS user_id FROM unnest($3::text::uuid[]) x)`
+
+// wantMembers is the CTEs every change that adds members starts with,
+// the tenant as $1: want, and missing, the first wanted id that is not a
+// user of the tenant. Each id is one probe of users_pkey on (tenant_id,
+// id): a LATERAL subquery with a LIMIT is never flattened into a join,
+// so no plan can do otherwise. As a NOT EXISTS it was an anti join, and
+// the generic plan PostgreSQL switches to after five executions, which
+// expects the average tenant's few users, walked users_pkey on tenant_id
+// alone (93,000 entries for one member of a big tenant).
+const wantMembers = wantIDs + `,
+	missing AS (SELECT w.user_id FROM want w LEFT JOIN LATERAL (
+			SELECT u.id FROM {s}.users u WHERE u.tenant_id = $1 AND u.id = w.user_id LIMIT 1) u ON true
+		WHERE u.id IS NULL LIMIT 1)`
+
+// deleteWanted removes the wanted users from the group $2. Each is found
+// by one probe of group_members by key (a LATERAL subquery, as in
+// wantMembers) and deleted by its row's address: the planner may read
+// "user_id = ANY (…)" as a filter over the group's rows rather than as
+// an index condition, and does so when group_members has no statistics.
+const deleteWanted = `del AS (DELETE FROM {s}.group_members WHERE ctid = ANY (ARRAY(
+		SELECT k.ctid FROM want w CROSS JOIN LATERAL (SELECT k.ctid FROM {s}.group_members k
+			WHERE k.tenant_id = $1 AND k.group_id = $2 AND k.user_id = w.user_id LIMIT 1) k))
+		RETURNING user_id)`
 
 // insertWanted adds the wanted users to the group $2 unless one is
 // missing; the count of the group follows from what was inserted, not
@@ -84,10 +103,10 @@ func newGroupQueries(inline func(string) string) groupQueries {
 				cnt AS (UPDATE {s}.groups SET members = members + (SELECT count(*) FROM ins), ` + touched + `
 					WHERE tenant_id = $1 AND id = $2 AND EXISTS (SELECT 1 FROM ins))
 			` + memberResult),
-		removeMembers: inline(`WITH missing AS (SELECT NULL::uuid AS user_id WHERE false),
+		removeMembers: inline(`WITH ` + wantIDs + `,
+				missing AS (SELECT NULL::uuid AS user_id WHERE false),
 				ins AS (SELECT NULL::uuid AS user_id WHERE false),
-				del AS (DELETE FROM {s}.group_members WHERE tenant_id = $1 AND group_id = $2
-					AND user_id = ANY ($3::text::uuid[]) RETURNING user_id),
+				` + deleteWanted + `,
 				cnt AS (UPDATE {s}.groups SET members = members - (SELECT count(*) FROM del), ` + touched + `
 					WHERE tenant_id = $1 AND id = $2 AND EXISTS (SELECT 1 FROM del))
 			` + memberResult),
