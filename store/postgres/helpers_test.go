@@ -15,17 +15,12 @@ import (
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 
+	"github.com/usermgmt/usermgmt/internal/pgtest"
 	"github.com/usermgmt/usermgmt/store/postgres"
 )
 
-const defaultTestURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-
-func testURL() string {
-	if u := os.Getenv("USERMGMT_TEST_DATABASE_URL"); u != "" {
-		return u
-	}
-	return defaultTestURL
-}
+// testURL is the test server, as every package's tests find it.
+func testURL() string { return pgtest.URL() }
 
 var (
 	reachOnce sync.Once
@@ -49,9 +44,9 @@ func requireServer(t testing.TB) {
 	})
 	if reachErr != nil {
 		if os.Getenv("USERMGMT_REQUIRE_POSTGRES") == "1" {
-			t.Fatalf("postgres at USERMGMT_TEST_DATABASE_URL (or %s) is required but unreachable: %v", defaultTestURL, reachErr)
+			t.Fatalf("postgres at USERMGMT_TEST_DATABASE_URL (or %s) is required but unreachable: %v", pgtest.DefaultURL, reachErr)
 		}
-		t.Skipf("postgres unreachable (set USERMGMT_TEST_DATABASE_URL; default %s): %v", defaultTestURL, reachErr)
+		t.Skipf("postgres unreachable (set USERMGMT_TEST_DATABASE_URL; default %s): %v", pgtest.DefaultURL, reachErr)
 	}
 }
 
