@@ -209,14 +209,15 @@ func (st *userState) clear(a attrName) error {
 }
 
 // readUser returns the tenant's user with id, as SCIM sees users: a
-// deprovisioned user, another tenant's and an unknown one are 404.
+// deprovisioned user, another tenant's and an unknown one are 404
+// (FindUsers leaves deprovisioned users out).
 func (h *handler) readUser(ctx context.Context, tenant string, id uuid.UUID) (usermgmt.User, error) {
 	res, err := h.m.FindUsers(ctx, tenant, usermgmt.UserQuery{Limit: 1,
 		Filter: &usermgmt.UserFilter{Op: usermgmt.FilterEq, Attr: usermgmt.UserAttrID, Value: id.String()}})
 	if err != nil {
 		return usermgmt.User{}, err
 	}
-	if len(res.Users) == 0 || res.Users[0].DeprovisionedAt != nil {
+	if len(res.Users) == 0 {
 		return usermgmt.User{}, errorf(http.StatusNotFound, "", "there is no user %s", id)
 	}
 	return res.Users[0], nil
