@@ -49,6 +49,7 @@ const (
 	EventReprovisioned  EventType = "user.reprovisioned" // brought back by the identity provider (ProvisionUser)
 	EventGroupJoined    EventType = "group.joined"       // added to a group; Detail names it
 	EventGroupLeft      EventType = "group.left"         // removed from a group (or the group deleted); Detail names it
+	EventErased         EventType = "user.erased"        // personal data erased on request (EraseUser)
 )
 
 // eventLabels is the one table of what each event type is called on a
@@ -88,6 +89,7 @@ var eventLabels = []EventLabel{
 	{EventReprovisioned, "Provisioned again"},
 	{EventGroupJoined, "Added to a group"},
 	{EventGroupLeft, "Removed from a group"},
+	{EventErased, "Personal data erased"},
 }
 
 // EventLabel names an event type the way a page shows it.

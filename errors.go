@@ -23,6 +23,10 @@ const (
 	CodeMFARequired      Code = "mfa_required"
 	CodeDeliveryFailed   Code = "delivery_failed"
 	CodeInternal         Code = "internal"
+	// CodeUnavailable: the store cannot be reached right now (a database
+	// restarting or failing over). Nothing was done; the same call may
+	// work in a few seconds (RetryAfter says when to try).
+	CodeUnavailable Code = "unavailable"
 )
 
 // Error is the one error type of the library. Message is safe to show to

@@ -293,6 +293,23 @@ type Tx interface {
 	// now and one more Version, the others are not written. It returns
 	// how many users changed and no coded error.
 	SyncRoles(ctx context.Context, tenantID string, groupID uuid.UUID, userIDs []uuid.UUID, order []Role, now time.Time) (int, error)
+	// DropEvents removes the activity events of every tenant created
+	// before before (Options.ActivityRetention). PostgreSQL drops whole
+	// monthly partitions, never a row at a time, so an event may outlive
+	// before until its month is wholly past it; the memory store removes
+	// the events themselves. It reports how many events it removed. It is
+	// one of the two ways an event ever changes (EraseUser is the other).
+	// It returns no coded error.
+	DropEvents(ctx context.Context, before time.Time) (int, error)
+	// EraseUser is the right to erasure of one user of the tenant: it
+	// deletes the user's email (replaced by a placeholder no person can
+	// hold), names, external id, password hash, TOTP secret, recovery
+	// codes, sessions, refresh tokens, trusted devices, single-use tokens,
+	// outbox mail and group memberships, and pseudonymises the events
+	// about or by the user (ids stay; email, IP and User-Agent go). It
+	// returns not_found for an unknown user.
+	EraseUser(ctx context.Context, tenantID string, userID uuid.UUID, now time.Time) error
+
 	// ListEvents returns up to limit events of the user, newest first,
 	// older than before (exclusive) unless before is uuid.Nil. Each
 	// event's ActorEmail is the email of the user of the same tenant whose
@@ -471,6 +488,24 @@ type Pruned struct {
 	Devices  int
 	Mail     int
 	Attempts int
+	// Events counts activity events removed by Options.ActivityRetention
+	// (Tx.DropEvents); 0 when the retention is off.
+	Events int
+	// RateBuckets counts the shared rate limiter's buckets pruned, on a
+	// store that is a RateLimiter (0 otherwise).
+	RateBuckets int
+}
+
+// RateLimiter is a set of token buckets, one per key, shared by every app
+// instance that uses the same one: store/postgres.Store is one, so that N
+// instances behind a load balancer allow the limit once, not N times.
+// Allow takes one token from key's bucket, which holds burst tokens and
+// refills continuously at burst per per; when it is empty it returns
+// false and how long until a token is back. A negative burst allows
+// everything. A store that is a RateLimiter prunes its full buckets in
+// DeleteExpired (Pruned.RateBuckets).
+type RateLimiter interface {
+	Allow(ctx context.Context, key string, burst int, per time.Duration) (bool, time.Duration, error)
 }
 
 // MailRecord is one message in the outbox. The Manager writes it in the

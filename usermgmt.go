@@ -127,6 +127,11 @@ type Options struct {
 	// seconds.
 	HashQueueTimeout time.Duration
 
+	// ActivityRetention is how long activity events are kept: PruneExpired
+	// drops those older (on PostgreSQL, whole months at a time, so an
+	// event may stay up to a month longer). Default 0: keep everything.
+	ActivityRetention time.Duration
+
 	// BeforeDeactivate runs before a user is deactivated; an error stops
 	// the deactivation and is returned. Hosts use it to coordinate with
 	// schedules and assignments, which deactivation does not touch.

@@ -142,6 +142,9 @@ var undo = map[int]string{
 		DROP COLUMN external_id, DROP COLUMN direct_roles, DROP COLUMN version, DROP COLUMN deprovisioned_at`,
 	9:  `DROP TABLE {s}.group_members; DROP TABLE {s}.groups`,
 	10: `ALTER TABLE {s}.users DROP COLUMN employee_number, DROP COLUMN department, DROP COLUMN manager_id`,
+	11: `SELECT 1`,
+	12: `SELECT 1`,
+	13: `SELECT 1`,
 }
 
 // migratedBackTo returns a pool and a Store on a fresh schema at version:

@@ -1,0 +1,2 @@
+-- Issue 13 placeholder: replaced before it lands.
+COMMENT ON TABLE {{schema}}.events IS NULL;
