@@ -35,9 +35,11 @@ func TestNewValidatesOptions(t *testing.T) {
 		"DuplicateRole": func(o *usermgmt.Options) {
 			o.Roles = []usermgmt.RoleDef{{Name: "tenant_admin"}, {Name: "tenant_admin"}}
 		},
-		"NegativeTTL": func(o *usermgmt.Options) { o.InviteTTL = -time.Second },
-		"NilRevoker":  func(o *usermgmt.Options) { o.Revokers = []usermgmt.SessionRevoker{nil} },
-		"IdleOverMax": func(o *usermgmt.Options) { o.SessionIdleTimeout = 13 * time.Hour },
+		"NegativeTTL":        func(o *usermgmt.Options) { o.InviteTTL = -time.Second },
+		"NilRevoker":         func(o *usermgmt.Options) { o.Revokers = []usermgmt.SessionRevoker{nil} },
+		"IdleOverMax":        func(o *usermgmt.Options) { o.SessionIdleTimeout = 13 * time.Hour },
+		"NegativeRetention":  func(o *usermgmt.Options) { o.ActivityRetention = -time.Hour },
+		"RetentionUnderADay": func(o *usermgmt.Options) { o.ActivityRetention = 23 * time.Hour },
 	} {
 		t.Run(name, func(t *testing.T) {
 			o := good()

@@ -466,14 +466,26 @@ func (m *Manager) ForceLogout(ctx context.Context, tenantID string, userID uuid.
 // none of them can be used any more, so this only keeps the store small
 // (a pruned link or session answers unauthenticated, as an unknown one
 // does, instead of expired). Hosts call it from a periodic job
-// (examples/server runs it every ten minutes).
+// (examples/server runs it every ten minutes). With
+// Options.ActivityRetention set it also drops the activity older than
+// that (Tx.DropEvents), in a transaction of its own: on PostgreSQL that
+// drops tables, and the lock it takes on the events is then held for
+// that alone.
 func (m *Manager) PruneExpired(ctx context.Context) (Pruned, error) {
 	var p Pruned
+	now := m.now()
 	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		var err error
-		p, err = tx.DeleteExpired(ctx, m.now())
+		p, err = tx.DeleteExpired(ctx, now)
 		return err
 	})
+	if err == nil && m.opts.ActivityRetention > 0 {
+		err = m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+			var err error
+			p.Events, err = tx.DropEvents(ctx, now.Add(-m.opts.ActivityRetention))
+			return err
+		})
+	}
 	return p, wrapInternal(err)
 }
 

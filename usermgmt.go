@@ -129,7 +129,8 @@ type Options struct {
 
 	// ActivityRetention is how long activity events are kept: PruneExpired
 	// drops those older (on PostgreSQL, whole months at a time, so an
-	// event may stay up to a month longer). Default 0: keep everything.
+	// event may stay up to a month longer). Default 0: keep everything;
+	// otherwise at least 24 hours.
 	ActivityRetention time.Duration
 
 	// BeforeDeactivate runs before a user is deactivated; an error stops
@@ -253,6 +254,10 @@ func New(store Store, opts Options) (*Manager, error) {
 			return nil, Errorf(CodeInvalid, "Options.%s must not be negative", d.n)
 		}
 		setDefault(d.p, d.def)
+	}
+	// A retention of minutes is a unit mistake that would empty the log.
+	if opts.ActivityRetention < 0 || (opts.ActivityRetention > 0 && opts.ActivityRetention < 24*time.Hour) {
+		return nil, Errorf(CodeInvalid, "Options.ActivityRetention must be 0 (keep everything) or at least 24 hours")
 	}
 	if opts.SessionIdleTimeout > opts.SessionMaxAge {
 		return nil, Errorf(CodeInvalid, "Options.SessionIdleTimeout must not exceed SessionMaxAge")

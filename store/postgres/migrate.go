@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing/fstest"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -83,6 +84,8 @@ func migrations(schema string) ([]Migration, error) {
 // usermgmt schema in the database, re-reads what is applied, applies the
 // file and records it in <schema>.schema_migrations. Several processes may
 // call Migrate at once: one applies, the others wait and find nothing to do.
+// It then makes sure the activity log has its partitions up to two months
+// ahead (see DropEvents).
 func (s *Store) Migrate(ctx context.Context) error {
 	ms, err := migrations(s.schema)
 	if err != nil {
@@ -93,7 +96,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	// Every start opens the activity log's coming months, as PruneExpired does.
+	_, err = s.db.DB.ExecContext(ctx, s.q.prepareEvents, time.Now())
+	return mapErr(err)
 }
 
 func (s *Store) apply(ctx context.Context, m Migration) error {

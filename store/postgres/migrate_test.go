@@ -142,7 +142,14 @@ var undo = map[int]string{
 		DROP COLUMN external_id, DROP COLUMN direct_roles, DROP COLUMN version, DROP COLUMN deprovisioned_at`,
 	9:  `DROP TABLE {s}.group_members; DROP TABLE {s}.groups`,
 	10: `ALTER TABLE {s}.users DROP COLUMN employee_number, DROP COLUMN department, DROP COLUMN manager_id`,
-	11: `SELECT 1`,
+	11: `CREATE TABLE {s}.events_plain (LIKE {s}.events INCLUDING DEFAULTS);
+		INSERT INTO {s}.events_plain SELECT * FROM {s}.events;
+		DROP TABLE {s}.events;
+		DROP FUNCTION {s}.events_prepare, {s}.events_drop, {s}.events_partitions, {s}.events_month, {s}.events_bound;
+		ALTER TABLE {s}.events_plain RENAME TO events;
+		ALTER TABLE {s}.events ADD CONSTRAINT events_pkey PRIMARY KEY (tenant_id, user_id, id);
+		CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON {s}.events
+			FOR EACH STATEMENT EXECUTE FUNCTION {s}.events_append_only()`,
 	12: `SELECT 1`,
 	13: `SELECT 1`,
 }

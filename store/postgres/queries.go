@@ -31,6 +31,7 @@ type queries struct {
 	cancelMail, cancelMailKind, listMail, listMailBefore string
 
 	appendEvent, listEvents, listEventsBefore string
+	prepareEvents, dropEvents                 string
 
 	g groupQueries
 }
@@ -230,6 +231,8 @@ func newQueries(schema string) queries {
 		listEventsBefore: r(`SELECT ` + prefixed("e.", eventCols) + `, COALESCE(a.email, '') FROM {s}.events e
 			LEFT JOIN {s}.users a ON a.tenant_id = e.tenant_id AND a.id = e.actor_id
 			WHERE e.tenant_id = ? AND e.user_id = ? AND e.id < ? ORDER BY e.id DESC LIMIT ?`),
+		prepareEvents: r(`SELECT {s}.events_prepare(?)`),
+		dropEvents:    r(`SELECT {s}.events_drop(?)`),
 
 		g: newGroupQueries(inline),
 	}

@@ -1,0 +1,35 @@
+package memory
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/usermgmt/usermgmt"
+)
+
+// DropEvents removes the events created before before, each one (there
+// are no partitions here to drop whole). It scans every log under the
+// write lock: it runs rarely (PruneExpired), so the hot paths keep no
+// index by time for it.
+func (t *tx) DropEvents(_ context.Context, before time.Time) (int, error) {
+	if err := t.write(); err != nil {
+		return 0, err
+	}
+	s := t.s
+	n := 0
+	for k, log := range s.events {
+		kept := slices.DeleteFunc(slices.Clone(log), func(e usermgmt.Event) bool { return e.CreatedAt.Before(before) })
+		if len(kept) == len(log) {
+			continue
+		}
+		n += len(log) - len(kept)
+		if len(kept) == 0 {
+			delete(s.events, k)
+		} else {
+			s.events[k] = kept
+		}
+		t.onUndo(func() { s.events[k] = log })
+	}
+	return n, nil
+}
