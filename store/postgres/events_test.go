@@ -13,10 +13,12 @@ import (
 )
 
 // Naming the actors does not move the activity page off its index: the
-// page walks events_pkey backwards from the cursor, with no sort and no
-// sequential scan, and each actor is one probe of the users primary key.
-// Checked on the statements ListEvents ran (first page and with a
-// cursor), as custom and as generic plans.
+// page walks the primary key of each monthly partition backwards from the
+// cursor, the partitions newest first (an ordered Append, no Merge
+// Append), with no sort and no sequential scan, and each actor is one
+// probe of the users primary key. Checked on the statements ListEvents
+// ran (first page and with a cursor), as custom and as generic plans; and
+// a page that crosses a month reads those two partitions and stops.
 func TestListEventsWalksThePrimaryKey(t *testing.T) {
 	db, s := planStore(t)
 	ctx := context.Background()
@@ -30,13 +32,19 @@ func TestListEventsWalksThePrimaryKey(t *testing.T) {
 	require.NoError(t, err)
 	var heavy uuid.UUID
 	require.NoError(t, db.DB.QueryRowContext(ctx, `SELECT id FROM `+q+`.users WHERE tenant_id = 't1' LIMIT 1`).Scan(&heavy))
+	// UUIDv7 ids, 45 minutes apart from two months before this one: five
+	// months, in the legacy partition, this month's, the next two and the
+	// open-ended last one.
+	v7 := `(lpad(to_hex(floor(extract(epoch FROM x.ts) * 1000)::bigint), 12, '0') || '7' ||
+		substr(md5(random()::text), 1, 3) || '8' || substr(md5(random()::text), 1, 15))::uuid`
 	_, err = db.DB.ExecContext(ctx, `INSERT INTO `+q+`.events (tenant_id, user_id, id, type, actor_id, created_at)
-		SELECT 't1', $1, gen_random_uuid(), 'role.granted', a.ids[1 + g % array_length(a.ids, 1)], now()
-		FROM generate_series(1, 5000) g, (SELECT array_agg(id) ids FROM `+q+`.users WHERE tenant_id = 't1') a`, heavy)
+		SELECT 't1', $1, `+v7+`, 'role.granted', a.ids[1 + g % array_length(a.ids, 1)], x.ts
+		FROM generate_series(1, 5000) g, (SELECT array_agg(id) ids FROM `+q+`.users WHERE tenant_id = 't1') a,
+			LATERAL (SELECT date_trunc('month', now()) - interval '2 months' + g * interval '45 minutes' AS ts) x`, heavy)
 	require.NoError(t, err)
 	_, err = db.DB.ExecContext(ctx, `INSERT INTO `+q+`.events (tenant_id, user_id, id, type, actor_id, created_at)
-		SELECT u.tenant_id, u.id, gen_random_uuid(), 'login.succeeded', u.id, now()
-		FROM `+q+`.users u, generate_series(1, 5) WHERE u.id <> $1`, heavy)
+		SELECT u.tenant_id, u.id, `+v7+`, 'login.succeeded', u.id, x.ts
+		FROM `+q+`.users u, generate_series(1, 5) g, LATERAL (SELECT now() - g * interval '1 day' AS ts) x WHERE u.id <> $1`, heavy)
 	require.NoError(t, err)
 	_, err = db.DB.ExecContext(ctx, `ANALYZE `+q+`.users; ANALYZE `+q+`.events`)
 	require.NoError(t, err)
@@ -70,12 +78,33 @@ func TestListEventsWalksThePrimaryKey(t *testing.T) {
 	}
 	require.NoError(t, rows.Err())
 	require.Len(t, args, 2, "both ListEvents statements are prepared on the store's connection")
+	var before string
 	for name, a := range args {
 		eachPlan(t, db.DB, name, a, func(mode, plan string) {
-			ok := strings.Contains(plan, "Index Scan Backward using events_pkey on") &&
-				strings.Contains(plan, "using users_pkey on") &&
+			ok := strings.Contains(plan, "Index Scan Backward using events_") &&
+				strings.Contains(plan, "using users_pkey on") && !strings.Contains(plan, "Merge Append") &&
 				!strings.Contains(plan, "Seq Scan") && !strings.Contains(plan, "Sort")
-			assert.True(t, ok, "%s: the page must walk events_pkey backwards and probe users_pkey, with no scan or sort:\n%s", mode, plan)
+			assert.True(t, ok, "%s: the page must walk the partitions' primary keys backwards in order and probe users_pkey, "+
+				"with no scan or sort:\n%s", mode, plan)
 		})
+		if strings.Contains(a, page[50].ID.String()) {
+			before = name
+		}
 	}
+
+	// A cursor 10 events into next month: 10 events of it, 41 of this one.
+	var cursor uuid.UUID
+	require.NoError(t, db.DB.QueryRowContext(ctx, `SELECT id FROM `+q+`.events WHERE user_id = $1
+		AND id >= `+q+`.events_bound(date_trunc('month', now() AT TIME ZONE 'UTC') + interval '1 month')
+		ORDER BY id OFFSET 10 LIMIT 1`, heavy).Scan(&cursor))
+	plan := explain(t, db.DB, `EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) EXECUTE "`+before+
+		`"('t1', '`+heavy.String()+`', '`+cursor.String()+`', 51)`)
+	var read []string
+	for _, line := range strings.Split(plan, "\n") {
+		if strings.Contains(line, "Index Scan Backward using events_") && !strings.Contains(line, "never executed") {
+			read = append(read, line)
+		}
+	}
+	assert.Len(t, read, 2, "the page reads two months and stops:\n%s", plan)
+	assert.Contains(t, plan, "rows=51 loops=1", plan)
 }

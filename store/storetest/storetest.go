@@ -139,6 +139,8 @@ func cases() []testCase {
 		{"ListEventsNewestFirstKeyset", testListEventsNewestFirstKeyset},
 		{"ListEventsIsPerUser", testListEventsIsPerUser},
 		{"ListEventsNamesActor", testListEventsNamesActor},
+		{"DropEventsDropsMonthsPastTheCutoff", testDropEventsDropsMonthsPastTheCutoff},
+		{"DropEventsRolledBackLeavesEvents", testDropEventsRolledBackLeavesEvents},
 
 		// Provisioning (issue 12)
 		{"ProvisioningTokensListOldestFirstPerTenant", testProvisioningTokensListOldestFirstPerTenant},
