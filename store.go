@@ -297,7 +297,10 @@ type Tx interface {
 	// before before (Options.ActivityRetention). PostgreSQL drops whole
 	// monthly partitions, never a row at a time, so an event may outlive
 	// before until its month is wholly past it; the memory store removes
-	// the events themselves. It reports how many events it removed. It is
+	// the events themselves. PostgreSQL goes by the time in the UUIDv7 id,
+	// the memory store by CreatedAt: the Manager stamps both with now (the
+	// id from the wall clock, CreatedAt from Options.Clock). It reports
+	// how many events it removed. It is
 	// one of the two ways an event ever changes (EraseUser is the other).
 	// It returns no coded error.
 	DropEvents(ctx context.Context, before time.Time) (int, error)

@@ -470,7 +470,8 @@ func (b *bench) environment(ctx context.Context) (string, error) {
 	}
 	if err := q(`SELECT (SELECT sum(invited + active + deactivated) FROM `+s+`.tenant_counts), (SELECT count(*) FROM `+s+`.tenant_counts),
 		(SELECT invited + active + deactivated FROM `+s+`.tenant_counts WHERE tenant_id = '`+bigTenant+`'),
-		(SELECT reltuples::bigint FROM pg_class WHERE oid = '`+s+`.events'::regclass),
+		(SELECT sum(greatest(reltuples, 0))::bigint FROM pg_class WHERE relkind = 'r' -- the table, or its partitions
+			AND oid IN (SELECT '`+s+`.events'::regclass UNION ALL SELECT inhrelid FROM pg_inherits WHERE inhparent = '`+s+`.events'::regclass)),
 		(SELECT count(*) FROM `+s+`.events WHERE tenant_id = '`+bigTenant+`' AND user_id = '`+b.heavyID.String()+`'),
 		(SELECT count(*) FROM `+s+`.sessions)`, &users, &tenants, &big, &events, &heavy, &sessions); err != nil {
 		return "", err

@@ -21,7 +21,9 @@
 -- last one is three months ahead and empty; if no one calls
 -- events_prepare for longer (Migrate and PruneExpired do), it takes the
 -- events of those months, and the next events_prepare closes it after its
--- newest event, at the cost of scanning it.
+-- newest event, at the cost of scanning it. Once retention has dropped
+-- the first partition, an event older than the oldest month kept has no
+-- partition (its insert fails): the Manager only writes events of now.
 ALTER TABLE {{schema}}.events RENAME TO events_legacy;
 ALTER TABLE {{schema}}.events_legacy RENAME CONSTRAINT events_pkey TO events_legacy_pkey;
 CREATE TABLE {{schema}}.events (LIKE {{schema}}.events_legacy INCLUDING DEFAULTS) PARTITION BY RANGE (id);
@@ -62,8 +64,10 @@ $$;
 -- events_prepare makes sure every month up to two after that of at has a
 -- partition of its own and the open-ended last one starts after them. It
 -- does nothing (and takes no lock that stops reads or writes) when that
--- is so already, or when another transaction is at it; otherwise it holds
--- an ACCESS EXCLUSIVE lock on events for a moment (lock_timeout 2s).
+-- is so already, or when another transaction is at it (it locks the
+-- parent only, so autovacuum of a partition is not in its way);
+-- otherwise it holds an ACCESS EXCLUSIVE lock on events for a moment
+-- (lock_timeout 2s).
 CREATE FUNCTION {{schema}}.events_prepare(at timestamptz) RETURNS void
 LANGUAGE plpgsql SET lock_timeout = '2s' AS $$
 DECLARE
@@ -74,7 +78,7 @@ DECLARE
     m timestamp;
 BEGIN
     BEGIN
-        LOCK TABLE {{schema}}.events IN SHARE UPDATE EXCLUSIVE MODE NOWAIT;
+        LOCK TABLE ONLY {{schema}}.events IN SHARE UPDATE EXCLUSIVE MODE NOWAIT;
     EXCEPTION WHEN lock_not_available THEN
         RETURN;
     END;
@@ -112,7 +116,7 @@ DECLARE
     total bigint := 0;
 BEGIN
     BEGIN
-        LOCK TABLE {{schema}}.events IN SHARE UPDATE EXCLUSIVE MODE NOWAIT;
+        LOCK TABLE ONLY {{schema}}.events IN SHARE UPDATE EXCLUSIVE MODE NOWAIT;
     EXCEPTION WHEN lock_not_available THEN
         RETURN 0;
     END;
