@@ -349,7 +349,9 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	m.Close()
 	log.Info("background mail finished")
 	closeStore()
-	log.Info("database pool closed")
+	if c.databaseURL != "" {
+		log.Info("database pool closed")
+	}
 	if shutdownErr != nil {
 		return shutdownErr
 	}
