@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -26,7 +27,8 @@ import (
 
 type apis struct {
 	*instances
-	a, b http.Handler
+	a, b    http.Handler
+	secrets sync.Map // email → TOTP secret, of signUp
 }
 
 // twoAPIs returns the two instances with a handler each, the rate limits
@@ -181,4 +183,121 @@ func TestFailedSharedLimiterFallsBackToTheInstance(t *testing.T) {
 	// Two per instance, as with no shared limiter at all.
 	assert.Equal(t, statuses(http.StatusUnauthorized, 4, http.StatusTooManyRequests, 6), codes)
 	assert.Contains(t, logged.String(), "connection refused")
+}
+
+// TestSeedJourneyAcrossInstances walks the seed's journey over HTTP with
+// its steps alternating between two instances, as a load balancer sends
+// them: invite, accept, enrol TOTP, sign in with a code, an admin grants
+// a role, forces a logout, deactivates. The invitation's first delivery
+// fails on one instance and the other's outbox worker sends it; the
+// lockout, revocations and sessions are the database's, so every step
+// sees the one before it, whichever instance served it.
+func TestSeedJourneyAcrossInstances(t *testing.T) {
+	x := twoAPIs(t, httpapi.RateLimits{}, nil)
+	const ip = "192.0.2.10"
+	ctx := usermgmt.AsSystem(context.Background())
+
+	// The host's set-up code invites the first tenant_admin, who
+	// accepts on A and enrols on B.
+	_, err := x.one.InviteUser(ctx, "acme", usermgmt.Invite{Email: "boss@acme.test", Roles: []usermgmt.Role{usermgmt.RoleTenantAdmin}})
+	require.NoError(t, err)
+	admin := x.signUp(t, x.a, x.b, "boss@acme.test")
+
+	// The admin invites ana on B; that first delivery fails, and A's
+	// outbox worker delivers it once it is due.
+	x.mail.FailNext(errors.New("smtp: 421 try later"))
+	var ana httpapi.User
+	w := call(t, x.b, ip, "POST", "/users/invitations", admin, httpapi.InviteRequest{Email: "ana@acme.test",
+		Roles: []usermgmt.Role{usermgmt.RoleAgent}}, &ana)
+	require.Equal(t, http.StatusBadGateway, w.Code, w.Body.String())
+	require.Empty(t, x.mail.Token("ana@acme.test"))
+	w = call(t, x.a, ip, "GET", "/users?q=ana", admin, nil, nil)
+	require.Equal(t, http.StatusOK, w.Code)
+	var list struct {
+		Users []httpapi.User `json:"users"`
+	}
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &list))
+	require.Len(t, list.Users, 1, "the invitation was saved")
+	ana = list.Users[0]
+	assert.Equal(t, usermgmt.StatusInvited, ana.Status)
+	x.clock.Advance(2 * time.Minute) // past the retry delay, within the admin's idle timeout
+	d, err := x.one.DeliverPending(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 1, d.Sent)
+
+	// ana accepts on B and enrols on A; then signs in: password on B,
+	// code on A.
+	anaSession := x.signUp(t, x.b, x.a, "ana@acme.test")
+	x.clock.Advance(30 * time.Second) // the enrolment's code step is spent
+	var res httpapi.AuthResult
+	w = call(t, x.b, ip, "POST", "/auth/login", "", httpapi.LoginRequest{Tenant: "acme", Email: "ana@acme.test", Password: pw}, &res)
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	require.Equal(t, httpapi.StatusMFARequired, res.Status)
+	w = call(t, x.a, ip, "POST", "/auth/mfa", "", httpapi.MFARequest{Challenge: res.Challenge, Code: x.code(t, x.secret(t, "ana@acme.test"))}, &res)
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	session := res.Session
+	var me httpapi.Me
+	require.Equal(t, http.StatusOK, call(t, x.b, ip, "GET", "/me", session.Token, nil, &me).Code)
+	assert.Equal(t, []usermgmt.Role{usermgmt.RoleAgent}, me.User.Roles)
+
+	// The admin grants supervisor on A; ana's refresh on B carries it.
+	w = call(t, x.a, ip, "PUT", "/users/"+ana.ID.String()+"/roles/supervisor", admin, nil, nil)
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	w = call(t, x.b, ip, "POST", "/auth/refresh", "", httpapi.RefreshRequest{RefreshToken: session.RefreshToken}, &res)
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	session = res.Session
+	require.Equal(t, http.StatusOK, call(t, x.a, ip, "GET", "/me", session.Token, nil, &me).Code)
+	assert.ElementsMatch(t, []usermgmt.Role{usermgmt.RoleAgent, usermgmt.RoleSupervisor}, me.User.Roles)
+
+	// Force logout on B ends ana's sessions on A at once, the first one
+	// from enrolment too.
+	w = call(t, x.b, ip, "POST", "/users/"+ana.ID.String()+"/logout", admin, nil, nil)
+	require.Equal(t, http.StatusNoContent, w.Code, w.Body.String())
+	for _, tok := range []string{session.Token, anaSession} {
+		assert.Equal(t, http.StatusUnauthorized, call(t, x.a, ip, "GET", "/me", tok, nil, nil).Code)
+	}
+	w = call(t, x.a, ip, "POST", "/auth/refresh", "", httpapi.RefreshRequest{RefreshToken: session.RefreshToken}, nil)
+	assert.Equal(t, http.StatusUnauthorized, w.Code)
+
+	// Deactivation on A: ana's password no longer signs her in on B.
+	w = call(t, x.a, ip, "POST", "/users/"+ana.ID.String()+"/deactivate", admin, nil, nil)
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	w = call(t, x.b, ip, "POST", "/auth/login", "", httpapi.LoginRequest{Tenant: "acme", Email: "ana@acme.test", Password: pw}, nil)
+	assert.Equal(t, http.StatusUnauthorized, w.Code)
+
+	// B's activity log has every step, whichever instance wrote it.
+	var page httpapi.ActivityPage
+	require.Equal(t, http.StatusOK, call(t, x.b, ip, "GET", "/users/"+ana.ID.String()+"/activity?limit=50", admin, nil, &page).Code)
+	seen := map[usermgmt.EventType]bool{}
+	for _, e := range page.Events {
+		seen[e.Type] = true
+	}
+	for _, want := range []usermgmt.EventType{usermgmt.EventInvited, usermgmt.EventInviteAccepted, usermgmt.EventMFAEnrolled,
+		usermgmt.EventLoginSucceeded, usermgmt.EventMFAVerified, usermgmt.EventRoleGranted, usermgmt.EventSessionsRevoked,
+		usermgmt.EventDeactivated, usermgmt.EventLoginFailed} {
+		assert.True(t, seen[want], "%s missing from %v", want, page.Events)
+	}
+}
+
+// signUp accepts email's invitation (from the mail) on one handler and
+// enrols TOTP on the other; it returns the session token, and keeps the
+// secret for x.secret.
+func (x *apis) signUp(t *testing.T, accept, enrol http.Handler, email string) string {
+	t.Helper()
+	var res httpapi.AuthResult
+	w := call(t, accept, "192.0.2.10", "POST", "/invitations/accept", "", httpapi.AcceptRequest{Token: x.mail.Token(email), Password: pw}, &res)
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	require.NotNil(t, res.Enrollment)
+	x.secrets.Store(email, res.Enrollment.Secret)
+	w = call(t, enrol, "192.0.2.10", "POST", "/invitations/mfa", "", httpapi.EnrollRequest{Token: res.Enrollment.Token,
+		Code: x.code(t, res.Enrollment.Secret)}, &res)
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	return res.Session.Token
+}
+
+func (x *apis) secret(t *testing.T, email string) string {
+	t.Helper()
+	s, ok := x.secrets.Load(email)
+	require.True(t, ok)
+	return s.(string)
 }
