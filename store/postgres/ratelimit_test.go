@@ -3,6 +3,8 @@ package postgres_test
 import (
 	"context"
 	"crypto/sha256"
+	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,4 +32,40 @@ func TestRateLimitKeysAreNotKeptInClear(t *testing.T) {
 	want := sha256.Sum256([]byte(key))
 	assert.Equal(t, want[:], stored)
 	assert.Equal(t, 1, n)
+}
+
+// BenchmarkAllow is one attempt on the shared limiter: a key taking
+// tokens over and over (a client at its limit keeps being refused), a new
+// key each time (a bucket inserted), and many clients at once.
+func BenchmarkAllow(b *testing.B) {
+	s := newStore(b)
+	ctx := context.Background()
+	now := time.Now()
+	b.Run("SameKey", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, err := s.Allow(ctx, "login|ip|192.0.2.1", 30, time.Minute, now); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("NewKey", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			i++
+			if _, _, err := s.Allow(ctx, "login|acct|"+strconv.Itoa(i), 10, 5*time.Minute, now); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Parallel", func(b *testing.B) {
+		var n atomic.Int64
+		b.RunParallel(func(pb *testing.PB) {
+			key := "login|ip|" + strconv.FormatInt(n.Add(1), 10)
+			for pb.Next() {
+				if _, _, err := s.Allow(ctx, key, 30, time.Minute, now); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	})
 }
