@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/usermgmt/usermgmt"
@@ -16,15 +18,19 @@ var _ usermgmt.RateLimiter = (*Store)(nil)
 // again, full_at; a token costs one interval, per/burst. A first attempt
 // inserts a bucket with one token spent; a later one, holding the row's
 // lock, moves full_at on by an interval from itself or now, whichever is
-// later, unless that passes now + per, when the bucket is empty and stays
-// as it was. Arguments: key hash, now, interval (µs), now + per.
-const allowQuery = `INSERT INTO {s}.rate_limits AS b (key_hash, full_at, took)
-	VALUES ($1, $2::timestamptz + $3::bigint * interval '1 microsecond', true)
-	ON CONFLICT (key_hash) DO UPDATE SET
-		took = GREATEST(b.full_at, $2) + $3 * interval '1 microsecond' <= $4::timestamptz,
-		full_at = CASE WHEN GREATEST(b.full_at, $2) + $3 * interval '1 microsecond' <= $4
-			THEN GREATEST(b.full_at, $2) + $3 * interval '1 microsecond' ELSE b.full_at END
-	RETURNING took, full_at`
+// later, unless that passes now + per: then the bucket is empty, nothing
+// is written (a client hammering at its limit makes no row versions), and
+// the second branch reads full_at for the wait, as the statement's
+// snapshot saw it. Arguments: key hash, now, interval (µs), now + per.
+const allowQuery = `WITH took AS (
+		INSERT INTO {s}.rate_limits AS b (key_hash, full_at)
+		VALUES ($1, $2::timestamptz + $3::bigint * interval '1 microsecond')
+		ON CONFLICT (key_hash) DO UPDATE SET full_at = GREATEST(b.full_at, $2) + $3 * interval '1 microsecond'
+		WHERE GREATEST(b.full_at, $2) + $3 * interval '1 microsecond' <= $4::timestamptz
+		RETURNING full_at)
+	SELECT true, full_at FROM took
+	UNION ALL
+	SELECT false, full_at FROM {s}.rate_limits WHERE key_hash = $1 AND NOT EXISTS (SELECT FROM took)`
 
 // Allow is the usermgmt.RateLimiter of every instance on this database:
 // a continuously refilling token bucket per key, as internal/ratelimit
@@ -49,13 +55,23 @@ func (s *Store) Allow(ctx context.Context, key string, burst int, per time.Durat
 	hash := sha256.Sum256([]byte(key))
 	var took bool
 	var full time.Time
+	step := interval * time.Microsecond
 	err := s.db.DB.QueryRowContext(ctx, s.q.allow, hash[:], now, int64(interval), now.Add(per)).Scan(&took, &full)
-	if err != nil {
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		// Refused by a bucket that a concurrent attempt inserted after
+		// this statement's snapshot: it has just been filled, so a
+		// token is back within an interval.
+		return false, step, nil
+	case err != nil:
 		return false, 0, mapErr(err)
-	}
-	if took {
+	case took:
 		return true, 0, nil
 	}
-	// The next token is back when full_at is less than per ahead.
-	return false, full.Add(interval * time.Microsecond).Sub(now.Add(per)), nil
+	// The next token is back when full_at is less than per ahead; a
+	// snapshot older than the refusal may put that in the past.
+	if wait := full.Add(step).Sub(now.Add(per)); wait > 0 {
+		return false, wait, nil
+	}
+	return false, step, nil
 }

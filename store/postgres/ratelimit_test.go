@@ -70,15 +70,17 @@ func BenchmarkAllow(b *testing.B) {
 	})
 }
 
-// TestAllowIsOneUpsertByKey: an attempt scans nothing; it inserts, or
-// updates the bucket it finds by the primary key.
+// TestAllowIsOneUpsertByKey: an attempt scans no table; it inserts, or
+// updates the bucket it finds by the primary key, and a refusal reads
+// that bucket by the primary key.
 func TestAllowIsOneUpsertByKey(t *testing.T) {
 	db, s := planStore(t)
 	_, _, err := s.Allow(context.Background(), "k", 5, time.Minute, time.Now())
 	require.NoError(t, err)
-	name := preparedLike(t, db.DB, "INSERT INTO %rate_limits%", "Allow's statement")
+	name := preparedLike(t, db.DB, "WITH took AS (%rate_limits%", "Allow's statement")
 	eachPlan(t, db.DB, name, `('\x00'::bytea, now(), 1000, now())`, func(mode, plan string) {
 		assert.Contains(t, plan, "Conflict Arbiter Indexes: rate_limits_pkey", mode)
-		assert.NotContains(t, plan, "Scan", mode)
+		assert.Contains(t, plan, "Index Scan using rate_limits_pkey", mode)
+		assert.NotContains(t, plan, "Seq Scan", mode)
 	})
 }

@@ -5,9 +5,8 @@
 -- A bucket is one row, in the form of the generic cell rate algorithm:
 -- full_at is when the bucket will be full again (the time its tokens have
 -- been spent up to), which is all a token bucket that refills
--- continuously needs; took says whether the last attempt took a token,
--- since RETURNING sees only the new row. A row whose full_at has passed
--- is the same as no row: DeleteExpired removes it through the index.
+-- continuously needs. A row whose full_at has passed is the same as no
+-- row: DeleteExpired removes it through the index.
 --
 -- key_hash is SHA-256 of the limiter's key (which may name a client IP or
 -- an account): no key is kept in clear. The table is UNLOGGED: an attempt
@@ -16,8 +15,7 @@
 -- in-process limiter does.
 CREATE UNLOGGED TABLE {{schema}}.rate_limits (
     key_hash bytea PRIMARY KEY CHECK (length(key_hash) = 32),
-    full_at  timestamptz NOT NULL,
-    took     boolean NOT NULL
+    full_at  timestamptz NOT NULL
 );
 
 CREATE INDEX rate_limits_full_at ON {{schema}}.rate_limits (full_at);
