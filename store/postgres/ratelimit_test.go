@@ -34,6 +34,33 @@ func TestRateLimitKeysAreNotKeptInClear(t *testing.T) {
 	assert.Equal(t, 1, n)
 }
 
+// TestRefusalWritesNoRowVersion: a client hammering at its limit makes
+// no new version of its bucket's row (no dead tuples to vacuum): the row
+// a refusal leaves is the one the last allowed attempt wrote.
+func TestRefusalWritesNoRowVersion(t *testing.T) {
+	db := openDB(t)
+	s, err := postgres.New(db, postgres.WithSchema(freshSchema(t)))
+	require.NoError(t, err)
+	require.NoError(t, s.Migrate(context.Background()))
+	ctx := context.Background()
+	now := time.Now()
+	version := func() (xmin string) {
+		require.NoError(t, db.QueryRowContext(ctx, `SELECT xmin::text FROM "`+s.Schema()+`".rate_limits`).Scan(&xmin))
+		return xmin
+	}
+	ok, _, err := s.Allow(ctx, "k", 1, time.Minute, now)
+	require.NoError(t, err)
+	require.True(t, ok)
+	written := version()
+	for range 3 {
+		ok, wait, err := s.Allow(ctx, "k", 1, time.Minute, now)
+		require.NoError(t, err)
+		require.False(t, ok)
+		assert.Equal(t, time.Minute, wait)
+	}
+	assert.Equal(t, written, version())
+}
+
 // BenchmarkAllow is one attempt on the shared limiter: a key taking
 // tokens over and over (a client at its limit keeps being refused), a new
 // key each time (a bucket inserted), and many clients at once.
