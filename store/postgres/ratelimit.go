@@ -48,20 +48,17 @@ func (s *Store) Allow(ctx context.Context, key string, burst int, per time.Durat
 	// timestamptz keeps microseconds; an interval rounded down makes the
 	// bucket at most burst µs more generous per period, never less.
 	now = now.Truncate(time.Microsecond)
-	interval := per / time.Duration(burst) / time.Microsecond
-	if interval < 1 {
-		interval = 1
-	}
+	step := max((per / time.Duration(burst)).Truncate(time.Microsecond), time.Microsecond)
 	hash := sha256.Sum256([]byte(key))
 	var took bool
 	var full time.Time
-	step := interval * time.Microsecond
-	err := s.db.DB.QueryRowContext(ctx, s.q.allow, hash[:], now, int64(interval), now.Add(per)).Scan(&took, &full)
+	err := s.db.DB.QueryRowContext(ctx, s.q.allow, hash[:], now, step.Microseconds(), now.Add(per)).Scan(&took, &full)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		// Refused by a bucket that a concurrent attempt inserted after
-		// this statement's snapshot: it has just been filled, so a
-		// token is back within an interval.
+		// Refused by a bucket that concurrent attempts inserted and
+		// emptied after this statement's snapshot. A bucket's full_at
+		// is never more than per ahead, so a token is back within an
+		// interval.
 		return false, step, nil
 	case err != nil:
 		return false, 0, mapErr(err)
@@ -69,7 +66,8 @@ func (s *Store) Allow(ctx context.Context, key string, burst int, per time.Durat
 		return true, 0, nil
 	}
 	// The next token is back when full_at is less than per ahead; a
-	// snapshot older than the refusal may put that in the past.
+	// snapshot older than the refusal may put that in the past, and an
+	// interval is the most it can be.
 	if wait := full.Add(step).Sub(now.Add(per)); wait > 0 {
 		return false, wait, nil
 	}
