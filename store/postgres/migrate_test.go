@@ -151,7 +151,7 @@ var undo = map[int]string{
 		CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON {s}.events
 			FOR EACH STATEMENT EXECUTE FUNCTION {s}.events_append_only()`,
 	12: `SELECT 1`,
-	13: `SELECT 1`,
+	13: `DROP TABLE {s}.rate_limits`,
 }
 
 // migratedBackTo returns a pool and a Store on a fresh schema at version:
