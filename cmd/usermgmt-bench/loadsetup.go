@@ -75,7 +75,7 @@ func loadReport(ctx context.Context, url, schema string, cfg loadConfig, out str
 		return err
 	}
 	mem := memory.New()
-	users, admin, heavy, err = seedMemory(ctx, mem, cfg.memUsers, cfg.memUsers*3/2)
+	users, admin, heavy, err = seedTenants(ctx, mem, cfg.memUsers, cfg.memUsers*3)
 	if err != nil {
 		return err
 	}
@@ -281,13 +281,13 @@ func cleanLoad(ctx context.Context, db *sql.DB, schema string) error {
 	return nil
 }
 
-// seedMemory fills store with a tenant shaped like the seed's big tenant,
+// seedTenants fills store with a tenant shaped like the seed's big tenant,
 // smaller: n users (the admin, the heavy user with heavyEvents events, one
 // in ten a supervisor, the rare term in one email in 20,000 and in that of
 // user n/10), and n/10 other tenants of one user. Event ids are UUIDv7
 // made in time order, as in the seed. It returns
 // the users that get sessions for GET /me, the admin and the heavy user.
-func seedMemory(ctx context.Context, store *memory.Store, n, heavyEvents int) (users []usermgmt.User, admin usermgmt.User, heavy uuid.UUID, err error) {
+func seedTenants(ctx context.Context, store usermgmt.Store, n, heavyEvents int) (users []usermgmt.User, admin usermgmt.User, heavy uuid.UUID, err error) {
 	names := []string{"maria", "john", "wei", "fatima", "olga", "jose", "aisha", "liam"}
 	lasts := []string{"garcia", "smith", "wang", "khan", "ivanova", "silva", "okafor", "murphy"}
 	created := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
