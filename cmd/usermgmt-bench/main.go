@@ -57,6 +57,7 @@ func main() {
 		seedOnly = flag.Bool("seed-only", false, "seed and exit")
 		out      = flag.String("out", "", "also write the markdown report to this file")
 		plans    = flag.Bool("plans", true, "print EXPLAIN (ANALYZE, BUFFERS) of the statements behind each measured read")
+		peers    = flag.Bool("peers", true, "also time the same questions asked the way peers do")
 		only     = flag.String("only", "", "measure only the operations whose name matches this regexp")
 		storm    = flag.Bool("storm", false, "run the login storm instead of the measurements")
 		storeArg = flag.String("store", "postgres", "postgres, or memory (with -storm only)")
@@ -162,6 +163,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	b.noPeers = !*peers
 	report, err := b.run(ctx, *only, *plans)
 	if err != nil {
 		log.Fatal(err)
