@@ -63,7 +63,7 @@ func (t *tx) EraseUser(ctx context.Context, tenantID string, userID uuid.UUID, n
 		sql  string
 		args []any
 	}{
-		{`SELECT set_config('usermgmt.erasing', 'on', true)`, nil},
+		{`SELECT set_config('usermgmt.erasing', pg_current_xact_id()::text, true)`, nil},
 		{`UPDATE {s}.events SET ip = '', user_agent = '',
 			detail = CASE WHEN type = ANY ($3::text::text[]) THEN detail ELSE '' END
 			WHERE tenant_id = $1 AND user_id = $2`, []any{tenantID, id, arrayArg(kept)}},

@@ -1,9 +1,11 @@
 -- Erasure (Manager.EraseUser): the append-only rule of events lets exactly
 -- one kind of write through. An UPDATE passes only in a transaction that
--- set the transaction-local usermgmt.erasing to 'on' (set_config(…, true):
--- it ends with the transaction, so it is safe behind PgBouncer in
--- transaction mode), and then only if it clears ip and user_agent and at
--- most clears detail, changing nothing else of the row. DELETE never
+-- set usermgmt.erasing to its own id (set_config(…, pg_current_xact_id()::text,
+-- true): transaction-local, so it ends with the transaction and is safe
+-- behind PgBouncer in transaction mode; and a value left in a session
+-- names a transaction that is over, so it opens nothing), and then only
+-- if it clears ip and user_agent and at most clears detail, changing
+-- nothing else of the row. DELETE never
 -- passes: retention drops whole partitions, which fires no trigger. This
 -- guards against the library's own mistakes and stray SQL; a role that can
 -- run SQL can set the flag too, so keep writes to events for the app's role.
@@ -13,7 +15,7 @@
 CREATE OR REPLACE FUNCTION {{schema}}.events_append_only() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'UPDATE' AND current_setting('usermgmt.erasing', true) = 'on' THEN
+    IF TG_OP = 'UPDATE' AND current_setting('usermgmt.erasing', true) = pg_current_xact_id()::text THEN
         IF TG_LEVEL = 'STATEMENT' THEN
             RETURN NULL;
         END IF;
