@@ -153,7 +153,7 @@ type UserPage struct {
 // (trusted code), for a person acting on their own sign-in before there
 // is a session, and for an identity provider; ActorEmail is set when the
 // actor is a user the caller may see, ActorName when the actor is not a
-// user ("provisioning: Okta").
+// user ("provisioning: Okta") or was erased ("Erased user").
 type Event struct {
 	ID         uuid.UUID          `json:"id"`
 	Type       usermgmt.EventType `json:"type"`

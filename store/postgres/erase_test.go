@@ -193,3 +193,58 @@ func TestEraseUserFindsActedEventsByIndex(t *testing.T) {
 	assert.Contains(t, plan, "events_tenant_actor", plan)
 	assert.NotContains(t, plan, "Seq Scan", plan)
 }
+
+// BenchmarkEraseUser is Tx.EraseUser, in its own transaction, in a tenant
+// of 20,000 users and 500,000 events (400,000 by the users themselves,
+// 100,000 done by 500 of them to others): each erasure is of one of those
+// 500, with about 25 events about them and 200 they did to others.
+func BenchmarkEraseUser(b *testing.B) {
+	s := newStore(b)
+	db := openDB(b)
+	ctx := context.Background()
+	q := `"` + s.Schema() + `"`
+	for _, st := range []string{
+		`INSERT INTO ` + q + `.users (tenant_id, id, email, status, created_at, updated_at)
+			SELECT 't1', gen_random_uuid(), 'u' || g || '@example.com', 'active', now(), now() FROM generate_series(1, 20000) g`,
+		`INSERT INTO ` + q + `.events (tenant_id, user_id, id, type, actor_id, ip, user_agent, detail, created_at)
+			SELECT 't1', u.id, gen_random_uuid(), 'login.succeeded', u.id, '198.51.100.1', 'Firefox', 'password', now()
+			FROM ` + q + `.users u, generate_series(1, 20)`,
+		`INSERT INTO ` + q + `.events (tenant_id, user_id, id, type, actor_id, ip, user_agent, detail, created_at)
+			SELECT 't1', s.ids[1 + (g * 7919) % 20000], gen_random_uuid(), 'role.granted', s.ids[1 + g % 500],
+				'203.0.113.1', 'Chrome', 'agent', now()
+			FROM generate_series(1, 100000) g, (SELECT array_agg(id ORDER BY email) ids FROM ` + q + `.users) s`,
+		`ANALYZE ` + q + `.users; ANALYZE ` + q + `.events`,
+	} {
+		if _, err := db.DB.ExecContext(ctx, st); err != nil {
+			b.Fatal(err)
+		}
+	}
+	rows, err := db.DB.QueryContext(ctx, `SELECT id FROM `+q+`.users ORDER BY email LIMIT 500`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var ids []uuid.UUID
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		b.Fatal(err)
+	}
+	i := 0
+	for b.Loop() {
+		if i == len(ids) {
+			b.Fatal("more iterations than users to erase: use -benchtime=Nx with N <= 500")
+		}
+		err := s.RunInTx(ctx, usermgmt.TxOptions{}, func(ctx context.Context, tx usermgmt.Tx) error {
+			return tx.EraseUser(ctx, "t1", ids[i], t0)
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
