@@ -146,7 +146,7 @@ var undo = map[int]string{
 	12: `DROP INDEX {s}.events_tenant_actor; DROP TRIGGER events_erasure_only ON {s}.events;
 		CREATE OR REPLACE FUNCTION {s}.events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 		BEGIN RAISE EXCEPTION 'usermgmt: activity events are append-only' USING ERRCODE = 'insufficient_privilege'; END $$`,
-	13: `SELECT 1`,
+	13: `DROP TABLE {s}.rate_limits`,
 }
 
 // migratedBackTo returns a pool and a Store on a fresh schema at version:
