@@ -150,7 +150,9 @@ var undo = map[int]string{
 		ALTER TABLE {s}.events ADD CONSTRAINT events_pkey PRIMARY KEY (tenant_id, user_id, id);
 		CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON {s}.events
 			FOR EACH STATEMENT EXECUTE FUNCTION {s}.events_append_only()`,
-	12: `SELECT 1`,
+	12: `DROP INDEX {s}.events_tenant_actor; DROP TRIGGER events_erasure_only ON {s}.events;
+		CREATE OR REPLACE FUNCTION {s}.events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION 'usermgmt: activity events are append-only' USING ERRCODE = 'insufficient_privilege'; END $$`,
 	13: `DROP TABLE {s}.rate_limits`,
 }
 
