@@ -4,13 +4,16 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/assert"
@@ -149,6 +152,84 @@ func TestThroughPgBouncer(t *testing.T) {
 	} {
 		t.Run(test.name, test.run)
 	}
+	t.Run("NoStateLeftOnServerConnections", func(t *testing.T) {
+		assert.Empty(t, stateLeft(t, bouncer, pgbouncerPoolSize))
+	})
+}
+
+// pgbouncerPoolSize is default_pool_size in scripts/pgbouncer.sh.
+const pgbouncerPoolSize = 20
+
+// stateLeft holds a transaction on each of PgBouncer's size server
+// connections at once and returns what earlier clients left on any of
+// them: a setting changed beyond its transaction (but those PgBouncer
+// itself sets to each client's), an advisory lock, a temporary table, a
+// channel listened to. (Prepared statements are left out:
+// TestPgBouncerQueryExecModes leaves some on purpose.)
+func stateLeft(t *testing.T, bouncer string, size int) []string {
+	t.Helper()
+	db, err := sql.Open("pgx", bouncer)
+	require.NoError(t, err)
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var (
+		mu      sync.Mutex
+		left    []string
+		errs    []error
+		arrived atomic.Int32
+		wg      sync.WaitGroup
+	)
+	all := make(chan struct{})
+	for range size {
+		wg.Go(func() {
+			err := func() error {
+				tx, err := db.BeginTx(ctx, nil)
+				if err != nil {
+					return err
+				}
+				defer tx.Rollback()
+				if arrived.Add(1) == int32(size) {
+					close(all)
+				}
+				select { // every transaction holds a server connection of its own
+				case <-all:
+				case <-ctx.Done():
+					return fmt.Errorf("%d of %d server connections held: is default_pool_size %d? %w",
+						arrived.Load(), size, size, ctx.Err())
+				}
+				rows, err := tx.QueryContext(ctx, `
+					SELECT 'setting ' || name || ' = ' || setting FROM pg_settings WHERE source = 'session'
+						AND lower(name) NOT IN ('application_name', 'client_encoding', 'datestyle', 'timezone',
+							'standard_conforming_strings') -- PgBouncer sets these for each client
+					UNION ALL SELECT 'advisory lock ' || objid FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory'
+					UNION ALL SELECT 'temporary table ' || relname FROM pg_class WHERE relpersistence = 't'
+					UNION ALL SELECT 'listening to ' || c FROM pg_listening_channels() c`)
+				if err != nil {
+					return err
+				}
+				defer rows.Close()
+				for rows.Next() {
+					var what string
+					if err := rows.Scan(&what); err != nil {
+						return err
+					}
+					mu.Lock()
+					left = append(left, what)
+					mu.Unlock()
+				}
+				return rows.Err()
+			}()
+			if err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	require.Empty(t, errs)
+	return left
 }
 
 // Session state: what a statement leaves on its server connection after
