@@ -44,7 +44,7 @@ var citusReference = []string{"schema_migrations"}
 // citusOwnKey are the tables whose rows belong to no tenant, each
 // distributed by a column of its own (table → column), not co-located
 // with the tenants' tables: every unique key includes that column.
-var citusOwnKey = map[string]string{}
+var citusOwnKey = map[string]string{"rate_limits": "key_hash"}
 
 type citusTable struct {
 	// hashKeyed names the unique constraints and indexes, and the foreign

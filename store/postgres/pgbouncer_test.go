@@ -149,6 +149,9 @@ func TestThroughPgBouncer(t *testing.T) {
 		{"Provisioning", TestProvisioningOnPostgres},
 		{"SessionsAndDevices", TestSessionsAndDevicesOnPostgres},
 		{"RevocationAndLinks", TestRevocationAndLinksOnPostgres},
+		{"RateLimiterConformance", TestRateLimiterConformance},
+		{"RateLimitsAcrossInstances", TestRateLimitsHoldAcrossInstances},
+		{"SeedJourneyAcrossInstances", TestSeedJourneyAcrossInstances},
 	} {
 		t.Run(test.name, test.run)
 	}
