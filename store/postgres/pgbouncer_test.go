@@ -152,6 +152,8 @@ func TestThroughPgBouncer(t *testing.T) {
 		{"RateLimiterConformance", TestRateLimiterConformance},
 		{"RateLimitsAcrossInstances", TestRateLimitsHoldAcrossInstances},
 		{"SeedJourneyAcrossInstances", TestSeedJourneyAcrossInstances},
+		{"EventsAllowOnlyTheErasure", TestEventsAllowOnlyTheErasure},
+		{"EraseUserLeavesNoTrace", TestEraseUserLeavesNoTraceInTheSchema},
 	} {
 		t.Run(test.name, test.run)
 	}
