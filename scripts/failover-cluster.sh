@@ -35,13 +35,13 @@ as_postgres() { runuser -u postgres -- "$@"; }
 psql_at() { as_postgres psql -X -q -h 127.0.0.1 -p "$1" -U postgres -d postgres -tA -c "$2"; }
 exists() { [[ -d /etc/postgresql/$version/$1 ]]; }
 
-# wait_for DESCRIPTION COMMAND...: retries COMMAND for up to 60 s.
+# wait_for DESCRIPTION COMMAND...: retries COMMAND for up to a minute.
 wait_for() {
   local what=$1
   shift
-  for _ in $(seq 1 120); do
+  for _ in $(seq 1 300); do
     "$@" >/dev/null 2>&1 && return 0
-    sleep 0.5
+    sleep 0.2
   done
   echo "failover-cluster: timed out waiting for $what" >&2
   exit 1
