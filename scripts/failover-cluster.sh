@@ -10,9 +10,8 @@
 #
 # Debian's postgresql-common (pg_createcluster, pg_ctlcluster) as root; the
 # servers run as postgres. Clusters um_primary (port 5433) and um_standby
-# (port 5434) of PostgreSQL 15, trust authentication on 127.0.0.1 only;
-# UM_VERSION, UM_PRIMARY_PORT and UM_STANDBY_PORT override. Nothing else
-# is touched: the main cluster on 5432 keeps running as it is.
+# (port 5434) of PostgreSQL 15, trust authentication on 127.0.0.1 only.
+# Nothing else is touched: the main cluster on 5432 keeps running as it is.
 #
 # Synchronous: synchronous_standby_names names the standby and
 # synchronous_commit is on, so a COMMIT returns only once the standby has
@@ -24,11 +23,11 @@
 #   postgres://postgres@127.0.0.1:5433,127.0.0.1:5434/postgres?sslmode=disable&target_session_attrs=read-write&connect_timeout=2
 set -euo pipefail
 
-version=${UM_VERSION:-15}
+version=15
 primary=um_primary
 standby=um_standby
-primary_port=${UM_PRIMARY_PORT:-5433}
-standby_port=${UM_STANDBY_PORT:-5434}
+primary_port=5433
+standby_port=5434
 
 ctl() { pg_ctlcluster --skip-systemctl-redirect "$version" "$@"; }
 as_postgres() { runuser -u postgres -- "$@"; }
