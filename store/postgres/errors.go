@@ -112,8 +112,7 @@ func mapErr(err error) error {
 	case errors.Is(err, context.DeadlineExceeded):
 		return coded(usermgmt.CodeInternal, "postgres: request deadline exceeded")
 	case unreachable(err):
-		return &usermgmt.Error{Code: usermgmt.CodeUnavailable, Message: msgUnavailable,
-			RetryAfter: unavailableRetryAfter, Err: err}
+		return unavailable(err)
 	case errors.Is(err, sql.ErrConnDone), errors.Is(err, sql.ErrTxDone):
 		return coded(usermgmt.CodeInternal, "postgres: connection or transaction already closed")
 	}
@@ -140,6 +139,24 @@ func mapErr(err error) error {
 	default:
 		return coded(usermgmt.CodeInternal, "postgres: database error "+state)
 	}
+}
+
+// mapErrIn is mapErr for a call on ctx that may have connected to the
+// server (RunInTx's BEGIN, a statement outside a transaction): a deadline
+// in err that is not ctx's own is the driver's connect_timeout expiring on
+// a host that does not answer, an outage like a refused connection.
+func mapErrIn(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() == nil && unreachable(err) {
+		var ue *usermgmt.Error
+		if !errors.As(err, &ue) {
+			return unavailable(err)
+		}
+	}
+	return mapErr(err)
+}
+
+func unavailable(err error) *usermgmt.Error {
+	return &usermgmt.Error{Code: usermgmt.CodeUnavailable, Message: msgUnavailable, RetryAfter: unavailableRetryAfter, Err: err}
 }
 
 // unavailableRetryAfter is the RetryAfter of an unavailable error, in

@@ -125,7 +125,7 @@ func (s *Store) RunInTx(ctx context.Context, opts usermgmt.TxOptions, fn func(ct
 		if fnErr != nil && err == fnErr && !isRetryable(err) {
 			return err
 		}
-		mapped := mapErr(err)
+		mapped := mapErrIn(ctx, err)
 		var ue *usermgmt.Error
 		if began && fnErr == nil && errors.As(mapped, &ue) && ue.Code == usermgmt.CodeUnavailable {
 			ue.Message = msgCommitUnknown

@@ -93,20 +93,29 @@ func TestUnavailableWhenNoHostAnswers(t *testing.T) {
 	}
 }
 
-// A deadline that passes while connecting stays a deadline (internal), as
-// it is for any other statement: the caller's own limit, not an outage.
-func TestDeadlineWhileConnectingStaysADeadline(t *testing.T) {
+// A host that takes the TCP connection and then never answers (a server
+// that hangs, a half-dead machine): the driver's connect_timeout ends the
+// attempt, and that is unavailable; the caller's own deadline passing
+// first stays a deadline (internal), as for any other statement.
+func TestHostThatNeverAnswers(t *testing.T) {
 	requireServer(t)
-	// A listener that never completes the startup handshake.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", "127.0.0.1:0") // the kernel completes the handshake; nobody reads
 	require.NoError(t, err)
 	t.Cleanup(func() { l.Close() })
-	s := storeAt(t, fmt.Sprintf("postgres://postgres@%s/test?sslmode=disable", l.Addr()), "usermgmt")
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	defer cancel()
-	_, err = s.TouchSession(ctx, hashOf("x"), t0, time.Minute)
-	assert.Equal(t, usermgmt.CodeInternal, usermgmt.ErrorCode(err), "%v", err)
-	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	url := fmt.Sprintf("postgres://postgres@%s/test?sslmode=disable&connect_timeout=1", l.Addr())
+	t.Run("ConnectTimeoutIsUnavailable", func(t *testing.T) {
+		s := storeAt(t, url, "usermgmt")
+		requireUnavailable(t, write(s, "a@x.io"), "nothing was changed")
+		requireUnavailable(t, touch(s), "nothing was changed")
+	})
+	t.Run("CallersDeadlineStaysADeadline", func(t *testing.T) {
+		s := storeAt(t, url, "usermgmt")
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		_, err := s.TouchSession(ctx, hashOf("x"), t0, time.Minute)
+		assert.Equal(t, usermgmt.CodeInternal, usermgmt.ErrorCode(err), "%v", err)
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+	})
 }
 
 // A server that takes only reads is a standby to the library: with
