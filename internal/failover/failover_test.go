@@ -139,9 +139,13 @@ func TestFailover(t *testing.T) {
 	slices.SortFunc(calls, func(a, b call) int { return a.end.Compare(b.end) })
 	checkCalls(t, calls, crashAt, promoted)
 	report(t, calls, crashAt, crashed, promoteAt, promoted)
+	var invites, logins, toggled int
 	for _, w := range ws {
 		w.checkKept(t)
+		invites, logins, toggled = invites+len(w.invited), logins+len(w.sessions), toggled+w.roles.acked+w.status.acked
 	}
+	t.Logf("checked on the promoted standby: %d acknowledged invitations, %d logins' sessions, %d role and status toggles",
+		invites, logins, toggled)
 }
 
 // cluster runs scripts/failover-cluster.sh with one command.
