@@ -1,3 +1,7 @@
+// Package failover_test runs the library through the loss of its primary
+// database: scripts/failover-cluster.sh makes a primary and a synchronous
+// standby, the test stops the primary hard under load and promotes the
+// standby. It runs only with USERMGMT_TEST_FAILOVER=1 (.ci/run sets it).
 package failover_test
 
 import (
