@@ -65,8 +65,8 @@ func TestFailover(t *testing.T) {
 		t.Skip("set USERMGMT_TEST_FAILOVER=1 (as .ci/run does) to run it: it needs root and Debian's pg_createcluster, " +
 			"and makes clusters on ports 5433 and 5434")
 	}
+	t.Cleanup(func() { cluster(t, "down") }) // also after a failed "up"
 	cluster(t, "up")
-	t.Cleanup(func() { cluster(t, "down") })
 
 	sqldb, err := sql.Open("pgx", clusterURL)
 	if err != nil {
