@@ -166,7 +166,7 @@ func listWhere(p usermgmt.UserListParams) (string, []any) {
 // on in email order instead of turning to the trigram index.
 const (
 	searchWindow  = 200
-	searchWalkMax = 4000
+	searchWalkMax = 6000
 )
 
 // searchUsers finds a page of users whose email contains p.Search.
