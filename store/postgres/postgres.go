@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"regexp"
 	"strings"
 	"time"
@@ -96,12 +97,16 @@ func (s *Store) Schema() string { return s.schema }
 // opts.ReadOnly). An error fn returns rolls the transaction back and is
 // returned as is. A transaction that fails with a serialization failure or
 // a deadlock is run again, fn included, up to the retry limit; then the
-// error is internal.
+// error is internal. A database that cannot be reached is unavailable;
+// when the connection broke during COMMIT the message says that the
+// change may have been saved.
 func (s *Store) RunInTx(ctx context.Context, opts usermgmt.TxOptions, fn func(ctx context.Context, tx usermgmt.Tx) error) error {
 	txOpts := &sql.TxOptions{ReadOnly: opts.ReadOnly}
 	for attempt := 0; ; attempt++ {
+		var began bool
 		var fnErr error
 		err := s.db.RunInTx(ctx, txOpts, func(ctx context.Context, btx bun.Tx) error {
+			began = true
 			fnErr = fn(ctx, &tx{s: s, bun: btx, db: btx.Tx})
 			return fnErr
 		})
@@ -113,10 +118,19 @@ func (s *Store) RunInTx(ctx context.Context, opts usermgmt.TxOptions, fn func(ct
 				continue
 			}
 		}
+		if opts.ReadOnly && sqlState(err) == sqlstateReadOnlyTx {
+			// A write in our own read-only transaction is a bug, not a standby.
+			return &usermgmt.Error{Code: usermgmt.CodeInternal, Message: "postgres: write in a read-only transaction", Err: err}
+		}
 		if fnErr != nil && err == fnErr && !isRetryable(err) {
 			return err
 		}
-		return mapErr(err)
+		mapped := mapErrIn(ctx, err)
+		var ue *usermgmt.Error
+		if began && fnErr == nil && errors.As(mapped, &ue) && ue.Code == usermgmt.CodeUnavailable {
+			ue.Message = msgCommitUnknown
+		}
+		return mapped
 	}
 }
 

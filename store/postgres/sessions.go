@@ -107,7 +107,7 @@ func (s *Store) TouchSession(ctx context.Context, hash usermgmt.TokenHash, now t
 		return sess, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
-		return usermgmt.SessionRecord{}, mapErr(err)
+		return usermgmt.SessionRecord{}, mapErrIn(ctx, err)
 	}
 	var (
 		status         sql.NullString
@@ -118,7 +118,7 @@ func (s *Store) TouchSession(ctx context.Context, hash usermgmt.TokenHash, now t
 	case errors.Is(err, sql.ErrNoRows):
 		return usermgmt.SessionRecord{}, errorf(usermgmt.CodeUnauthenticated, "session not found")
 	case err != nil:
-		return usermgmt.SessionRecord{}, mapErr(err)
+		return usermgmt.SessionRecord{}, mapErrIn(ctx, err)
 	case status.String != string(usermgmt.StatusActive):
 		return usermgmt.SessionRecord{}, errorf(usermgmt.CodeUnauthenticated, "user is not active")
 	case !now.Before(expires) || !now.Before(idleT):
