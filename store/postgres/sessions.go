@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/usermgmt/usermgmt"
 )
@@ -99,15 +100,36 @@ func (t *tx) RevokeUserExcept(ctx context.Context, tenantID string, userID, keep
 	return r, mapErr(err)
 }
 
-// TouchSession is one UPDATE … FROM users … RETURNING on the hot path; only
-// a refusal costs a second query, to tell expired from unauthenticated.
-func (s *Store) TouchSession(ctx context.Context, hash usermgmt.TokenHash, now time.Time, idle time.Duration) (usermgmt.SessionRecord, error) {
-	sess, err := scanSession(s.db.DB.QueryRowContext(ctx, s.q.touchSession, now.Add(idle), now, hashArg(hash), now, now))
+// TouchSession is one statement on the hot path: a read, and a write only
+// when the idle expiry is a step behind; only a refusal costs a second
+// query, to tell expired from unauthenticated.
+func (s *Store) TouchSession(ctx context.Context, hash usermgmt.TokenHash, now time.Time, idle time.Duration) (usermgmt.SessionRecord, usermgmt.User, error) {
+	var (
+		u                    usermgmt.User
+		gRoles, gIDs, gNames []string
+	)
+	row := s.db.DB.QueryRowContext(ctx, s.q.touchSession, now.Add(idle), hashArg(hash), now, now, now,
+		usermgmt.IdleStep(idle).Microseconds())
+	sess, err := scanSession(scanFunc(func(sd ...any) error {
+		var err error
+		u, err = scanUser(scanFunc(func(ud ...any) error {
+			return row.Scan(append(append(sd, ud...), pgdialect.Array(&gRoles), pgdialect.Array(&gIDs), pgdialect.Array(&gNames))...)
+		}))
+		return err
+	}))
 	if err == nil {
-		return sess, nil
+		u.GroupRoles = make([]usermgmt.GroupRole, len(gRoles))
+		for i := range gRoles {
+			id, err := uuid.Parse(gIDs[i])
+			if err != nil {
+				return usermgmt.SessionRecord{}, usermgmt.User{}, mapErr(err)
+			}
+			u.GroupRoles[i] = usermgmt.GroupRole{Role: usermgmt.Role(gRoles[i]), GroupID: id, Group: gNames[i]}
+		}
+		return sess, u, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
-		return usermgmt.SessionRecord{}, mapErr(err)
+		return usermgmt.SessionRecord{}, usermgmt.User{}, mapErr(err)
 	}
 	var (
 		status         sql.NullString
@@ -116,16 +138,22 @@ func (s *Store) TouchSession(ctx context.Context, hash usermgmt.TokenHash, now t
 	err = s.db.DB.QueryRowContext(ctx, s.q.sessionState, hashArg(hash)).Scan(&status, &expires, &idleT)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return usermgmt.SessionRecord{}, errorf(usermgmt.CodeUnauthenticated, "session not found")
+		return usermgmt.SessionRecord{}, usermgmt.User{}, errorf(usermgmt.CodeUnauthenticated, "session not found")
 	case err != nil:
-		return usermgmt.SessionRecord{}, mapErr(err)
+		return usermgmt.SessionRecord{}, usermgmt.User{}, mapErr(err)
 	case status.String != string(usermgmt.StatusActive):
-		return usermgmt.SessionRecord{}, errorf(usermgmt.CodeUnauthenticated, "user is not active")
+		return usermgmt.SessionRecord{}, usermgmt.User{}, errorf(usermgmt.CodeUnauthenticated, "user is not active")
 	case !now.Before(expires) || !now.Before(idleT):
-		return usermgmt.SessionRecord{}, errorf(usermgmt.CodeExpired, "session expired")
+		return usermgmt.SessionRecord{}, usermgmt.User{}, errorf(usermgmt.CodeExpired, "session expired")
 	default:
 		// Changed between the two statements (refreshed, say): refuse
 		// rather than guess; the client retries.
-		return usermgmt.SessionRecord{}, errorf(usermgmt.CodeUnauthenticated, "session changed")
+		return usermgmt.SessionRecord{}, usermgmt.User{}, errorf(usermgmt.CodeUnauthenticated, "session changed")
 	}
 }
+
+// scanFunc is a rowScanner made of a function: it lets one row be scanned
+// by two scan functions, each handing its destinations to the next.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }

@@ -181,7 +181,7 @@ func TestMigrateUpgradesAVersion5Schema(t *testing.T) {
 		assert.Equal(t, ds[0].Hash, got.Hash)
 		return nil
 	})
-	got, err := s.TouchSession(ctx, hashOf("s1"), t0.Add(time.Minute), 30*time.Minute)
+	got, _, err := s.TouchSession(ctx, hashOf("s1"), t0.Add(time.Minute), 30*time.Minute)
 	require.NoError(t, err)
 	assert.True(t, t0.Add(time.Minute).Equal(got.LastSeenAt))
 }
