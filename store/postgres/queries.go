@@ -154,7 +154,8 @@ func newQueries(schema string) queries {
 		// them in a crash only makes a session look idle a little earlier,
 		// and it spares every request a WAL flush. Revocations still commit
 		// synchronously, and their flush carries any earlier touch with
-		// it. The user and their group roles come in the same row.
+		// it. The user and their group roles (JSON, NULL for none: most users
+		// have none, and scan no array) come in the same row.
 		touchSession: r(`WITH cur AS (SELECT ` + aliased("s.", "s_", sessionCols) + `, ` + aliased("u.", "u_", storedCols) + `,
 				` + lockedOf("u") + ` AS u_locked, LEAST(?::timestamptz, s.expires_at) AS next
 			FROM {s}.sessions s JOIN {s}.users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
@@ -166,12 +167,11 @@ func newQueries(schema string) queries {
 		SELECT ` + strings.NewReplacer("cur.s_idle_expires_at", "COALESCE(bump.idle_expires_at, cur.s_idle_expires_at)",
 			"cur.s_last_seen_at", "COALESCE(bump.last_seen_at, cur.s_last_seen_at)").Replace(prefixed("cur.s_", sessionCols)) + `,
 			` + prefixed("cur.u_", storedCols) + `, cur.u_locked,
-			COALESCE(gr.roles, '{}'), COALESCE(gr.ids, '{}'), COALESCE(gr.names, '{}')
-		FROM cur LEFT JOIN bump ON true
-		LEFT JOIN LATERAL (SELECT array_agg(r.role) AS roles, array_agg(g.id::text) AS ids, array_agg(g.display_name) AS names
-			FROM {s}.group_members m JOIN {s}.groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id
-			CROSS JOIN LATERAL unnest(g.roles) r(role)
-			WHERE m.tenant_id = cur.s_tenant_id AND m.user_id = cur.s_user_id) gr ON true`),
+			(SELECT json_agg(json_build_object('role', r.role, 'id', g.id, 'name', g.display_name))
+				FROM {s}.group_members m JOIN {s}.groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id
+				CROSS JOIN LATERAL unnest(g.roles) r(role)
+				WHERE m.tenant_id = cur.s_tenant_id AND m.user_id = cur.s_user_id)
+		FROM cur LEFT JOIN bump ON true`),
 		// Why TouchSession refused: read only when it did.
 		sessionState: r(`SELECT u.status, s.expires_at, s.idle_expires_at
 			FROM {s}.sessions s LEFT JOIN {s}.users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id

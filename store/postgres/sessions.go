@@ -3,11 +3,11 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/usermgmt/usermgmt"
 )
@@ -105,27 +105,33 @@ func (t *tx) RevokeUserExcept(ctx context.Context, tenantID string, userID, keep
 // query, to tell expired from unauthenticated.
 func (s *Store) TouchSession(ctx context.Context, hash usermgmt.TokenHash, now time.Time, idle time.Duration) (usermgmt.SessionRecord, usermgmt.User, error) {
 	var (
-		u                    usermgmt.User
-		gRoles, gIDs, gNames []string
+		u      usermgmt.User
+		groups []byte
 	)
 	row := s.db.DB.QueryRowContext(ctx, s.q.touchSession, now.Add(idle), hashArg(hash), now, now, now,
 		usermgmt.IdleStep(idle).Microseconds())
 	sess, err := scanSession(scanFunc(func(sd ...any) error {
 		var err error
 		u, err = scanUser(scanFunc(func(ud ...any) error {
-			return row.Scan(append(append(sd, ud...), pgdialect.Array(&gRoles), pgdialect.Array(&gIDs), pgdialect.Array(&gNames))...)
+			return row.Scan(append(append(sd, ud...), &groups)...)
 		}))
 		return err
 	}))
-	if err == nil {
-		u.GroupRoles = make([]usermgmt.GroupRole, len(gRoles))
-		for i := range gRoles {
-			id, err := uuid.Parse(gIDs[i])
-			if err != nil {
-				return usermgmt.SessionRecord{}, usermgmt.User{}, mapErr(err)
-			}
-			u.GroupRoles[i] = usermgmt.GroupRole{Role: usermgmt.Role(gRoles[i]), GroupID: id, Group: gNames[i]}
+	if err == nil && groups != nil {
+		var held []struct {
+			Role string    `json:"role"`
+			ID   uuid.UUID `json:"id"`
+			Name string    `json:"name"`
 		}
+		if err := json.Unmarshal(groups, &held); err != nil {
+			return usermgmt.SessionRecord{}, usermgmt.User{}, mapErr(err)
+		}
+		u.GroupRoles = make([]usermgmt.GroupRole, len(held))
+		for i, h := range held {
+			u.GroupRoles[i] = usermgmt.GroupRole{Role: usermgmt.Role(h.Role), GroupID: h.ID, Group: h.Name}
+		}
+	}
+	if err == nil {
 		return sess, u, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
