@@ -100,39 +100,26 @@ func (t *tx) RevokeUserExcept(ctx context.Context, tenantID string, userID, keep
 	return r, mapErr(err)
 }
 
-// TouchSession is one statement on the hot path: a read, and a write only
-// when the idle expiry is a step behind; only a refusal costs a second
-// query, to tell expired from unauthenticated.
+// TouchSession is one read on the hot path; a second statement moves the
+// idle expiry once it lags a step behind (about once a minute per active
+// session), and only a refusal costs a second query, to tell expired from
+// unauthenticated.
 func (s *Store) TouchSession(ctx context.Context, hash usermgmt.TokenHash, now time.Time, idle time.Duration) (usermgmt.SessionRecord, usermgmt.User, error) {
 	var (
 		u      usermgmt.User
 		groups []byte
 	)
-	row := s.db.DB.QueryRowContext(ctx, s.q.touchSession, now.Add(idle), hashArg(hash), now, now, now,
-		usermgmt.IdleStep(idle).Microseconds())
+	row := s.db.DB.QueryRowContext(ctx, s.q.touchSession, hashArg(hash), now, now)
 	sess, err := scanSession(scanFunc(func(sd ...any) error {
 		var err error
-		u, err = scanUser(scanFunc(func(ud ...any) error {
-			return row.Scan(append(append(sd, ud...), &groups)...)
-		}))
+		u, err = scanUser(scanFunc(func(ud ...any) error { return row.Scan(append(append(sd, ud...), &groups)...) }))
 		return err
 	}))
-	if err == nil && groups != nil {
-		var held []struct {
-			Role string    `json:"role"`
-			ID   uuid.UUID `json:"id"`
-			Name string    `json:"name"`
-		}
-		if err := json.Unmarshal(groups, &held); err != nil {
-			return usermgmt.SessionRecord{}, usermgmt.User{}, mapErr(err)
-		}
-		u.GroupRoles = make([]usermgmt.GroupRole, len(held))
-		for i, h := range held {
-			u.GroupRoles[i] = usermgmt.GroupRole{Role: usermgmt.Role(h.Role), GroupID: h.ID, Group: h.Name}
-		}
-	}
 	if err == nil {
-		return sess, u, nil
+		if err := groupRolesFromJSON(groups, &u); err != nil {
+			return usermgmt.SessionRecord{}, usermgmt.User{}, err
+		}
+		return sess, u, s.bump(ctx, &sess, now, idle)
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return usermgmt.SessionRecord{}, usermgmt.User{}, mapErr(err)
@@ -156,6 +143,55 @@ func (s *Store) TouchSession(ctx context.Context, hash usermgmt.TokenHash, now t
 		// rather than guess; the client retries.
 		return usermgmt.SessionRecord{}, usermgmt.User{}, errorf(usermgmt.CodeUnauthenticated, "session changed")
 	}
+}
+
+// bump moves sess's idle expiry to the earlier of now+idle and its
+// ExpiresAt, and LastSeenAt to now, when the expiry lags more than
+// usermgmt.IdleStep(idle) behind. A session revoked, or moved by another
+// request, since the read is left as it is.
+func (s *Store) bump(ctx context.Context, sess *usermgmt.SessionRecord, now time.Time, idle time.Duration) error {
+	next := minTime(now.Add(idle), sess.ExpiresAt)
+	if next.Sub(sess.IdleExpiresAt) <= usermgmt.IdleStep(idle) {
+		return nil
+	}
+	var moved, seen time.Time
+	err := s.db.DB.QueryRowContext(ctx, s.q.bumpSession, next, now, uuidArg(sess.ID), next).Scan(&moved, &seen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return mapErr(err)
+	}
+	sess.IdleExpiresAt, sess.LastSeenAt = moved.UTC(), seen.UTC()
+	return nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// groupRolesFromJSON sets u's GroupRoles from the JSON array the
+// touchSession statement reads (nil: none).
+func groupRolesFromJSON(groups []byte, u *usermgmt.User) error {
+	if groups == nil {
+		return nil
+	}
+	var held []struct {
+		Role string    `json:"role"`
+		ID   uuid.UUID `json:"id"`
+		Name string    `json:"name"`
+	}
+	if err := json.Unmarshal(groups, &held); err != nil {
+		return mapErr(err)
+	}
+	u.GroupRoles = make([]usermgmt.GroupRole, len(held))
+	for i, h := range held {
+		u.GroupRoles[i] = usermgmt.GroupRole{Role: usermgmt.Role(h.Role), GroupID: h.ID, Group: h.Name}
+	}
+	return nil
 }
 
 // scanFunc is a rowScanner made of a function: it lets one row be scanned
