@@ -25,7 +25,9 @@
 // signed-in routes act in the caller's tenant (/me, /roles, /users and
 // /users/{id}/…, /mail/undelivered) or on the caller's own account
 // (/account/…); the person routes sign in (/auth/…), accept an invitation
-// (/invitations/…) and reset a password (/password/…).
+// (/invitations/…) and reset a password (/password/…). GET /health, for a
+// load balancer, answers 200 while the store answers and 503 with
+// Retry-After when it does not.
 //
 // Sudo mode: granting tenant_admin (PUT /users/{id}/roles/tenant_admin, or
 // an invitation with that role) and resetting MFA (POST

@@ -112,6 +112,7 @@ var routeTable = []route{
 	{method: "POST", path: "/password/reset", kind: kindRedeem, open: (*Handler).resetPassword},
 
 	{method: "GET", path: "/openapi.json", kind: kindPerson, open: (*Handler).openAPIDoc},
+	{method: "GET", path: "/health", kind: kindPerson, open: (*Handler).health},
 }
 
 // routes registers every route of routeTable, each behind the wrapper of

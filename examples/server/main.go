@@ -3,7 +3,16 @@
 // with a demo tenant whose first tenant_admin is invited at start.
 //
 //	go run ./examples/server                      # memory store, http://127.0.0.1:8080
-//	go run ./examples/server -database-url postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+//	export USERMGMT_SECRET_KEY=$(openssl rand -hex 32)   # keep it: it seals TOTP secrets
+//	go run ./examples/server -database-url 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable&connect_timeout=5'
+//
+// On PostgreSQL it refuses to start without -secret-key (or env
+// USERMGMT_SECRET_KEY): a key made at each start would make every
+// enrolled authenticator fail after a restart. GET /api/health answers
+// 200 while the database answers and 503 when it does not, for a load
+// balancer. SIGTERM (or Ctrl-C) stops taking requests, finishes those in
+// flight, the outbox's attempt in progress and the mail sent in the
+// background, then closes the database pool, and logs each step.
 //
 // SCIM 2.0 is served at /scim/v2 for the tenant's identity provider (Okta,
 // Microsoft Entra ID): the banner gives the base URL, and -scim-token NAME
@@ -65,9 +74,11 @@ func main() {
 }
 
 type config struct {
-	addr, baseURL, databaseURL, tenant, admin, secretKey string
-	scimToken                                            string // name of a provisioning token to make at start
-	seed                                                 bool
+	addr, baseURL, databaseURL, schema, tenant, admin string
+	scimToken                                         string // name of a provisioning token to make at start
+	seed                                              bool
+	secretKey                                         []byte // from -secret-key; random on the memory store
+	dbMaxConns                                        int
 	// From -smtp-url and -smtp-from; smtp is nil when mail is printed.
 	smtp       *smtp.Mailer
 	smtpServer string // scheme://host:port, without credentials, for the banner
@@ -81,10 +92,15 @@ func parseFlags(args []string, getenv func(string) string) (config, error) {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address")
 	fs.StringVar(&c.baseURL, "base-url", "", "URL people use to reach the server, for links in mail (default http://<addr>)")
-	fs.StringVar(&c.databaseURL, "database-url", getenv("USERMGMT_DATABASE_URL"), "PostgreSQL URL; empty uses the in-memory store (env USERMGMT_DATABASE_URL)")
+	fs.StringVar(&c.databaseURL, "database-url", getenv("USERMGMT_DATABASE_URL"), "PostgreSQL URL, e.g. postgres://user@host:5432/db?connect_timeout=5 "+
+		"(README: Running in production); empty uses the in-memory store (env USERMGMT_DATABASE_URL)")
+	fs.StringVar(&c.schema, "database-schema", postgres.DefaultSchema, "the PostgreSQL schema of the tables")
+	fs.IntVar(&c.dbMaxConns, "db-max-conns", 20, "most PostgreSQL connections this instance opens (and keeps idle); "+
+		"instances × this must stay under the server's max_connections, or PgBouncer's pool")
 	fs.StringVar(&c.tenant, "tenant", "demo", "the demo tenant's id")
 	fs.StringVar(&c.admin, "admin", "admin@demo.example", "email of the demo tenant's first tenant_admin")
-	fs.StringVar(&c.secretKey, "secret-key", getenv("USERMGMT_SECRET_KEY"), "64 hex digits sealing TOTP secrets; random if empty (env USERMGMT_SECRET_KEY)")
+	secretKey := fs.String("secret-key", getenv("USERMGMT_SECRET_KEY"), "64 hex digits sealing TOTP secrets (openssl rand -hex 32); "+
+		"required with -database-url, random on the memory store (env USERMGMT_SECRET_KEY)")
 	fs.BoolVar(&c.seed, "seed", true, "invite a few demo users so the list is not empty")
 	fs.StringVar(&c.scimToken, "scim-token", "", "make a provisioning token with this name (\"Okta\") at start and print it, for an identity provider or curl; "+
 		"empty: make one on the page's Provisioning page (/provisioning)")
@@ -94,6 +110,14 @@ func parseFlags(args []string, getenv func(string) string) (config, error) {
 	smtpFrom := fs.String("smtp-from", "usermgmt demo <no-reply@demo.example>", "sender of the mail sent through -smtp-url")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	key, err := parseSecretKey(*secretKey, c.databaseURL != "")
+	if err != nil {
+		return c, err
+	}
+	c.secretKey = key
+	if c.dbMaxConns < 1 {
+		return c, errors.New("-db-max-conns must be at least 1")
 	}
 	if *smtpURL == "" {
 		var fromSet bool
@@ -214,11 +238,7 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	if c.baseURL == "" {
 		c.baseURL = "http://" + ln.Addr().String()
 	}
-	key, err := secretKey(c, log)
-	if err != nil {
-		return err
-	}
-	store, closeStore, err := openStore(ctx, c.databaseURL)
+	store, closeStore, err := openStore(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -230,7 +250,7 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	mailer := newMailer(c, out)
 	m, err := usermgmt.New(store, usermgmt.Options{
 		Mailer:    mailer,
-		SecretKey: key,
+		SecretKey: c.secretKey,
 		Issuer:    "usermgmt demo",
 		Links:     usermgmt.Links{BaseURL: c.baseURL}, // the page serves the default link paths
 		Logger:    log,
@@ -273,7 +293,7 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	mux.Handle("/", ui.Handler(ui.Options{APIPath: "/api", Title: "Settings → Users", HSTS: !insecure}))
 
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		WriteTimeout: writeTimeout, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	stopPruning := startPruning(ctx, m, log, pruneEvery)
@@ -290,6 +310,7 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 		fmt.Fprintf(out, "Sign in as %s at %s/login\n", c.admin, c.baseURL)
 	}
 	fmt.Fprintf(out, "SCIM 2.0 for Okta or Entra ID: base URL %s/scim/v2\n", c.baseURL)
+	fmt.Fprintf(out, "Health check for a load balancer: %s/api/health (200 while the store answers, else 503)\n", c.baseURL)
 	if scimSecret != "" {
 		fmt.Fprintf(out, "  provisioning token %q (shown once; send it as Authorization: Bearer): %s\n", c.scimToken, scimSecret)
 	} else {
@@ -309,19 +330,43 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 		return err
 	case <-ctx.Done():
 	}
-	fmt.Fprintln(out, "shutting down…")
+	stop() // a second SIGTERM or Ctrl-C ends the process at once
+	log.Info("shutting down: no new connections; finishing the requests in flight")
 	stopPruning()
-	stopDelivery() // finishes the attempt in flight
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	delivery := make(chan struct{})
+	go func() { stopDelivery(); close(delivery) }() // finishes the attempt in flight, within MailTimeout
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return err
+	shutdownErr := srv.Shutdown(sctx)
+	if shutdownErr != nil {
+		srv.Close()
+		log.Error("requests still running after the grace period were cut off", "grace", shutdownGrace, "err", shutdownErr)
+	} else {
+		log.Info("requests finished")
+	}
+	<-delivery
+	log.Info("outbox worker stopped")
+	m.Close()
+	log.Info("background mail finished")
+	closeStore()
+	if c.databaseURL != "" {
+		log.Info("database pool closed")
+	}
+	if shutdownErr != nil {
+		return shutdownErr
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
 }
+
+// writeTimeout bounds a request, from its headers to its answer.
+const writeTimeout = 30 * time.Second
+
+// shutdownGrace is how long a shutdown waits for the requests in flight:
+// past writeTimeout none of them can be answered anyway.
+const shutdownGrace = writeTimeout
 
 // pruneEvery is how often the server deletes expired tokens, sessions and
 // trusted devices.
@@ -366,31 +411,58 @@ func goUntilStopped(ctx context.Context, f func(context.Context)) (stop func()) 
 	}
 }
 
-func secretKey(c config, log *slog.Logger) ([]byte, error) {
-	if c.secretKey != "" {
-		k, err := hex.DecodeString(c.secretKey)
-		if err != nil || len(k) != 32 {
-			return nil, errors.New("-secret-key must be 64 hex digits (32 bytes)")
+// errNoSecretKey is why the server does not start on PostgreSQL without
+// a key.
+var errNoSecretKey = errors.New("-database-url needs -secret-key (or env USERMGMT_SECRET_KEY): it seals the TOTP secrets " +
+	"kept in the database, so a key made at each start would lock every enrolled user out after a restart. " +
+	"Make one with `openssl rand -hex 32`, keep it as you keep the database password, and give every instance the same one")
+
+// parseSecretKey reads -secret-key. Without one, the memory store gets a
+// random key (nothing it seals outlives the process); a store that keeps
+// its data must be given one.
+func parseSecretKey(hexKey string, persistent bool) ([]byte, error) {
+	if hexKey == "" {
+		if persistent {
+			return nil, errNoSecretKey
 		}
+		k := make([]byte, 32)
+		_, _ = rand.Read(k)
 		return k, nil
 	}
-	k := make([]byte, 32)
-	_, _ = rand.Read(k)
-	if c.databaseURL != "" {
-		log.Warn("no -secret-key: using a random one; enrolled authenticators stop working when the server restarts")
+	k, err := hex.DecodeString(hexKey)
+	if err != nil || len(k) != 32 {
+		return nil, errors.New("-secret-key must be 64 hex digits (32 bytes): make one with `openssl rand -hex 32`")
 	}
 	return k, nil
 }
 
+// The pool's settings besides -db-max-conns (README: Running in
+// production).
+const (
+	// dbConnMaxLifetime renews every connection this often, so that the
+	// pool moves to a promoted standby or a restarted PgBouncer, and a
+	// server process's memory does not grow for days.
+	dbConnMaxLifetime = 30 * time.Minute
+	// dbConnMaxIdleTime closes a connection idle this long: a burst's
+	// extra connections go back to the server.
+	dbConnMaxIdleTime = 5 * time.Minute
+)
+
 // openStore opens Postgres (running the migrations) or the memory store.
-func openStore(ctx context.Context, dsn string) (usermgmt.Store, func(), error) {
-	if dsn == "" {
+func openStore(ctx context.Context, c config) (usermgmt.Store, func(), error) {
+	if c.databaseURL == "" {
 		return memory.New(), func() {}, nil
 	}
-	sqldb, err := sql.Open("pgx", dsn)
+	sqldb, err := sql.Open("pgx", c.databaseURL)
 	if err != nil {
 		return nil, nil, err
 	}
+	// database/sql keeps 2 idle connections unless told: under load it
+	// would close and open connections all the time.
+	sqldb.SetMaxOpenConns(c.dbMaxConns)
+	sqldb.SetMaxIdleConns(c.dbMaxConns)
+	sqldb.SetConnMaxLifetime(dbConnMaxLifetime)
+	sqldb.SetConnMaxIdleTime(dbConnMaxIdleTime)
 	db := bun.NewDB(sqldb, pgdialect.New())
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -398,7 +470,7 @@ func openStore(ctx context.Context, dsn string) (usermgmt.Store, func(), error) 
 		db.Close()
 		return nil, nil, fmt.Errorf("connect to -database-url: %w", err)
 	}
-	s, err := postgres.New(db)
+	s, err := postgres.New(db, postgres.WithSchema(c.schema))
 	if err != nil {
 		db.Close()
 		return nil, nil, err

@@ -27,7 +27,8 @@ import (
 func TestServerStartsServesAndStops(t *testing.T) {
 	out := startServer(t, []string{"-addr", "127.0.0.1:0"}, func(string) string { return "" })
 	base := waitForOutput(t, out, regexp.MustCompile(`open (http://127\.0\.0\.1:\d+)/invitations/accept\?token=umi_\S+`))[1]
-	for path, want := range map[string]string{"/": "<!doctype html>", "/invitations/accept": `data-view="accept"`, "/login": `data-view="login"`} {
+	for path, want := range map[string]string{"/": "<!doctype html>", "/invitations/accept": `data-view="accept"`, "/login": `data-view="login"`,
+		"/api/health": `{"status":"ok"}`} {
 		res, err := http.Get(base + path)
 		if err != nil {
 			t.Fatal(err)
