@@ -509,13 +509,24 @@ type Pruned struct {
 // RateLimiter is a set of token buckets, one per key, shared by every app
 // instance that uses the same one: store/postgres.Store is one, so that N
 // instances behind a load balancer allow the limit once, not N times.
-// Allow takes one token from key's bucket, which holds burst tokens and
-// refills continuously at burst per per; when it is empty it returns
-// false and how long until a token is back. A negative burst allows
-// everything. A store that is a RateLimiter prunes its full buckets in
-// DeleteExpired (Pruned.RateBuckets).
+// Allow takes one token from key's bucket at now, which holds burst
+// tokens and refills continuously at burst per per; when it is empty it
+// returns false and how long until a token is back. A negative burst
+// allows everything; a zero burst or a per that is not positive is
+// invalid. The time comes from the caller, as everywhere in a Store, so
+// that the instances' clock (or a test's) rules the buckets. A store that
+// is a RateLimiter prunes its full buckets in DeleteExpired
+// (Pruned.RateBuckets).
 type RateLimiter interface {
-	Allow(ctx context.Context, key string, burst int, per time.Duration) (bool, time.Duration, error)
+	Allow(ctx context.Context, key string, burst int, per time.Duration, now time.Time) (bool, time.Duration, error)
+}
+
+// SharedLimiter returns the Manager's store when it is a RateLimiter, for
+// httpapi and scim to keep their limits in; nil otherwise (the memory
+// store: each process keeps its own).
+func (m *Manager) SharedLimiter() RateLimiter {
+	rl, _ := m.store.(RateLimiter)
+	return rl
 }
 
 // MailRecord is one message in the outbox. The Manager writes it in the

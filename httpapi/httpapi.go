@@ -38,8 +38,14 @@
 // session of the request (cookie or bearer token); then the client
 // retries. A user without TOTP confirms by signing in again.
 //
-// A Handler is safe for concurrent use. Its rate limiter lives in memory
-// and starts no goroutine, so there is nothing to close.
+// A Handler is safe for concurrent use. Its rate limits (RateLimits) are
+// kept in the Manager's store when the store is a usermgmt.RateLimiter
+// (Manager.SharedLimiter; store/postgres is one), so every instance on
+// one database shares them, and in memory otherwise (the memory store,
+// one process). When the store fails a limit check, this process's own
+// buckets decide it and the failure is logged: a limit check never
+// answers 500. The limiter starts no goroutine, so there is nothing to
+// close.
 package httpapi
 
 import (
@@ -52,6 +58,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/usermgmt/usermgmt"
+	"github.com/usermgmt/usermgmt/internal/ratelimit"
 )
 
 // Options configures a Handler. Zero values take the documented defaults.
@@ -191,11 +198,13 @@ func NewHandler(m *usermgmt.Manager, opts Options) (*Handler, error) {
 	if opts.Clock == nil {
 		opts.Clock = time.Now
 	}
-	h := &Handler{m: m, opts: opts, log: opts.Logger, now: opts.Clock,
-		limits: newLimiter(opts.Clock), roles: m.Roles(), trustedOrigins: map[string]bool{}}
-	if h.log == nil {
-		h.log = slog.Default()
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
 	}
+	h := &Handler{m: m, opts: opts, log: opts.Logger, now: opts.Clock,
+		limits:         &limiter{ratelimit.New(opts.Clock, m.SharedLimiter(), opts.Logger)},
+		roles:          m.Roles(),
+		trustedOrigins: map[string]bool{}}
 	cop := http.NewCrossOriginProtection()
 	for _, o := range opts.TrustedOrigins {
 		if err := cop.AddTrustedOrigin(o); err != nil {

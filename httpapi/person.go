@@ -24,9 +24,9 @@ const (
 // of a route group, answering rate_limited with Retry-After when either is
 // empty.
 func (h *Handler) limit(r *http.Request, group, account string) error {
-	ok, wait := h.limits.allow(group+"|ip|"+h.clientIP(r), h.opts.RateLimits.PerIP)
+	ok, wait := h.limits.allow(r.Context(), group+"|ip|"+h.clientIP(r), h.opts.RateLimits.PerIP)
 	if ok && account != "" {
-		ok, wait = h.limits.allow(group+"|acct|"+account, h.opts.RateLimits.PerAccount)
+		ok, wait = h.limits.allow(r.Context(), group+"|acct|"+account, h.opts.RateLimits.PerAccount)
 	}
 	if ok {
 		return nil

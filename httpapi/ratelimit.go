@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"time"
 
 	"github.com/usermgmt/usermgmt/internal/ratelimit"
@@ -35,14 +36,12 @@ func (l Limit) orDefault(def Limit) Limit {
 	return l
 }
 
-// limiter is the shared token-bucket limiter (internal/ratelimit), read
-// with the Limits of this package.
+// limiter is the token-bucket limiter of internal/ratelimit, read with
+// the Limits of this package.
 type limiter struct{ *ratelimit.Limiter }
-
-func newLimiter(now func() time.Time) *limiter { return &limiter{ratelimit.New(now)} }
 
 // allow takes one token from key's bucket. When the bucket is empty it
 // returns false and how long until a token is back.
-func (l *limiter) allow(key string, lim Limit) (bool, time.Duration) {
-	return l.Allow(key, lim.Burst, lim.Per)
+func (l *limiter) allow(ctx context.Context, key string, lim Limit) (bool, time.Duration) {
+	return l.Allow(ctx, key, lim.Burst, lim.Per)
 }

@@ -24,8 +24,12 @@
 // header only shapes the URLs sent back to the same client, so believing
 // it gives nothing away.
 //
-// A Handler is safe for concurrent use. Its rate limiter lives in memory
-// and starts no goroutine, so there is nothing to close.
+// A Handler is safe for concurrent use. Its rate limit is kept in the
+// Manager's store when the store is a usermgmt.RateLimiter
+// (Manager.SharedLimiter; store/postgres is one), so every instance on
+// one database shares it, and in memory otherwise; when the store fails a
+// limit check, this process's own buckets decide it and the failure is
+// logged. The limiter starts no goroutine, so there is nothing to close.
 package scim
 
 import (
@@ -100,7 +104,7 @@ func New(m *usermgmt.Manager, opts Options) http.Handler {
 			writeError(w, errorf(http.StatusInternalServerError, "", internalDetail))
 		})
 	}
-	h := &handler{m: m, opts: opts, log: opts.Logger, limits: ratelimit.New(opts.Clock),
+	h := &handler{m: m, opts: opts, log: opts.Logger, limits: ratelimit.New(opts.Clock, m.SharedLimiter(), opts.Logger),
 		per: time.Duration(float64(opts.RateLimit.Burst) / opts.RateLimit.PerSecond * float64(time.Second))}
 	h.routes()
 	return h
@@ -205,7 +209,7 @@ func (h *handler) guard(serve func(*handler, http.ResponseWriter, *http.Request,
 			h.fail(w, r, err)
 			return
 		}
-		if ok, wait := h.limits.Allow(tok.ID.String(), h.opts.RateLimit.Burst, h.per); !ok {
+		if ok, wait := h.limits.Allow(r.Context(), "scim|"+tok.ID.String(), h.opts.RateLimit.Burst, h.per); !ok {
 			secs := int64((wait + time.Second - 1) / time.Second)
 			h.fail(w, r, &usermgmt.Error{Code: usermgmt.CodeRateLimited, RetryAfter: secs,
 				Message: "too many requests with this provisioning token"})

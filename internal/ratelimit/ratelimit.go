@@ -1,19 +1,30 @@
-// Package ratelimit is the in-memory token-bucket limiter that httpapi
-// (per client IP and account) and scim (per provisioning token) share. It
+// Package ratelimit is the token-bucket limiter that httpapi (per client
+// IP and account) and scim (per provisioning token) share. Its buckets
+// live in a usermgmt.RateLimiter shared by every app instance when the
+// Manager's store is one (Manager.SharedLimiter), in memory otherwise. It
 // starts no goroutine, so there is nothing to close, and it is safe for
 // concurrent use.
 package ratelimit
 
 import (
+	"context"
+	"log/slog"
 	"math"
 	"sync"
 	"time"
+
+	"github.com/usermgmt/usermgmt"
 )
 
-// Limiter is a set of token buckets, one per key. Stale buckets are swept
-// during Allow, at most once per sweepEvery, so it does not grow without
-// bound.
+// Limiter is a set of token buckets, one per key, in shared when it is
+// not nil and in memory otherwise. The memory buckets also answer a call
+// that shared fails (the database is down): a limit check then still
+// limits, per process, and never fails the request. Stale memory buckets
+// are swept during Allow, at most once per sweepEvery, so they do not
+// grow without bound.
 type Limiter struct {
+	shared    usermgmt.RateLimiter
+	log       *slog.Logger
 	mu        sync.Mutex
 	now       func() time.Time
 	buckets   map[string]*bucket
@@ -28,20 +39,34 @@ type bucket struct {
 
 const sweepEvery = time.Minute
 
-// New returns a Limiter that reads the time from now.
-func New(now func() time.Time) *Limiter {
-	return &Limiter{now: now, buckets: make(map[string]*bucket)}
+// New returns a Limiter that reads the time from now and keeps its
+// buckets in shared, or in memory when shared is nil; log hears when
+// shared fails.
+func New(now func() time.Time, shared usermgmt.RateLimiter, log *slog.Logger) *Limiter {
+	return &Limiter{shared: shared, log: log, now: now, buckets: make(map[string]*bucket)}
 }
 
 // Allow takes one token from key's bucket, which holds burst tokens and
 // refills continuously at burst per per. When the bucket is empty it
 // returns false and how long until a token is back. A negative burst
 // allows everything.
-func (l *Limiter) Allow(key string, burst int, per time.Duration) (bool, time.Duration) {
+func (l *Limiter) Allow(ctx context.Context, key string, burst int, per time.Duration) (bool, time.Duration) {
 	if burst < 0 {
 		return true, 0
 	}
 	now := l.now()
+	if l.shared != nil {
+		ok, wait, err := l.shared.Allow(ctx, key, burst, per, now)
+		if err == nil {
+			return ok, wait
+		}
+		l.log.WarnContext(ctx, "rate limit: the shared limiter failed; this process's buckets decide", "err", err)
+	}
+	return l.allowHere(key, burst, per, now)
+}
+
+// allowHere is Allow on the memory buckets.
+func (l *Limiter) allowHere(key string, burst int, per time.Duration, now time.Time) (bool, time.Duration) {
 	rate := float64(burst) / per.Seconds() // tokens per second
 	l.mu.Lock()
 	defer l.mu.Unlock()

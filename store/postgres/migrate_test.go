@@ -144,7 +144,7 @@ var undo = map[int]string{
 	10: `ALTER TABLE {s}.users DROP COLUMN employee_number, DROP COLUMN department, DROP COLUMN manager_id`,
 	11: `SELECT 1`,
 	12: `SELECT 1`,
-	13: `SELECT 1`,
+	13: `DROP TABLE {s}.rate_limits`,
 }
 
 // migratedBackTo returns a pool and a Store on a fresh schema at version:

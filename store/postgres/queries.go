@@ -26,6 +26,7 @@ type queries struct {
 	getAttempts, putAttempts, clearAttempts string
 
 	deleteExpired string
+	allow         string // ratelimit.go
 
 	enqueueMail, claimMail, updateMail, deleteMail       string
 	cancelMail, cancelMailKind, listMail, listMailBefore string
@@ -200,9 +201,11 @@ func newQueries(schema string) queries {
 			s AS (DELETE FROM {s}.sessions WHERE expires_at <= ? OR idle_expires_at <= ? RETURNING 1),
 			d AS (DELETE FROM {s}.devices WHERE expires_at <= ? RETURNING 1),
 			m AS (DELETE FROM {s}.outbox WHERE expires_at <= ? RETURNING 1),
-			a AS (DELETE FROM {s}.login_attempts WHERE expires_at <= ? RETURNING 1)
+			a AS (DELETE FROM {s}.login_attempts WHERE expires_at <= ? RETURNING 1),
+			r AS (DELETE FROM {s}.rate_limits WHERE full_at <= ? RETURNING 1)
 			SELECT (SELECT count(*) FROM t), (SELECT count(*) FROM s), (SELECT count(*) FROM d),
-				(SELECT count(*) FROM m), (SELECT count(*) FROM a)`),
+				(SELECT count(*) FROM m), (SELECT count(*) FROM a), (SELECT count(*) FROM r)`),
+		allow: r(allowQuery),
 
 		enqueueMail: r(`INSERT INTO {s}.outbox (` + mailCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT DO NOTHING RETURNING id`),
