@@ -104,12 +104,7 @@ func (s *Store) Schema() string { return s.schema }
 // error is internal.
 func (s *Store) RunInTx(ctx context.Context, opts usermgmt.TxOptions, fn func(ctx context.Context, tx usermgmt.Tx) error) error {
 	if opts.ReadOnly {
-		err := fn(ctx, &tx{s: s, bun: s.db, db: readOnly{s.db.DB}})
-		var ue *usermgmt.Error
-		if err == nil || errors.As(err, &ue) {
-			return err
-		}
-		return mapErr(err)
+		return fn(ctx, &tx{s: s, bun: s.db, db: readOnly{s.db.DB}}) // the Tx methods map their own errors
 	}
 	for attempt := 0; ; attempt++ {
 		var fnErr error
