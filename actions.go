@@ -22,20 +22,23 @@ const (
 	ActionChangeRoles   Action = "change_roles"
 	ActionReadActivity  Action = "read_activity"
 	ActionListSessions  Action = "list_sessions"
+	ActionErase         Action = "erase" // EraseUser: a tenant_admin only, whatever the catalogue
 )
 
 // actionList is every action, in the order Actions.Allowed lists them;
 // an action's index is its bit.
 var actionList = [...]Action{ActionResendInvite, ActionResetPassword, ActionForceLogout, ActionResetMFA,
-	ActionUnlock, ActionDeactivate, ActionActivate, ActionChangeRoles, ActionReadActivity, ActionListSessions}
+	ActionUnlock, ActionDeactivate, ActionActivate, ActionChangeRoles, ActionReadActivity, ActionListSessions, ActionErase}
 
 // actionPerm is the permission each action needs, by index. Unlocking
 // needs PermResetPassword: it gives the person their password attempts
 // back, which a password reset does too (it clears the same key), so whoever
 // may reset a password may lift a pause, and a host's catalogue needs no
-// new permission for it.
+// new permission for it. Erasing needs PermDeactivate (it deactivates)
+// and, beyond any catalogue, tenant_admin (judge).
 var actionPerm = [len(actionList)]Permission{PermInvite, PermResetPassword, PermForceLogout, PermResetMFA,
-	PermResetPassword, PermDeactivate, PermDeactivate, PermChangeRoles, PermReadActivity, PermForceLogout}
+	PermResetPassword, PermDeactivate, PermDeactivate, PermChangeRoles, PermReadActivity, PermForceLogout,
+	PermDeactivate}
 
 // AllActions lists every action.
 func AllActions() []Action { return append([]Action(nil), actionList[:]...) }
@@ -74,6 +77,8 @@ func reasonText(a Action, r reason) string {
 			return "You cannot deactivate yourself."
 		case ActionResetMFA:
 			return "You cannot reset your own MFA: it would end your session. Ask another admin."
+		case ActionErase:
+			return "You cannot erase yourself. Ask another admin."
 		}
 		return "You cannot do this to yourself."
 	case reasonInactive:
@@ -147,7 +152,11 @@ func (as Actions) Reasons(f func(a Action, why string)) {
 // or refuses against the operation itself, so the two cannot drift apart.
 func (m *Manager) judge(az *authz, perms uint16, u *User, i int, now time.Time) reason {
 	a := actionList[i]
-	// What the user's state rules out is not offered at all.
+	// What the user's state rules out is not offered at all: an erased
+	// user's activity can be read, and nothing else is left to do.
+	if u.Erased() && a != ActionReadActivity {
+		return notApplicable
+	}
 	switch a {
 	case ActionResendInvite:
 		if u.Status != StatusInvited {
@@ -173,7 +182,7 @@ func (m *Manager) judge(az *authz, perms uint16, u *User, i int, now time.Time) 
 	if a == ActionListSessions && !az.system && az.actor.UserID == u.ID {
 		return allowed // one's own sessions need no permission (ListSessions)
 	}
-	if perms&(1<<i) == 0 {
+	if perms&(1<<i) == 0 || (a == ActionErase && !az.isAdmin()) {
 		return reasonRoles
 	}
 	// Reading the activity is not acting: a tenant_admin's may be read by
@@ -191,20 +200,21 @@ func (m *Manager) judge(az *authz, perms uint16, u *User, i int, now time.Time) 
 	return allowed
 }
 
-// self refuses what nobody does to themselves: deactivate (they would
-// lock themselves out) and reset their own MFA (it ends their session).
+// self refuses what nobody does to themselves: deactivate or erase (they
+// would lock themselves out) and reset their own MFA (it ends their
+// session).
 func (a *authz) self(u *User, act Action) reason {
 	if a.system || a.actor.UserID != u.ID {
 		return allowed
 	}
-	if act == ActionDeactivate || act == ActionResetMFA {
+	if act == ActionDeactivate || act == ActionResetMFA || act == ActionErase {
 		return reasonSelf
 	}
 	return allowed
 }
 
-// refuseSelf is the Manager's check of the same rule, for Deactivate and
-// ResetMFA: permission_denied with the page's sentence.
+// refuseSelf is the Manager's check of the same rule, for Deactivate,
+// ResetMFA and EraseUser: permission_denied with the page's sentence.
 func (a *authz) refuseSelf(u *User, act Action) error {
 	if r := a.self(u, act); r != allowed {
 		return Errorf(CodePermissionDenied, "%s", reasonText(act, r))

@@ -121,7 +121,8 @@ type Event struct {
 	ActorEmail string
 	// ActorName names an actor that is not a user: the provisioning token
 	// ("provisioning: Okta", ProvisioningToken.ActorLabel); "" otherwise.
-	// Stores keep it.
+	// Stores keep it. ListActivity also names an erased actor so ("Erased
+	// user"), with no ActorEmail.
 	ActorName string
 }
 
@@ -162,11 +163,16 @@ func (m *Manager) ListActivity(ctx context.Context, tenantID string, userID uuid
 			return err
 		}
 		page.Events, err = tx.ListEvents(ctx, tenantID, userID, before, limit+1)
-		if err == nil && !a.system && !m.roles.can(a.roles, PermListUsers) {
-			// Naming an actor tells who is a user: that needs the list
-			// permission too.
-			for i := range page.Events {
-				page.Events[i].ActorEmail = ""
+		hide := !a.system && !m.roles.can(a.roles, PermListUsers)
+		for i := range page.Events {
+			e := &page.Events[i]
+			switch {
+			case hide:
+				// Naming an actor tells who is a user: that needs the
+				// list permission too.
+				e.ActorEmail = ""
+			case e.ActorEmail != "" && e.ActorEmail == ErasedEmail(e.ActorID):
+				e.ActorEmail, e.ActorName = "", erasedActor
 			}
 		}
 		return err

@@ -99,8 +99,8 @@ func (m *Manager) afterDeactivate(ctx context.Context, u *User, changed bool) er
 }
 
 // Activate restores a deactivated user to active, or to invited if they
-// never finished setup. It is idempotent. It returns not_found and
-// permission_denied.
+// never finished setup. It is idempotent. It returns not_found,
+// permission_denied, and conflict for an erased user (EraseUser).
 func (m *Manager) Activate(ctx context.Context, tenantID string, userID uuid.UUID) (User, error) {
 	var out User
 	err := m.onUser(ctx, tenantID, userID, PermDeactivate, func(ctx context.Context, tx Tx, az authz, u *UserRecord) error {
@@ -118,6 +118,9 @@ func (m *Manager) Activate(ctx context.Context, tenantID string, userID uuid.UUI
 func (m *Manager) activateInTx(ctx context.Context, tx Tx, u *UserRecord) (bool, error) {
 	if u.Status != StatusDeactivated {
 		return false, nil
+	}
+	if u.Erased() {
+		return false, Errorf(CodeConflict, "this user was erased: an erased user cannot be activated; invite the person again")
 	}
 	u.Status = StatusInvited
 	if u.ActivatedAt != nil {

@@ -312,11 +312,18 @@ type Tx interface {
 	// It returns no coded error.
 	DropEvents(ctx context.Context, before time.Time) (int, error)
 	// EraseUser is the right to erasure of one user of the tenant: it
-	// deletes the user's email (replaced by a placeholder no person can
-	// hold), names, external id, password hash, TOTP secret, recovery
-	// codes, sessions, refresh tokens, trusted devices, single-use tokens,
-	// outbox mail and group memberships, and pseudonymises the events
-	// about or by the user (ids stay; email, IP and User-Agent go). It
+	// replaces the user's email by usermgmt.ErasedEmail(userID), clears
+	// the profile (names, external id, employee number, department,
+	// manager), password hash, TOTP secret and recovery codes (MFAEnabled
+	// false), roles and direct roles and the last mail time, stores the
+	// user deactivated, deprovisioned (DeprovisionedAt, unless set already)
+	// and updated at now with one more Version; it deletes the user's
+	// sessions, refresh tokens, trusted devices, single-use tokens (spent
+	// ones too), outbox mail, group memberships (each group's Members and
+	// Version follow) and the login attempts of the old email; and it
+	// pseudonymises the events about the user (IP and User-Agent cleared,
+	// Detail cleared unless usermgmt.ErasureKeepsDetail of its type) and
+	// those the user acted in (IP and User-Agent cleared). Ids stay. It
 	// returns not_found for an unknown user.
 	EraseUser(ctx context.Context, tenantID string, userID uuid.UUID, now time.Time) error
 

@@ -133,7 +133,9 @@ const (
 // addr-spec, for a domain IDNA refuses, and for characters that hide or
 // fake part of an address: controls, invisible format characters (U+200B
 // zero width space, U+202E right-to-left override, …), spaces and line
-// separators, private-use and unassigned code points.
+// separators, private-use and unassigned code points, and for a domain
+// under .invalid (reserved by RFC 2606; erased users hold such addresses,
+// ErasedEmail).
 func NormalizeEmail(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -162,6 +164,10 @@ func NormalizeEmail(s string) (string, error) {
 	domain, err := unicodeDomain(e[at+1:])
 	if err != nil || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.Contains(domain, "..") {
 		return "", fieldErrorf(FieldEmail, CodeInvalid, "email %q: the domain is not a valid domain name", s)
+	}
+	if domain == "invalid" || strings.HasSuffix(domain, ".invalid") {
+		// Reserved (RFC 2606): no mailbox, and erased users' placeholders (ErasedEmail).
+		return "", fieldErrorf(FieldEmail, CodeInvalid, "email %q: a .invalid address can receive no mail", s)
 	}
 	if e = e[:at+1] + domain; len(e) > maxEmailLen {
 		return "", fieldErrorf(FieldEmail, CodeInvalid, "email is too long")

@@ -243,8 +243,10 @@ func try(e *env, ctx context.Context, a usermgmt.Action, u usermgmt.User) error 
 		_, err = e.m.ListActivity(ctx, tenant, u.ID, usermgmt.ActivityQuery{})
 	case usermgmt.ActionListSessions:
 		_, err = e.m.ListSessions(ctx, tenant, u.ID)
+	case usermgmt.ActionErase: // the last action: nothing is tried on an erased user
+		err = e.m.EraseUser(ctx, tenant, u.ID)
 	}
-	if code(err) == usermgmt.CodeConflict && slices.Contains([]usermgmt.Action{usermgmt.ActionDeactivate}, a) {
+	if code(err) == usermgmt.CodeConflict && slices.Contains([]usermgmt.Action{usermgmt.ActionDeactivate, usermgmt.ActionErase}, a) {
 		return nil // the last tenant_admin: allowed, refused for another reason
 	}
 	return err

@@ -164,6 +164,14 @@ func (h *Handler) resetMFA(w http.ResponseWriter, r *http.Request, p usermgmt.Pr
 	})
 }
 
+// erase serves POST /users/{id}/erase (Manager.EraseUser): a tenant_admin
+// only, in sudo mode (else mfa_required).
+func (h *Handler) erase(w http.ResponseWriter, r *http.Request, p usermgmt.Principal) error {
+	return h.action(w, r, p, func(r *http.Request, t string, id uuid.UUID) error {
+		return h.m.EraseUser(r.Context(), t, id)
+	})
+}
+
 func (h *Handler) grantRole(w http.ResponseWriter, r *http.Request, p usermgmt.Principal) error {
 	return h.change(w, r, p, func(r *http.Request, t string, id uuid.UUID) (usermgmt.User, error) {
 		return h.m.GrantRole(r.Context(), t, id, usermgmt.Role(r.PathValue("role")))

@@ -50,6 +50,7 @@ var routeExamples = map[string]routeExample{
 	"POST /users/{id}/deactivate":        {"/users/{id}/deactivate", "", 200, "active", false},
 	"POST /users/{id}/activate":          {"/users/{id}/activate", "", 200, "active", false},
 	"POST /users/{id}/mfa-reset":         {"/users/{id}/mfa-reset", "", 204, "active", false},
+	"POST /users/{id}/erase":             {"/users/{id}/erase", "", 204, "active", false},
 	"POST /users/{id}/unlock":            {"/users/{id}/unlock", "", 200, "active", false},
 	"GET /mail/undelivered":              {"/mail/undelivered?limit=10", "", 200, "", false},
 	"GET /users/{id}/sessions":           {"/users/{id}/sessions", "", 200, "signed-in", false},

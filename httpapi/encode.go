@@ -121,6 +121,8 @@ func appendUser(b []byte, u *User) []byte {
 	b = appendTimePtr(b, u.InviteExpiresAt)
 	b = append(b, `,"invite_expired":`...)
 	b = strconv.AppendBool(b, u.InviteExpired)
+	b = append(b, `,"erased":`...)
+	b = strconv.AppendBool(b, u.Erased)
 	b = append(b, `,"allowed_actions":`...)
 	switch {
 	case u.forms != nil: // as h.user made it: encoded once for every user alike

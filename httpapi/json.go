@@ -15,7 +15,9 @@ import (
 // "not enrolled". LockedUntil is set while the user's sign-in is paused
 // after failed attempts (POST /users/{id}/unlock lifts it);
 // InviteExpiresAt is when the latest invitation link expires, and
-// InviteExpired says it has (Resend is the way out). AllowedActions are
+// InviteExpired says it has (Resend is the way out). Erased says the
+// user's personal data was erased (the email is a placeholder: show
+// "Erased user"). AllowedActions are
 // what the caller may do to this user, and ActionReasons say, for an
 // action refused because of this user (a tenant_admin, oneself, not
 // active), why. The name fields, ExternalID and the enterprise fields
@@ -47,6 +49,7 @@ type User struct {
 	LockedUntil     *time.Time                 `json:"locked_until"`
 	InviteExpiresAt *time.Time                 `json:"invite_expires_at"`
 	InviteExpired   bool                       `json:"invite_expired"`
+	Erased          bool                       `json:"erased"`
 	AllowedActions  []usermgmt.Action          `json:"allowed_actions"`
 	ActionReasons   map[usermgmt.Action]string `json:"action_reasons"`
 
@@ -91,7 +94,7 @@ func (h *Handler) user(u usermgmt.User, now time.Time) User {
 		GroupRoles: via, MFAEnabled: u.MFAEnabled, MFA: mfa,
 		LastLoginAt: u.LastLoginAt, LastLogin: usermgmt.RelativeTime(u.LastLoginAt, now),
 		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, LockedUntil: u.LockedUntil,
-		InviteExpiresAt: u.InviteExpiresAt, InviteExpired: u.InviteExpired(now)}
+		InviteExpiresAt: u.InviteExpiresAt, InviteExpired: u.InviteExpired(now), Erased: u.Erased()}
 	out.forms = actionsOf(u.Actions)
 	out.AllowedActions, out.ActionReasons = out.forms.allowed, out.forms.reasons
 	return out
@@ -150,7 +153,7 @@ type UserPage struct {
 // (trusted code), for a person acting on their own sign-in before there
 // is a session, and for an identity provider; ActorEmail is set when the
 // actor is a user the caller may see, ActorName when the actor is not a
-// user ("provisioning: Okta").
+// user ("provisioning: Okta") or was erased ("Erased user").
 type Event struct {
 	ID         uuid.UUID          `json:"id"`
 	Type       usermgmt.EventType `json:"type"`

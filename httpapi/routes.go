@@ -80,6 +80,7 @@ var routeTable = []route{
 		signedIn: (*Handler).unlock},
 	{method: "POST", path: "/users/{id}/mfa-reset", kind: kindAdmin, permission: usermgmt.PermResetMFA,
 		signedIn: (*Handler).resetMFA},
+	{method: "POST", path: "/users/{id}/erase", kind: kindAdmin, tenantAdmin: true, signedIn: (*Handler).erase},
 	{method: "GET", path: "/users/{id}/sessions", kind: kindAdmin, permission: usermgmt.PermForceLogout,
 		signedIn: (*Handler).listSessions},
 	{method: "DELETE", path: "/users/{id}/sessions/{sid}", kind: kindAdmin, permission: usermgmt.PermForceLogout,

@@ -193,6 +193,7 @@ type a11yFixture struct {
 	admin         context.Context
 	ana           usermgmt.User // active, with MFA and a second role
 	agentSecret   string        // of agent@acme.test, whose roles do not manage users
+	erased        usermgmt.User // a user whose personal data was erased
 	seq           int
 }
 
@@ -415,6 +416,24 @@ var a11yViews = []a11yView{
 			waitFor(`document.getElementById("revoke-dialog") && document.getElementById("revoke-dialog").open`))
 		return ctx
 	}},
+	{"erase dialog", func(f *a11yFixture) context.Context {
+		ctx := f.withPanel(f.ana.Email)
+		f.do(ctx, "open", chromedp.Click(chromedp.ID("panel-erase")), waitFor(`document.getElementById("erase-dialog").open`))
+		return ctx
+	}},
+	{"erase dialog, another email typed", func(f *a11yFixture) context.Context {
+		ctx := f.withPanel(f.ana.Email)
+		f.do(ctx, "type another email", chromedp.Click(chromedp.ID("panel-erase")), waitFor(`document.getElementById("erase-dialog").open`),
+			chromedp.SendKeys(chromedp.ID("erase-email"), "someone@acme.test"), chromedp.Click(chromedp.ID("erase-ok")),
+			waitFor(`!document.getElementById("erase-email-error").hidden`))
+		return ctx
+	}},
+	{"panel of an erased user", func(f *a11yFixture) context.Context {
+		ctx := f.adminTab()
+		f.do(ctx, "open the erased user's panel", chromedp.Click(chromedp.CSS(`tr[data-id="`+f.erased.ID.String()+`"] button.link`)),
+			waitFor(`document.getElementById("panel-title").textContent === "Erased user" && document.querySelectorAll("#activity li").length > 0`))
+		return ctx
+	}},
 	{"reset MFA dialog", func(f *a11yFixture) context.Context {
 		ctx := f.withPanel(f.ana.Email)
 		f.do(ctx, "open", chromedp.Click(chromedp.ID("panel-mfa-reset")), waitFor(`document.getElementById("mfa-reset-dialog").open`))
@@ -550,12 +569,17 @@ func TestBrowserAccessibility(t *testing.T) {
 	if _, err := st.m.Deactivate(system, tenant, gone.ID); err != nil {
 		t.Fatal(err)
 	}
+	erased, _ := st.enrolled(t, "zoe@acme.test", newPassword, usermgmt.RoleAgent)
+	if err := st.m.EraseUser(system, tenant, erased.ID); err != nil {
+		t.Fatal(err)
+	}
 	st.mail.FailNext(errors.New("451 4.3.0 mailbox temporarily unavailable"))
 	if _, err := st.m.InviteUser(system, tenant, usermgmt.Invite{Email: "late@acme.test", Roles: []usermgmt.Role{usermgmt.RoleAgent}}); usermgmt.ErrorCode(err) != usermgmt.CodeDeliveryFailed {
 		t.Fatalf("invite with a failing mailer: %v", err)
 	}
 
-	f := &a11yFixture{st: st, browser: startBrowser(t, chromium), adminSecret: secret, ana: ana, agentSecret: agentSecret}
+	f := &a11yFixture{st: st, browser: startBrowser(t, chromium), adminSecret: secret, ana: ana, agentSecret: agentSecret,
+		erased: erased}
 	for _, size := range []struct{ w, h int64 }{{1366, 900}, {390, 844}} {
 		f.width, f.height, f.admin = size.w, size.h, nil
 		for _, v := range a11yViews {

@@ -37,6 +37,9 @@ type bench struct {
 	clk    *clock
 	n      int
 	warm   int
+	// noPeers skips the peer-style queries (-peers=false), which take
+	// most of a run on a big tenant.
+	noPeers bool
 
 	userDepth, actDepth int // rows before the deep cursors
 	actTotal            int // events of the heavy user
@@ -305,7 +308,7 @@ func (b *bench) run(ctx context.Context, only string, withPlans bool) (string, e
 		if r.p50, r.p99, err = b.measure(n, op.setup, op.fn); err != nil {
 			return "", fmt.Errorf("%s: %w", op.name, err)
 		}
-		if op.peer != nil {
+		if op.peer != nil && !b.noPeers {
 			if r.peerP50, r.peerP99, err = b.measure(min(n, 200), nil, op.peer); err != nil {
 				return "", fmt.Errorf("%s (peer): %w", op.name, err)
 			}

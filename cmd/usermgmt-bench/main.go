@@ -18,6 +18,13 @@
 //
 //	go run ./cmd/usermgmt-bench -storm -store memory
 //	go run ./cmd/usermgmt-bench -storm -schema usermgmt_storm
+//
+// With -load it runs the side-by-side load instead (load.go): 64 clients
+// over loopback HTTP, route by route, against a hand-written floor
+// handler on the seeded schema, the library's httpapi handler on it, and
+// the same handler on the memory store:
+//
+//	go run ./cmd/usermgmt-bench -load -out load.md
 package main
 
 import (
@@ -50,11 +57,19 @@ func main() {
 		seedOnly = flag.Bool("seed-only", false, "seed and exit")
 		out      = flag.String("out", "", "also write the markdown report to this file")
 		plans    = flag.Bool("plans", true, "print EXPLAIN (ANALYZE, BUFFERS) of the statements behind each measured read")
+		peers    = flag.Bool("peers", true, "also time the same questions asked the way peers do")
 		only     = flag.String("only", "", "measure only the operations whose name matches this regexp")
 		storm    = flag.Bool("storm", false, "run the login storm instead of the measurements")
 		storeArg = flag.String("store", "postgres", "postgres, or memory (with -storm only)")
 		sc       stormConfig
+		load     = flag.Bool("load", false, "run the side-by-side HTTP load instead of the measurements")
+		lc       loadConfig
 	)
+	flag.IntVar(&lc.clients, "load-clients", 64, "concurrent HTTP clients of the load")
+	flag.DurationVar(&lc.warmup, "load-warmup", 3*time.Second, "unmeasured warm-up of each route and target of the load")
+	flag.DurationVar(&lc.duration, "load-duration", 10*time.Second, "measured time of each route and target of the load")
+	flag.IntVar(&lc.pool, "load-pool", 16, "PostgreSQL connections of each target of the load")
+	flag.IntVar(&lc.memUsers, "load-mem-users", 20_000, "users of the memory store's big tenant in the load")
 	flag.IntVar(&sc.logins, "storm-logins", 1000, "logins for distinct accounts started at once")
 	flag.IntVar(&sc.readers, "storm-readers", 4, "goroutines calling Authenticate in a loop before and during the storm")
 	flag.DurationVar(&sc.authEvery, "storm-auth-every", time.Millisecond, "pause of each Authenticate goroutine between calls (0: none)")
@@ -137,11 +152,18 @@ func main() {
 	if *seedOnly {
 		return
 	}
+	if *load {
+		if err := loadReport(ctx, *url, *schema, lc, *out); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 
 	b, err := newBench(ctx, sqldb, store, *schema, p, *n, *warm)
 	if err != nil {
 		log.Fatal(err)
 	}
+	b.noPeers = !*peers
 	report, err := b.run(ctx, *only, *plans)
 	if err != nil {
 		log.Fatal(err)

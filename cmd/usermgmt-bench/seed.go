@@ -114,8 +114,8 @@ func seed(ctx context.Context, db *sql.DB, schema string, p seedParams) error {
 		FROM (
 			SELECT tenant_id, k, email,
 				CASE WHEN k = 1 THEN '{tenant_admin}'::text[] WHEN k % 10 = 0 THEN '{supervisor,agent}' ELSE '{agent}' END AS roles,
-				CASE WHEN k <= 3 OR (k * 7919) % 100 < 80 THEN 'active'
-					WHEN (k * 7919) % 100 < 95 THEN 'invited' ELSE 'deactivated' END AS status,
+				CASE WHEN k <= 3 OR (k::bigint * 7919) % 100 < 80 THEN 'active'
+					WHEN (k::bigint * 7919) % 100 < 95 THEN 'invited' ELSE 'deactivated' END AS status,
 				timestamptz '2024-01-01' + (k % 500) * interval '1 day' AS created
 			FROM (
 				SELECT '`+bigTenant+`' AS tenant_id, i AS k,

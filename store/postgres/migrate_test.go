@@ -143,7 +143,9 @@ var undo = map[int]string{
 	9:  `DROP TABLE {s}.group_members; DROP TABLE {s}.groups`,
 	10: `ALTER TABLE {s}.users DROP COLUMN employee_number, DROP COLUMN department, DROP COLUMN manager_id`,
 	11: `SELECT 1`,
-	12: `SELECT 1`,
+	12: `DROP INDEX {s}.events_tenant_actor; DROP TRIGGER events_erasure_only ON {s}.events;
+		CREATE OR REPLACE FUNCTION {s}.events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION 'usermgmt: activity events are append-only' USING ERRCODE = 'insufficient_privilege'; END $$`,
 	13: `DROP TABLE {s}.rate_limits`,
 }
 

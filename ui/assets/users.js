@@ -19,8 +19,10 @@
   // the reason beside it, or not offered.
   const offer = (u, a) => (u.allowed_actions || []).includes(a) ? "yes" : ((u.action_reasons || {})[a] ? "why" : "no");
   const lockedText = (u) => "Sign-in paused until " + exact(u.locked_until);
-  // personName is the name the identity provider gave, "" without one.
-  const personName = (u) => u.display_name || [u.given_name, u.family_name].filter(Boolean).join(" ");
+  // personName is the name the identity provider gave, "" without one; an
+  // erased user (whose email is a placeholder) is "Erased user".
+  const personName = (u) => u.erased ? "Erased user"
+    : u.display_name || [u.given_name, u.family_name].filter(Boolean).join(" ");
   // Where a user's role comes from: the groups that give it (group_roles),
   // and whether it was granted directly too.
   const groupsGiving = (u, role) => (u.group_roles || []).filter((g) => g.role === role).map((g) => g.group);
@@ -188,6 +190,7 @@
     function personCell(u) {
       const name = personName(u);
       if (!name) return ui.breakable(u.email);
+      if (u.erased) return [el("span", { class: "person-name", text: name })];
       return [el("span", { class: "person-name", text: name }), " ", el("span", { class: "person-email" }, ...ui.breakable(u.email))];
     }
     // markers are what the status alone does not say: a paused sign-in and
@@ -213,7 +216,7 @@
       actions.append(err);
       const tr = el("tr", { dataset: { id: u.id, email: u.email }, class: state.selected && state.selected.id === u.id ? "selected" : "" },
         el("td", { "data-label": "User" }, el("button", { type: "button", class: "link",
-          "aria-label": "Open details of " + (personName(u) ? personName(u) + " " : "") + u.email,
+          "aria-label": "Open details of " + (u.erased ? "Erased user" : (personName(u) ? personName(u) + " " : "") + u.email),
           onclick: (e) => { e.stopPropagation(); openPanel(u.id); } }, ...personCell(u))),
         el("td", { "data-label": "Status" }, statusBadge(u.status), ...markers(u)),
         el("td", { "data-label": "Roles" }, roleChips(u)),
@@ -474,7 +477,8 @@
     }
     // panelButtons maps each action button of the panel to its action.
     const panelButtons = { "panel-resend": "resend_invite", "panel-unlock": "unlock", "panel-reset": "reset_password",
-      "panel-logout": "force_logout", "panel-mfa-reset": "reset_mfa", "panel-deactivate": "deactivate", "panel-activate": "activate" };
+      "panel-logout": "force_logout", "panel-mfa-reset": "reset_mfa", "panel-deactivate": "deactivate",
+      "panel-activate": "activate", "panel-erase": "erase" };
     const refused = (b) => b.getAttribute("aria-disabled") === "true";
     // On a phone the panel covers the list: there it is a modal dialog, the
     // rest of the page inert and Tab cycling inside it (Escape closes it).
@@ -495,7 +499,7 @@
       clearErrors($("panel"));
       $("panel-title").replaceChildren(...(personName(u) ? [personName(u)] : ui.breakable(u.email)));
       $("panel-email").replaceChildren(...ui.breakable(u.email));
-      $("panel-email").hidden = !personName(u);
+      $("panel-email").hidden = !personName(u) || u.erased;
       $("panel-status").replaceChildren(statusBadge(u.status));
       $("panel-mfa").textContent = u.mfa;
       $("panel-last-login").replaceChildren(timeEl(u.last_login_at, "never"));
@@ -634,6 +638,46 @@
       } finally { busy(b, false); }
     });
     $("panel-activate").addEventListener("click", (e) => { if (state.selected && !refused(e.currentTarget)) activate(state.selected, e.currentTarget, null); });
+    // Erase asks first, in a modal <dialog> that says what goes and that it
+    // cannot be undone, and wants the user's email typed; outside sudo mode
+    // call() asks for a code and retries. The panel then shows "Erased
+    // user" with the activity that is left, and a notice says it is done.
+    $("panel-erase").addEventListener("click", (e) => {
+      const u = state.selected; if (!u || refused(e.currentTarget)) return;
+      clearErrors($("erase-form")); $("erase-email").value = "";
+      $("erase-text").textContent = "This deletes the email address, name and profile of " + u.email
+        + ", their password, authenticator app and recovery codes, every session and trusted device, their links"
+        + " and mail not yet delivered, and their group memberships. Their activity stays in the log as that of"
+        + " “Erased user”, without email, IP address or browser.";
+      $("erase-email-label").textContent = "Type " + u.email + " to confirm";
+      $("erase-dialog").showModal(); $("erase-email").focus();
+    });
+    $("erase-cancel").addEventListener("click", () => $("erase-dialog").close());
+    $("erase-dialog").addEventListener("close", () => { if (!$("panel-erase").hidden) $("panel-erase").focus(); });
+    $("erase-form").addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const u = state.selected, b = $("erase-ok"); if (!u) return;
+      clearErrors($("erase-form"));
+      if ($("erase-email").value.trim().toLowerCase() !== u.email) {
+        const why = "Type " + u.email + " exactly: it confirms which user you erase.";
+        showError("erase-email-error", why, $("erase-email"));
+        return;
+      }
+      busy(b, true);
+      try { await call("POST", "/users/" + u.id + "/erase"); } catch (err) {
+        showError("erase-error", err.message); return;
+      } finally { busy(b, false); }
+      $("erase-dialog").close();
+      let nu = { ...u, erased: true, status: "deactivated", allowed_actions: ["read_activity"], action_reasons: {} };
+      try { nu = await call("GET", "/users/" + u.id); } catch (err) { /* the erasure stands; show it */ }
+      replaceUser(nu, true); refreshCounts(); refreshMail();
+      const msg = "Personal data erased: the user shows as “Erased user” from now on.";
+      if (state.selected && state.selected.id === u.id) {
+        $("actions-done").textContent = msg; $("actions-done").hidden = false; $("actions-done").focus();
+        loadActivity(false);
+      }
+      toast(msg);
+    });
 
     // ---- Activity ----
     $("activity-more").addEventListener("click", () => loadActivity(true));
