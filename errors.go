@@ -24,8 +24,10 @@ const (
 	CodeDeliveryFailed   Code = "delivery_failed"
 	CodeInternal         Code = "internal"
 	// CodeUnavailable: the store cannot be reached right now (a database
-	// restarting or failing over). Nothing was done; the same call may
-	// work in a few seconds (RetryAfter says when to try).
+	// restarting or failing over). Nothing was done, unless the message
+	// says the connection broke while saving (then the change may have
+	// been kept); the same call may work in a few seconds (RetryAfter
+	// says when to try).
 	CodeUnavailable Code = "unavailable"
 )
 
@@ -40,7 +42,8 @@ type Error struct {
 	// FieldEmail, FieldPassword, FieldCurrentPassword, FieldCode,
 	// FieldRole or FieldToken (the link itself). "" otherwise.
 	Field string
-	// RetryAfter is set on rate_limited errors: how long until a retry may work.
+	// RetryAfter is set on rate_limited and unavailable errors: how long
+	// until a retry may work.
 	RetryAfter int64 // seconds
 	Err        error
 }

@@ -12,7 +12,8 @@ import (
 // every implementation passes.
 //
 // Every error a Store returns that a caller can act on is an *Error with a
-// Code (not_found, conflict, unauthenticated, expired); anything else is
+// Code (not_found, conflict, unauthenticated, expired; unavailable, with
+// RetryAfter, when the database cannot be reached); anything else is
 // treated as internal. Every method returns invalid for a text argument or
 // field, to store or to look up, that holds a NUL byte or is not valid
 // UTF-8: PostgreSQL cannot hold such text, and every store refuses it

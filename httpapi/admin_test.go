@@ -426,7 +426,7 @@ func TestStatusTable(t *testing.T) {
 		usermgmt.CodeInvalid: 400, usermgmt.CodeNotFound: 404, usermgmt.CodeConflict: 409,
 		usermgmt.CodePermissionDenied: 403, usermgmt.CodeUnauthenticated: 401, usermgmt.CodeExpired: 401,
 		usermgmt.CodeRateLimited: 429, usermgmt.CodeMFARequired: 401, usermgmt.CodeDeliveryFailed: 502,
-		usermgmt.CodeInternal: 500, "something_new": 500,
+		usermgmt.CodeInternal: 500, usermgmt.CodeUnavailable: 503, "something_new": 500,
 	}
 	for code, status := range want {
 		if got := httpapi.StatusOf(code); got != status {

@@ -36,6 +36,7 @@ var statusOf = map[usermgmt.Code]int{
 	usermgmt.CodeMFARequired:      http.StatusUnauthorized,
 	usermgmt.CodeDeliveryFailed:   http.StatusBadGateway,
 	usermgmt.CodeInternal:         http.StatusInternalServerError,
+	usermgmt.CodeUnavailable:      http.StatusServiceUnavailable,
 	CodeTooLarge:                  http.StatusRequestEntityTooLarge,
 	CodeUnsupportedMedia:          http.StatusUnsupportedMediaType,
 	CodeMethodNotAllowed:          http.StatusMethodNotAllowed,

@@ -16,7 +16,8 @@
 // not_found 404, method_not_allowed 405, conflict 409, too_large 413,
 // unsupported_media_type 415, rate_limited 429 with Retry-After,
 // internal 500 (logged, never echoed), delivery_failed 502 (the change is
-// saved and the outbox retries the mail). Every answer, error or not,
+// saved and the outbox retries the mail), unavailable 503 with Retry-After
+// (the database cannot be reached, as during a failover). Every answer, error or not,
 // carries Cache-Control: no-store.
 //
 // The routes are described, with their parameters, bodies, answers and

@@ -63,7 +63,7 @@ type answerErr struct {
 func TestEveryCodesMessageIsASentence(t *testing.T) {
 	codes := []usermgmt.Code{usermgmt.CodeInvalid, usermgmt.CodeNotFound, usermgmt.CodeConflict,
 		usermgmt.CodePermissionDenied, usermgmt.CodeUnauthenticated, usermgmt.CodeExpired, usermgmt.CodeRateLimited,
-		usermgmt.CodeMFARequired, usermgmt.CodeDeliveryFailed, usermgmt.CodeInternal,
+		usermgmt.CodeMFARequired, usermgmt.CodeDeliveryFailed, usermgmt.CodeInternal, usermgmt.CodeUnavailable,
 		httpapi.CodeTooLarge, httpapi.CodeUnsupportedMedia, httpapi.CodeMethodNotAllowed}
 	for _, c := range codes {
 		for _, err := range []error{

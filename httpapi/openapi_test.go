@@ -168,7 +168,8 @@ func TestOpenAPIErrorStatusesFollowTheTable(t *testing.T) {
 // errorStatus is the status each error response of the document is used
 // for.
 var errorStatus = map[string]int{"Invalid": 400, "Unauthenticated": 401, "PermissionDenied": 403, "NotFound": 404,
-	"Conflict": 409, "TooLarge": 413, "UnsupportedMediaType": 415, "RateLimited": 429, "Internal": 500, "DeliveryFailed": 502}
+	"Conflict": 409, "TooLarge": 413, "UnsupportedMediaType": 415, "RateLimited": 429, "Internal": 500, "DeliveryFailed": 502,
+	"Unavailable": 503}
 
 func validateBody(r *openapi3.Response, body []byte) error {
 	var v any

@@ -30,7 +30,7 @@ type apiError struct {
 	status     int
 	scimType   string
 	detail     string
-	retryAfter int64 // seconds, for 429
+	retryAfter int64 // seconds, for 429 and 503
 	err        error // the cause, logged for a 500, never sent
 }
 
@@ -62,6 +62,7 @@ var statusOf = map[usermgmt.Code]struct {
 	usermgmt.CodeExpired:          {http.StatusUnauthorized, ""},
 	usermgmt.CodeMFARequired:      {http.StatusForbidden, ""},
 	usermgmt.CodeRateLimited:      {http.StatusTooManyRequests, ""},
+	usermgmt.CodeUnavailable:      {http.StatusServiceUnavailable, ""},
 }
 
 // asError makes any error a SCIM error. Manager errors keep their message

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"net"
 	"os"
 	"testing"
 	"time"
@@ -63,6 +64,32 @@ func Store(t testing.TB) *postgres.Store {
 		t.Fatal(err)
 	}
 	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Unreachable returns a Store whose database cannot be reached: its URL
+// names a local port nobody listens on. Every call answers unavailable,
+// with the driver's real error, and no server is needed.
+func Unreachable(t testing.TB) *postgres.Store {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	sqldb, err := sql.Open("pgx", "postgres://postgres@"+addr+"/test?sslmode=disable&connect_timeout=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := bun.NewDB(sqldb, pgdialect.New())
+	t.Cleanup(func() { db.Close() })
+	s, err := postgres.New(db)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return s

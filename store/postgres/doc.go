@@ -26,7 +26,10 @@
 // mail of an instance that stopped mid-delivery is taken up by another.
 //
 // Driver errors become usermgmt error codes in one place: a unique
-// violation is conflict, a missing row not_found, and everything else
+// violation is conflict, a missing row not_found, a database that cannot
+// be reached (refused or broken connections, a server shutting down, no
+// host of a multi-host URL accepting writes, a standby refusing one)
+// unavailable with a RetryAfter of a few seconds, and everything else
 // internal (a cancelled context and a statement timeout say so in the
 // message and keep the cause in the chain). RunInTx retries a transaction
 // that failed on a serialization failure or a deadlock a few times before it

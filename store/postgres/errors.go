@@ -6,8 +6,11 @@ import (
 	"database/sql/driver"
 	"errors"
 	"io"
+	"net"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/usermgmt/usermgmt"
 )
@@ -22,6 +25,8 @@ const (
 	sqlstateQueryCanceled       = "57014"
 	sqlstateReadOnlyTx          = "25006"
 	sqlstateAdminShutdown       = "57P01"
+	sqlstateCrashShutdown       = "57P02"
+	sqlstateCannotConnectNow    = "57P03"
 	sqlstateUndefinedTable      = "42P01"
 	// Text a column cannot hold: a NUL byte or bytes that are not UTF-8
 	// (character_not_in_repertoire), or a \u0000 escape in JSON
@@ -106,6 +111,8 @@ func mapErr(err error) error {
 		return coded(usermgmt.CodeInternal, "postgres: request cancelled")
 	case errors.Is(err, context.DeadlineExceeded):
 		return coded(usermgmt.CodeInternal, "postgres: request deadline exceeded")
+	case unreachable(err):
+		return unavailable(err)
 	case errors.Is(err, sql.ErrConnDone), errors.Is(err, sql.ErrTxDone):
 		return coded(usermgmt.CodeInternal, "postgres: connection or transaction already closed")
 	}
@@ -122,26 +129,67 @@ func mapErr(err error) error {
 		return coded(usermgmt.CodeInternal, "postgres: transaction kept conflicting with concurrent ones (serialization failure or deadlock); retries exhausted")
 	case sqlstateQueryCanceled:
 		return coded(usermgmt.CodeInternal, "postgres: statement cancelled (statement_timeout or a cancel request)")
-	case sqlstateReadOnlyTx:
-		return coded(usermgmt.CodeInternal, "postgres: write in a read-only transaction")
-	case sqlstateAdminShutdown, "57P02", "57P03":
-		return coded(usermgmt.CodeInternal, "postgres: connection lost (server shut it down)")
 	case sqlstateUndefinedTable:
 		return coded(usermgmt.CodeInternal, "postgres: table missing; run Migrate")
 	case "":
 		if strings.Contains(err.Error(), "sql: database is closed") {
 			return coded(usermgmt.CodeInternal, "postgres: database pool is closed")
 		}
-		if errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-			return coded(usermgmt.CodeInternal, "postgres: connection lost")
-		}
 		return coded(usermgmt.CodeInternal, "postgres: database error")
 	default:
-		if strings.HasPrefix(state, "08") {
-			return coded(usermgmt.CodeInternal, "postgres: connection lost")
-		}
 		return coded(usermgmt.CodeInternal, "postgres: database error "+state)
 	}
+}
+
+// mapErrIn is mapErr for a call on ctx that may have connected to the
+// server (RunInTx's BEGIN, a statement outside a transaction): a deadline
+// in err that is not ctx's own is the driver's connect_timeout expiring on
+// a host that does not answer, an outage like a refused connection.
+func mapErrIn(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() == nil && unreachable(err) {
+		var ue *usermgmt.Error
+		if !errors.As(err, &ue) {
+			return unavailable(err)
+		}
+	}
+	return mapErr(err)
+}
+
+func unavailable(err error) *usermgmt.Error {
+	return &usermgmt.Error{Code: usermgmt.CodeUnavailable, Message: msgUnavailable, RetryAfter: unavailableRetryAfter, Err: err}
+}
+
+// unavailableRetryAfter is the RetryAfter of an unavailable error, in
+// seconds: about how long a restart or a failover to a standby takes.
+const unavailableRetryAfter = 2
+
+const (
+	msgUnavailable = "the database cannot be reached right now; nothing was changed, try again in a few seconds"
+	// A connection lost during COMMIT leaves the outcome unknown: the
+	// server may have committed before it went away.
+	msgCommitUnknown = "the database connection was lost while saving; the change may or may not have been saved, check before trying again"
+)
+
+// unreachable reports whether err says that no server could be reached or
+// that the connection to it broke, as during a restart or a failover: the
+// server shut the connection down (SQLSTATE class 08, 57P01-57P03), a
+// standby answered a write (25006), the socket failed (refused, reset,
+// EOF mid-statement) or no host of the URL accepted a connection (pgx's
+// ConnectError, also when target_session_attrs=read-write found only
+// standbys). An error the server answered for another reason (a wrong
+// password, a missing database) is not an outage.
+func unreachable(err error) bool {
+	switch state := sqlState(err); {
+	case strings.HasPrefix(state, "08"), state == sqlstateAdminShutdown, state == sqlstateCrashShutdown,
+		state == sqlstateCannotConnectNow, state == sqlstateReadOnlyTx:
+		return true
+	case state != "":
+		return false
+	}
+	var netErr net.Error
+	var connectErr *pgconn.ConnectError
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, pgconn.ErrConnClosed) || errors.As(err, &netErr) || errors.As(err, &connectErr)
 }
 
 const errBadText = "postgres: text holds a NUL byte or is not valid UTF-8"

@@ -56,10 +56,11 @@ func holdUserLock(t *testing.T, schema string, u *usermgmt.UserRecord) (release 
 }
 
 // faultCase runs an invite-shaped transaction (a new user and its event)
-// that then blocks on a locked row, and checks that the fault gives a coded
-// error, that nothing of the transaction is left, and that the next call on
-// the same Store works.
-func faultCase(t *testing.T, s *postgres.Store, ctx context.Context, fault func(), wantCause error, wantMsg string) {
+// that then blocks on a locked row, and checks that the fault gives the
+// error code want (with a RetryAfter when it is unavailable), that nothing
+// of the transaction is left, and that the next call on the same Store
+// works.
+func faultCase(t *testing.T, s *postgres.Store, ctx context.Context, fault func(), want usermgmt.Code, wantCause error, wantMsg string) {
 	t.Helper()
 	locked := newUser("t1", "locked@x.io", usermgmt.StatusActive)
 	inTx(t, s, func(ctx context.Context, tx usermgmt.Tx) error { return tx.CreateUser(ctx, locked) })
@@ -80,10 +81,11 @@ func faultCase(t *testing.T, s *postgres.Store, ctx context.Context, fault func(
 		return err
 	})
 	require.Error(t, err)
-	assert.Equal(t, usermgmt.CodeInternal, usermgmt.ErrorCode(err), "%v", err)
+	assert.Equal(t, want, usermgmt.ErrorCode(err), "%v", err)
 	var ue *usermgmt.Error
 	require.ErrorAs(t, err, &ue)
 	assert.Contains(t, ue.Message, wantMsg)
+	assert.Equal(t, want == usermgmt.CodeUnavailable, ue.RetryAfter > 0, "RetryAfter %d", ue.RetryAfter)
 	if wantCause != nil {
 		assert.ErrorIs(t, err, wantCause)
 	}
@@ -102,21 +104,21 @@ func faultCase(t *testing.T, s *postgres.Store, ctx context.Context, fault func(
 func TestFaultCancelledContext(t *testing.T) {
 	s := newStore(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	faultCase(t, s, ctx, func() { time.Sleep(100 * time.Millisecond); cancel() }, context.Canceled, "cancelled")
+	faultCase(t, s, ctx, func() { time.Sleep(100 * time.Millisecond); cancel() }, usermgmt.CodeInternal, context.Canceled, "cancelled")
 }
 
 func TestFaultDeadline(t *testing.T) {
 	s := newStore(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	faultCase(t, s, ctx, func() {}, context.DeadlineExceeded, "deadline")
+	faultCase(t, s, ctx, func() {}, usermgmt.CodeInternal, context.DeadlineExceeded, "deadline")
 }
 
 func TestFaultStatementTimeout(t *testing.T) {
 	base := newStore(t)
 	s, err := postgres.New(openDBWith(t, "statement_timeout=100"), postgres.WithSchema(base.Schema()))
 	require.NoError(t, err)
-	faultCase(t, s, context.Background(), func() {}, nil, "statement_timeout")
+	faultCase(t, s, context.Background(), func() {}, usermgmt.CodeInternal, nil, "statement_timeout")
 }
 
 func TestFaultConnectionKilled(t *testing.T) {
@@ -129,7 +131,7 @@ func TestFaultConnectionKilled(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 		_, err := admin.DB.Exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, app)
 		assert.NoError(t, err)
-	}, nil, "connection lost")
+	}, usermgmt.CodeUnavailable, nil, "nothing was changed")
 }
 
 func TestFaultClosedPool(t *testing.T) {

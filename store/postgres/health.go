@@ -14,5 +14,5 @@ var _ usermgmt.Pinger = (*Store)(nil)
 // against it: pgx checks a connection idle for over a second as it leaves
 // the pool, and database/sql then takes another.
 func (s *Store) Ping(ctx context.Context) error {
-	return mapErr(s.db.PingContext(ctx))
+	return mapErrIn(ctx, s.db.PingContext(ctx))
 }

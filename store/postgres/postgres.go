@@ -101,14 +101,18 @@ func (s *Store) Schema() string { return s.schema }
 // (internal). An error fn returns rolls the transaction back and is
 // returned as is. A transaction that fails with a serialization failure or
 // a deadlock is run again, fn included, up to the retry limit; then the
-// error is internal.
+// error is internal. A database that cannot be reached is unavailable;
+// when the connection broke during COMMIT the message says that the
+// change may have been saved.
 func (s *Store) RunInTx(ctx context.Context, opts usermgmt.TxOptions, fn func(ctx context.Context, tx usermgmt.Tx) error) error {
 	if opts.ReadOnly {
 		return fn(ctx, &tx{s: s, bun: s.db, db: readOnly{s.db.DB}}) // the Tx methods map their own errors
 	}
 	for attempt := 0; ; attempt++ {
+		var began bool
 		var fnErr error
 		err := s.db.RunInTx(ctx, &sql.TxOptions{}, func(ctx context.Context, btx bun.Tx) error {
+			began = true
 			fnErr = fn(ctx, &tx{s: s, bun: btx, db: btx.Tx})
 			return fnErr
 		})
@@ -123,7 +127,12 @@ func (s *Store) RunInTx(ctx context.Context, opts usermgmt.TxOptions, fn func(ct
 		if fnErr != nil && err == fnErr && !isRetryable(err) {
 			return err
 		}
-		return mapErr(err)
+		mapped := mapErrIn(ctx, err)
+		var ue *usermgmt.Error
+		if began && fnErr == nil && errors.As(mapped, &ue) && ue.Code == usermgmt.CodeUnavailable {
+			ue.Message = msgCommitUnknown
+		}
+		return mapped
 	}
 }
 

@@ -122,7 +122,7 @@ func (s *Store) TouchSession(ctx context.Context, hash usermgmt.TokenHash, now t
 		return sess, u, s.bump(ctx, &sess, now, idle)
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
-		return usermgmt.SessionRecord{}, usermgmt.User{}, mapErr(err)
+		return usermgmt.SessionRecord{}, usermgmt.User{}, mapErrIn(ctx, err)
 	}
 	var (
 		status         sql.NullString
@@ -133,7 +133,7 @@ func (s *Store) TouchSession(ctx context.Context, hash usermgmt.TokenHash, now t
 	case errors.Is(err, sql.ErrNoRows):
 		return usermgmt.SessionRecord{}, usermgmt.User{}, errorf(usermgmt.CodeUnauthenticated, "session not found")
 	case err != nil:
-		return usermgmt.SessionRecord{}, usermgmt.User{}, mapErr(err)
+		return usermgmt.SessionRecord{}, usermgmt.User{}, mapErrIn(ctx, err)
 	case status.String != string(usermgmt.StatusActive):
 		return usermgmt.SessionRecord{}, usermgmt.User{}, errorf(usermgmt.CodeUnauthenticated, "user is not active")
 	case !now.Before(expires) || !now.Before(idleT):
@@ -160,7 +160,7 @@ func (s *Store) bump(ctx context.Context, sess *usermgmt.SessionRecord, now time
 		return nil
 	}
 	if err != nil {
-		return mapErr(err)
+		return mapErrIn(ctx, err)
 	}
 	sess.IdleExpiresAt, sess.LastSeenAt = moved.UTC(), seen.UTC()
 	return nil
