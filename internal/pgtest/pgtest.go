@@ -32,6 +32,44 @@ func URL() string {
 	return DefaultURL
 }
 
+// PgBouncerURL is PgBouncer in transaction pooling mode in front of the
+// test server (scripts/pgbouncer.sh starts one and prints this URL):
+// USERMGMT_TEST_PGBOUNCER_URL. Without it, or when nothing answers there,
+// the test skips, unless USERMGMT_REQUIRE_PGBOUNCER=1, where it fails.
+func PgBouncerURL(t testing.TB) string {
+	t.Helper()
+	url := os.Getenv("USERMGMT_TEST_PGBOUNCER_URL")
+	if url == "" {
+		skipOrFail(t, "USERMGMT_REQUIRE_PGBOUNCER", "USERMGMT_TEST_PGBOUNCER_URL is unset (scripts/pgbouncer.sh starts PgBouncer and prints it)")
+	}
+	if err := Ping(url); err != nil {
+		skipOrFail(t, "USERMGMT_REQUIRE_PGBOUNCER", "no PgBouncer at "+url+": "+err.Error())
+	}
+	return url
+}
+
+// skipOrFail skips the test with why, or fails it when the variable
+// require is "1".
+func skipOrFail(t testing.TB, require, why string) {
+	t.Helper()
+	if os.Getenv(require) == "1" {
+		t.Fatalf("%s (%s=1 requires it)", why, require)
+	}
+	t.Skipf("%s; set %s=1 to fail instead", why, require)
+}
+
+// Ping says whether a server answers at url, within three seconds.
+func Ping(url string) error {
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	return db.PingContext(ctx)
+}
+
 // Store returns a migrated Store in a fresh schema on its own pool; both
 // go when the test ends. Without a server the test skips, unless
 // USERMGMT_REQUIRE_POSTGRES=1, where it fails.
@@ -43,13 +81,8 @@ func Store(t testing.TB) *postgres.Store {
 	}
 	db := bun.NewDB(sqldb, pgdialect.New())
 	t.Cleanup(func() { db.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	if err := db.PingContext(ctx); err != nil {
-		if os.Getenv("USERMGMT_REQUIRE_POSTGRES") == "1" {
-			t.Fatalf("postgres at %s is required but unreachable: %v", URL(), err)
-		}
-		t.Skipf("no postgres at %s (%v); set USERMGMT_REQUIRE_POSTGRES=1 to fail instead", URL(), err)
+	if err := Ping(URL()); err != nil {
+		skipOrFail(t, "USERMGMT_REQUIRE_POSTGRES", "no postgres at "+URL()+": "+err.Error())
 	}
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)

@@ -19,6 +19,14 @@
 // process is refused by every other process on the same database at once.
 // It is safe for concurrent use.
 //
+// Nor does it keep anything on a connection beyond a transaction: its
+// advisory locks are pg_advisory_xact_lock and its settings set_config(…,
+// true), with no temporary tables, LISTEN or SQL PREPARE. So it works
+// through PgBouncer in transaction pooling mode; before PgBouncer 1.21 add
+// default_query_exec_mode=exec to the pgx URL, since pgx's default mode
+// prepares each statement once per connection under a name, which such a
+// PgBouncer does not keep past a transaction.
+//
 // The mail outbox is shared the same way: every instance may deliver any
 // instance's mail. ClaimMail takes the earliest due mail with FOR UPDATE
 // SKIP LOCKED, so instances claiming at once get different mails and none

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
@@ -22,31 +21,21 @@ import (
 // testURL is the test server, as every package's tests find it.
 func testURL() string { return pgtest.URL() }
 
-var (
-	reachOnce sync.Once
-	reachErr  error
-)
+// reach holds, for each server URL the tests used, a func that pings it
+// once and then returns what it found.
+var reach sync.Map
 
-// requireServer skips the test when no PostgreSQL answers, or fails it
-// under USERMGMT_REQUIRE_POSTGRES=1.
+// requireServer skips the test when no PostgreSQL answers at testURL(),
+// or fails it under USERMGMT_REQUIRE_POSTGRES=1.
 func requireServer(t testing.TB) {
 	t.Helper()
-	reachOnce.Do(func() {
-		db, err := sql.Open("pgx", testURL())
-		if err != nil {
-			reachErr = err
-			return
-		}
-		defer db.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		defer cancel()
-		reachErr = db.PingContext(ctx)
-	})
-	if reachErr != nil {
+	url := testURL()
+	ping, _ := reach.LoadOrStore(url, sync.OnceValue(func() error { return pgtest.Ping(url) }))
+	if err := ping.(func() error)(); err != nil {
 		if os.Getenv("USERMGMT_REQUIRE_POSTGRES") == "1" {
-			t.Fatalf("postgres at USERMGMT_TEST_DATABASE_URL (or %s) is required but unreachable: %v", pgtest.DefaultURL, reachErr)
+			t.Fatalf("postgres at USERMGMT_TEST_DATABASE_URL (or %s) is required but unreachable: %v", pgtest.DefaultURL, err)
 		}
-		t.Skipf("postgres unreachable (set USERMGMT_TEST_DATABASE_URL; default %s): %v", pgtest.DefaultURL, reachErr)
+		t.Skipf("postgres unreachable (set USERMGMT_TEST_DATABASE_URL; default %s): %v", pgtest.DefaultURL, err)
 	}
 }
 

@@ -13,10 +13,11 @@ import (
 	"github.com/usermgmt/usermgmt"
 )
 
-// A search reads a bounded window in email order, then asks the trigram
-// index for the rest: paging through a tenant larger than the window must
-// give exactly the matches, in order, for matches inside the window, past
-// it, and clustered at the end.
+// A search reads a bounded window in email order, walks on when the term
+// is common, then asks the trigram index for the rest: paging through a
+// tenant larger than the window must give exactly the matches, in order,
+// for a rare term (straight to the index), a common one (the second walk)
+// and matches clustered at the end.
 func TestSearchPagesPastTheWindow(t *testing.T) {
 	s := newStore(t)
 	var emails []string
@@ -25,6 +26,8 @@ func TestSearchPagesPastTheWindow(t *testing.T) {
 		switch {
 		case i%97 == 0:
 			e = fmt.Sprintf("u%04d.needle@x.io", i)
+		case i%20 == 3:
+			e = fmt.Sprintf("u%04d.dense@x.io", i)
 		case i >= 1400:
 			e = fmt.Sprintf("zz%04d.needle@x.io", i)
 		}
@@ -42,10 +45,14 @@ func TestSearchPagesPastTheWindow(t *testing.T) {
 		}
 		return tx.CreateUser(ctx, newUser("t2", "other.needle@x.io", usermgmt.StatusActive))
 	})
-	for _, status := range []usermgmt.Status{"", usermgmt.StatusInvited} {
+	for _, c := range []struct {
+		term   string
+		status usermgmt.Status
+	}{{"needle", ""}, {"needle", usermgmt.StatusInvited}, {"dense", ""}, {"dense", usermgmt.StatusInvited}} {
+		status := c.status
 		var want []string
 		for i, e := range emails {
-			if strings.Contains(e, "needle") && (status == "" || i%3 == 0) {
+			if strings.Contains(e, c.term) && (status == "" || i%3 == 0) {
 				want = append(want, e)
 			}
 		}
@@ -56,7 +63,7 @@ func TestSearchPagesPastTheWindow(t *testing.T) {
 			for range 1000 {
 				var page []usermgmt.User
 				inTx(t, s, func(ctx context.Context, tx usermgmt.Tx) (err error) {
-					page, err = tx.ListUsers(ctx, usermgmt.UserListParams{TenantID: "t1", Status: status, Search: "needle", After: after, Limit: limit})
+					page, err = tx.ListUsers(ctx, usermgmt.UserListParams{TenantID: "t1", Status: status, Search: c.term, After: after, Limit: limit})
 					return err
 				})
 				require.LessOrEqual(t, len(page), limit)
@@ -68,7 +75,7 @@ func TestSearchPagesPastTheWindow(t *testing.T) {
 				}
 				after = page[len(page)-1].Email
 			}
-			assert.Equal(t, want, got, "status %q limit %d", status, limit)
+			assert.Equal(t, want, got, "%q status %q limit %d", c.term, status, limit)
 		}
 	}
 }

@@ -162,8 +162,12 @@ func listWhere(p usermgmt.UserListParams) (string, []any) {
 }
 
 // searchWindow is how many users, in email order, a search reads before it
-// turns to the trigram index.
-const searchWindow = 200
+// looks at how common the term is; searchWalkMax is the most it then walks
+// on in email order instead of turning to the trigram index.
+const (
+	searchWindow  = 200
+	searchWalkMax = 6000
+)
 
 // searchUsers finds a page of users whose email contains p.Search.
 //
@@ -171,56 +175,37 @@ const searchWindow = 200
 // filtering is instant for a common term but reads the whole tenant for a
 // rare one, or for a term whose matches all sort late ("maria." in a
 // tenant of 100,000: 58,000 rows read); the trigram index is fast for a
-// rare term but fetches and sorts every match of a common one. The planner
-// cannot tell these apart (it assumes matches are spread evenly). So the
-// first step walks at most searchWindow users in email order; only when
-// that does not fill the page does the second step ask the trigram index
-// for the rest, after the window, with an ORDER BY the email index cannot
-// serve, so the planner does not go back to walking.
+// rare term but fetches and sorts every match of a common one ("maria" in
+// a tenant of 1,000,000: 25,000 rows, half a second). The planner cannot
+// tell these apart (it assumes matches are spread evenly). So the first
+// step walks searchWindow users in email order. If the matches it found
+// say that walking on would fill the page within searchWalkMax rows (twice
+// the rows their density predicts), the second step walks that far; only
+// what is still missing then is asked of the trigram index, after the
+// last row walked, with an ORDER BY the email index cannot serve, so the
+// planner does not go back to walking.
 func (t *tx) searchUsers(ctx context.Context, p usermgmt.UserListParams) ([]usermgmt.User, error) {
 	pattern := "%" + escapeLike(p.Search) + "%"
-	where, args := listWhere(p)
-	window := `SELECT ` + storedCols + `, CASE WHEN hit THEN ` + t.q().lockedX + ` END, hit, n FROM (
-			SELECT ` + storedCols + `, email LIKE ? AS hit,
-				row_number() OVER (ORDER BY email) AS rn, count(*) OVER () AS n
-			FROM (` + t.q().listUsers + where + ` ORDER BY email LIMIT ?) w) x
-		WHERE hit OR rn = n ORDER BY email`
-	args = append([]any{pattern}, append(args, searchWindow)...)
-	rows, err := t.db.QueryContext(ctx, numbered(window), args...)
-	if err != nil {
-		return nil, mapErr(err)
+	users, last, walked, err := t.searchWalk(ctx, p, pattern, searchWindow)
+	if err != nil || len(users) == p.Limit || walked < searchWindow {
+		return users, err // page full, or the window reached the end of the list
 	}
-	users := make([]usermgmt.User, 0, p.Limit)
-	var (
-		last   string
-		walked int
-	)
-	for rows.Next() {
-		var (
-			u   usermgmt.User
-			hit bool
-		)
-		u, err = scanUser(rows, &hit, &walked)
-		if err != nil {
-			rows.Close()
-			return nil, mapErr(err)
+	if k := len(users); k > 0 {
+		if n := 2 * (p.Limit - k) * searchWindow / k; n <= searchWalkMax {
+			rest := p
+			rest.After, rest.Limit = last, p.Limit-k
+			more, end, w, err := t.searchWalk(ctx, rest, pattern, n)
+			users = append(users, more...)
+			if err != nil || len(users) == p.Limit || w < n {
+				return users, err
+			}
+			last = end
 		}
-		last = u.Email
-		if hit && len(users) < p.Limit {
-			users = append(users, u)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, mapErr(err)
-	}
-	if len(users) == p.Limit || walked < searchWindow {
-		return users, nil // page full, or the window reached the end of the list
 	}
 
 	rest := p
 	rest.After, rest.Limit = last, p.Limit-len(users)
-	where, args = listWhere(rest)
+	where, args := listWhere(rest)
 	args = append(args, pattern, rest.Limit)
 	// bun inlines the pattern so that the planner sees the term and can
 	// estimate it from the trigram statistics.
@@ -231,6 +216,40 @@ func (t *tx) searchUsers(ctx context.Context, p usermgmt.UserListParams) ([]user
 		return nil, err
 	}
 	return append(users, found...), nil
+}
+
+// searchWalk reads up to window users of p in email order (after p.After)
+// in one statement and returns those whose email matches pattern (at most
+// p.Limit), the email of the last user read, and how many it read.
+func (t *tx) searchWalk(ctx context.Context, p usermgmt.UserListParams, pattern string, window int) (users []usermgmt.User, last string, walked int, err error) {
+	where, args := listWhere(p)
+	q := `SELECT ` + storedCols + `, CASE WHEN hit THEN ` + t.q().lockedX + ` END, hit, n FROM (
+			SELECT ` + storedCols + `, email LIKE ? AS hit,
+				row_number() OVER (ORDER BY email) AS rn, count(*) OVER () AS n
+			FROM (` + t.q().listUsers + where + ` ORDER BY email LIMIT ?) w) x
+		WHERE hit OR rn = n ORDER BY email`
+	args = append([]any{pattern}, append(args, window)...)
+	rows, err := t.db.QueryContext(ctx, numbered(q), args...)
+	if err != nil {
+		return nil, "", 0, mapErr(err)
+	}
+	defer rows.Close()
+	users = make([]usermgmt.User, 0, p.Limit)
+	for rows.Next() {
+		var hit bool
+		u, err := scanUser(rows, &hit, &walked)
+		if err != nil {
+			return nil, "", 0, mapErr(err)
+		}
+		last = u.Email
+		if hit && len(users) < p.Limit {
+			users = append(users, u)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", 0, mapErr(err)
+	}
+	return users, last, walked, nil
 }
 
 func collectUsers(rows *sql.Rows, err error, limit int) ([]usermgmt.User, error) {
