@@ -30,13 +30,16 @@ type Session struct {
 // and ForceLogout makes one bite at once. The Manager's own permission
 // checks read the current roles. Callers must not modify Roles.
 // VerifiedAt is when the session last verified a password or a code (see
-// Options.SudoWindow).
+// Options.SudoWindow). User is the session's user, read with the session,
+// as GetUser returns it to trusted code (zero in a Principal that a host
+// made itself).
 type Principal struct {
 	UserID     uuid.UUID
 	TenantID   string
 	Roles      []Role
 	SessionID  uuid.UUID
 	VerifiedAt time.Time
+	User       User
 }
 
 // LoginRequest is what a person types on the login page, plus the device
@@ -288,18 +291,24 @@ func (m *Manager) trustDevice(ctx context.Context, tx Tx, u *UserRecord, now tim
 	return tx.AppendEvent(ctx, m.event(ctx, &u.User, EventDeviceTrusted, ""))
 }
 
-// Authenticate returns who holds a session token. It refuses revoked and
-// expired sessions and those of users no longer active (unauthenticated or
-// expired), and extends the session's idle limit.
+// Authenticate returns who holds a session token, and their user, in one
+// store call (one statement on PostgreSQL). It refuses revoked and expired
+// sessions and those of users no longer active (unauthenticated or
+// expired), and extends the session's idle limit (see
+// Options.SessionIdleTimeout).
 func (m *Manager) Authenticate(ctx context.Context, sessionToken string) (Principal, error) {
 	if !wellFormed(sessionToken, prefixSession) {
 		return Principal{}, errSession
 	}
-	s, err := m.store.TouchSession(ctx, hashToken(sessionToken), m.now(), m.opts.SessionIdleTimeout)
+	now := m.now()
+	s, u, err := m.store.TouchSession(ctx, hashToken(sessionToken), now, m.opts.SessionIdleTimeout)
 	if err != nil {
 		return Principal{}, err
 	}
-	return Principal{UserID: s.UserID, TenantID: s.TenantID, Roles: s.Roles, SessionID: s.ID, VerifiedAt: s.VerifiedAt}, nil
+	m.orderGroupRoles(u.GroupRoles)
+	az := authz{system: true}
+	m.present(&az, m.permMask(&az), &u, now)
+	return Principal{UserID: s.UserID, TenantID: s.TenantID, Roles: s.Roles, SessionID: s.ID, VerifiedAt: s.VerifiedAt, User: u}, nil
 }
 
 var errSession = &Error{Code: CodeUnauthenticated, Message: "not signed in"}

@@ -26,14 +26,24 @@ type Store interface {
 
 	// TouchSession is the hot path of Authenticate. It returns the session
 	// whose token hashes to hash if it exists, its user is active, and now
-	// is before both its ExpiresAt and its IdleExpiresAt; it then moves
-	// IdleExpiresAt to the earlier of now+idle and ExpiresAt and sets
-	// LastSeenAt to now, in the same write. It returns
-	// unauthenticated for an unknown, revoked or deactivated user's session
-	// and expired for an expired one. The returned Roles must not be
-	// modified by the caller.
-	TouchSession(ctx context.Context, hash TokenHash, now time.Time, idle time.Duration) (SessionRecord, error)
+	// is before both its ExpiresAt and its IdleExpiresAt. When that
+	// IdleExpiresAt is more than IdleStep(idle) before the earlier of
+	// now+idle and ExpiresAt, it moves IdleExpiresAt there and sets
+	// LastSeenAt to now, in the same write, and returns them; otherwise it
+	// writes nothing (most requests are then a pure read: a session ends
+	// at most one step before idle has passed since its last use, and
+	// LastSeenAt is as coarse). It also returns the session's user, read
+	// in the same statement, as GetUser reads it, with GroupRoles filled
+	// in any order. It returns unauthenticated for an unknown, revoked or
+	// deactivated user's session and expired for an expired one. The
+	// returned session's Roles must not be modified by the caller.
+	TouchSession(ctx context.Context, hash TokenHash, now time.Time, idle time.Duration) (SessionRecord, User, error)
 }
+
+// IdleStep is how far TouchSession lets a session's idle expiry lag
+// behind its last use before it writes a new one: a tenth of idle, at most
+// a minute.
+func IdleStep(idle time.Duration) time.Duration { return min(idle/10, time.Minute) }
 
 // TxOptions configures a transaction.
 type TxOptions struct {

@@ -364,18 +364,26 @@ func (m *Manager) fillGroupRoles(ctx context.Context, tx Tx, tenantID string, us
 	if err != nil {
 		return err
 	}
-	slices.SortFunc(held, func(a, b UserGroupRole) int {
-		if c := m.roles.index[a.Role] - m.roles.index[b.Role]; c != 0 {
-			return c
-		}
-		return strings.Compare(strings.ToLower(a.Group), strings.ToLower(b.Group))
-	})
 	for _, h := range held {
 		if i, ok := at[h.UserID]; ok {
 			users[i].GroupRoles = append(users[i].GroupRoles, h.GroupRole)
 		}
 	}
+	for i := range users {
+		m.orderGroupRoles(users[i].GroupRoles)
+	}
 	return nil
+}
+
+// orderGroupRoles sorts a user's group roles by role (catalogue order),
+// then by group name.
+func (m *Manager) orderGroupRoles(gr []GroupRole) {
+	slices.SortFunc(gr, func(a, b GroupRole) int {
+		if c := m.roles.index[a.Role] - m.roles.index[b.Role]; c != 0 {
+			return c
+		}
+		return strings.Compare(strings.ToLower(a.Group), strings.ToLower(b.Group))
+	})
 }
 
 // RelativeTime renders a last-login time the way the user list shows it:

@@ -57,7 +57,12 @@ type Options struct {
 	EnrollmentTTL time.Duration
 	// ChallengeTTL is how long an MFA challenge waits for its code. Default 5 minutes.
 	ChallengeTTL time.Duration
-	// SessionIdleTimeout ends a session unused this long. Default 30 minutes.
+	// SessionIdleTimeout ends a session unused this long. Default 30
+	// minutes. Authenticate moves the limit only once it lags
+	// IdleStep(SessionIdleTimeout) behind (a tenth of it, at most a
+	// minute), so that most requests write nothing: a session may end up
+	// to that step early, never late, and a session's LastSeenAt is as
+	// coarse.
 	SessionIdleTimeout time.Duration
 	// SessionMaxAge ends every session this long after login. Default 12 hours.
 	SessionMaxAge time.Duration

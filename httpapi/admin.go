@@ -10,13 +10,17 @@ import (
 )
 
 func (h *Handler) me(w http.ResponseWriter, r *http.Request, p usermgmt.Principal) error {
-	// The caller's own record needs no permission: self marks the context AsSystem.
-	u, err := h.m.GetUser(r.Context(), p.TenantID, p.UserID)
-	if err != nil {
-		if usermgmt.ErrorCode(err) == usermgmt.CodeNotFound {
-			return errorf(usermgmt.CodeUnauthenticated, "not signed in")
+	u := p.User // read with the session by the Manager's Authenticate
+	if u.ID != p.UserID {
+		// A host's own Principal: the caller's own record needs no
+		// permission (self marks the context AsSystem).
+		var err error
+		if u, err = h.m.GetUser(r.Context(), p.TenantID, p.UserID); err != nil {
+			if usermgmt.ErrorCode(err) == usermgmt.CodeNotFound {
+				return errorf(usermgmt.CodeUnauthenticated, "not signed in")
+			}
+			return err
 		}
-		return err
 	}
 	perms := []usermgmt.Permission{}
 	for _, perm := range usermgmt.AllPermissions() {

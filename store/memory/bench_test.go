@@ -276,7 +276,7 @@ func BenchmarkTouchSession(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := d.s.TouchSession(ctx, d.session, d.now, 30*time.Minute); err != nil {
+		if _, _, err := d.s.TouchSession(ctx, d.session, d.now, 30*time.Minute); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -288,7 +288,7 @@ func BenchmarkTouchSessionParallel(b *testing.B) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := d.s.TouchSession(ctx, d.session, d.now, 30*time.Minute); err != nil {
+			if _, _, err := d.s.TouchSession(ctx, d.session, d.now, 30*time.Minute); err != nil {
 				b.Error(err)
 				return
 			}

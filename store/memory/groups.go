@@ -413,21 +413,29 @@ func (t *tx) GroupRolesOf(_ context.Context, tenantID string, userIDs []uuid.UUI
 	if err := checkText(tenantID); err != nil {
 		return nil, err
 	}
-	gs := t.s.groupsOf()
 	var out []usermgmt.UserGroupRole
 	for _, uid := range userIDs {
-		for gid := range gs.memberOf[uid] {
-			g := gs.byID[gid]
-			if g == nil || g.TenantID != tenantID {
-				continue
-			}
-			for _, r := range g.Roles {
-				out = append(out, usermgmt.UserGroupRole{UserID: uid,
-					GroupRole: usermgmt.GroupRole{Role: r, GroupID: g.ID, Group: g.DisplayName}})
-			}
+		for _, gr := range t.s.groupRoles(tenantID, uid) {
+			out = append(out, usermgmt.UserGroupRole{UserID: uid, GroupRole: gr})
 		}
 	}
 	return out, nil
+}
+
+// groupRoles is which of the user's groups grant which role, in any order.
+func (s *Store) groupRoles(tenantID string, userID uuid.UUID) []usermgmt.GroupRole {
+	gs := s.groupsOf()
+	var out []usermgmt.GroupRole
+	for gid := range gs.memberOf[userID] {
+		g := gs.byID[gid]
+		if g == nil || g.TenantID != tenantID {
+			continue
+		}
+		for _, r := range g.Roles {
+			out = append(out, usermgmt.GroupRole{Role: r, GroupID: g.ID, Group: g.DisplayName})
+		}
+	}
+	return out
 }
 
 func (t *tx) SyncRoles(_ context.Context, tenantID string, groupID uuid.UUID, userIDs []uuid.UUID, order []usermgmt.Role,

@@ -31,29 +31,34 @@ func cloneSession(r usermgmt.SessionRecord) usermgmt.SessionRecord {
 	return r
 }
 
-// TouchSession takes the write lock for the few map reads and the one
-// field it moves; it does not allocate.
-func (s *Store) TouchSession(_ context.Context, hash usermgmt.TokenHash, now time.Time, idle time.Duration) (usermgmt.SessionRecord, error) {
+// TouchSession takes the write lock for the few map reads and the two
+// fields it may move.
+func (s *Store) TouchSession(_ context.Context, hash usermgmt.TokenHash, now time.Time, idle time.Duration) (usermgmt.SessionRecord, usermgmt.User, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ss := s.byToken[hash]
 	if ss == nil {
-		return usermgmt.SessionRecord{}, usermgmt.Errorf(usermgmt.CodeUnauthenticated, "unknown session")
+		return usermgmt.SessionRecord{}, usermgmt.User{}, usermgmt.Errorf(usermgmt.CodeUnauthenticated, "unknown session")
 	}
 	u := s.lookup(ss.rec.TenantID, ss.rec.UserID)
 	if u == nil || u.Status != usermgmt.StatusActive {
-		return usermgmt.SessionRecord{}, usermgmt.Errorf(usermgmt.CodeUnauthenticated, "the user is not active")
+		return usermgmt.SessionRecord{}, usermgmt.User{}, usermgmt.Errorf(usermgmt.CodeUnauthenticated, "the user is not active")
 	}
 	if !now.Before(ss.rec.ExpiresAt) || !now.Before(ss.rec.IdleExpiresAt) {
-		return usermgmt.SessionRecord{}, usermgmt.Errorf(usermgmt.CodeExpired, "session expired")
+		return usermgmt.SessionRecord{}, usermgmt.User{}, usermgmt.Errorf(usermgmt.CodeExpired, "session expired")
 	}
 	next := now.Add(idle)
 	if next.After(ss.rec.ExpiresAt) {
 		next = ss.rec.ExpiresAt
 	}
-	ss.rec.IdleExpiresAt = next
-	ss.rec.LastSeenAt = now
-	return ss.rec, nil
+	if next.Sub(ss.rec.IdleExpiresAt) > usermgmt.IdleStep(idle) {
+		ss.rec.IdleExpiresAt = next
+		ss.rec.LastSeenAt = now
+	}
+	user := cloneUser(u.User)
+	user.LockedUntil = s.lockedUntil(u.TenantID, u.Email)
+	user.GroupRoles = s.groupRoles(u.TenantID, u.ID)
+	return ss.rec, user, nil
 }
 
 func (t *tx) CreateSession(_ context.Context, in *usermgmt.SessionRecord) error {

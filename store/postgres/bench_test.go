@@ -38,7 +38,7 @@ func BenchmarkTouchSession(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		now = now.Add(time.Millisecond)
-		if _, err := s.TouchSession(ctx, sess.TokenHash, now, time.Hour); err != nil {
+		if _, _, err := s.TouchSession(ctx, sess.TokenHash, now, time.Hour); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -148,7 +148,7 @@ func TestFaultClosedPool(t *testing.T) {
 	var ue *usermgmt.Error
 	require.ErrorAs(t, err, &ue)
 	assert.Contains(t, ue.Message, "closed")
-	_, err = s.TouchSession(context.Background(), hashOf("x"), t0, time.Minute)
+	_, _, err = s.TouchSession(context.Background(), hashOf("x"), t0, time.Minute)
 	assert.Equal(t, usermgmt.CodeInternal, usermgmt.ErrorCode(err))
 
 	check := openDB(t)

@@ -93,19 +93,25 @@ func quoteIdent(name string) string { return `"` + name + `"` }
 // Schema returns the schema that holds the Store's tables.
 func (s *Store) Schema() string { return s.schema }
 
-// RunInTx runs fn in one READ COMMITTED transaction (READ ONLY when
-// opts.ReadOnly). An error fn returns rolls the transaction back and is
+// RunInTx runs fn in one READ COMMITTED transaction. A read-only fn
+// (opts.ReadOnly) runs without one: each of its statements commits on its
+// own, which READ COMMITTED makes no different to read (every statement
+// sees what was committed when it began), and saves the BEGIN and COMMIT
+// round trips; a statement of it that is not a SELECT is refused
+// (internal). An error fn returns rolls the transaction back and is
 // returned as is. A transaction that fails with a serialization failure or
 // a deadlock is run again, fn included, up to the retry limit; then the
 // error is internal. A database that cannot be reached is unavailable;
 // when the connection broke during COMMIT the message says that the
 // change may have been saved.
 func (s *Store) RunInTx(ctx context.Context, opts usermgmt.TxOptions, fn func(ctx context.Context, tx usermgmt.Tx) error) error {
-	txOpts := &sql.TxOptions{ReadOnly: opts.ReadOnly}
+	if opts.ReadOnly {
+		return fn(ctx, &tx{s: s, bun: s.db, db: readOnly{s.db.DB}}) // the Tx methods map their own errors
+	}
 	for attempt := 0; ; attempt++ {
 		var began bool
 		var fnErr error
-		err := s.db.RunInTx(ctx, txOpts, func(ctx context.Context, btx bun.Tx) error {
+		err := s.db.RunInTx(ctx, &sql.TxOptions{}, func(ctx context.Context, btx bun.Tx) error {
 			began = true
 			fnErr = fn(ctx, &tx{s: s, bun: btx, db: btx.Tx})
 			return fnErr
@@ -117,10 +123,6 @@ func (s *Store) RunInTx(ctx context.Context, opts usermgmt.TxOptions, fn func(ct
 			if sleepCtx(ctx, backoff(attempt)) == nil {
 				continue
 			}
-		}
-		if opts.ReadOnly && sqlState(err) == sqlstateReadOnlyTx {
-			// A write in our own read-only transaction is a bug, not a standby.
-			return &usermgmt.Error{Code: usermgmt.CodeInternal, Message: "postgres: write in a read-only transaction", Err: err}
 		}
 		if fnErr != nil && err == fnErr && !isRetryable(err) {
 			return err
@@ -149,12 +151,56 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// tx is a usermgmt.Tx on one bun transaction: db runs the parameterised
-// statements, bun the two that bun formats.
+// tx is a usermgmt.Tx on one bun transaction, or on the pool for a
+// read-only fn: db runs the parameterised statements, bun the two that bun
+// formats.
 type tx struct {
 	s   *Store
-	bun bun.Tx
-	db  *sql.Tx
+	bun bun.IDB
+	db  conn
+}
+
+// conn is *sql.Tx, or readOnly on the pool.
+type conn interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// readOnly runs a read-only fn's statements on the pool, each on its own,
+// and refuses any but a SELECT, as a READ ONLY transaction would refuse a
+// write.
+type readOnly struct{ db *sql.DB }
+
+var errWriteInReadOnly = errors.New("postgres: a write in a read-only transaction")
+
+// refuseWrite fails, naming why (invalid_text_representation).
+const refuseWrite = `SELECT 'postgres: a write in a read-only transaction'::int`
+
+func isSelect(query string) bool {
+	q := strings.TrimLeft(query, " \t\r\n")
+	return len(q) >= 6 && strings.EqualFold(q[:6], "SELECT")
+}
+
+func (r readOnly) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if !isSelect(query) {
+		return nil, errWriteInReadOnly
+	}
+	return r.db.ExecContext(ctx, query, args...)
+}
+
+func (r readOnly) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if !isSelect(query) {
+		return nil, errWriteInReadOnly
+	}
+	return r.db.QueryContext(ctx, query, args...)
+}
+
+func (r readOnly) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if !isSelect(query) {
+		query, args = refuseWrite, nil // a *sql.Row carries no error of ours: the server's surfaces at Scan
+	}
+	return r.db.QueryRowContext(ctx, query, args...)
 }
 
 func (t *tx) q() *queries { return &t.s.q }

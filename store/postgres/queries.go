@@ -19,7 +19,7 @@ type queries struct {
 	createToken, consumeToken, keepSpentToken, peekToken, deleteTokens string
 
 	createSession, sessionByRefresh, rotateSession, revokeSession, revokeSessionByID, revokeUser string
-	touchSession, sessionState, getSession, markSessionVerified, listSessions                    string
+	touchSession, bumpSession, sessionState, getSession, markSessionVerified, listSessions       string
 
 	createDevice, getDevice, listDevices, deleteDevice string
 
@@ -148,19 +148,27 @@ func newQueries(schema string) queries {
 		revokeUser: r(`WITH s AS (DELETE FROM {s}.sessions WHERE tenant_id = ? AND user_id = ? AND id <> ? RETURNING 1),
 			d AS (DELETE FROM {s}.devices WHERE tenant_id = ? AND user_id = ? RETURNING 1)
 			SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM d)`),
-		// One statement: the session exists, its user is active, and both
-		// expiries are in the future; then the idle expiry moves. The move
-		// commits asynchronously (set_config is local to this statement's
-		// transaction): losing the last few of them in a crash only makes
-		// a session look idle a little earlier, and it spares every
-		// request a WAL flush. Revocations still commit synchronously, and
-		// their flush carries any earlier touch with it.
-		touchSession: r(`WITH async AS (SELECT set_config('synchronous_commit', 'off', true))
-			UPDATE {s}.sessions s SET idle_expires_at = LEAST(?::timestamptz, s.expires_at), last_seen_at = ?
-			FROM {s}.users u, async
-			WHERE s.token_hash = ? AND u.tenant_id = s.tenant_id AND u.id = s.user_id
-				AND u.status = 'active' AND ? < s.expires_at AND ? < s.idle_expires_at
-			RETURNING ` + prefixed("s.", sessionCols)),
+		// A read: the session exists, its user is active, and both
+		// expiries are in the future; the user, the lock of their sign-in
+		// key and their group roles (JSON, NULL for none: most users have
+		// none, and scan nothing) come in the same row.
+		touchSession: r(`SELECT ` + prefixed("s.", sessionCols) + `, ` + prefixed("u.", storedCols) + `, ` + lockedOf("u") + `,
+				(SELECT json_agg(json_build_object('role', r.role, 'id', g.id, 'name', g.display_name))
+				FROM {s}.group_members m JOIN {s}.groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id
+				CROSS JOIN LATERAL unnest(g.roles) r(role)
+				WHERE m.tenant_id = s.tenant_id AND m.user_id = s.user_id)
+			FROM {s}.sessions s JOIN {s}.users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
+			WHERE s.token_hash = ? AND u.status = 'active' AND ? < s.expires_at AND ? < s.idle_expires_at`),
+		// The idle expiry's move, once it lags a step behind, and only
+		// forward. It commits asynchronously (set_config is local to this
+		// statement's transaction): losing the last few of them in a crash
+		// only makes a session look idle a little earlier, and it spares
+		// the request a WAL flush. Revocations still commit synchronously,
+		// and their flush carries any earlier move with it.
+		bumpSession: r(`WITH async AS (SELECT set_config('synchronous_commit', 'off', true))
+			UPDATE {s}.sessions s SET idle_expires_at = ?, last_seen_at = ? FROM async
+			WHERE s.id = ? AND s.idle_expires_at < ?
+			RETURNING s.idle_expires_at, s.last_seen_at`),
 		// Why TouchSession refused: read only when it did.
 		sessionState: r(`SELECT u.status, s.expires_at, s.idle_expires_at
 			FROM {s}.sessions s LEFT JOIN {s}.users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
@@ -242,9 +250,9 @@ func newQueries(schema string) queries {
 }
 
 func prefixed(prefix, cols string) string {
-	parts := strings.Split(cols, ", ")
+	parts := strings.Split(cols, ",")
 	for i, p := range parts {
-		parts[i] = prefix + p
+		parts[i] = prefix + strings.TrimSpace(p)
 	}
 	return strings.Join(parts, ", ")
 }

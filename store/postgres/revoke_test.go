@@ -36,7 +36,7 @@ func TestRevocationIsSeenByOtherPoolAtOnce(t *testing.T) {
 	})
 	now := t0.Add(time.Minute)
 	for _, s := range sessions {
-		_, err := two.TouchSession(ctx, s.TokenHash, now, time.Hour)
+		_, _, err := two.TouchSession(ctx, s.TokenHash, now, time.Hour)
 		require.NoError(t, err, "both instances accept the session first")
 	}
 
@@ -45,33 +45,33 @@ func TestRevocationIsSeenByOtherPoolAtOnce(t *testing.T) {
 		_, err := tx.RevokeSession(ctx, sessions[0].TokenHash)
 		return err
 	})
-	_, err = two.TouchSession(ctx, sessions[0].TokenHash, now, time.Hour)
+	_, _, err = two.TouchSession(ctx, sessions[0].TokenHash, now, time.Hour)
 	assert.Equal(t, usermgmt.CodeUnauthenticated, usermgmt.ErrorCode(err), "logout")
 
 	// Revoke by id through one.
 	inTx(t, one, func(ctx context.Context, tx usermgmt.Tx) error { return tx.RevokeSessionByID(ctx, sessions[1].ID) })
-	_, err = two.TouchSession(ctx, sessions[1].TokenHash, now, time.Hour)
+	_, _, err = two.TouchSession(ctx, sessions[1].TokenHash, now, time.Hour)
 	assert.Equal(t, usermgmt.CodeUnauthenticated, usermgmt.ErrorCode(err), "revoke by id")
 
 	// Deactivation through one.
-	_, err = two.TouchSession(ctx, sessions[2].TokenHash, now, time.Hour)
+	_, _, err = two.TouchSession(ctx, sessions[2].TokenHash, now, time.Hour)
 	require.NoError(t, err)
 	u.Status = usermgmt.StatusDeactivated
 	inTx(t, one, func(ctx context.Context, tx usermgmt.Tx) error { return tx.UpdateUser(ctx, u) })
-	_, err = two.TouchSession(ctx, sessions[2].TokenHash, now, time.Hour)
+	_, _, err = two.TouchSession(ctx, sessions[2].TokenHash, now, time.Hour)
 	assert.Equal(t, usermgmt.CodeUnauthenticated, usermgmt.ErrorCode(err), "deactivated")
 
 	// Force logout through two, refused through one.
 	u.Status = usermgmt.StatusActive
 	inTx(t, one, func(ctx context.Context, tx usermgmt.Tx) error { return tx.UpdateUser(ctx, u) })
-	_, err = one.TouchSession(ctx, sessions[2].TokenHash, now, time.Hour)
+	_, _, err = one.TouchSession(ctx, sessions[2].TokenHash, now, time.Hour)
 	require.NoError(t, err)
 	inTx(t, two, func(ctx context.Context, tx usermgmt.Tx) error {
 		r, err := tx.RevokeUserExcept(ctx, "t1", u.ID, uuid.Nil)
 		assert.Equal(t, usermgmt.Revoked{Sessions: 1}, r)
 		return err
 	})
-	_, err = one.TouchSession(ctx, sessions[2].TokenHash, now, time.Hour)
+	_, _, err = one.TouchSession(ctx, sessions[2].TokenHash, now, time.Hour)
 	assert.Equal(t, usermgmt.CodeUnauthenticated, usermgmt.ErrorCode(err), "force logout")
 }
 

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -99,15 +100,29 @@ func (t *tx) RevokeUserExcept(ctx context.Context, tenantID string, userID, keep
 	return r, mapErr(err)
 }
 
-// TouchSession is one UPDATE … FROM users … RETURNING on the hot path; only
-// a refusal costs a second query, to tell expired from unauthenticated.
-func (s *Store) TouchSession(ctx context.Context, hash usermgmt.TokenHash, now time.Time, idle time.Duration) (usermgmt.SessionRecord, error) {
-	sess, err := scanSession(s.db.DB.QueryRowContext(ctx, s.q.touchSession, now.Add(idle), now, hashArg(hash), now, now))
+// TouchSession is one read on the hot path; a second statement moves the
+// idle expiry once it lags a step behind (about once a minute per active
+// session), and only a refusal costs a second query, to tell expired from
+// unauthenticated.
+func (s *Store) TouchSession(ctx context.Context, hash usermgmt.TokenHash, now time.Time, idle time.Duration) (usermgmt.SessionRecord, usermgmt.User, error) {
+	var (
+		u      usermgmt.User
+		groups []byte
+	)
+	row := s.db.DB.QueryRowContext(ctx, s.q.touchSession, hashArg(hash), now, now)
+	sess, err := scanSession(scanFunc(func(sd ...any) error {
+		var err error
+		u, err = scanUser(scanFunc(func(ud ...any) error { return row.Scan(append(append(sd, ud...), &groups)...) }))
+		return err
+	}))
 	if err == nil {
-		return sess, nil
+		if err := groupRolesFromJSON(groups, &u); err != nil {
+			return usermgmt.SessionRecord{}, usermgmt.User{}, err
+		}
+		return sess, u, s.bump(ctx, &sess, now, idle)
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
-		return usermgmt.SessionRecord{}, mapErrIn(ctx, err)
+		return usermgmt.SessionRecord{}, usermgmt.User{}, mapErrIn(ctx, err)
 	}
 	var (
 		status         sql.NullString
@@ -116,16 +131,71 @@ func (s *Store) TouchSession(ctx context.Context, hash usermgmt.TokenHash, now t
 	err = s.db.DB.QueryRowContext(ctx, s.q.sessionState, hashArg(hash)).Scan(&status, &expires, &idleT)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return usermgmt.SessionRecord{}, errorf(usermgmt.CodeUnauthenticated, "session not found")
+		return usermgmt.SessionRecord{}, usermgmt.User{}, errorf(usermgmt.CodeUnauthenticated, "session not found")
 	case err != nil:
-		return usermgmt.SessionRecord{}, mapErrIn(ctx, err)
+		return usermgmt.SessionRecord{}, usermgmt.User{}, mapErrIn(ctx, err)
 	case status.String != string(usermgmt.StatusActive):
-		return usermgmt.SessionRecord{}, errorf(usermgmt.CodeUnauthenticated, "user is not active")
+		return usermgmt.SessionRecord{}, usermgmt.User{}, errorf(usermgmt.CodeUnauthenticated, "user is not active")
 	case !now.Before(expires) || !now.Before(idleT):
-		return usermgmt.SessionRecord{}, errorf(usermgmt.CodeExpired, "session expired")
+		return usermgmt.SessionRecord{}, usermgmt.User{}, errorf(usermgmt.CodeExpired, "session expired")
 	default:
 		// Changed between the two statements (refreshed, say): refuse
 		// rather than guess; the client retries.
-		return usermgmt.SessionRecord{}, errorf(usermgmt.CodeUnauthenticated, "session changed")
+		return usermgmt.SessionRecord{}, usermgmt.User{}, errorf(usermgmt.CodeUnauthenticated, "session changed")
 	}
 }
+
+// bump moves sess's idle expiry to the earlier of now+idle and its
+// ExpiresAt, and LastSeenAt to now, when the expiry lags more than
+// usermgmt.IdleStep(idle) behind. A session revoked, or moved by another
+// request, since the read is left as it is.
+func (s *Store) bump(ctx context.Context, sess *usermgmt.SessionRecord, now time.Time, idle time.Duration) error {
+	next := minTime(now.Add(idle), sess.ExpiresAt)
+	if next.Sub(sess.IdleExpiresAt) <= usermgmt.IdleStep(idle) {
+		return nil
+	}
+	var moved, seen time.Time
+	err := s.db.DB.QueryRowContext(ctx, s.q.bumpSession, next, now, uuidArg(sess.ID), next).Scan(&moved, &seen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return mapErrIn(ctx, err)
+	}
+	sess.IdleExpiresAt, sess.LastSeenAt = moved.UTC(), seen.UTC()
+	return nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// groupRolesFromJSON sets u's GroupRoles from the JSON array the
+// touchSession statement reads (nil: none).
+func groupRolesFromJSON(groups []byte, u *usermgmt.User) error {
+	if groups == nil {
+		return nil
+	}
+	var held []struct {
+		Role string    `json:"role"`
+		ID   uuid.UUID `json:"id"`
+		Name string    `json:"name"`
+	}
+	if err := json.Unmarshal(groups, &held); err != nil {
+		return mapErr(err)
+	}
+	u.GroupRoles = make([]usermgmt.GroupRole, len(held))
+	for i, h := range held {
+		u.GroupRoles[i] = usermgmt.GroupRole{Role: usermgmt.Role(h.Role), GroupID: h.ID, Group: h.Name}
+	}
+	return nil
+}
+
+// scanFunc is a rowScanner made of a function: it lets one row be scanned
+// by two scan functions, each handing its destinations to the next.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }

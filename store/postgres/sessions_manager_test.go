@@ -26,7 +26,7 @@ func TestSessionsAndDevicesOnPostgres(t *testing.T) {
 		require.NoError(t, err)
 		s, err := in.two.VerifyMFA(ctx, res.MFAChallenge, in.code(t, secret), trust)
 		require.NoError(t, err)
-		in.clock.Advance(30 * time.Second)
+		in.clock.Advance(2 * time.Minute) // past usermgmt.IdleStep: Authenticate moves last seen
 		p, err := in.one.Authenticate(context.Background(), s.Token)
 		require.NoError(t, err)
 		return s, p

@@ -218,16 +218,16 @@ func TestSessionLifecycle(t *testing.T) {
 		return tx.CreateSession(ctx, sess)
 	})
 	ctx := context.Background()
-	got, err := s.TouchSession(ctx, hashOf("s1"), t0.Add(10*time.Minute), 30*time.Minute)
+	got, _, err := s.TouchSession(ctx, hashOf("s1"), t0.Add(10*time.Minute), 30*time.Minute)
 	require.NoError(t, err)
 	assert.Equal(t, t0.Add(40*time.Minute), got.IdleExpiresAt)
 	assert.Equal(t, sess.Roles, got.Roles)
-	_, err = s.TouchSession(ctx, hashOf("s1"), t0.Add(41*time.Minute), 30*time.Minute)
+	_, _, err = s.TouchSession(ctx, hashOf("s1"), t0.Add(41*time.Minute), 30*time.Minute)
 	assert.Equal(t, usermgmt.CodeExpired, usermgmt.ErrorCode(err), "idle")
-	_, err = s.TouchSession(ctx, hashOf("nope"), t0, time.Minute)
+	_, _, err = s.TouchSession(ctx, hashOf("nope"), t0, time.Minute)
 	assert.Equal(t, usermgmt.CodeUnauthenticated, usermgmt.ErrorCode(err))
 	// Idle expiry never passes the absolute one.
-	got, err = s.TouchSession(ctx, hashOf("s1"), t0.Add(39*time.Minute), 24*time.Hour)
+	got, _, err = s.TouchSession(ctx, hashOf("s1"), t0.Add(39*time.Minute), 24*time.Hour)
 	require.NoError(t, err)
 	assert.Equal(t, sess.ExpiresAt, got.IdleExpiresAt)
 
@@ -248,13 +248,13 @@ func TestSessionLifecycle(t *testing.T) {
 		assert.NotNil(t, spent)
 		return nil
 	})
-	_, err = s.TouchSession(ctx, hashOf("s1"), t0.Add(time.Minute), time.Minute)
+	_, _, err = s.TouchSession(ctx, hashOf("s1"), t0.Add(time.Minute), time.Minute)
 	assert.Equal(t, usermgmt.CodeUnauthenticated, usermgmt.ErrorCode(err), "old token after rotation")
 
 	// Deactivating the user refuses the session at once.
 	u.Status = usermgmt.StatusDeactivated
 	inTx(t, s, func(ctx context.Context, tx usermgmt.Tx) error { return tx.UpdateUser(ctx, u) })
-	_, err = s.TouchSession(ctx, hashOf("s2"), t0.Add(time.Minute), time.Minute)
+	_, _, err = s.TouchSession(ctx, hashOf("s2"), t0.Add(time.Minute), time.Minute)
 	assert.Equal(t, usermgmt.CodeUnauthenticated, usermgmt.ErrorCode(err))
 
 	// RevokeUserExcept takes sessions, refresh tokens and devices.

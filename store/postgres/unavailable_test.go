@@ -72,7 +72,7 @@ func read(s *postgres.Store) error {
 // touch is the hot path of Authenticate, a statement outside a
 // transaction; an unknown token is not an error here.
 func touch(s *postgres.Store) error {
-	_, err := s.TouchSession(context.Background(), hashOf("nobody"), t0, time.Minute)
+	_, _, err := s.TouchSession(context.Background(), hashOf("nobody"), t0, time.Minute)
 	if usermgmt.ErrorCode(err) == usermgmt.CodeUnauthenticated {
 		return nil
 	}
@@ -112,7 +112,7 @@ func TestHostThatNeverAnswers(t *testing.T) {
 		s := storeAt(t, url, "usermgmt")
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		defer cancel()
-		_, err := s.TouchSession(ctx, hashOf("x"), t0, time.Minute)
+		_, _, err := s.TouchSession(ctx, hashOf("x"), t0, time.Minute)
 		assert.Equal(t, usermgmt.CodeInternal, usermgmt.ErrorCode(err), "%v", err)
 		assert.ErrorIs(t, err, context.DeadlineExceeded)
 	})

@@ -97,6 +97,65 @@ func testTouchSessionMovesIdleExpiry(t *testing.T, f *fixture) {
 	requireCode(t, err, usermgmt.CodeExpired, "idle for longer than idle")
 }
 
+// A touch within usermgmt.IdleStep of the last bump is a pure read: the
+// idle limit still counts from that bump, so a session then unused ends
+// at most one step early, never late.
+func testTouchSessionWritesOnlyPastIdleStep(t *testing.T, f *fixture) {
+	u := f.mustUser(acme, "ada@example.com", usermgmt.StatusActive, usermgmt.RoleAgent)
+	s := f.mustSession(u) // created (bumped) at base, idle until base+30m
+	step := usermgmt.IdleStep(30 * time.Minute)
+	require.Equal(t, time.Minute, step)
+
+	got, err := f.touch(s.TokenHash, base.Add(step))
+	require.NoError(t, err)
+	require.True(t, s.IdleExpiresAt.Equal(got.IdleExpiresAt), "within the step: returned as stored, got %v", got.IdleExpiresAt)
+	stored := mustTx(f, func(tx usermgmt.Tx) (usermgmt.SessionRecord, error) { return tx.GetSession(f.ctx, acme, s.ID) })
+	requireSession(t, s, stored, "a touch within the step writes nothing")
+
+	_, err = f.touch(s.TokenHash, s.IdleExpiresAt)
+	requireCode(t, err, usermgmt.CodeExpired, "idle since the last bump: refused although used a step later")
+
+	live := f.mustSession(u)
+	at := base.Add(step + time.Second)
+	got, err = f.touch(live.TokenHash, at)
+	require.NoError(t, err)
+	require.True(t, at.Add(30*time.Minute).Equal(got.IdleExpiresAt), "past the step: moved, got %v", got.IdleExpiresAt)
+	require.True(t, at.Equal(got.LastSeenAt), "and LastSeenAt with it, got %v", got.LastSeenAt)
+	stored = mustTx(f, func(tx usermgmt.Tx) (usermgmt.SessionRecord, error) { return tx.GetSession(f.ctx, acme, live.ID) })
+	require.True(t, at.Add(30*time.Minute).Equal(stored.IdleExpiresAt), "stored, got %v", stored.IdleExpiresAt)
+	require.True(t, at.Equal(stored.LastSeenAt), "stored, got %v", stored.LastSeenAt)
+
+	// Revocation needs no bump to bite: the next touch is refused.
+	f.mustDo(func(tx usermgmt.Tx) error { _, err := tx.RevokeSession(f.ctx, live.TokenHash); return err })
+	_, err = f.touch(live.TokenHash, at.Add(time.Second))
+	requireCode(t, err, usermgmt.CodeUnauthenticated, "revoked within the step")
+}
+
+// TouchSession returns the session's user as GetUser reads it (its
+// sign-in lock included), with the roles each of its groups grants.
+func testTouchSessionReturnsTheUser(t *testing.T, f *fixture) {
+	u := f.direct(acme, "ada@example.com", usermgmt.RoleAgent)
+	bob := f.direct(acme, "bob@example.com")
+	g := f.mustGroup(acme, "Night shift", usermgmt.RoleSupervisor, usermgmt.RoleAgent)
+	f.mustAdd(g, u.ID)
+	other := f.mustGroup(acme, "Day shift", usermgmt.RoleRecruiter)
+	f.mustAdd(other, bob.ID) // bob's, not ada's
+	until := base.Add(time.Hour)
+	f.putAttempts(&usermgmt.LoginAttempts{TenantID: acme, Email: u.Email, Failures: 5, LockedUntil: until, ExpiresAt: until})
+	s := f.mustSession(u)
+
+	got, user, err := f.s.TouchSession(f.ctx, s.TokenHash, base.Add(time.Minute), 30*time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, s.ID, got.ID)
+	want := f.mustGetUser(acme, u.ID).User
+	held := user.GroupRoles
+	user.GroupRoles = nil
+	require.Equal(t, want, user)
+	require.NotNil(t, user.LockedUntil, "the sign-in lock is read with the user")
+	require.ElementsMatch(t, []usermgmt.GroupRole{{Role: usermgmt.RoleSupervisor, GroupID: g.ID, Group: "Night shift"},
+		{Role: usermgmt.RoleAgent, GroupID: g.ID, Group: "Night shift"}}, held)
+}
+
 func testTouchSessionCapsIdleExpiryAtExpiresAt(t *testing.T, f *fixture) {
 	u := f.mustUser(acme, "ada@example.com", usermgmt.StatusActive)
 	s := newSession(u)

@@ -91,6 +91,8 @@ func cases() []testCase {
 		{"TouchSessionMovesIdleExpiry", testTouchSessionMovesIdleExpiry},
 		{"TouchSessionCapsIdleExpiryAtExpiresAt", testTouchSessionCapsIdleExpiryAtExpiresAt},
 		{"TouchSessionRefusesExpiredIdleAndDeactivated", testTouchSessionRefusesExpiredIdleAndDeactivated},
+		{"TouchSessionWritesOnlyPastIdleStep", testTouchSessionWritesOnlyPastIdleStep},
+		{"TouchSessionReturnsTheUser", testTouchSessionReturnsTheUser},
 		{"SessionByRefreshReportsSpentHashes", testSessionByRefreshReportsSpentHashes},
 		{"RotateSessionReplacesHashesAndRoles", testRotateSessionReplacesHashesAndRoles},
 		{"RotateSessionCompareAndSet", testRotateSessionCompareAndSet},
@@ -375,7 +377,8 @@ func (f *fixture) spentRefresh(h usermgmt.TokenHash) (usermgmt.SessionRecord, *u
 }
 
 func (f *fixture) touch(h usermgmt.TokenHash, now time.Time) (usermgmt.SessionRecord, error) {
-	return f.s.TouchSession(f.ctx, h, now, 30*time.Minute)
+	s, _, err := f.s.TouchSession(f.ctx, h, now, 30*time.Minute)
+	return s, err
 }
 
 func newToken(u usermgmt.UserRecord, p usermgmt.TokenPurpose) *usermgmt.TokenRecord {

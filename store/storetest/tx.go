@@ -71,6 +71,8 @@ func testRunInTxReturnsFnErrorAsIs(t *testing.T, f *fixture) {
 	err = f.s.RunInTx(f.ctx, usermgmt.TxOptions{ReadOnly: true}, func(context.Context, usermgmt.Tx) error { return wrapped })
 	require.True(t, err == wrapped, "read-only: got %v", err) //nolint:errorlint
 	require.Equal(t, usermgmt.CodeRateLimited, usermgmt.ErrorCode(err))
+	err = f.s.RunInTx(f.ctx, usermgmt.TxOptions{ReadOnly: true}, func(context.Context, usermgmt.Tx) error { return sentinel })
+	require.True(t, err == sentinel, "read-only, uncoded: got %v", err) //nolint:errorlint
 }
 
 func testReadOnlyTxReads(t *testing.T, f *fixture) {
