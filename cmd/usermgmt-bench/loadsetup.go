@@ -369,7 +369,7 @@ func loadHeader(ctx context.Context, db *sql.DB, schema string, cfg loadConfig) 
 	err := db.QueryRowContext(ctx, `SELECT version(), (SELECT sum(invited + active + deactivated) FROM `+s+`.tenant_counts WHERE tenant_id <> $2),
 		(SELECT count(*) FROM `+s+`.tenant_counts WHERE tenant_id <> $2),
 		(SELECT invited + active + deactivated FROM `+s+`.tenant_counts WHERE tenant_id = $1),
-		(SELECT reltuples::bigint FROM pg_class WHERE oid = '`+s+`.events'::regclass)`, bigTenant, loadTenant).
+		`+eventsEstimate(s), bigTenant, loadTenant).
 		Scan(&version, &users, &tenants, &big, &events)
 	if err != nil {
 		return "", err
