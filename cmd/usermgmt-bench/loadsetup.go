@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -147,7 +148,9 @@ func seededLoadUsers(ctx context.Context, db *sql.DB, schema string) (users []us
 		if err := rows.Scan(&u.TenantID, &u.ID, &roles); err != nil {
 			return nil, admin, heavy, err
 		}
-		u.Roles = splitRoles(roles)
+		for _, r := range strings.Split(roles, ",") { // the seed gives every user a role
+			u.Roles = append(u.Roles, usermgmt.Role(r))
+		}
 		users = append(users, u)
 	}
 	if err := rows.Err(); err != nil {
@@ -157,19 +160,6 @@ func seededLoadUsers(ctx context.Context, db *sql.DB, schema string) (users []us
 	err = db.QueryRowContext(ctx, `SELECT (SELECT id FROM `+s+`.users WHERE tenant_id = $1 AND email = $2),
 		(SELECT id FROM `+s+`.users WHERE tenant_id = $1 AND email = $3)`, bigTenant, adminEmail, heavyEmail).Scan(&admin.ID, &heavy)
 	return users, admin, heavy, err
-}
-
-func splitRoles(s string) []usermgmt.Role {
-	var out []usermgmt.Role
-	for len(s) > 0 {
-		i := 0
-		for i < len(s) && s[i] != ',' {
-			i++
-		}
-		out = append(out, usermgmt.Role(s[:i]))
-		s = s[min(i+1, len(s)):]
-	}
-	return out
 }
 
 // prepareLoad makes, through the store, a session for each of users and
