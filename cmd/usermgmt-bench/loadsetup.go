@@ -9,7 +9,6 @@ import (
 	"log"
 	"log/slog"
 	"net/http"
-	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -105,12 +104,7 @@ func loadReport(ctx context.Context, url, schema string, cfg loadConfig, out str
 	if err != nil {
 		return err
 	}
-	report := renderLoad(header, targets, results, true)
-	fmt.Print(report)
-	if out != "" {
-		return os.WriteFile(out, []byte(report), 0o644)
-	}
-	return nil
+	return printReport(renderLoad(header, targets, results, true), out)
 }
 
 func libraryHandler(store usermgmt.Store) (http.Handler, error) {
