@@ -39,9 +39,12 @@ const (
 func loadReport(ctx context.Context, url, schema string, cfg loadConfig, out string) error {
 	open := func() (*sql.DB, error) {
 		db, err := sql.Open("pgx", url)
+		if err != nil {
+			return nil, err
+		}
 		db.SetMaxOpenConns(cfg.pool)
 		db.SetMaxIdleConns(cfg.pool)
-		return db, err
+		return db, nil
 	}
 	floorDB, err := open()
 	if err != nil {
