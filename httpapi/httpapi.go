@@ -136,7 +136,7 @@ type Handler struct {
 	now     func() time.Time
 	mux     *http.ServeMux
 	handler http.Handler
-	limits  *limiter
+	limits  *ratelimit.Limiter
 	roles   []usermgmt.RoleDef
 	// patterns are the routes of routeTable, as registered; routed holds
 	// them too, and serve answers no other pattern of the mux.
@@ -203,7 +203,7 @@ func NewHandler(m *usermgmt.Manager, opts Options) (*Handler, error) {
 		opts.Logger = slog.Default()
 	}
 	h := &Handler{m: m, opts: opts, log: opts.Logger, now: opts.Clock,
-		limits:         &limiter{ratelimit.New(opts.Clock, m.SharedLimiter(), opts.Logger)},
+		limits:         ratelimit.New(opts.Clock, m.SharedLimiter(), opts.Logger),
 		roles:          m.Roles(),
 		trustedOrigins: map[string]bool{}}
 	cop := http.NewCrossOriginProtection()

@@ -24,9 +24,10 @@ const (
 // of a route group, answering rate_limited with Retry-After when either is
 // empty.
 func (h *Handler) limit(r *http.Request, group, account string) error {
-	ok, wait := h.limits.allow(r.Context(), group+"|ip|"+h.clientIP(r), h.opts.RateLimits.PerIP)
+	ip, acct := h.opts.RateLimits.PerIP, h.opts.RateLimits.PerAccount
+	ok, wait := h.limits.Allow(r.Context(), group+"|ip|"+h.clientIP(r), ip.Burst, ip.Per)
 	if ok && account != "" {
-		ok, wait = h.limits.allow(r.Context(), group+"|acct|"+account, h.opts.RateLimits.PerAccount)
+		ok, wait = h.limits.Allow(r.Context(), group+"|acct|"+account, acct.Burst, acct.Per)
 	}
 	if ok {
 		return nil

@@ -1,11 +1,6 @@
 package httpapi
 
-import (
-	"context"
-	"time"
-
-	"github.com/usermgmt/usermgmt/internal/ratelimit"
-)
+import "time"
 
 // Limit allows Burst requests at once and Burst more every Per: a token
 // bucket that refills continuously. A zero Limit takes the default of the
@@ -34,14 +29,4 @@ func (l Limit) orDefault(def Limit) Limit {
 		l.Per = def.Per
 	}
 	return l
-}
-
-// limiter is the token-bucket limiter of internal/ratelimit, read with
-// the Limits of this package.
-type limiter struct{ *ratelimit.Limiter }
-
-// allow takes one token from key's bucket. When the bucket is empty it
-// returns false and how long until a token is back.
-func (l *limiter) allow(ctx context.Context, key string, lim Limit) (bool, time.Duration) {
-	return l.Allow(ctx, key, lim.Burst, lim.Per)
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/usermgmt/usermgmt"
 	"github.com/usermgmt/usermgmt/httpapi"
+	"github.com/usermgmt/usermgmt/internal/testlog"
 	"github.com/usermgmt/usermgmt/scim"
 )
 
@@ -153,28 +154,11 @@ func (downLimiter) Allow(context.Context, string, int, time.Duration, time.Time)
 	return false, 0, usermgmt.Errorf(usermgmt.CodeInternal, "postgres: connection refused")
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestFailedSharedLimiterFallsBackToTheInstance: when the shared limiter
 // fails, a limit check neither answers 500 nor lets everything through:
 // each instance's own buckets decide, and the failure is logged.
 func TestFailedSharedLimiterFallsBackToTheInstance(t *testing.T) {
-	var logged syncBuffer
+	var logged testlog.Buffer
 	x := twoAPIs(t, httpapi.RateLimits{PerIP: httpapi.Limit{Burst: 100, Per: time.Hour},
 		PerAccount: httpapi.Limit{Burst: 2, Per: time.Hour}}, slog.New(slog.NewTextHandler(&logged, nil)),
 		func(s usermgmt.Store) usermgmt.Store { return downLimiter{s} })
