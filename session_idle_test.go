@@ -63,14 +63,19 @@ func TestIdleLimitUnderCoarseBump(t *testing.T) {
 }
 
 // The Principal carries the session's user as GetUser shows it to trusted
-// code, read in the same store call: /me needs no second read.
+// code, read in the same store call: /me needs no second read. Its group
+// roles are in GetUser's order (the store returns them in any order).
 func TestAuthenticateReturnsTheUser(t *testing.T) {
 	e := mustManager(t)
 	u, secret, _, _ := e.onboard(t, "ana@acme.test", usermgmt.RoleAgent)
+	e.group(t, "Zulu", []usermgmt.Role{usermgmt.RoleAgent, usermgmt.RoleSupervisor}, u.ID)
+	e.group(t, "Alpha", []usermgmt.Role{usermgmt.RoleAgent, usermgmt.RoleRecruiter}, u.ID)
+	e.group(t, "Mike", []usermgmt.Role{usermgmt.RoleSupervisor, usermgmt.RoleAgent, usermgmt.RoleRecruiter}, u.ID)
 	s := signIn(t, e, u.Email, secret, false)
 	p, err := e.m.Authenticate(context.Background(), s.Token)
 	require.NoError(t, err)
 	want, err := e.m.GetUser(usermgmt.AsSystem(context.Background()), tenant, u.ID)
 	require.NoError(t, err)
+	require.Len(t, want.GroupRoles, 7)
 	assert.Equal(t, want, p.User)
 }

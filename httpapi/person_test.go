@@ -369,6 +369,14 @@ func TestHostHooks(t *testing.T) {
 		}
 		wantError(t, f.do(t, req{method: "GET", path: "/users"}), 401, "unauthenticated")
 	})
+	t.Run("MeReadsTheUserOfAHostPrincipal", func(t *testing.T) {
+		// A host's Principal carries no User: /me reads it.
+		w := f.do(t, req{method: "GET", path: "/me", header: map[string]string{"X-Host-User": "admin"}})
+		if me := decodeBody[httpapi.Me](t, w); w.Code != 200 || me.User.ID != admin.ID || me.User.Email != "admin@acme.test" ||
+			len(me.Permissions) == 0 {
+			t.Fatalf("%d %s", w.Code, w.Body)
+		}
+	})
 	t.Run("TenantFromRequestWins", func(t *testing.T) {
 		w := f.do(t, req{method: "POST", path: "http://acme.example.com/auth/login", body: `{"email":"admin@acme.test","password":"` + password + `"}`})
 		if res := decodeBody[httpapi.AuthResult](t, w); res.Status != httpapi.StatusMFARequired {

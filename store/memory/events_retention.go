@@ -11,18 +11,19 @@ import (
 // DropEvents removes the events created before before, each one (there
 // are no partitions here to drop whole). It scans every log under the
 // write lock: it runs rarely (PruneExpired), so the hot paths keep no
-// index by time for it.
+// index by time for it, and copies only the logs it changes.
 func (t *tx) DropEvents(_ context.Context, before time.Time) (int, error) {
 	if err := t.write(); err != nil {
 		return 0, err
 	}
 	s := t.s
 	n := 0
+	old := func(e usermgmt.Event) bool { return e.CreatedAt.Before(before) }
 	for k, log := range s.events {
-		kept := slices.DeleteFunc(slices.Clone(log), func(e usermgmt.Event) bool { return e.CreatedAt.Before(before) })
-		if len(kept) == len(log) {
+		if !slices.ContainsFunc(log, old) {
 			continue
 		}
+		kept := slices.DeleteFunc(slices.Clone(log), old)
 		n += len(log) - len(kept)
 		if len(kept) == 0 {
 			delete(s.events, k)
