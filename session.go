@@ -475,7 +475,8 @@ func (m *Manager) ForceLogout(ctx context.Context, tenantID string, userID uuid.
 // none of them can be used any more, so this only keeps the store small
 // (a pruned link or session answers unauthenticated, as an unknown one
 // does, instead of expired). Hosts call it from a periodic job
-// (examples/server runs it every ten minutes). With
+// (examples/server runs it every ten minutes). On a store that is a
+// RateLimiter it also deletes the buckets that have refilled. With
 // Options.ActivityRetention set it also drops the activity older than
 // that (Tx.DropEvents), in a transaction of its own: on PostgreSQL that
 // drops tables, and the lock it takes on the events is then held for

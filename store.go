@@ -311,9 +311,8 @@ type Tx interface {
 	// the events themselves. PostgreSQL goes by the time in the UUIDv7 id,
 	// the memory store by CreatedAt: the Manager stamps both with now (the
 	// id from the wall clock, CreatedAt from Options.Clock). It reports
-	// how many events it removed. It is
-	// one of the two ways an event ever changes (EraseUser is the other).
-	// It returns no coded error.
+	// how many events it removed. It is one of the two ways an event ever
+	// changes (EraseUser is the other). It returns no coded error.
 	DropEvents(ctx context.Context, before time.Time) (int, error)
 	// EraseUser is the right to erasure of one user of the tenant: it
 	// replaces the user's email by usermgmt.ErasedEmail(userID), clears

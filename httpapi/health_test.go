@@ -56,19 +56,12 @@ func TestHealth(t *testing.T) {
 		serveOn(t, f, pgtest.Store(t))
 		check(t, f, 200, "ok")
 	})
-	// A database on a closed port refuses at once; one that accepts the
-	// connection and never answers (a host gone mid-failover) is cut off
-	// by the bound.
-	for name, listen := range map[string]func(t *testing.T) string{
-		"ClosedPort": func(t *testing.T) string {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			ln.Close()
-			return ln.Addr().String()
-		},
-		"SilentServer": func(t *testing.T) string {
+	// A database on a closed port refuses at once (pgtest.Unreachable);
+	// one that accepts the connection and never answers (a host gone
+	// mid-failover) is cut off by the bound.
+	for name, store := range map[string]func(t *testing.T) *postgres.Store{
+		"ClosedPort": func(t *testing.T) *postgres.Store { return pgtest.Unreachable(t) },
+		"SilentServer": func(t *testing.T) *postgres.Store {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)
@@ -83,13 +76,7 @@ func TestHealth(t *testing.T) {
 					t.Cleanup(func() { c.Close() })
 				}
 			}()
-			return ln.Addr().String()
-		},
-	} {
-		t.Run("UnreachablePostgresIsUnavailable/"+name, func(t *testing.T) {
-			pgtest.Store(t) // skips without a server, as the test above
-			f := newFixture(t, nil)
-			sqldb, err := sql.Open("pgx", "postgres://postgres@"+listen(t)+"/test?sslmode=disable")
+			sqldb, err := sql.Open("pgx", "postgres://postgres@"+ln.Addr().String()+"/test?sslmode=disable")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -99,7 +86,13 @@ func TestHealth(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			serveOn(t, f, s)
+			return s
+		},
+	} {
+		t.Run("UnreachablePostgresIsUnavailable/"+name, func(t *testing.T) {
+			pgtest.Store(t) // skips without a server, as the test above
+			f := newFixture(t, nil)
+			serveOn(t, f, store(t))
 			start := time.Now()
 			w := check(t, f, 503, "unavailable")
 			if took := time.Since(start); took > 3*time.Second {

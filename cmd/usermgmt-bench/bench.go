@@ -463,6 +463,14 @@ func (b *bench) render(ctx context.Context, results []result, plansText string) 
 	return sb.String(), nil
 }
 
+// eventsEstimate is a scalar subquery: the planner's row estimate of the
+// events table of schema s (quoted), summed over its partitions when it
+// is partitioned (the parent's own estimate is then -1).
+func eventsEstimate(s string) string {
+	return `(SELECT sum(greatest(reltuples, 0))::bigint FROM pg_class WHERE relkind = 'r'
+		AND oid IN (SELECT '` + s + `.events'::regclass UNION ALL SELECT inhrelid FROM pg_inherits WHERE inhparent = '` + s + `.events'::regclass))`
+}
+
 func (b *bench) environment(ctx context.Context) (string, error) {
 	var version, sharedBuffers, workMem string
 	var users, events, tenants, big, heavy, sessions int64
@@ -473,8 +481,7 @@ func (b *bench) environment(ctx context.Context) (string, error) {
 	}
 	if err := q(`SELECT (SELECT sum(invited + active + deactivated) FROM `+s+`.tenant_counts), (SELECT count(*) FROM `+s+`.tenant_counts),
 		(SELECT invited + active + deactivated FROM `+s+`.tenant_counts WHERE tenant_id = '`+bigTenant+`'),
-		(SELECT sum(greatest(reltuples, 0))::bigint FROM pg_class WHERE relkind = 'r' -- the table, or its partitions
-			AND oid IN (SELECT '`+s+`.events'::regclass UNION ALL SELECT inhrelid FROM pg_inherits WHERE inhparent = '`+s+`.events'::regclass)),
+		`+eventsEstimate(s)+`,
 		(SELECT count(*) FROM `+s+`.events WHERE tenant_id = '`+bigTenant+`' AND user_id = '`+b.heavyID.String()+`'),
 		(SELECT count(*) FROM `+s+`.sessions)`, &users, &tenants, &big, &events, &heavy, &sessions); err != nil {
 		return "", err

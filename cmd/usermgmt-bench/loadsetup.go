@@ -9,8 +9,8 @@ import (
 	"log"
 	"log/slog"
 	"net/http"
-	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -39,9 +39,12 @@ const (
 func loadReport(ctx context.Context, url, schema string, cfg loadConfig, out string) error {
 	open := func() (*sql.DB, error) {
 		db, err := sql.Open("pgx", url)
+		if err != nil {
+			return nil, err
+		}
 		db.SetMaxOpenConns(cfg.pool)
 		db.SetMaxIdleConns(cfg.pool)
-		return db, err
+		return db, nil
 	}
 	floorDB, err := open()
 	if err != nil {
@@ -104,12 +107,7 @@ func loadReport(ctx context.Context, url, schema string, cfg loadConfig, out str
 	if err != nil {
 		return err
 	}
-	report := renderLoad(header, targets, results, true)
-	fmt.Print(report)
-	if out != "" {
-		return os.WriteFile(out, []byte(report), 0o644)
-	}
-	return nil
+	return printReport(renderLoad(header, targets, results, true), out)
 }
 
 func libraryHandler(store usermgmt.Store) (http.Handler, error) {
@@ -147,7 +145,9 @@ func seededLoadUsers(ctx context.Context, db *sql.DB, schema string) (users []us
 		if err := rows.Scan(&u.TenantID, &u.ID, &roles); err != nil {
 			return nil, admin, heavy, err
 		}
-		u.Roles = splitRoles(roles)
+		for _, r := range strings.Split(roles, ",") { // the seed gives every user a role
+			u.Roles = append(u.Roles, usermgmt.Role(r))
+		}
 		users = append(users, u)
 	}
 	if err := rows.Err(); err != nil {
@@ -157,19 +157,6 @@ func seededLoadUsers(ctx context.Context, db *sql.DB, schema string) (users []us
 	err = db.QueryRowContext(ctx, `SELECT (SELECT id FROM `+s+`.users WHERE tenant_id = $1 AND email = $2),
 		(SELECT id FROM `+s+`.users WHERE tenant_id = $1 AND email = $3)`, bigTenant, adminEmail, heavyEmail).Scan(&admin.ID, &heavy)
 	return users, admin, heavy, err
-}
-
-func splitRoles(s string) []usermgmt.Role {
-	var out []usermgmt.Role
-	for len(s) > 0 {
-		i := 0
-		for i < len(s) && s[i] != ',' {
-			i++
-		}
-		out = append(out, usermgmt.Role(s[:i]))
-		s = s[min(i+1, len(s)):]
-	}
-	return out
 }
 
 // prepareLoad makes, through the store, a session for each of users and
@@ -369,7 +356,7 @@ func loadHeader(ctx context.Context, db *sql.DB, schema string, cfg loadConfig) 
 	err := db.QueryRowContext(ctx, `SELECT version(), (SELECT sum(invited + active + deactivated) FROM `+s+`.tenant_counts WHERE tenant_id <> $2),
 		(SELECT count(*) FROM `+s+`.tenant_counts WHERE tenant_id <> $2),
 		(SELECT invited + active + deactivated FROM `+s+`.tenant_counts WHERE tenant_id = $1),
-		(SELECT reltuples::bigint FROM pg_class WHERE oid = '`+s+`.events'::regclass)`, bigTenant, loadTenant).
+		`+eventsEstimate(s), bigTenant, loadTenant).
 		Scan(&version, &users, &tenants, &big, &events)
 	if err != nil {
 		return "", err

@@ -168,12 +168,19 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Print(report)
-	if *out != "" {
-		if err := os.WriteFile(*out, []byte(report), 0o644); err != nil {
-			log.Fatal(err)
-		}
+	if err := printReport(report, *out); err != nil {
+		log.Fatal(err)
 	}
+}
+
+// printReport prints the markdown report and, when out is set, writes it
+// there too.
+func printReport(report, out string) error {
+	fmt.Print(report)
+	if out == "" {
+		return nil
+	}
+	return os.WriteFile(out, []byte(report), 0o644)
 }
 
 // stormReport runs the storm, prints its report and exits 1 when a target
@@ -183,11 +190,8 @@ func stormReport(ctx context.Context, store usermgmt.Store, sc stormConfig, out 
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Print(report)
-	if out != "" {
-		if err := os.WriteFile(out, []byte(report), 0o644); err != nil {
-			log.Fatal(err)
-		}
+	if err := printReport(report, out); err != nil {
+		log.Fatal(err)
 	}
 	if !ok {
 		log.Fatal("storm: a target was missed")
