@@ -132,3 +132,20 @@ func (m *Manager) activateInTx(ctx context.Context, tx Tx, u *UserRecord) (bool,
 	}
 	return true, tx.AppendEvent(ctx, m.event(ctx, &u.User, EventActivated, string(u.Status)))
 }
+
+// setActiveInTx activates or deactivates u as active says (activateInTx,
+// deactivateInTx), which store u with whatever else the caller changed in
+// it; when neither had to and dirty is set, it stores u itself. It reports
+// whether u's status changed.
+func (m *Manager) setActiveInTx(ctx context.Context, tx Tx, u *UserRecord, active, dirty bool) (bool, error) {
+	set := m.deactivateInTx
+	if active {
+		set = m.activateInTx
+	}
+	wrote, err := set(ctx, tx, u)
+	if err != nil || wrote || !dirty {
+		return wrote, err
+	}
+	u.UpdatedAt = m.now().UTC()
+	return false, tx.UpdateUser(ctx, u)
+}

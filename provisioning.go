@@ -289,18 +289,13 @@ func (m *Manager) UpdateProvisionedUser(ctx context.Context, tenantID string, id
 				return err
 			}
 		}
-		var wrote bool
-		var err error
-		if u.Active {
-			wrote, err = m.activateInTx(ctx, tx, r)
-		} else if err = az.refuseSelf(&r.User, ActionDeactivate); err == nil {
-			wrote, err = m.deactivateInTx(ctx, tx, r)
-			deactivated = wrote
+		if !u.Active {
+			if err := az.refuseSelf(&r.User, ActionDeactivate); err != nil {
+				return err
+			}
 		}
-		if err == nil && !wrote && changed != "" {
-			r.UpdatedAt = m.now().UTC()
-			err = tx.UpdateUser(ctx, r)
-		}
+		wrote, err := m.setActiveInTx(ctx, tx, r, u.Active, changed != "")
+		deactivated = wrote && !u.Active
 		out = m.shown(&az, r.User)
 		return err
 	})
@@ -338,10 +333,7 @@ func (m *Manager) DeprovisionUser(ctx context.Context, tenantID string, id uuid.
 			return err
 		}
 		var err error
-		if deactivated, err = m.deactivateInTx(ctx, tx, r); err == nil && !deactivated {
-			r.UpdatedAt = now
-			err = tx.UpdateUser(ctx, r)
-		}
+		deactivated, err = m.setActiveInTx(ctx, tx, r, false, true)
 		u = r.User
 		return err
 	})
@@ -622,17 +614,7 @@ func (m *Manager) reprovision(ctx context.Context, tx Tx, az authz, u *UserRecor
 	if err := tx.AppendEvent(ctx, m.event(ctx, &u.User, EventReprovisioned, "")); err != nil {
 		return nil, false, err
 	}
-	var wrote bool
-	var err error
-	if p.Active {
-		wrote, err = m.activateInTx(ctx, tx, u)
-	} else {
-		wrote, err = m.deactivateInTx(ctx, tx, u)
-	}
-	if err == nil && !wrote {
-		u.UpdatedAt = m.now().UTC()
-		err = tx.UpdateUser(ctx, u)
-	}
+	wrote, err := m.setActiveInTx(ctx, tx, u, p.Active, true)
 	if err != nil {
 		return nil, false, err
 	}
