@@ -154,7 +154,7 @@ func (m *Manager) ListActivity(ctx context.Context, tenantID string, userID uuid
 		return ActivityPage{}, err
 	}
 	var page ActivityPage
-	err = m.store.RunInTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
+	err = m.inTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
 		a, err := m.authorize(ctx, tx, tenantID, PermReadActivity)
 		if err != nil {
 			return err

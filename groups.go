@@ -114,7 +114,7 @@ func (m *Manager) CreateGroup(ctx context.Context, tenantID string, g NewGroup) 
 	}
 	now := m.now().UTC()
 	out := Group{ID: id, TenantID: tenantID, DisplayName: name, ExternalID: g.ExternalID, CreatedAt: now, UpdatedAt: now}
-	err = m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+	err = m.inTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		if _, err := m.authorize(ctx, tx, tenantID, PermChangeRoles); err != nil {
 			return err
 		}
@@ -389,7 +389,7 @@ func (m *Manager) readGroups(ctx context.Context, tenantID string, fn func(ctx c
 	if err := checkTenant(tenantID); err != nil {
 		return err
 	}
-	err := m.store.RunInTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
+	err := m.inTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
 		if _, err := m.authorize(ctx, tx, tenantID, PermListUsers); err != nil {
 			return err
 		}
@@ -402,7 +402,7 @@ func (m *Manager) readGroups(ctx context.Context, tenantID string, fn func(ctx c
 // it checks the actor's permission p, locks the group and calls fn.
 func (m *Manager) changeGroup(ctx context.Context, tenantID string, id uuid.UUID, p Permission,
 	fn func(ctx context.Context, tx Tx, az authz, g *Group) error) error {
-	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+	err := m.inTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		az, err := m.authorize(ctx, tx, tenantID, p)
 		if err != nil {
 			return err

@@ -30,7 +30,7 @@ func (m *Manager) Ping(ctx context.Context) error {
 	if p, ok := m.store.(Pinger); ok {
 		err = p.Ping(ctx)
 	} else {
-		err = m.store.RunInTx(ctx, TxOptions{ReadOnly: true}, func(context.Context, Tx) error { return nil })
+		err = m.inTx(ctx, TxOptions{ReadOnly: true}, func(context.Context, Tx) error { return nil })
 	}
 	if err == nil {
 		return nil

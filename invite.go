@@ -43,7 +43,7 @@ func (m *Manager) InviteUser(ctx context.Context, tenantID string, inv Invite) (
 		DirectRoles: slices.Clone(roles), CreatedAt: now, UpdatedAt: now}}
 	var out *outgoing
 	var shown User
-	err = m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+	err = m.inTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		az, err := m.authorize(ctx, tx, tenantID, PermInvite)
 		if err != nil {
 			return err
@@ -140,7 +140,7 @@ func (m *Manager) mailInvite(ctx context.Context, u *User, out *outgoing) error 
 	if err == nil {
 		return nil
 	}
-	_ = m.store.RunInTx(context.WithoutCancel(ctx), TxOptions{}, func(ctx context.Context, tx Tx) error {
+	_ = m.inTx(context.WithoutCancel(ctx), TxOptions{}, func(ctx context.Context, tx Tx) error {
 		r, err := tx.LockUser(ctx, u.TenantID, u.ID)
 		if err != nil {
 			return err
@@ -193,7 +193,7 @@ func (m *Manager) AcceptInvite(ctx context.Context, token, password string) (MFA
 	}
 	now := m.now().UTC()
 	var enr MFAEnrollment
-	err = m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+	err = m.inTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		u, _, err := m.spendToken(ctx, tx, PurposeInvite, token, now)
 		if err != nil {
 			return err

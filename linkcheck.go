@@ -53,7 +53,7 @@ func (m *Manager) checkLink(ctx context.Context, purpose TokenPurpose, prefix st
 	}
 	now := m.now()
 	var c LinkCheck
-	err := m.store.RunInTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
+	err := m.inTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
 		t, err := tx.PeekToken(ctx, purpose, hashToken(token))
 		if err != nil {
 			return tokenErr(err)

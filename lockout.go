@@ -125,7 +125,7 @@ func later(a, b time.Time) time.Time {
 // It returns only the store's errors.
 func (m *Manager) passwordFailed(ctx context.Context, u *UserRecord, at attempt, now time.Time, what string) error {
 	var out *outgoing
-	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+	err := m.inTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		a, err := tx.LockAttempts(ctx, at.after.TenantID, at.after.Email)
 		if err != nil {
 			return err

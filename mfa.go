@@ -113,7 +113,7 @@ func (m *Manager) CompleteMFAEnrollment(ctx context.Context, enrollmentToken, co
 	var s Session
 	var failed *outgoing
 	wrong := false
-	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+	err := m.inTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		u, t, err := m.spendToken(ctx, tx, PurposeMFAEnrollment, enrollmentToken, now)
 		if err != nil {
 			return err

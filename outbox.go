@@ -148,7 +148,7 @@ func (m *Manager) attempt(ctx context.Context, out *outgoing) (failed bool, err 
 	if err != nil {
 		return m.retryLater(ctx, &out.rec, err.Error(), false), err
 	}
-	err = m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+	err = m.inTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		return tx.DeleteMail(ctx, out.rec.ID)
 	})
 	if err != nil && ErrorCode(err) != CodeNotFound {
@@ -173,7 +173,7 @@ func (m *Manager) retryLater(ctx context.Context, r *MailRecord, reason string, 
 	} else {
 		r.NextAttemptAt = next
 	}
-	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+	err := m.inTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		if err := tx.UpdateMail(ctx, r); err != nil {
 			return err
 		}
@@ -231,7 +231,7 @@ func (m *Manager) DeliverPending(ctx context.Context) (Delivery, error) {
 		}
 		now := m.now().UTC()
 		var rec MailRecord
-		err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+		err := m.inTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 			var err error
 			rec, err = tx.ClaimMail(ctx, now, now.Add(m.claimTTL()))
 			return err
@@ -332,7 +332,7 @@ func (m *Manager) ListUndeliveredMail(ctx context.Context, tenantID string, q Ma
 		return MailPage{}, err
 	}
 	var recs []MailRecord
-	err = m.store.RunInTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
+	err = m.inTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
 		if _, err := m.authorize(ctx, tx, tenantID, PermListUsers); err != nil {
 			return err
 		}

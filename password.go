@@ -143,7 +143,7 @@ func (m *Manager) RequestPasswordReset(ctx context.Context, tenantID, email stri
 
 func (m *Manager) requestReset(ctx context.Context, tenantID, email string) error {
 	var out *outgoing
-	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+	err := m.inTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		r, err := tx.GetUserByEmail(ctx, tenantID, email)
 		if err != nil {
 			return err
@@ -190,7 +190,7 @@ func (m *Manager) ResetPassword(ctx context.Context, token, newPassword string) 
 	now := m.now().UTC()
 	var u User
 	var out *outgoing
-	err = m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+	err = m.inTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		r, _, err := m.spendToken(ctx, tx, PurposePasswordReset, token, now)
 		if err != nil {
 			return err

@@ -49,7 +49,7 @@ func (m *Manager) ChangePassword(ctx context.Context, sessionToken, currentPassw
 		pw string
 		at attempt
 	)
-	err = m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+	err = m.inTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		var err error
 		if u, err = tx.GetUser(ctx, p.TenantID, p.UserID); err != nil {
 			return err
@@ -87,7 +87,7 @@ func (m *Manager) ChangePassword(ctx context.Context, sessionToken, currentPassw
 		return errWrongCurrentPassword()
 	}
 	var out *outgoing
-	err = m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+	err = m.inTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		r, err := tx.LockUser(ctx, u.TenantID, u.ID)
 		if err != nil {
 			return err

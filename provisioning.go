@@ -53,7 +53,7 @@ func (m *Manager) CreateProvisioningToken(ctx context.Context, tenantID, name st
 	}
 	secret, hash := newToken(prefixProvision)
 	var tok ProvisioningToken
-	err = m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+	err = m.inTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		az, err := m.tokenAdmin(ctx, tx, tenantID, true)
 		if err != nil {
 			return err
@@ -75,7 +75,7 @@ func (m *Manager) ListProvisioningTokens(ctx context.Context, tenantID string) (
 		return nil, err
 	}
 	var out []ProvisioningToken
-	err := m.store.RunInTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
+	err := m.inTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
 		if _, err := m.tokenAdmin(ctx, tx, tenantID, false); err != nil {
 			return err
 		}
@@ -93,7 +93,7 @@ func (m *Manager) RevokeProvisioningToken(ctx context.Context, tenantID string, 
 	if err := checkTenant(tenantID); err != nil {
 		return err
 	}
-	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+	err := m.inTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		if _, err := m.tokenAdmin(ctx, tx, tenantID, true); err != nil {
 			return err
 		}
@@ -112,7 +112,7 @@ func (m *Manager) AuthenticateProvisioning(ctx context.Context, secret string) (
 		return ProvisioningToken{}, bad
 	}
 	var tok ProvisioningToken
-	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+	err := m.inTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		var err error
 		tok, err = tx.UseProvisioningToken(ctx, hashToken(secret), m.now().UTC(), lastUsedEvery)
 		return err
@@ -209,7 +209,7 @@ func (m *Manager) ProvisionUser(ctx context.Context, tenantID string, p Provisio
 	var out *outgoing
 	var shown User
 	deactivated := false
-	err = m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+	err = m.inTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		az, err := m.authorize(ctx, tx, tenantID, PermInvite)
 		if err != nil {
 			return err
@@ -439,7 +439,7 @@ func (m *Manager) FindUsers(ctx context.Context, tenantID string, q UserQuery) (
 		p.Filter = &f
 	}
 	var res UserResults
-	err := m.store.RunInTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
+	err := m.inTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
 		az, err := m.authorize(ctx, tx, tenantID, PermListUsers)
 		if err != nil {
 			return err
@@ -639,7 +639,7 @@ func (m *Manager) beforeRevival(ctx context.Context, tenantID, email string) err
 		return nil
 	}
 	var u UserRecord
-	err := m.store.RunInTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
+	err := m.inTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
 		if _, err := m.authorize(ctx, tx, tenantID, PermInvite); err != nil {
 			return err
 		}

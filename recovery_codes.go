@@ -21,7 +21,7 @@ func (m *Manager) RecoveryCodesLeft(ctx context.Context, tenantID string, userID
 		return 0, err
 	}
 	n := 0
-	err := m.store.RunInTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
+	err := m.inTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
 		if a, ok := ActorFromContext(ctx); !ok || a.UserID != userID {
 			if _, err := m.authorize(ctx, tx, tenantID, PermListUsers); err != nil {
 				return err

@@ -383,7 +383,7 @@ func (m *Manager) onUser(ctx context.Context, tenantID string, userID uuid.UUID,
 	if err := checkTenant(tenantID); err != nil {
 		return err
 	}
-	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+	err := m.inTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		az, err := m.authorize(ctx, tx, tenantID, p)
 		if err != nil {
 			return err

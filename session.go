@@ -90,7 +90,7 @@ func (m *Manager) Login(ctx context.Context, req LoginRequest) (LoginResult, err
 		known bool
 		at    attempt
 	)
-	err = m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+	err = m.inTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		var err error
 		u, err = tx.GetUserByEmail(ctx, req.TenantID, email)
 		if known = err == nil; !known && ErrorCode(err) != CodeNotFound {
@@ -121,7 +121,7 @@ func (m *Manager) Login(ctx context.Context, req LoginRequest) (LoginResult, err
 		return LoginResult{}, cmp.Or(m.passwordFailed(ctx, who, at, now, ""), errUnauthenticated())
 	}
 	var res LoginResult
-	err = m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+	err = m.inTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		u, err := tx.LockUser(ctx, u.TenantID, u.ID)
 		if err != nil {
 			return err
@@ -235,7 +235,7 @@ func (m *Manager) VerifyMFA(ctx context.Context, challenge, code string, trustDe
 	var s Session
 	var failed *outgoing
 	wrong := false
-	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+	err := m.inTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		u, t, err := m.spendToken(ctx, tx, PurposeMFAChallenge, challenge, now)
 		if err != nil {
 			return err
@@ -328,7 +328,7 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string) (Session, er
 	now := m.now().UTC()
 	var out Session
 	var refused error
-	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+	err := m.inTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		refused = nil
 		for try := 0; ; try++ {
 			s, spent, err := tx.SessionByRefresh(ctx, hash)
@@ -441,7 +441,7 @@ func (m *Manager) Logout(ctx context.Context, sessionToken string) error {
 	if !wellFormed(sessionToken, prefixSession) {
 		return nil
 	}
-	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+	err := m.inTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		s, err := tx.RevokeSession(ctx, hashToken(sessionToken))
 		if ErrorCode(err) == CodeNotFound {
 			return nil
@@ -484,13 +484,13 @@ func (m *Manager) ForceLogout(ctx context.Context, tenantID string, userID uuid.
 func (m *Manager) PruneExpired(ctx context.Context) (Pruned, error) {
 	var p Pruned
 	now := m.now()
-	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+	err := m.inTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		var err error
 		p, err = tx.DeleteExpired(ctx, now)
 		return err
 	})
 	if err == nil && m.opts.ActivityRetention > 0 {
-		err = m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+		err = m.inTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 			var err error
 			p.Events, err = tx.DropEvents(ctx, now.Add(-m.opts.ActivityRetention))
 			return err

@@ -67,7 +67,7 @@ func (m *Manager) ListSessions(ctx context.Context, tenantID string, userID uuid
 	}
 	now := m.now()
 	var out UserSessions
-	err := m.store.RunInTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
+	err := m.inTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
 		az, _, err := m.authorizeSessions(ctx, tx, tenantID, userID)
 		if err != nil {
 			return err
@@ -125,7 +125,7 @@ func (m *Manager) RevokeSession(ctx context.Context, tenantID string, userID, se
 	if err := checkTenant(tenantID); err != nil {
 		return err
 	}
-	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+	err := m.inTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		_, u, err := m.authorizeSessions(ctx, tx, tenantID, userID)
 		if err != nil {
 			return err
@@ -156,7 +156,7 @@ func (m *Manager) RevokeDevice(ctx context.Context, tenantID string, userID, dev
 	if err := checkTenant(tenantID); err != nil {
 		return err
 	}
-	err := m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+	err := m.inTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		_, u, err := m.authorizeSessions(ctx, tx, tenantID, userID)
 		if err != nil {
 			return err

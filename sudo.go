@@ -93,7 +93,7 @@ func (m *Manager) withOwnCode(ctx context.Context, sessionToken, code string, re
 	now := m.now().UTC()
 	var failed *outgoing
 	wrong := false
-	err = m.store.RunInTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
+	err = m.inTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		u, err := tx.LockUser(ctx, p.TenantID, p.UserID)
 		if ErrorCode(err) == CodeNotFound || (err == nil && u.Status != StatusActive) {
 			return errSession

@@ -279,7 +279,7 @@ func (m *Manager) ListUsers(ctx context.Context, tenantID string, q ListUsersQue
 	}
 	var page UserPage
 	now := m.now()
-	err = m.store.RunInTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
+	err = m.inTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
 		az, err := m.authorize(ctx, tx, tenantID, PermListUsers)
 		if err != nil {
 			return err
@@ -331,7 +331,7 @@ func (m *Manager) readUser(ctx context.Context, tenantID string, userID uuid.UUI
 		return User{}, err
 	}
 	var u UserRecord
-	err := m.store.RunInTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
+	err := m.inTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
 		az, err := m.authorize(ctx, tx, tenantID, p)
 		if err != nil {
 			return err
