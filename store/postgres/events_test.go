@@ -100,8 +100,6 @@ func seedActivity(t *testing.T, db *bun.DB, q string) (heavy uuid.UUID) {
 		FROM generate_series(1, 4000) g`)
 	require.NoError(t, err)
 	require.NoError(t, db.DB.QueryRowContext(ctx, `SELECT id FROM `+q+`.users WHERE tenant_id = 't1' LIMIT 1`).Scan(&heavy))
-	v7 := `(lpad(to_hex(floor(extract(epoch FROM x.ts) * 1000)::bigint), 12, '0') || '7' ||
-		substr(md5(random()::text), 1, 3) || '8' || substr(md5(random()::text), 1, 15))::uuid`
 	_, err = db.DB.ExecContext(ctx, `INSERT INTO `+q+`.events (tenant_id, user_id, id, type, actor_id, created_at)
 		SELECT 't1', $1, `+v7+`, 'role.granted', a.ids[1 + g % array_length(a.ids, 1)], x.ts
 		FROM generate_series(1, 5000) g, (SELECT array_agg(id) ids FROM `+q+`.users WHERE tenant_id = 't1') a,
@@ -115,3 +113,7 @@ func seedActivity(t *testing.T, db *bun.DB, q string) (heavy uuid.UUID) {
 	require.NoError(t, err)
 	return heavy
 }
+
+// v7 is SQL for a UUIDv7 of the time x.ts, as the Manager stamps events.
+const v7 = `(lpad(to_hex(floor(extract(epoch FROM x.ts) * 1000)::bigint), 12, '0') || '7' ||
+	substr(md5(random()::text), 1, 3) || '8' || substr(md5(random()::text), 1, 15))::uuid`
