@@ -50,6 +50,10 @@ const (
 	EventGroupJoined    EventType = "group.joined"       // added to a group; Detail names it
 	EventGroupLeft      EventType = "group.left"         // removed from a group (or the group deleted); Detail names it
 	EventErased         EventType = "user.erased"        // personal data erased on request (EraseUser)
+	// EventExported: the person exported the tenant's users or activity
+	// (ExportUsers, ExportActivity); it is about the one who exported,
+	// and Detail says what, in which format and with which filters.
+	EventExported EventType = "data.exported"
 )
 
 // eventLabels is the one table of what each event type is called on a
@@ -90,6 +94,7 @@ var eventLabels = []EventLabel{
 	{EventGroupJoined, "Added to a group"},
 	{EventGroupLeft, "Removed from a group"},
 	{EventErased, "Personal data erased"},
+	{EventExported, "Exported data"},
 }
 
 // EventLabel names an event type the way a page shows it.
