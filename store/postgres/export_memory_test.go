@@ -58,7 +58,7 @@ func TestExportMemoryStaysFlat(t *testing.T) {
 			detail, created_at)
 		SELECT 'big', gen_random_uuid(), `+v7+`, 'login.succeeded', gen_random_uuid(), '198.51.100.7',
 			'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36', '', x.ts
-		FROM generate_series(1, $1) g, LATERAL (SELECT now() - interval '20 days' + g * interval '5 seconds' AS ts) x`, n)
+		FROM generate_series(1, $1) g, LATERAL (SELECT now() - interval '1 minute' - ($1 - g) * interval '2 seconds' AS ts) x`, n)
 	require.NoError(t, err)
 	_, err = db.DB.ExecContext(ctx, `ANALYZE `+q+`.users; ANALYZE `+q+`.events`)
 	require.NoError(t, err)
