@@ -54,7 +54,7 @@ def hashlib_django(p, iterations=20000):
     return "pbkdf2_sha256$%d$%s$%s" % (iterations, salt, base64.b64encode(key).decode())
 
 def hashlib_passlib_pbkdf2(p, iterations=29000):
-    salt = os.urandom(16)
+    salt = b"\xf8" + os.urandom(15)  # so that its ab64 starts with ".", read as "+"
     key = hashlib.pbkdf2_hmac("sha256", p.encode(), salt, iterations)
     return "$pbkdf2-sha256$%d$%s$%s" % (iterations, ab64(salt), ab64(key))
 
