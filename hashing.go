@@ -38,18 +38,23 @@ const (
 )
 
 // CheckPasswordHash returns nil when s is a stored password hash the
-// library will verify at login, in one of the formats of hashing_formats.go:
-// argon2id or argon2i ($argon2id$v=19$m=…,t=…,p=…$salt$key, unpadded
-// base64; costs within MaxArgon2MemoryKiB, MaxArgon2Time and
-// MaxArgon2Threads, at least 1 pass, 1 thread and 8 KiB per thread), bcrypt
-// ($2a$, $2b$, $2y$; cost up to MaxBcryptCost), scrypt as passlib writes it
-// and Firebase's scrypt (N·r·p within MaxScryptMemoryKiB), PBKDF2-SHA256 as
-// Django and passlib write it (up to MaxPBKDF2Iterations); every salt 8 to
-// 64 bytes and every key 16 to 64. Otherwise it returns invalid saying what
-// is wrong, never quoting the hash. Importers call it on every hash they
-// are given; a stored hash that fails it makes login answer as a wrong
-// password. A hash of another format than argon2id is re-hashed to
-// argon2id under Options.Argon2 at the first login it lets in.
+// library will verify at login, in one of these formats (README,
+// "Password hash formats"):
+//   - argon2id or argon2i, $argon2id$v=19$m=…,t=…,p=…$salt$key in unpadded
+//     base64, costs within MaxArgon2MemoryKiB, MaxArgon2Time and
+//     MaxArgon2Threads (at least 1 pass, 1 thread, 8 KiB per thread);
+//   - bcrypt, $2a$, $2b$ or $2y$, cost 4 to MaxBcryptCost;
+//   - scrypt as passlib writes it, and Firebase's scrypt as
+//     FirebaseScrypt.StoredHash writes it, 128·N·r·p within
+//     MaxScryptMemoryKiB;
+//   - PBKDF2-SHA256 as Django and passlib write it, up to
+//     MaxPBKDF2Iterations;
+//
+// every salt 8 to 64 bytes and every key 16 to 64. Otherwise it returns
+// invalid saying what is wrong, never quoting the hash. Importers call it
+// on every hash they are given; a stored hash that fails it makes login
+// answer as a wrong password. A hash of another format than argon2id is
+// re-hashed to argon2id under Options.Argon2 at the first login it lets in.
 func CheckPasswordHash(s string) error {
 	_, err := parseHash(s)
 	return err

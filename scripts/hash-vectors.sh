@@ -19,11 +19,14 @@ cd "$(dirname "$0")/.."
 
 pw='correct horse battery staple'
 htpasswd_bcrypt=$(htpasswd -nbB -C 8 user "$pw" | cut -d: -f2-)
+# Past bcrypt's 72 bytes: every bcrypt reads the first 72 only.
+long_pw="$pw, $pw, $pw, and one more time"
+htpasswd_long=$(htpasswd -nbB -C 6 user "$long_pw" | cut -d: -f2-)
 argon2id=$(printf %s "$pw" | argon2 "$(head -c 12 /dev/urandom | base64)" -id -t 2 -m 12 -p 1 -e)
 # argon2i at the library's own argon2id costs: re-hashed all the same.
 argon2i=$(printf %s "$pw" | argon2 "$(head -c 12 /dev/urandom | base64)" -i -t 2 -k 19456 -p 1 -e)
 
-PW="$pw" HTPASSWD_BCRYPT="$htpasswd_bcrypt" ARGON2ID="$argon2id" ARGON2I="$argon2i" \
+PW="$pw" HTPASSWD_BCRYPT="$htpasswd_bcrypt" LONG_PW="$long_pw" HTPASSWD_LONG="$htpasswd_long" ARGON2ID="$argon2id" ARGON2I="$argon2i" \
 	/usr/bin/python3 - >testdata/hash-vectors.json <<'EOF'
 import base64, hashlib, json, os, secrets, unicodedata
 
@@ -68,6 +71,8 @@ def v(fmt, tool, hash, password=pw):
 
 vectors = [
     v("bcrypt", "htpasswd -nbB -C 8", os.environ["HTPASSWD_BCRYPT"]),
+    v("bcrypt", "htpasswd -nbB -C 6, a password of %d bytes" % len(os.environ["LONG_PW"]),
+      os.environ["HTPASSWD_LONG"], os.environ["LONG_PW"]),
     v("bcrypt", "pyca/bcrypt hashpw, gensalt(8)", bcrypt.hashpw(pw.encode(), bcrypt.gensalt(8)).decode()),
     v("bcrypt", "pyca/bcrypt hashpw, gensalt(8, prefix=b'2a')",
       bcrypt.hashpw(pw.encode(), bcrypt.gensalt(8, prefix=b"2a")).decode()),
