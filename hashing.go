@@ -112,18 +112,21 @@ func parseArgon2(s string) (argon2Hash, error) {
 	return h, nil
 }
 
-// matches computes the key of the NFC password (as the library hashes
-// every password it sets) and compares it in constant time.
+// matches computes the key of the password and compares it in constant
+// time.
 func (h argon2Hash) matches(pw string) bool {
 	return subtle.ConstantTimeCompare(h.derive(pw, uint32(len(h.key))), h.key) == 1
 }
 
+// derive computes an argon2id key of the NFC password, as the library
+// hashes every password it sets, or an argon2i key (only ever imported) of
+// the password as typed, as other systems hash.
 func (h argon2Hash) derive(pw string, keyLen uint32) []byte {
-	b, p := []byte(norm.NFC.String(pw)), h.p
+	p := h.p
 	if h.argon2i {
-		return argon2.Key(b, h.salt, p.Time, p.MemoryKiB, p.Threads, keyLen)
+		return argon2.Key([]byte(pw), h.salt, p.Time, p.MemoryKiB, p.Threads, keyLen)
 	}
-	return argon2.IDKey(b, h.salt, p.Time, p.MemoryKiB, p.Threads, keyLen)
+	return argon2.IDKey([]byte(norm.NFC.String(pw)), h.salt, p.Time, p.MemoryKiB, p.Threads, keyLen)
 }
 
 // needsRehash reports whether a hash that just let a login in was made

@@ -21,8 +21,8 @@ import (
 // first login it lets in (see needsRehash). Each format's costs are
 // limited so that no stored hash makes a login cost seconds or gigabytes.
 // A foreign hash is computed over the password's bytes as typed, as the
-// system that made it did (the library's own argon2id hashes are of the
-// NFC form).
+// system that made it did (argon2id hashes, the library's own or imported,
+// are of the NFC form).
 
 // The largest costs the library computes for a foreign hash (see
 // CheckPasswordHash): at each, one check costs 13 to 20 times a
