@@ -69,11 +69,9 @@ func parseHash(s string) (storedHash, error) {
 	return h, nil
 }
 
-// parseCount reads a decimal count of at most 32 bits, digits only.
+// parseCount reads a decimal count of at most 32 bits, digits only (no
+// sign, no underscores).
 func parseCount(s string) (uint64, bool) {
-	if s == "" || s[0] < '0' || s[0] > '9' {
-		return 0, false
-	}
 	n, err := strconv.ParseUint(s, 10, 32)
 	return n, err == nil
 }
@@ -88,11 +86,11 @@ func parseCosts(s string, names ...string) ([]uint64, error) {
 	n := make([]uint64, len(names))
 	for i, name := range names {
 		v, ok := strings.CutPrefix(costs[i], name+"=")
-		if !ok || v == "" || v[0] < '0' || v[0] > '9' {
+		if !ok {
 			return nil, errHash("costs are not %s", list)
 		}
 		if n[i], ok = parseCount(v); !ok {
-			return nil, errHash("a cost is out of range")
+			return nil, errHash("a cost is not a number of at most 32 bits")
 		}
 	}
 	return n, nil
