@@ -78,33 +78,16 @@ func (m *Manager) ExportUsers(ctx context.Context, tenantID string, q ExportUser
 	}
 	p.Limit = exportPage
 	audit := exportDetail("users", f, "status", string(q.Status), "role", string(q.Role), "search", p.Search)
-	for {
-		var users []User
-		err := m.exportTx(ctx, tenantID, PermListUsers, audit, func(ctx context.Context, tx Tx, _ *authz) error {
-			var err error
-			if users, err = tx.ListUsers(ctx, p); err != nil {
-				return err
+	return exportPages(m, ctx, tenantID, PermListUsers, audit, out,
+		func(ctx context.Context, tx Tx, _ *authz) ([]User, error) {
+			users, err := tx.ListUsers(ctx, p)
+			if err != nil {
+				return nil, err
 			}
-			return m.fillGroupRoles(ctx, tx, tenantID, users)
-		})
-		audit = ""
-		if err != nil {
-			return wrapInternal(err)
-		}
-		for i := range users {
-			row := newUserRow(&users[i])
-			if err := out.write(&row); err != nil {
-				return err
-			}
-		}
-		if len(users) < exportPage {
-			return out.close()
-		}
-		if err := out.flush(); err != nil {
-			return err
-		}
-		p.After = users[len(users)-1].Email
-	}
+			return users, m.fillGroupRoles(ctx, tx, tenantID, users)
+		},
+		func(u *User) any { r := newUserRow(u); return &r },
+		func(last *User) { p.After = last.Email })
 }
 
 // ExportActivity writes the tenant's activity events of q's range to w in
@@ -133,56 +116,59 @@ func (m *Manager) ExportActivity(ctx context.Context, tenantID string, q ExportA
 		return err
 	}
 	audit := exportDetail("activity", f, "from", timeArg(q.From), "to", timeArg(q.To))
-	for {
-		var events []Event
-		err := m.exportTx(ctx, tenantID, PermReadActivity, audit, func(ctx context.Context, tx Tx, az *authz) error {
-			var err error
-			events, err = tx.ListTenantEvents(ctx, tenantID, after, before, exportPage)
+	return exportPages(m, ctx, tenantID, PermReadActivity, audit, out,
+		func(ctx context.Context, tx Tx, az *authz) ([]Event, error) {
+			events, err := tx.ListTenantEvents(ctx, tenantID, after, before, exportPage)
 			m.nameActors(az, events)
+			return events, err
+		},
+		func(e *Event) any { r := newEventRow(e); return &r },
+		func(last *Event) { after = last.ID })
+}
+
+// exportPages writes the rows of an export page by page until a page is
+// short: read reads a page of exportPage items in one transaction
+// authorized for perm, row makes an item a row for out, and next moves
+// the keyset past the last item. The first page (audit set) logs
+// EventExported about the actor who exports, in the page's own
+// transaction, before a byte is written; the later pages are read-only.
+// The system exports unlogged: it has no user to log it about.
+func exportPages[T any](m *Manager, ctx context.Context, tenantID string, perm Permission, audit string, out *exporter,
+	read func(context.Context, Tx, *authz) ([]T, error), row func(*T) any, next func(last *T)) error {
+	_, actor := ActorFromContext(ctx)
+	for first := true; ; first = false {
+		log := first && actor
+		var items []T
+		err := m.inTx(ctx, TxOptions{ReadOnly: !log}, func(ctx context.Context, tx Tx) error {
+			az, err := m.authorize(ctx, tx, tenantID, perm)
+			if err != nil {
+				return err
+			}
+			if log {
+				who := User{ID: az.actor.UserID, TenantID: tenantID}
+				if err := tx.AppendEvent(ctx, m.event(ctx, &who, EventExported, audit)); err != nil {
+					return err
+				}
+			}
+			items, err = read(ctx, tx, &az)
 			return err
 		})
-		audit = ""
 		if err != nil {
 			return wrapInternal(err)
 		}
-		for i := range events {
-			row := newEventRow(&events[i])
-			if err := out.write(&row); err != nil {
+		for i := range items {
+			if err := out.write(row(&items[i])); err != nil {
 				return err
 			}
 		}
-		if len(events) < exportPage {
+		if len(items) < exportPage {
 			return out.close()
 		}
 		if err := out.flush(); err != nil {
 			return err
 		}
-		after = events[len(events)-1].ID
+		next(&items[len(items)-1])
 	}
-}
-
-// exportTx runs read, one page of an export, in a transaction authorized
-// for perm. The first page (audit set) logs EventExported about the actor
-// who exports, in the page's own transaction, before a byte is written; a
-// later page is read-only. The system exports unlogged: it has no user to
-// log it about.
-func (m *Manager) exportTx(ctx context.Context, tenantID string, perm Permission, audit string,
-	read func(context.Context, Tx, *authz) error) error {
-	_, actor := ActorFromContext(ctx)
-	log := audit != "" && actor
-	return m.inTx(ctx, TxOptions{ReadOnly: !log}, func(ctx context.Context, tx Tx) error {
-		az, err := m.authorize(ctx, tx, tenantID, perm)
-		if err != nil {
-			return err
-		}
-		if log {
-			who := User{ID: az.actor.UserID, TenantID: tenantID}
-			if err := tx.AppendEvent(ctx, m.event(ctx, &who, EventExported, audit)); err != nil {
-				return err
-			}
-		}
-		return read(ctx, tx, &az)
-	})
 }
 
 // exportDetail is the Detail of EventExported: what, the format, and each
