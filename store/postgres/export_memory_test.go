@@ -87,7 +87,9 @@ func TestExportMemoryStaysFlat(t *testing.T) {
 			t.Logf("%d rows, %d MB written in %v; peak heap growth %.1f MB", w.lines, w.bytes>>20,
 				time.Since(start).Round(time.Millisecond), float64(growth)/(1<<20))
 			require.GreaterOrEqual(t, w.lines, n)
-			assert.Less(t, growth, uint64(20<<20), "an export holds a page, not the tenant")
+			// Garbage not yet collected counts too, as much as the GC lets pile up
+			// (measured 3 to 10 MB): a bound with room, still far below a tenant.
+			assert.Less(t, growth, uint64(30<<20), "an export holds a page, not the tenant")
 		})
 	}
 }
