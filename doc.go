@@ -24,6 +24,10 @@
 // delivery is retried by Run (or DeliverPending), and one given up is
 // logged and listed by ListUndeliveredMail.
 //
+// ExportUsers and ExportActivity stream the tenant's users (the list's
+// filters) and its activity of a time range as CSV or JSON Lines, a page
+// at a time, so memory stays flat whatever the tenant's size.
+//
 // The person's side — AcceptInvite, CompleteMFAEnrollment, Login,
 // VerifyMFA, Authenticate, Refresh, Logout, RequestPasswordReset,
 // ResetPassword — issues and checks 256-bit tokens kept only as SHA-256,
