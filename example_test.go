@@ -3,6 +3,7 @@ package usermgmt_test
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -50,6 +51,34 @@ func Example() {
 	// Active 0 · Invited 1 · Deactivated 1 · All 2
 	// ana@acme.example   invited      mfa=false last login: never
 	// bob@acme.example   deactivated  mfa=false last login: never
+}
+
+// An export of the users a filter selects, as CSV (read back here to show
+// three of its columns): a cell a spreadsheet would run as a formula is
+// written as text.
+func ExampleManager_ExportUsers() {
+	ctx := usermgmt.AsSystem(context.Background())
+	m, _ := usermgmt.New(memory.New(), usermgmt.Options{Mailer: mailertest.New(), SecretKey: make([]byte, 32),
+		Links: usermgmt.Links{BaseURL: "https://hr.acme.example"}})
+	for _, e := range []string{"ana@acme.example", "=1+1@acme.example", "bob@acme.example"} {
+		_, _ = m.InviteUser(ctx, "acme", usermgmt.Invite{Email: e, Roles: []usermgmt.Role{usermgmt.RoleAgent}})
+	}
+	_, _ = m.InviteUser(ctx, "acme", usermgmt.Invite{Email: "cy@acme.example", Roles: []usermgmt.Role{usermgmt.RoleRecruiter}})
+
+	var out bytes.Buffer // a file, or an http.ResponseWriter: rows are written as they are read
+	err := m.ExportUsers(ctx, "acme", usermgmt.ExportUsersQuery{Role: usermgmt.RoleAgent}, usermgmt.ExportCSV, &out)
+	if err != nil {
+		panic(err)
+	}
+	rows, _ := csv.NewReader(&out).ReadAll()
+	for _, r := range rows {
+		fmt.Println(r[1], r[2], r[3])
+	}
+	// Output:
+	// email status roles
+	// '=1+1@acme.example invited agent
+	// ana@acme.example invited agent
+	// bob@acme.example invited agent
 }
 
 // Errors carry a code to act on.
