@@ -48,7 +48,7 @@ func (t *tx) AppendEvent(_ context.Context, e *usermgmt.Event) error {
 		}
 	}
 	s.events[k] = slices.Insert(log, i, *e)
-	s.tenantEvents.add(e.TenantID, eventRef{e.ID, e.UserID})
+	s.timeline.add(e.TenantID, eventRef{e.ID, e.UserID})
 	t.onUndo(func() {
 		log := s.events[k]
 		j, _ := eventIndex(log, e.ID)
@@ -58,7 +58,7 @@ func (t *tx) AppendEvent(_ context.Context, e *usermgmt.Event) error {
 		} else {
 			s.events[k] = log
 		}
-		s.tenantEvents.remove(e.TenantID, e.ID)
+		s.timeline.remove(e.TenantID, e.ID)
 	})
 	return nil
 }
@@ -98,7 +98,7 @@ func (t *tx) ListTenantEvents(_ context.Context, tenantID string, after, before 
 	if err := checkText(tenantID); err != nil {
 		return nil, err
 	}
-	refs := t.s.tenantEvents[tenantID]
+	refs := t.s.timeline[tenantID]
 	i := 0
 	if after != uuid.Nil {
 		var found bool

@@ -36,17 +36,17 @@ func (t *tx) DropEvents(_ context.Context, before time.Time) (int, error) {
 	}
 	// The tenants' indexes keep only what is left in the logs.
 	for tenantID := range dropped {
-		refs := s.tenantEvents[tenantID]
+		refs := s.timeline[tenantID]
 		kept := slices.DeleteFunc(slices.Clone(refs), func(r eventRef) bool {
 			_, found := eventIndex(s.events[eventKey{tenantID, r.user}], r.id)
 			return !found
 		})
 		if len(kept) == 0 {
-			delete(s.tenantEvents, tenantID)
+			delete(s.timeline, tenantID)
 		} else {
-			s.tenantEvents[tenantID] = kept
+			s.timeline[tenantID] = kept
 		}
-		t.onUndo(func() { s.tenantEvents[tenantID] = refs })
+		t.onUndo(func() { s.timeline[tenantID] = refs })
 	}
 	return n, nil
 }

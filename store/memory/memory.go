@@ -50,8 +50,8 @@ type Store struct {
 	spent    map[usermgmt.TokenHash]*spentRefresh // refresh hashes rotated away from
 	owners   map[uuid.UUID]*owned                 // what RevokeUserExcept, DeleteTokens and CancelMail remove
 
-	events       map[eventKey][]usermgmt.Event
-	tenantEvents tenantEvents // each tenant's events by id
+	events   map[eventKey][]usermgmt.Event
+	timeline tenantEvents // each tenant's events by id
 
 	attempts map[attemptKey]usermgmt.LoginAttempts
 
@@ -66,20 +66,20 @@ type Store struct {
 // New returns an empty Store.
 func New() *Store {
 	return &Store{
-		users:        make(map[uuid.UUID]*usermgmt.UserRecord),
-		tenants:      make(map[string]*tenant),
-		tokens:       make(map[usermgmt.TokenHash]*usermgmt.TokenRecord),
-		devices:      make(map[usermgmt.TokenHash]*usermgmt.DeviceRecord),
-		sessions:     make(map[uuid.UUID]*session),
-		byToken:      make(map[usermgmt.TokenHash]*session),
-		byRefr:       make(map[usermgmt.TokenHash]*session),
-		spent:        make(map[usermgmt.TokenHash]*spentRefresh),
-		owners:       make(map[uuid.UUID]*owned),
-		events:       make(map[eventKey][]usermgmt.Event),
-		tenantEvents: make(tenantEvents),
-		attempts:     make(map[attemptKey]usermgmt.LoginAttempts),
-		mail:         make(map[uuid.UUID]*mail),
-		outbox:       make(map[string][]*mail),
+		users:    make(map[uuid.UUID]*usermgmt.UserRecord),
+		tenants:  make(map[string]*tenant),
+		tokens:   make(map[usermgmt.TokenHash]*usermgmt.TokenRecord),
+		devices:  make(map[usermgmt.TokenHash]*usermgmt.DeviceRecord),
+		sessions: make(map[uuid.UUID]*session),
+		byToken:  make(map[usermgmt.TokenHash]*session),
+		byRefr:   make(map[usermgmt.TokenHash]*session),
+		spent:    make(map[usermgmt.TokenHash]*spentRefresh),
+		owners:   make(map[uuid.UUID]*owned),
+		events:   make(map[eventKey][]usermgmt.Event),
+		timeline: make(tenantEvents),
+		attempts: make(map[attemptKey]usermgmt.LoginAttempts),
+		mail:     make(map[uuid.UUID]*mail),
+		outbox:   make(map[string][]*mail),
 	}
 }
 
