@@ -31,8 +31,9 @@ type queries struct {
 	enqueueMail, claimMail, updateMail, deleteMail       string
 	cancelMail, cancelMailKind, listMail, listMailBefore string
 
-	appendEvent, listEvents, listEventsBefore, listTenantEvents string
-	prepareEvents, dropEvents                                   string
+	appendEvent, listEvents, listEventsBefore string
+	prepareEvents, dropEvents                 string
+	listTenantEvents                          string
 
 	g groupQueries
 }
