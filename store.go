@@ -338,7 +338,8 @@ type Tx interface {
 	// error.
 	GetUsers(ctx context.Context, tenantID string, ids []uuid.UUID) ([]User, error)
 
-	// CreateWebhookEndpoint stores e. It returns conflict if e.ID exists.
+	// CreateWebhookEndpoint stores e. It returns conflict if the tenant
+	// has an endpoint with e.ID.
 	CreateWebhookEndpoint(ctx context.Context, e *WebhookEndpointRecord) error
 	// GetWebhookEndpoint returns the tenant's endpoint with id, or
 	// not_found (another tenant's included).
@@ -361,7 +362,7 @@ type Tx interface {
 	// CreatedAt; a message no endpoint wants is not stored. It is one
 	// statement however many messages (a group change logs thousands of
 	// events), and returns how many deliveries it created. It returns
-	// conflict if one of the message ids exists.
+	// conflict if the tenant has a message with one of the ids.
 	QueueWebhooks(ctx context.Context, ms []WebhookMessage) (int, error)
 	// ClaimWebhook takes, in any tenant, the pending delivery with the
 	// earliest NextAttemptAt not after now (ties broken by MessageID)
