@@ -627,3 +627,25 @@ func TestWebhooksArePruned(t *testing.T) {
 	assert.Equal(t, 1, p.WebhookDeliveries)
 	assert.Equal(t, 1, p.WebhookMessages)
 }
+
+func TestRunDeliversWebhooksAsChangesCommit(t *testing.T) {
+	// The poll is an hour away: only the commit's kick can wake the worker.
+	e := mustManager(t, allowLocal, func(o *usermgmt.Options) { o.MailPollInterval = time.Hour })
+	rcv := webhooktest.New(t)
+	e.hook(t, rcv.URL, usermgmt.EventDeactivated, usermgmt.EventActivated)
+	u := e.seedActive(t, tenant, "ann@acme.test")
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- e.m.Run(ctx) }()
+	t.Cleanup(func() {
+		stop()
+		require.NoError(t, <-done)
+	})
+	_, err := e.m.Deactivate(e.ctx, tenant, u.ID)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return len(rcv.Requests()) == 1 }, 10*time.Second, 10*time.Millisecond)
+	// The worker's first pass is over now: it sleeps until a kick.
+	_, err = e.m.Activate(e.ctx, tenant, u.ID)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return len(rcv.Requests()) == 2 }, 10*time.Second, 10*time.Millisecond)
+}
