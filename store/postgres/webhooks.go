@@ -70,13 +70,13 @@ func newHookQueries(schema string) hookQueries {
 		// earlier pending message of its endpoint and user precedes (a
 		// claimed one is still pending, so a user's next message waits for
 		// the one in flight); the UPDATE moves it to the end of the claim
-		// and returns it with its endpoint and payload. The endpoint is
-		// checked by a subquery per row, not a join, so that the plan is
-		// that walk, stopping at the first row that passes, rather than a
-		// join of every due delivery sorted afterwards; and the deliveries
-		// of a resting or disabled endpoint are moved out of the way
-		// (DeferWebhookDeliveries), so the walk seldom passes over any.
-		// Arguments: until, now.
+		// and returns it with its endpoint and payload. The walk stops at
+		// the first row that passes (TestWebhookClaimWalksItsIndex): the
+		// endpoint is a probe of its primary key per row, and the
+		// deliveries of a resting or disabled endpoint are moved out of
+		// the way (DeferWebhookDeliveries), so it seldom passes over any.
+		// On a table never analyzed the planner may sort every due row
+		// instead (BENCHMARKS.md). Arguments: until, now.
 		claim: r(`WITH c AS (
 				SELECT d.tenant_id, d.endpoint_id, d.message_id FROM {s}.webhook_deliveries d
 				WHERE d.status = 'pending' AND d.next_attempt_at <= $2
