@@ -20,6 +20,8 @@ import (
 
 	"github.com/usermgmt/usermgmt"
 	"github.com/usermgmt/usermgmt/internal/webhooktest"
+	"github.com/usermgmt/usermgmt/mailer/mailertest"
+	"github.com/usermgmt/usermgmt/store/memory"
 )
 
 // allowLocal lets the Manager post to a local receiver.
@@ -639,4 +641,22 @@ func TestRunDeliversWebhooksAsChangesCommit(t *testing.T) {
 	_, err = e.m.Activate(e.ctx, tenant, u.ID)
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return len(rcv.Requests()) == 2 }, 10*time.Second, 10*time.Millisecond)
+}
+
+func TestWebhookOptionsAreChecked(t *testing.T) {
+	for name, c := range map[string]func(*usermgmt.Options){
+		"NegativeTimeout":         func(o *usermgmt.Options) { o.WebhookTimeout = -time.Second },
+		"NegativeGrace":           func(o *usermgmt.Options) { o.WebhookSecretGrace = -time.Hour },
+		"NegativeMaxAttempts":     func(o *usermgmt.Options) { o.WebhookMaxAttempts = -1 },
+		"NegativeDisableAfter":    func(o *usermgmt.Options) { o.WebhookDisableAfter = -1 },
+		"RetryMaxBelowRetryDelay": func(o *usermgmt.Options) { o.WebhookRetryDelay, o.WebhookRetryMax = time.Hour, time.Minute },
+	} {
+		t.Run(name, func(t *testing.T) {
+			o := usermgmt.Options{Mailer: mailertest.New(), SecretKey: testKey, Links: usermgmt.Links{BaseURL: "https://app.example.com"}}
+			c(&o)
+			_, err := usermgmt.New(memory.New(), o)
+			require.Equal(t, usermgmt.CodeInvalid, code(err))
+			require.Contains(t, err.Error(), "Webhook")
+		})
+	}
 }
