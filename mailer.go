@@ -258,7 +258,7 @@ If it was not you, someone may be guessing your password: reset your password fr
 				mailP(`If this was you, wait and try again, or reset your password from the sign-in page.<br>
 If it was not you, someone may be guessing your password: reset your password from the sign-in page (that also ends the pause) and tell your administrator.`), "", "")},
 	MessageWebhookDisabled: {
-		`A {{.Product}} webhook endpoint was disabled`,
+		`A webhook endpoint of {{.Product}} was disabled`,
 		`The webhook endpoint {{.WebhookURL}} of {{.Product}} ({{.TenantID}}) was disabled: {{.Reason}}.
 
 Nothing is sent to it until an administrator enables it again on the Webhooks page; the messages waiting for it are sent then.

@@ -426,6 +426,8 @@ func TestWebhookGivesUpAndDisables(t *testing.T) {
 			assert.Equal(t, usermgmt.MessageWebhookDisabled, msg.Kind)
 			assert.Contains(t, msg.Text, rcv.URL)
 		}
+		msg, _ := e.mail.LastTo(e.admin.Email)
+		golden(t, "webhook_disabled.system", strings.ReplaceAll(renderForGolden(msg), rcv.URL, "http://127.0.0.1:PORT/hooks"))
 		_, ok := e.mail.LastTo(ann.Email)
 		assert.False(t, ok)
 	})
