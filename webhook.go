@@ -405,7 +405,10 @@ func (m *Manager) ListWebhookDeliveries(ctx context.Context, tenantID string, en
 
 // ResendWebhook queues the message to the endpoint again, as it was
 // first sent (the same webhook-id and payload), delivered or not: it is
-// due at once, with a fresh run of attempts. It returns not_found for an
+// due at once, with a fresh run of attempts, and the user's later
+// messages to the endpoint still pending wait for it (order per user).
+// A resend of a delivery in flight may send it twice; receivers drop the
+// repeat by its webhook-id. It returns not_found for an
 // endpoint or message of no delivery (a delivery is kept for
 // Options.WebhookRetention after its end) and permission_denied.
 func (m *Manager) ResendWebhook(ctx context.Context, tenantID string, endpointID, messageID uuid.UUID) error {
