@@ -19,6 +19,7 @@
     reset: body.dataset.resetPath,
     account: body.dataset.accountPath,
     provisioning: body.dataset.provisioningPath,
+    webhooks: body.dataset.webhooksPath,
     scim: body.dataset.scimPath,
   };
   const $ = (id) => document.getElementById(id);
@@ -227,7 +228,8 @@
   setInterval(tickTimes, 30000);
 
   // isTenantAdmin tells from GET /me whether the caller is a tenant admin,
-  // the one role that manages provisioning (the server checks it too).
+  // the one role that manages provisioning and webhooks (the server checks
+  // it too).
   const isTenantAdmin = (me) => me.user.roles.includes("tenant_admin");
 
   // roleLabel labels the checkbox id with a role of GET /roles: its

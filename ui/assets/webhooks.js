@@ -1,0 +1,239 @@
+// The Webhooks view, for tenant admins: the endpoints that hear of the
+// tenant's user events, their signing secrets (shown once), and the recent
+// deliveries to each, with a Resend.
+"use strict";
+
+(function (ui) {
+  const { $, el, call, showError, clearErrors, busy, focusFirst, go, toast, timeEl, copy, cfg } = ui;
+  const deliveryLimit = 20;
+  // say puts msg in a status line, announced afresh even when it repeats.
+  const say = (id, msg) => { const p = $(id); p.textContent = ""; setTimeout(() => { p.textContent = msg; }, 30); };
+
+  async function initWebhooks() {
+    // types: the event types an endpoint may ask for, from GET /meta (the
+    // one list, Go's); shown: the endpoint whose deliveries are listed.
+    const state = { types: [], endpoints: [], shown: null, deliveries: [], cursor: "" };
+    let me;
+    try { me = await call("GET", "/me"); } catch (e) {
+      $("hooks-loading").hidden = true; showError("hooks-error", e.message); return;
+    }
+    $("hooks-sign-out").addEventListener("click", async () => {
+      try { await call("POST", "/auth/logout"); } finally { go(cfg.login); }
+    });
+    $("hooks-loading").hidden = true;
+    if (!ui.isTenantAdmin(me)) {
+      const n = $("hooks-no-access"); n.hidden = false;
+      n.textContent = "You are signed in as " + me.user.email + ". Only a tenant admin manages webhooks.";
+      return;
+    }
+    $("hooks-ui").hidden = false;
+    try { state.types = (await ui.meta()).webhook_event_types; } catch (e) { showError("hooks-error", e.message); }
+    const label = (type) => (state.types.find((t) => t.value === type) || { label: type }).label;
+
+    // ---- Endpoints ----
+    async function loadEndpoints() {
+      showError("endpoints-error", "");
+      try { state.endpoints = (await call("GET", "/webhooks")).endpoints; } catch (e) {
+        showError("endpoints-error", e.message); return;
+      }
+      $("endpoint-rows").replaceChildren(...state.endpoints.map(endpointRow));
+      $("endpoints-table").hidden = state.endpoints.length === 0;
+      $("endpoints-empty").hidden = state.endpoints.length > 0;
+      const shown = state.endpoints.find((x) => state.shown && x.id === state.shown.id) || state.endpoints[0];
+      if (!shown) { state.shown = null; $("deliveries").hidden = true; } else if (!state.shown || shown.id !== state.shown.id) {
+        showDeliveries(shown, false);
+      } else state.shown = shown;
+    }
+    function events(e) {
+      if (state.types.length && state.types.every((t) => e.event_types.includes(t.value))) {
+        return el("span", { text: "All events" });
+      }
+      return el("ul", { class: "chips", "aria-label": "Events" }, ...e.event_types.map((t) => el("li", { class: "chip", text: label(t) })));
+    }
+    function stateCell(e) {
+      const td = el("td", { "data-label": "State" });
+      if (e.disabled_at) {
+        td.append(el("span", { class: "status status-deactivated", text: "disabled" }),
+          el("span", { class: "small muted block", text: e.disabled_reason || "Disabled after failed deliveries." }));
+      } else {
+        td.append(el("span", { class: "status status-active", text: "enabled" }));
+        if (e.failures > 0) {
+          td.append(el("span", { class: "small marker-expired block", text: e.failures + " failed deliveries in a row" }));
+        }
+      }
+      if (e.previous_secret_until) {
+        td.append(el("span", { class: "small muted block" }, "Old secret valid until ", timeEl(e.previous_secret_until)));
+      }
+      return td;
+    }
+    function endpointRow(e) {
+      const err = el("span", { class: "error row-error", role: "alert", hidden: true });
+      const act = (text, cls, aria, f) => el("button", { type: "button", class: cls, text, "aria-label": aria + " " + e.url,
+        onclick: (ev) => f(e, ev.currentTarget, err) });
+      return el("tr", { dataset: { id: e.id, url: e.url } },
+        el("td", { "data-label": "Endpoint" }, el("span", { class: "endpoint-url block", text: e.url }),
+          e.description ? el("span", { class: "small muted block", text: e.description }) : null),
+        el("td", { "data-label": "Events" }, events(e)),
+        stateCell(e),
+        el("td", { class: "row-actions" },
+          act("Deliveries", "secondary", "Show the deliveries to", (x) => showDeliveries(x, true)),
+          e.disabled_at ? act("Enable", "primary", "Enable", enable) : null,
+          act("Rotate secret", "secondary", "Rotate the signing secret of", rotate),
+          act("Delete", "danger", "Delete the endpoint", remove), err));
+    }
+    // run does a row's action with its button busy and its error beside it.
+    async function run(button, err, f) {
+      busy(button, true); err.hidden = true;
+      try { await f(); } catch (e) { err.textContent = e.message; err.hidden = false; } finally { busy(button, false); }
+    }
+    const rowButton = (e, text) => [...document.querySelectorAll('#endpoint-rows tr[data-id="' + e.id + '"] button')]
+      .find((b) => b.textContent === text);
+    function enable(e, button, err) {
+      return run(button, err, async () => {
+        await call("POST", "/webhooks/" + e.id + "/enable");
+        toast("Webhooks to " + e.url + " are enabled again; what waited is sent now.");
+        await loadEndpoints();
+        focusFirst(rowButton(e, "Deliveries"));
+      });
+    }
+    async function rotate(e, button, err) {
+      const ok = await ui.confirmAction({ title: "Rotate the signing secret of " + e.url + "?", confirm: "Rotate secret",
+        text: "You get a new secret to give the receiver. Until then the old one still verifies: messages are signed "
+          + "with both for a grace period." });
+      if (!ok) return;
+      await run(button, err, async () => {
+        const made = await call("POST", "/webhooks/" + e.id + "/secret/rotate");
+        showSecret(made, "Secret rotated");
+        loadEndpoints();
+      });
+    }
+    async function remove(e, button, err) {
+      const ok = await ui.confirmAction({ title: "Delete the endpoint " + e.url + "?", confirm: "Delete endpoint", danger: true,
+        text: "Nothing more is sent to it, and the messages still waiting for it are dropped. This cannot be undone." });
+      if (!ok) return;
+      await run(button, err, async () => {
+        await call("DELETE", "/webhooks/" + e.id);
+        toast("Endpoint " + e.url + " deleted.");
+        await loadEndpoints();
+        focusFirst($("endpoint-rows").querySelector("button"), $("hook-url"));
+      });
+    }
+
+    // ---- Adding an endpoint: every event type ticked to start with ----
+    $("hook-event-list").replaceChildren(...state.types.map((t) => {
+      const id = "hook-event-" + t.value.replace(/\W/g, "-");
+      return el("li", {}, el("input", { type: "checkbox", id, value: t.value, name: "hook-event", checked: true }),
+        el("label", { for: id }, el("span", { class: "name", text: t.label }), el("code", { class: "id", text: t.value })));
+    }));
+    $("hook-form").addEventListener("submit", async (e) => {
+      e.preventDefault(); clearErrors($("hook-form"));
+      const url = $("hook-url").value.trim(), description = $("hook-description").value.trim();
+      const types = [...document.querySelectorAll('input[name="hook-event"]:checked')].map((b) => b.value);
+      if (!url) { showError("hook-url-error", "Enter the address that receives the events.", $("hook-url")); return; }
+      if (!types.length) {
+        showError("hook-events-error", "Tick at least one event.", document.querySelector('input[name="hook-event"]'));
+        return;
+      }
+      const b = $("hook-create"); busy(b, true);
+      try {
+        const made = await call("POST", "/webhooks", { url, description, event_types: types });
+        $("hook-url").value = ""; $("hook-description").value = "";
+        state.shown = null;
+        showSecret(made, "Endpoint added");
+        await loadEndpoints();
+        showDeliveries(made.endpoint, false);
+      } catch (err) {
+        const at = { url: ["hook-url-error", $("hook-url")], description: ["hook-description-error", $("hook-description")],
+          event_types: ["hook-events-error", document.querySelector('input[name="hook-event"]')] }[err.field];
+        if (at) showError(at[0], err.message, at[1]); else showError("hook-error", err.message);
+      } finally { busy(b, false); }
+    });
+
+    // The secret shows once, in a dialog; closing it forgets it.
+    function showSecret(made, title) {
+      $("hook-secret-title").textContent = title;
+      $("hook-secret-url").textContent = made.endpoint.url;
+      const until = made.endpoint.previous_secret_until;
+      $("hook-secret-grace").textContent = until ? "The old secret keeps working until " + ui.exact(until) + "." : "";
+      $("hook-secret-value").value = made.secret;
+      $("hook-secret-status").textContent = "";
+      $("hook-secret-dialog").dataset.id = made.endpoint.id;
+      $("hook-secret-dialog").showModal();
+      $("hook-secret-value").focus(); $("hook-secret-value").select();
+    }
+    $("hook-secret-copy").addEventListener("click", async () => {
+      say("hook-secret-status", (await copy($("hook-secret-value").value, $("hook-secret-value")))
+        ? "Copied. Give it to the receiver now." : "Your browser did not let the page copy. "
+        + "The secret is selected: copy it with your keyboard.");
+    });
+    $("hook-secret-dialog").addEventListener("close", () => {
+      $("hook-secret-value").value = ""; $("hook-secret-status").textContent = "";
+      const row = $("endpoint-rows").querySelector('tr[data-id="' + $("hook-secret-dialog").dataset.id + '"]');
+      focusFirst(row && row.querySelector("button"), $("hook-url"));
+    });
+
+    // ---- Deliveries of one endpoint ----
+    function showDeliveries(e, focus) {
+      state.shown = e;
+      $("deliveries").hidden = false;
+      $("deliveries-url").textContent = e.url;
+      loadDeliveries(false).then(() => { if (focus) $("deliveries-title").focus(); });
+    }
+    async function loadDeliveries(more) {
+      const e = state.shown; if (!e) return;
+      showError("deliveries-error", "");
+      const b = $(more ? "deliveries-more" : "deliveries-reload"); busy(b, true);
+      let page;
+      try {
+        page = await call("GET", "/webhooks/" + e.id + "/deliveries?limit=" + deliveryLimit
+          + (more ? "&cursor=" + encodeURIComponent(state.cursor) : ""));
+      } catch (err) { showError("deliveries-error", err.message); return; } finally { busy(b, false); }
+      if (state.shown !== e) return; // another endpoint was chosen meanwhile
+      const from = more ? state.deliveries.length : 0;
+      state.deliveries = more ? state.deliveries.concat(page.deliveries) : page.deliveries;
+      state.cursor = page.next_cursor;
+      $("delivery-rows").replaceChildren(...state.deliveries.map(deliveryRow));
+      $("deliveries-table").hidden = state.deliveries.length === 0;
+      $("deliveries-empty").hidden = state.deliveries.length > 0;
+      $("deliveries-more").hidden = !state.cursor;
+      if (more) focusFirst($("delivery-rows").children[from] && $("delivery-rows").children[from].querySelector("button"));
+    }
+    function status(d) {
+      const td = el("td", { "data-label": "Status" });
+      if (d.status === "pending") {
+        td.append(el("span", { class: "status status-invited", text: d.attempts ? "retrying" : "queued" }));
+        if (d.attempts && d.next_attempt_at) td.append(el("span", { class: "small muted block" }, "next try ", timeEl(d.next_attempt_at)));
+      } else {
+        td.append(el("span", { class: "status " + (d.status === "delivered" ? "status-active" : "status-failed"), text: d.status }));
+      }
+      if (d.last_error && d.status !== "delivered") td.append(el("span", { class: "small muted block", text: d.last_error }));
+      return td;
+    }
+    function deliveryRow(d) {
+      const err = el("span", { class: "error row-error", role: "alert", hidden: true });
+      const at = d.delivered_at || d.last_attempt_at || d.created_at;
+      const resend = d.status === "pending" ? null : el("button", { type: "button", class: "secondary", text: "Resend",
+        "aria-label": "Resend the " + label(d.event_type) + " message of " + ui.exact(d.created_at),
+        onclick: (ev) => run(ev.currentTarget, err, async () => {
+          await call("POST", "/webhooks/" + state.shown.id + "/deliveries/" + d.message_id + "/resend");
+          toast("The " + label(d.event_type) + " message is queued again.");
+          await loadDeliveries(false);
+          focusFirst($("delivery-rows").querySelector('tr[data-id="' + d.message_id + '"] button'), $("deliveries-reload"));
+        }) });
+      return el("tr", { dataset: { id: d.message_id, type: d.event_type, status: d.status } },
+        el("td", { "data-label": "Event" }, el("span", { class: "block", text: label(d.event_type) }),
+          el("code", { class: "small muted", text: d.webhook_id })),
+        status(d),
+        el("td", { "data-label": "HTTP status", text: d.last_status_code ? String(d.last_status_code) : "—" }),
+        el("td", { "data-label": "Attempts", text: String(d.attempts) }),
+        el("td", { "data-label": "Time" }, timeEl(at)),
+        el("td", { class: "row-actions" }, resend, err));
+    }
+    $("deliveries-reload").addEventListener("click", () => loadDeliveries(false));
+    $("deliveries-more").addEventListener("click", () => loadDeliveries(true));
+
+    await loadEndpoints();
+  }
+
+  ui.views.webhooks = initWebhooks;
+})(window.usermgmtUI);
