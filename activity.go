@@ -50,6 +50,7 @@ const (
 	EventGroupJoined    EventType = "group.joined"       // added to a group; Detail names it
 	EventGroupLeft      EventType = "group.left"         // removed from a group (or the group deleted); Detail names it
 	EventErased         EventType = "user.erased"        // personal data erased on request (EraseUser)
+	EventImported       EventType = "user.imported"      // brought in by an import (ImportUsers)
 )
 
 // eventLabels is the one table of what each event type is called on a
@@ -90,6 +91,7 @@ var eventLabels = []EventLabel{
 	{EventGroupJoined, "Added to a group"},
 	{EventGroupLeft, "Removed from a group"},
 	{EventErased, "Personal data erased"},
+	{EventImported, "Imported"},
 }
 
 // EventLabel names an event type the way a page shows it.
@@ -124,6 +126,10 @@ type Event struct {
 	// Stores keep it. ListActivity also names an erased actor so ("Erased
 	// user"), with no ActorEmail.
 	ActorName string
+
+	// user is whom the event is about as the change left them (m.event
+	// keeps it): the snapshot of a webhook message. Stores never see it.
+	user *User
 }
 
 // ActivityQuery selects a page of a user's activity, newest first.

@@ -201,11 +201,17 @@ func (m *Manager) retryLater(ctx context.Context, r *MailRecord, reason string, 
 // backoff is the wait after the n-th failed attempt: MailRetryDelay,
 // doubled for each further failure, at most MailRetryMax.
 func (m *Manager) backoff(n int) time.Duration {
-	d := m.opts.MailRetryDelay
-	for i := 1; i < n && d < m.opts.MailRetryMax; i++ {
+	return doubling(m.opts.MailRetryDelay, m.opts.MailRetryMax, n)
+}
+
+// doubling is first after one failure, doubled for each further one, at
+// most most.
+func doubling(first, most time.Duration, n int) time.Duration {
+	d := first
+	for i := 1; i < n && d < most; i++ {
 		d *= 2
 	}
-	return min(d, m.opts.MailRetryMax)
+	return min(d, most)
 }
 
 // Delivery counts what one DeliverPending pass did.
@@ -268,11 +274,18 @@ func (m *Manager) DeliverPending(ctx context.Context) (Delivery, error) {
 }
 
 // Run delivers the outbox until ctx ends: a DeliverPending pass every
-// Options.MailPollInterval. Start it once per process, next to the
+// Options.MailPollInterval; beside it, webhooks (DeliverWebhooks) as
+// often, and at once after a change queues one. Start it once per process, next to the
 // server (go m.Run(ctx)); without it, a mail whose first attempt failed
 // is never retried. It returns nil when ctx ends, after the attempt in
 // flight is recorded.
 func (m *Manager) Run(ctx context.Context) error {
+	hooks := make(chan struct{})
+	go func() {
+		defer close(hooks)
+		m.runWebhooks(ctx)
+	}()
+	defer func() { <-hooks }()
 	t := time.NewTicker(m.opts.MailPollInterval)
 	defer t.Stop()
 	for {

@@ -57,8 +57,9 @@ type Store struct {
 	due    dueHeap            // pending mails; failed ones are not in it
 	outbox map[string][]*mail // per tenant, ordered by id
 
-	prov provisioning // provisioning tokens
-	grp  groups
+	prov  provisioning // provisioning tokens
+	grp   groups
+	hooks webhooks
 }
 
 // New returns an empty Store.
