@@ -178,10 +178,11 @@
     const e = els.find((x) => shown(x) && !x.disabled);
     if (e) e.focus();
   }
-  // breakable lays out an address (a heading at phone width, say) so that
-  // it wraps only after "@" and ".", never inside a word.
+  // breakable lays out an address, email or URL (a heading at phone width,
+  // say), so that it wraps only after "@", ".", "/" and ":", never inside
+  // a word.
   function breakable(text) {
-    return text.split(/(?<=[@.])/).flatMap((part, i) => [i ? el("wbr") : null, el("span", { class: "nowrap", text: part })])
+    return text.split(/(?<=[@./:])/).flatMap((part, i) => [i ? el("wbr") : null, el("span", { class: "nowrap", text: part })])
       .filter(Boolean);
   }
   // keepInside keeps Tab and Shift+Tab cycling inside box while when()

@@ -39,16 +39,18 @@
       $("endpoint-rows").replaceChildren(...state.endpoints.map(endpointRow));
       $("endpoints-table").hidden = state.endpoints.length === 0;
       $("endpoints-empty").hidden = state.endpoints.length > 0;
-      const shown = state.endpoints.find((x) => state.shown && x.id === state.shown.id) || state.endpoints[0];
-      if (!shown) { state.shown = null; $("deliveries").hidden = true; } else if (!state.shown || shown.id !== state.shown.id) {
-        showDeliveries(shown, false);
-      } else state.shown = shown;
+      // The deliveries shown stay those of the same endpoint, else the first's.
+      const same = state.shown && state.endpoints.find((x) => x.id === state.shown.id);
+      if (same) state.shown = same;
+      else if (state.endpoints.length) showDeliveries(state.endpoints[0], false);
+      else { state.shown = null; $("deliveries").hidden = true; }
     }
     function events(e) {
       if (state.types.length && state.types.every((t) => e.event_types.includes(t.value))) {
         return el("span", { text: "All events" });
       }
-      return el("ul", { class: "chips", "aria-label": "Events" }, ...e.event_types.map((t) => el("li", { class: "chip", text: label(t) })));
+      return el("ul", { class: "chips", "aria-label": "Events" },
+        ...e.event_types.map((t) => el("li", { class: "chip", text: label(t) })));
     }
     function stateCell(e) {
       const td = el("td", { "data-label": "State" });
@@ -58,20 +60,22 @@
       } else {
         td.append(el("span", { class: "status status-active", text: "enabled" }));
         if (e.failures > 0) {
-          td.append(el("span", { class: "small marker-expired block", text: e.failures + " failed deliveries in a row" }));
+          const n = e.failures + " failed attempts in a row";
+          td.append(el("span", { class: "small marker-expired block", text: n }));
         }
       }
       if (e.previous_secret_until) {
-        td.append(el("span", { class: "small muted block" }, "Old secret valid until ", timeEl(e.previous_secret_until)));
+        const until = "Old secret valid until " + ui.exact(e.previous_secret_until);
+        td.append(el("span", { class: "small muted block", text: until }));
       }
       return td;
     }
     function endpointRow(e) {
       const err = el("span", { class: "error row-error", role: "alert", hidden: true });
-      const act = (text, cls, aria, f) => el("button", { type: "button", class: cls, text, "aria-label": aria + " " + e.url,
-        onclick: (ev) => f(e, ev.currentTarget, err) });
+      const act = (text, cls, aria, f) => el("button", { type: "button", class: cls, text,
+        "aria-label": aria + " " + e.url, onclick: (ev) => f(e, ev.currentTarget, err) });
       return el("tr", { dataset: { id: e.id, url: e.url } },
-        el("td", { "data-label": "Endpoint" }, el("span", { class: "endpoint-url block", text: e.url }),
+        el("td", { "data-label": "Endpoint" }, el("span", { class: "endpoint-url block" }, ...ui.breakable(e.url)),
           e.description ? el("span", { class: "small muted block", text: e.description }) : null),
         el("td", { "data-label": "Events" }, events(e)),
         stateCell(e),
@@ -93,13 +97,14 @@
         await call("POST", "/webhooks/" + e.id + "/enable");
         toast("Webhooks to " + e.url + " are enabled again; what waited is sent now.");
         await loadEndpoints();
+        if (state.shown && state.shown.id === e.id) loadDeliveries(false); // no longer waiting
         focusFirst(rowButton(e, "Deliveries"));
       });
     }
     async function rotate(e, button, err) {
-      const ok = await ui.confirmAction({ title: "Rotate the signing secret of " + e.url + "?", confirm: "Rotate secret",
-        text: "You get a new secret to give the receiver. Until then the old one still verifies: messages are signed "
-          + "with both for a grace period." });
+      const ok = await ui.confirmAction({ title: "Rotate the signing secret of " + e.url + "?",
+        confirm: "Rotate secret", text: "You get a new secret to give the receiver. Until then the old one still "
+          + "verifies: messages are signed with both for a grace period." });
       if (!ok) return;
       await run(button, err, async () => {
         const made = await call("POST", "/webhooks/" + e.id + "/secret/rotate");
@@ -108,8 +113,9 @@
       });
     }
     async function remove(e, button, err) {
-      const ok = await ui.confirmAction({ title: "Delete the endpoint " + e.url + "?", confirm: "Delete endpoint", danger: true,
-        text: "Nothing more is sent to it, and the messages still waiting for it are dropped. This cannot be undone." });
+      const ok = await ui.confirmAction({ title: "Delete the endpoint " + e.url + "?", confirm: "Delete endpoint",
+        danger: true, text: "Nothing more is sent to it, and the messages still waiting for it are dropped. "
+          + "This cannot be undone." });
       if (!ok) return;
       await run(button, err, async () => {
         await call("DELETE", "/webhooks/" + e.id);
@@ -123,7 +129,8 @@
     $("hook-event-list").replaceChildren(...state.types.map((t) => {
       const id = "hook-event-" + t.value.replace(/\W/g, "-");
       return el("li", {}, el("input", { type: "checkbox", id, value: t.value, name: "hook-event", checked: true }),
-        el("label", { for: id }, el("span", { class: "name", text: t.label }), el("code", { class: "id", text: t.value })));
+        el("label", { for: id }, el("span", { class: "name", text: t.label }),
+          el("code", { class: "id", text: t.value })));
     }));
     $("hook-form").addEventListener("submit", async (e) => {
       e.preventDefault(); clearErrors($("hook-form"));
@@ -137,22 +144,23 @@
       const b = $("hook-create"); busy(b, true);
       try {
         const made = await call("POST", "/webhooks", { url, description, event_types: types });
-        $("hook-url").value = ""; $("hook-description").value = "";
+        $("hook-form").reset(); // every event ticked again
         state.shown = null;
         showSecret(made, "Endpoint added");
         await loadEndpoints();
         showDeliveries(made.endpoint, false);
       } catch (err) {
-        const at = { url: ["hook-url-error", $("hook-url")], description: ["hook-description-error", $("hook-description")],
+        const at = { url: ["hook-url-error", $("hook-url")],
+          description: ["hook-description-error", $("hook-description")],
           event_types: ["hook-events-error", document.querySelector('input[name="hook-event"]')] }[err.field];
         if (at) showError(at[0], err.message, at[1]); else showError("hook-error", err.message);
       } finally { busy(b, false); }
     });
 
-    // The secret shows once, in a dialog; closing it forgets it.
+    // The secret shows once, in a dialog.
     function showSecret(made, title) {
       $("hook-secret-title").textContent = title;
-      $("hook-secret-url").textContent = made.endpoint.url;
+      $("hook-secret-url").replaceChildren(...ui.breakable(made.endpoint.url));
       const until = made.endpoint.previous_secret_until;
       $("hook-secret-grace").textContent = until ? "The old secret keeps working until " + ui.exact(until) + "." : "";
       $("hook-secret-value").value = made.secret;
@@ -166,17 +174,19 @@
         ? "Copied. Give it to the receiver now." : "Your browser did not let the page copy. "
         + "The secret is selected: copy it with your keyboard.");
     });
+    // Closing it forgets the secret and goes to the endpoint's row, not
+    // back to the button that made it.
     $("hook-secret-dialog").addEventListener("close", () => {
       $("hook-secret-value").value = ""; $("hook-secret-status").textContent = "";
       const row = $("endpoint-rows").querySelector('tr[data-id="' + $("hook-secret-dialog").dataset.id + '"]');
-      focusFirst(row && row.querySelector("button"), $("hook-url"));
+      (row ? row.querySelector("button") : $("hook-url")).focus();
     });
 
     // ---- Deliveries of one endpoint ----
     function showDeliveries(e, focus) {
       state.shown = e;
       $("deliveries").hidden = false;
-      $("deliveries-url").textContent = e.url;
+      $("deliveries-url").replaceChildren(...ui.breakable(e.url));
       loadDeliveries(false).then(() => { if (focus) $("deliveries-title").focus(); });
     }
     async function loadDeliveries(more) {
@@ -196,17 +206,26 @@
       $("deliveries-table").hidden = state.deliveries.length === 0;
       $("deliveries-empty").hidden = state.deliveries.length > 0;
       $("deliveries-more").hidden = !state.cursor;
-      if (more) focusFirst($("delivery-rows").children[from] && $("delivery-rows").children[from].querySelector("button"));
+      const next = $("delivery-rows").children[from];
+      if (more) focusFirst(next && next.querySelector("button"), $("deliveries-reload"));
     }
     function status(d) {
       const td = el("td", { "data-label": "Status" });
-      if (d.status === "pending") {
+      if (d.status === "pending" && state.shown.disabled_at) {
+        td.append(el("span", { class: "status status-deactivated", text: "waiting" }),
+          el("span", { class: "small muted block", text: "until the endpoint is enabled" }));
+      } else if (d.status === "pending") {
         td.append(el("span", { class: "status status-invited", text: d.attempts ? "retrying" : "queued" }));
-        if (d.attempts && d.next_attempt_at) td.append(el("span", { class: "small muted block" }, "next try ", timeEl(d.next_attempt_at)));
+        if (d.attempts && d.next_attempt_at) {
+          td.append(el("span", { class: "small muted block", text: "next try " + ui.exact(d.next_attempt_at) }));
+        }
       } else {
-        td.append(el("span", { class: "status " + (d.status === "delivered" ? "status-active" : "status-failed"), text: d.status }));
+        const cls = d.status === "delivered" ? "status-active" : "status-failed";
+        td.append(el("span", { class: "status " + cls, text: d.status }));
       }
-      if (d.last_error && d.status !== "delivered") td.append(el("span", { class: "small muted block", text: d.last_error }));
+      if (d.last_error && d.status !== "delivered") {
+        td.append(el("span", { class: "small muted block", text: d.last_error }));
+      }
       return td;
     }
     function deliveryRow(d) {
@@ -218,7 +237,8 @@
           await call("POST", "/webhooks/" + state.shown.id + "/deliveries/" + d.message_id + "/resend");
           toast("The " + label(d.event_type) + " message is queued again.");
           await loadDeliveries(false);
-          focusFirst($("delivery-rows").querySelector('tr[data-id="' + d.message_id + '"] button'), $("deliveries-reload"));
+          const row = $("delivery-rows").querySelector('tr[data-id="' + d.message_id + '"]');
+          focusFirst(row && row.querySelector("button"), $("deliveries-reload"));
         }) });
       return el("tr", { dataset: { id: d.message_id, type: d.event_type, status: d.status } },
         el("td", { "data-label": "Event" }, el("span", { class: "block", text: label(d.event_type) }),
