@@ -523,7 +523,8 @@ var a11yViews = []a11yView{
 	}},
 	{"webhooks, a disabled endpoint's failed deliveries", func(f *a11yFixture) context.Context {
 		ctx := f.webhooks()
-		f.do(ctx, "show its deliveries", chromedp.Click(chromedp.CSS(`#endpoint-rows tr:last-child button`)),
+		f.do(ctx, "show its deliveries", chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll("#endpoint-rows tr")]
+			.find((r) => r.innerText.includes("Receiver answering 500")).querySelector("button").click()`),
 			waitFor(`document.querySelector('#delivery-rows tr[data-status="failed"]')`))
 		return ctx
 	}},

@@ -80,9 +80,9 @@
         el("td", { "data-label": "Events" }, events(e)),
         stateCell(e),
         el("td", { class: "row-actions" },
-          act("Deliveries", "secondary", "Show the deliveries to", (x) => showDeliveries(x, true)),
+          act("Deliveries", "secondary", "Deliveries to", (x) => showDeliveries(x, true)),
           e.disabled_at ? act("Enable", "primary", "Enable", enable) : null,
-          act("Rotate secret", "secondary", "Rotate the signing secret of", rotate),
+          act("Rotate secret", "secondary", "Rotate secret of", rotate),
           act("Delete", "danger", "Delete the endpoint", remove), err));
     }
     // run does a row's action with its button busy and its error beside it.
