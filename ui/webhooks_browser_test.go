@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 	"github.com/usermgmt/usermgmt"
 	"github.com/usermgmt/usermgmt/internal/webhooktest"
@@ -70,12 +69,7 @@ func TestBrowserWebhooks(t *testing.T) {
 			t.Fatalf("%s: %v\npage: %s", step, err, pageText(page))
 		}
 	}
-	for _, p := range []string{"clipboard-write", "clipboard-read"} {
-		if _, err := chromedp.CallBrowser(b, browser.SetPermission, browser.SetPermissionParams{
-			Permission: &browser.PermissionDescriptor{Name: p}, Setting: browser.PermissionSettingGranted, Origin: st.url}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	grantClipboard(t, b, st.url)
 
 	do("sign in; the nav links to Webhooks", append(st.signIn(t, adminEmail, adminPassword, secret, false),
 		waitFor(`location.pathname === "/" && !document.getElementById("nav-webhooks").hidden`))...)
@@ -121,8 +115,8 @@ func TestBrowserWebhooks(t *testing.T) {
 	shot(t, page, shots, "webhooks-secret.png", "a new endpoint's signing secret, shown once")
 	do("copy the secret", chromedp.Click(chromedp.ID("hook-secret-copy")),
 		waitFor(`document.getElementById("hook-secret-status").textContent.startsWith("Copied")`))
-	if c, err := chromedp.Run(page, chromedp.Evaluate[string](`navigator.clipboard.readText()`, chromedp.EvalAwaitPromise)); err != nil || c != made {
-		t.Fatalf("clipboard %q, %v; want the secret", c, err)
+	if c := clipboardText(t, page); c != made {
+		t.Fatalf("clipboard %q, want the secret", c)
 	}
 	do("done: the secret is gone from the page",
 		chromedp.Click(chromedp.ID("hook-secret-done")),

@@ -233,6 +233,32 @@
   // it too).
   const isTenantAdmin = (me) => me.user.roles.includes("tenant_admin");
 
+  // tenantAdminView starts a view for tenant admins only (Provisioning,
+  // Webhooks), whose elements are p + "-loading", "-error", "-sign-out",
+  // "-no-access" and "-ui": it reads GET /me, wires Sign out, and shows the
+  // view's UI, or why not (what names what the view manages). It resolves
+  // true when the view goes on.
+  async function tenantAdminView(p, what) {
+    let me;
+    try { me = await call("GET", "/me"); } catch (e) {
+      $(p + "-loading").hidden = true; showError(p + "-error", e.message); return false;
+    }
+    $(p + "-sign-out").addEventListener("click", async () => {
+      try { await call("POST", "/auth/logout"); } finally { go(cfg.login); }
+    });
+    $(p + "-loading").hidden = true;
+    if (!isTenantAdmin(me)) {
+      const n = $(p + "-no-access"); n.hidden = false;
+      n.textContent = "You are signed in as " + me.user.email + ". Only a tenant admin manages " + what + ".";
+      return false;
+    }
+    $(p + "-ui").hidden = false;
+    return true;
+  }
+
+  // say puts msg in a status line, announced afresh even when it repeats.
+  const say = (id, msg) => { const p = $(id); p.textContent = ""; setTimeout(() => { p.textContent = msg; }, 30); };
+
   // roleLabel labels the checkbox id with a role of GET /roles: its
   // display name, and its description (id + "-desc", for aria-describedby).
   function roleLabel(r, id) {
@@ -336,7 +362,7 @@
   const views = {};
   window.usermgmtUI = { cfg, $, el, announce, APIError, call, confirmIdentity, showError, clearErrors,
     chosenPassword, busy, focusFirst, keepInside, breakable, takeToken, go, views, toast, confirmAction, meta,
-    passwordPolicy, sessionEnded, ago, exact, timeEl, copy, roleLabel, isTenantAdmin };
+    passwordPolicy, sessionEnded, ago, exact, timeEl, copy, roleLabel, isTenantAdmin, tenantAdminView, say };
   document.addEventListener("DOMContentLoaded", () => {
     document.querySelectorAll("a[data-href]").forEach((a) => { a.href = cfg[a.dataset.href]; });
     const view = body.dataset.view;

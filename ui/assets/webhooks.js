@@ -4,29 +4,14 @@
 "use strict";
 
 (function (ui) {
-  const { $, el, call, showError, clearErrors, busy, focusFirst, go, toast, timeEl, copy, cfg } = ui;
+  const { $, el, call, showError, clearErrors, busy, focusFirst, toast, timeEl, copy, say } = ui;
   const deliveryLimit = 20;
-  // say puts msg in a status line, announced afresh even when it repeats.
-  const say = (id, msg) => { const p = $(id); p.textContent = ""; setTimeout(() => { p.textContent = msg; }, 30); };
 
   async function initWebhooks() {
     // types: the event types an endpoint may ask for, from GET /meta (the
     // one list, Go's); shown: the endpoint whose deliveries are listed.
     const state = { types: [], endpoints: [], shown: null, deliveries: [], cursor: "" };
-    let me;
-    try { me = await call("GET", "/me"); } catch (e) {
-      $("hooks-loading").hidden = true; showError("hooks-error", e.message); return;
-    }
-    $("hooks-sign-out").addEventListener("click", async () => {
-      try { await call("POST", "/auth/logout"); } finally { go(cfg.login); }
-    });
-    $("hooks-loading").hidden = true;
-    if (!ui.isTenantAdmin(me)) {
-      const n = $("hooks-no-access"); n.hidden = false;
-      n.textContent = "You are signed in as " + me.user.email + ". Only a tenant admin manages webhooks.";
-      return;
-    }
-    $("hooks-ui").hidden = false;
+    if (!await ui.tenantAdminView("hooks", "webhooks")) return;
     try { state.types = (await ui.meta()).webhook_event_types; } catch (e) { showError("hooks-error", e.message); }
     const label = (type) => (state.types.find((t) => t.value === type) || { label: type }).label;
 
