@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -524,17 +526,17 @@ func TestWebhookSafety(t *testing.T) {
 func TestWebhookRedirectIsNotFollowed(t *testing.T) {
 	e := mustManager(t, allowLocal)
 	rcv := webhooktest.New(t)
-	redirect := webhooktest.New(t)
-	redirect.Answer(307)
+	redirect := httptest.NewServer(http.RedirectHandler(rcv.URL, http.StatusTemporaryRedirect))
+	t.Cleanup(redirect.Close)
 	ep, _ := e.hook(t, redirect.URL, usermgmt.EventDeactivated)
 	u := e.seedActive(t, tenant, "ann@acme.test")
 	_, err := e.m.Deactivate(e.ctx, tenant, u.ID)
 	require.NoError(t, err)
-	_ = rcv
 	assert.Equal(t, 0, e.deliverHooks(t))
+	assert.Empty(t, rcv.Requests(), "the redirect's target got nothing")
 	ds := e.deliveries(t, ep)
-	assert.Equal(t, 307, ds[0].LastStatusCode)
-	assert.Equal(t, usermgmt.WebhookPending, ds[0].Status)
+	assert.Equal(t, http.StatusTemporaryRedirect, ds[0].LastStatusCode)
+	assert.Equal(t, usermgmt.WebhookPending, ds[0].Status, "a failed attempt")
 }
 
 func TestWebhookErasure(t *testing.T) {
@@ -624,4 +626,26 @@ func TestWebhooksArePruned(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, p.WebhookDeliveries)
 	assert.Equal(t, 1, p.WebhookMessages)
+}
+
+func TestRunDeliversWebhooksAsChangesCommit(t *testing.T) {
+	// The poll is an hour away: only the commit's kick can wake the worker.
+	e := mustManager(t, allowLocal, func(o *usermgmt.Options) { o.MailPollInterval = time.Hour })
+	rcv := webhooktest.New(t)
+	e.hook(t, rcv.URL, usermgmt.EventDeactivated, usermgmt.EventActivated)
+	u := e.seedActive(t, tenant, "ann@acme.test")
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- e.m.Run(ctx) }()
+	t.Cleanup(func() {
+		stop()
+		require.NoError(t, <-done)
+	})
+	_, err := e.m.Deactivate(e.ctx, tenant, u.ID)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return len(rcv.Requests()) == 1 }, 10*time.Second, 10*time.Millisecond)
+	// The worker's first pass is over now: it sleeps until a kick.
+	_, err = e.m.Activate(e.ctx, tenant, u.ID)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return len(rcv.Requests()) == 2 }, 10*time.Second, 10*time.Millisecond)
 }
