@@ -24,7 +24,8 @@ func allowLocalHooks(o *usermgmt.Options) {
 // among those the API lists (a URL the server refuses is shown next to
 // the field); the secret shows once and is copied; a deactivation reaches
 // the receiver signed with it and shows in the deliveries (status, HTTP
-// status, attempts), and Resend sends it again with the same id. Rotating
+// status, attempts), and Resend sends it again with the same id; Edit
+// changes the events; more deliveries than a page show with Load more. Rotating
 // asks to confirm it is you and shows the new secret with the old one's
 // grace; a run of failures disables the endpoint and Enable brings it
 // back; Delete, confirmed, ends it; all of it reachable by keyboard. An
@@ -159,6 +160,20 @@ func TestBrowserWebhooks(t *testing.T) {
 		t.Fatalf("resent %+v, first %+v", again, first)
 	}
 
+	do("edit: the form shows the endpoint; add Role granted and save",
+		chromedp.Click(chromedp.CSS(`#endpoint-rows button[aria-label^="Edit"]`)),
+		waitFor(`document.getElementById("hook-url").value === `+jsString(rcv.URL)+` && document.activeElement.id === "hook-url"`),
+		waitFor(`document.getElementById("hook-event-user-deactivated").checked && !document.getElementById("hook-event-role-granted").checked`),
+		chromedp.Click(chromedp.ID("hook-event-role-granted")),
+		chromedp.Click(chromedp.ID("hook-create")),
+		waitFor(`document.getElementById("hook-form-title").textContent === "Add an endpoint" && document.getElementById("hook-url").value === ""`),
+		waitFor(`document.querySelector("#endpoint-rows tr").innerText.includes("Role granted")`),
+		waitFor(`document.activeElement.matches('#endpoint-rows button[aria-label^="Edit"]')`))
+	if es, err := m.ListWebhookEndpoints(sys, tenant); err != nil || len(es) != 1 || es[0].URL != rcv.URL ||
+		!slices.Equal(es[0].EventTypes, []usermgmt.EventType{usermgmt.EventActivated, usermgmt.EventDeactivated, usermgmt.EventRoleGranted}) {
+		t.Fatalf("after the edit: %+v %v", es, err)
+	}
+
 	// The reach of the keyboard, before the state changes further.
 	reached := tabWalk(t, page, 40)
 	for _, want := range []string{"#endpoint-rows button", "#hook-url", "#hook-description", "#hook-create", "#deliveries-reload"} {
@@ -216,6 +231,23 @@ func TestBrowserWebhooks(t *testing.T) {
 	do("refresh: delivered",
 		chromedp.Click(chromedp.ID("deliveries-reload")),
 		waitFor(`document.querySelector("`+row+`").dataset.status === "delivered"`))
+
+	// More deliveries than a page: Load more.
+	for i := 0; i < 20; i++ {
+		if _, err := m.GrantRole(sys, tenant, ana.ID, usermgmt.RoleSupervisor); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.RevokeRole(sys, tenant, ana.ID, usermgmt.RoleSupervisor); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deliver(20)
+	do("refresh, then load more",
+		chromedp.Click(chromedp.ID("deliveries-reload")),
+		waitFor(`document.querySelectorAll("`+row+`").length === 20 && !document.getElementById("deliveries-more").hidden`),
+		chromedp.Click(chromedp.ID("deliveries-more")),
+		waitFor(`document.querySelectorAll("`+row+`").length === 22 && document.getElementById("deliveries-more").hidden`),
+		waitFor(`document.activeElement === document.querySelectorAll("`+row+`")[20].querySelector("button")`))
 
 	do("phone width", chromedp.EmulateViewport(390, 844), waitFor(`true`))
 	shot(t, page, shots, "webhooks-phone.png", "the Webhooks view at phone width")

@@ -10,7 +10,8 @@
   async function initWebhooks() {
     // types: the event types an endpoint may ask for, from GET /meta (the
     // one list, Go's); shown: the endpoint whose deliveries are listed.
-    const state = { types: [], endpoints: [], shown: null, deliveries: [], cursor: "" };
+    // editing: the endpoint the form changes, null when it adds one.
+    const state = { types: [], endpoints: [], shown: null, deliveries: [], cursor: "", editing: null };
     if (!await ui.tenantAdminView("hooks", "webhooks")) return;
     try { state.types = (await ui.meta()).webhook_event_types; } catch (e) { showError("hooks-error", e.message); }
     const label = (type) => (state.types.find((t) => t.value === type) || { label: type }).label;
@@ -66,6 +67,7 @@
         stateCell(e),
         el("td", { class: "row-actions" },
           act("Deliveries", "secondary", "Deliveries to", (x) => showDeliveries(x, true)),
+          act("Edit", "secondary", "Edit", edit),
           e.disabled_at ? act("Enable", "primary", "Enable", enable) : null,
           act("Rotate secret", "secondary", "Rotate secret of", rotate),
           act("Delete", "danger", "Delete the endpoint", remove), err));
@@ -106,17 +108,42 @@
         await call("DELETE", "/webhooks/" + e.id);
         toast("Endpoint " + e.url + " deleted.");
         await loadEndpoints();
+        if (state.editing && state.editing.id === e.id) resetForm();
         focusFirst($("endpoint-rows").querySelector("button"), $("hook-url"));
       });
     }
 
-    // ---- Adding an endpoint: every event type ticked to start with ----
+    // ---- The form adds an endpoint (every event type ticked to start
+    // with) or, after Edit, changes one ----
     $("hook-event-list").replaceChildren(...state.types.map((t) => {
       const id = "hook-event-" + t.value.replace(/\W/g, "-");
       return el("li", {}, el("input", { type: "checkbox", id, value: t.value, name: "hook-event", checked: true }),
         el("label", { for: id }, el("span", { class: "name", text: t.label }),
           el("code", { class: "id", text: t.value })));
     }));
+    function edit(e) {
+      resetForm();
+      state.editing = e;
+      $("hook-form-title").textContent = "Change " + e.url;
+      $("hook-create").textContent = "Save changes";
+      $("hook-cancel").hidden = false;
+      $("hook-url").value = e.url; $("hook-description").value = e.description;
+      const boxes = document.querySelectorAll('input[name="hook-event"]');
+      for (const b of boxes) b.checked = e.event_types.includes(b.value);
+      $("hook-url").focus();
+    }
+    // resetForm makes the form the one that adds an endpoint again.
+    function resetForm() {
+      $("hook-form").reset(); clearErrors($("hook-form"));
+      state.editing = null;
+      $("hook-form-title").textContent = "Add an endpoint";
+      $("hook-create").textContent = "Add endpoint";
+      $("hook-cancel").hidden = true;
+    }
+    $("hook-cancel").addEventListener("click", () => {
+      const e = state.editing; resetForm();
+      focusFirst(e && rowButton(e, "Edit"), $("hook-url"));
+    });
     $("hook-form").addEventListener("submit", async (e) => {
       e.preventDefault(); clearErrors($("hook-form"));
       const url = $("hook-url").value.trim(), description = $("hook-description").value.trim();
@@ -128,8 +155,19 @@
       }
       const b = $("hook-create"); busy(b, true);
       try {
+        const editing = state.editing;
+        if (editing) { // sudo mode: a new URL or new events send the data elsewhere
+          const changed = await call("PUT", "/webhooks/" + editing.id, { url, description, event_types: types });
+          resetForm();
+          toast("Endpoint " + changed.url + " saved.");
+          await loadEndpoints();
+          const shown = state.shown && state.shown.id === changed.id;
+          if (shown) $("deliveries-url").replaceChildren(...ui.breakable(changed.url));
+          focusFirst(rowButton(changed, "Edit"));
+          return;
+        }
         const made = await call("POST", "/webhooks", { url, description, event_types: types });
-        $("hook-form").reset(); // every event ticked again
+        resetForm();
         state.shown = null;
         showSecret(made, "Endpoint added");
         await loadEndpoints();
