@@ -375,6 +375,16 @@ type Tx interface {
 	// the same delivery (PostgreSQL: FOR UPDATE SKIP LOCKED), and a
 	// claimed delivery is not due again until until.
 	ClaimWebhook(ctx context.Context, now, until time.Time) (WebhookAttempt, error)
+	// DeferWebhookDeliveries moves the NextAttemptAt of the pending
+	// deliveries to the tenant's endpoint that are due before until to
+	// until (a resting or disabled endpoint's, so that ClaimWebhook need
+	// not pass over them), and says how many it moved. It returns no coded
+	// error.
+	DeferWebhookDeliveries(ctx context.Context, tenantID string, endpointID uuid.UUID, until time.Time) (int, error)
+	// ResumeWebhookDeliveries makes the pending deliveries to the tenant's
+	// endpoint that are due after now due at now (the endpoint was enabled
+	// again), and says how many it moved. It returns no coded error.
+	ResumeWebhookDeliveries(ctx context.Context, tenantID string, endpointID uuid.UUID, now time.Time) (int, error)
 	// GetWebhookDelivery returns the delivery of the message to the
 	// tenant's endpoint, or not_found.
 	GetWebhookDelivery(ctx context.Context, tenantID string, endpointID, messageID uuid.UUID) (WebhookDeliveryRecord, error)

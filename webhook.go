@@ -107,7 +107,7 @@ type WebhookDelivery struct {
 	ResponseExcerpt string
 	CreatedAt       time.Time
 	LastAttemptAt   *time.Time
-	NextAttemptAt   *time.Time // while pending
+	NextAttemptAt   *time.Time // while pending, and its endpoint enabled
 	DeliveredAt     *time.Time
 }
 
@@ -264,8 +264,9 @@ func (m *Manager) UpdateWebhookEndpoint(ctx context.Context, tenantID string, id
 	if err := m.checkWebhookInput(&in); err != nil {
 		return WebhookEndpoint{}, err
 	}
-	return m.changeEndpoint(ctx, tenantID, id, true, func(e *WebhookEndpointRecord) {
+	return m.changeEndpoint(ctx, tenantID, id, true, func(_ context.Context, _ Tx, e *WebhookEndpointRecord) error {
 		e.URL, e.EventTypes, e.Description = in.URL, in.EventTypes, in.Description
+		return nil
 	})
 }
 
@@ -277,8 +278,13 @@ func (m *Manager) EnableWebhookEndpoint(ctx context.Context, tenantID string, id
 	if err := checkTenant(tenantID); err != nil {
 		return WebhookEndpoint{}, err
 	}
-	e, err := m.changeEndpoint(ctx, tenantID, id, false, func(e *WebhookEndpointRecord) {
+	e, err := m.changeEndpoint(ctx, tenantID, id, false, func(ctx context.Context, tx Tx, e *WebhookEndpointRecord) error {
+		if e.DisabledAt == nil && e.RestUntil.IsZero() {
+			return nil
+		}
 		e.DisabledAt, e.DisabledReason, e.Failures, e.RestUntil = nil, "", 0, time.Time{}
+		_, err := tx.ResumeWebhookDeliveries(ctx, tenantID, id, m.now().UTC())
+		return err
 	})
 	if err == nil {
 		m.kickWebhooks()
@@ -297,10 +303,11 @@ func (m *Manager) RotateWebhookSecret(ctx context.Context, tenantID string, id u
 		return "", err
 	}
 	secret := newWebhookSecret()
-	_, err := m.changeEndpoint(ctx, tenantID, id, true, func(e *WebhookEndpointRecord) {
+	_, err := m.changeEndpoint(ctx, tenantID, id, true, func(_ context.Context, _ Tx, e *WebhookEndpointRecord) error {
 		until := m.now().UTC().Add(m.opts.WebhookSecretGrace)
 		e.PreviousSecret, e.PreviousSecretUntil = e.Secret, &until
 		e.Secret = m.sealWebhookSecret(secret, id)
+		return nil
 	})
 	if err != nil {
 		return "", err
@@ -327,7 +334,7 @@ func (m *Manager) DeleteWebhookEndpoint(ctx context.Context, tenantID string, id
 // changeEndpoint runs one change of the tenant's endpoint id, locked, by
 // a tenant_admin (in sudo mode when sudo), and stores it.
 func (m *Manager) changeEndpoint(ctx context.Context, tenantID string, id uuid.UUID, sudo bool,
-	change func(*WebhookEndpointRecord)) (WebhookEndpoint, error) {
+	change func(context.Context, Tx, *WebhookEndpointRecord) error) (WebhookEndpoint, error) {
 	var rec WebhookEndpointRecord
 	err := m.inTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
 		if _, err := m.tenantAdmin(ctx, tx, tenantID, "manage webhooks", sudo); err != nil {
@@ -337,7 +344,9 @@ func (m *Manager) changeEndpoint(ctx context.Context, tenantID string, id uuid.U
 		if rec, err = tx.LockWebhookEndpoint(ctx, tenantID, id); err != nil {
 			return err
 		}
-		change(&rec)
+		if err := change(ctx, tx, &rec); err != nil {
+			return err
+		}
 		rec.UpdatedAt = m.now().UTC()
 		return tx.UpdateWebhookEndpoint(ctx, &rec)
 	})
@@ -386,6 +395,9 @@ func (m *Manager) ListWebhookDeliveries(ctx context.Context, tenantID string, en
 	}
 	page.Deliveries = make([]WebhookDelivery, len(recs))
 	for i, r := range recs {
+		if r.NextAttemptAt != nil && !r.NextAttemptAt.Before(webhookNever) {
+			r.NextAttemptAt = nil // its endpoint is disabled
+		}
 		page.Deliveries[i] = r.WebhookDelivery
 	}
 	return page, nil

@@ -55,6 +55,10 @@ func signWebhook(key []byte, id string, timestamp int64, body []byte) string {
 	return "v1," + base64.StdEncoding.EncodeToString(h.Sum(nil))
 }
 
+// webhookNever is when the deliveries to a disabled endpoint are due: not
+// before EnableWebhookEndpoint makes them due again.
+var webhookNever = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // webhookClaimTTL is how long a claimed delivery is held: an attempt is
 // bounded by WebhookTimeout, so a claim older than this belongs to a
 // stopped worker.
@@ -202,14 +206,21 @@ func (m *Manager) recordWebhook(ctx context.Context, a *WebhookAttempt, code int
 		}
 		e.Failures++
 		e.RestUntil = now.Add(doubling(m.opts.WebhookRetryDelay, m.opts.WebhookRetryMax, e.Failures))
+		until := e.RestUntil
 		if e.Failures >= m.opts.WebhookDisableAfter && e.DisabledAt == nil {
-			e.DisabledAt = &now
+			e.DisabledAt, until = &now, webhookNever
 			e.DisabledReason = fmt.Sprintf("%d failed attempts in a row; the last: %s", e.Failures, d.LastError)
 			if mails, err = m.mailWebhookDisabled(ctx, tx, &e); err != nil {
 				return err
 			}
 		}
-		return tx.UpdateWebhookEndpoint(ctx, &e)
+		if err := tx.UpdateWebhookEndpoint(ctx, &e); err != nil {
+			return err
+		}
+		// Its other deliveries wait as long (ClaimWebhook then does not
+		// pass over them).
+		_, err = tx.DeferWebhookDeliveries(ctx, e.TenantID, e.ID, until)
+		return err
 	})
 	switch {
 	case ErrorCode(err) == CodeNotFound: // the endpoint was deleted meanwhile

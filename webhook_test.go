@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -200,7 +199,7 @@ func TestWebhookMessageCommitsWithItsChange(t *testing.T) {
 
 	t.Run("AFailingChangeQueuesNothing", func(t *testing.T) {
 		// The deactivation fails after its event (and message) was written.
-		failing, err := usermgmt.New(&failingRevoke{Store: e.store}, usermgmt.Options{Mailer: e.mail, Clock: e.clock.Now,
+		failing, err := usermgmt.New(webhooktest.FailingDeactivation(e.store), usermgmt.Options{Mailer: e.mail, Clock: e.clock.Now,
 			SecretKey: testKey, Links: usermgmt.Links{BaseURL: "https://app.example.com"}})
 		require.NoError(t, err)
 		_, err = failing.Deactivate(e.ctx, tenant, u.ID)
@@ -375,21 +374,6 @@ func TestWebhookRetries(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, 0, got.Failures, "a success ends the run")
 	})
-}
-
-// failingRevoke is a store whose transactions fail at RevokeUserExcept.
-type failingRevoke struct{ usermgmt.Store }
-
-func (s *failingRevoke) RunInTx(ctx context.Context, opts usermgmt.TxOptions, fn func(context.Context, usermgmt.Tx) error) error {
-	return s.Store.RunInTx(ctx, opts, func(ctx context.Context, tx usermgmt.Tx) error {
-		return fn(ctx, failingRevokeTx{tx})
-	})
-}
-
-type failingRevokeTx struct{ usermgmt.Tx }
-
-func (failingRevokeTx) RevokeUserExcept(context.Context, string, uuid.UUID, uuid.UUID) (usermgmt.Revoked, error) {
-	return usermgmt.Revoked{}, errors.New("the disk is full")
 }
 
 func TestWebhookGivesUpAndDisables(t *testing.T) {

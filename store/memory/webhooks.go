@@ -319,6 +319,39 @@ func (t *tx) ClaimWebhook(_ context.Context, now, until time.Time) (usermgmt.Web
 		Payload: slices.Clone(w.messages[c.MessageID].Payload)}, nil
 }
 
+func (t *tx) DeferWebhookDeliveries(_ context.Context, tenantID string, endpointID uuid.UUID, until time.Time) (int, error) {
+	return t.moveDeliveries(tenantID, endpointID, until, func(next time.Time) bool { return next.Before(until) })
+}
+
+func (t *tx) ResumeWebhookDeliveries(_ context.Context, tenantID string, endpointID uuid.UUID, now time.Time) (int, error) {
+	return t.moveDeliveries(tenantID, endpointID, now, func(next time.Time) bool { return next.After(now) })
+}
+
+// moveDeliveries makes the endpoint's pending deliveries whose
+// NextAttemptAt passes move due at at.
+func (t *tx) moveDeliveries(tenantID string, endpointID uuid.UUID, at time.Time, move func(next time.Time) bool) (int, error) {
+	if err := t.write(); err != nil {
+		return 0, err
+	}
+	if err := checkText(tenantID); err != nil {
+		return 0, err
+	}
+	w := &t.s.hooks
+	n := 0
+	for _, mid := range w.byEndpoint[endpointID] {
+		k := deliveryKey{endpointID, mid}
+		d := w.deliveries[k]
+		if d.TenantID != tenantID || !w.pending[k] || !move(*d.NextAttemptAt) {
+			continue
+		}
+		c := cloneDelivery(d)
+		c.NextAttemptAt = &at
+		t.setDelivery(k, &c)
+		n++
+	}
+	return n, nil
+}
+
 func (t *tx) GetWebhookDelivery(_ context.Context, tenantID string, endpointID, messageID uuid.UUID) (usermgmt.WebhookDeliveryRecord, error) {
 	if err := t.read(); err != nil {
 		return usermgmt.WebhookDeliveryRecord{}, err

@@ -27,7 +27,7 @@ const deliverySelect = `d.tenant_id, d.endpoint_id, d.message_id, d.user_id, m.t
 type hookQueries struct {
 	createEndpoint, getEndpoint, lockEndpoint, listEndpoints, updateEndpoint, deleteEndpoint string
 	queue, claim, getDelivery, updateDelivery, listDeliveries, listDeliveriesBefore          string
-	getUsers                                                                                 string
+	getUsers, deferDeliveries, resumeDeliveries                                              string
 }
 
 func newHookQueries(schema string) hookQueries {
@@ -70,12 +70,18 @@ func newHookQueries(schema string) hookQueries {
 		// earlier pending message of its endpoint and user precedes (a
 		// claimed one is still pending, so a user's next message waits for
 		// the one in flight); the UPDATE moves it to the end of the claim
-		// and returns it with its endpoint and payload. Arguments: until, now.
+		// and returns it with its endpoint and payload. The endpoint is
+		// checked by a subquery per row, not a join, so that the plan is
+		// that walk, stopping at the first row that passes, rather than a
+		// join of every due delivery sorted afterwards; and the deliveries
+		// of a resting or disabled endpoint are moved out of the way
+		// (DeferWebhookDeliveries), so the walk seldom passes over any.
+		// Arguments: until, now.
 		claim: r(`WITH c AS (
 				SELECT d.tenant_id, d.endpoint_id, d.message_id FROM {s}.webhook_deliveries d
-				JOIN {s}.webhook_endpoints e ON e.tenant_id = d.tenant_id AND e.id = d.endpoint_id
 				WHERE d.status = 'pending' AND d.next_attempt_at <= $2
-					AND e.disabled_at IS NULL AND (e.rest_until IS NULL OR e.rest_until <= $2)
+					AND (SELECT e.disabled_at IS NULL AND (e.rest_until IS NULL OR e.rest_until <= $2)
+						FROM {s}.webhook_endpoints e WHERE e.tenant_id = d.tenant_id AND e.id = d.endpoint_id)
 					AND NOT EXISTS (SELECT FROM {s}.webhook_deliveries p WHERE p.status = 'pending'
 						AND p.tenant_id = d.tenant_id AND p.endpoint_id = d.endpoint_id AND p.user_id = d.user_id
 						AND p.message_id < d.message_id)
@@ -85,6 +91,10 @@ func newHookQueries(schema string) hookQueries {
 			WHERE d.tenant_id = c.tenant_id AND d.endpoint_id = c.endpoint_id AND d.message_id = c.message_id
 				AND e.tenant_id = d.tenant_id AND e.id = d.endpoint_id AND m.tenant_id = d.tenant_id AND m.id = d.message_id
 			RETURNING ` + deliverySelect + `, ` + e("e.") + `, m.payload`),
+		deferDeliveries: r(`UPDATE {s}.webhook_deliveries SET next_attempt_at = $3
+			WHERE tenant_id = $1 AND endpoint_id = $2 AND status = 'pending' AND next_attempt_at < $3`),
+		resumeDeliveries: r(`UPDATE {s}.webhook_deliveries SET next_attempt_at = $3
+			WHERE tenant_id = $1 AND endpoint_id = $2 AND status = 'pending' AND next_attempt_at > $3`),
 		getDelivery: r(`SELECT ` + deliverySelect + ` FROM {s}.webhook_deliveries d
 			JOIN {s}.webhook_messages m ON m.tenant_id = d.tenant_id AND m.id = d.message_id
 			WHERE d.tenant_id = $1 AND d.endpoint_id = $2 AND d.message_id = $3`),
@@ -157,7 +167,7 @@ func (t *tx) QueueWebhooks(ctx context.Context, ms []usermgmt.WebhookMessage) (i
 		make([]string, len(ms))
 	for i, m := range ms {
 		ids[i], users[i], tenants[i], types[i] = m.ID, m.UserID, m.TenantID, string(m.Type)
-		payloads[i], times[i] = string(m.Payload), m.CreatedAt.UTC().Format(time.RFC3339Nano)
+		payloads[i], times[i] = string(m.Payload), m.CreatedAt.UTC().Truncate(time.Microsecond).Format(time.RFC3339Nano)
 	}
 	res, err := t.db.ExecContext(ctx, t.hq().queue, uuidsArg(ids), arrayArg(tenants), uuidsArg(users), arrayArg(types),
 		arrayArg(payloads), arrayArg(times))
@@ -186,6 +196,23 @@ func (t *tx) ClaimWebhook(ctx context.Context, now, until time.Time) (usermgmt.W
 	}
 	d.Delivery, d.Endpoint = ds.result(), es.result()
 	return d, nil
+}
+
+func (t *tx) DeferWebhookDeliveries(ctx context.Context, tenantID string, endpointID uuid.UUID, until time.Time) (int, error) {
+	return t.moveDeliveries(ctx, t.hq().deferDeliveries, tenantID, endpointID, until)
+}
+
+func (t *tx) ResumeWebhookDeliveries(ctx context.Context, tenantID string, endpointID uuid.UUID, now time.Time) (int, error) {
+	return t.moveDeliveries(ctx, t.hq().resumeDeliveries, tenantID, endpointID, now)
+}
+
+func (t *tx) moveDeliveries(ctx context.Context, query, tenantID string, endpointID uuid.UUID, at time.Time) (int, error) {
+	res, err := t.db.ExecContext(ctx, query, tenantID, uuidArg(endpointID), at.Truncate(time.Microsecond))
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), mapErr(err)
 }
 
 func (t *tx) GetWebhookDelivery(ctx context.Context, tenantID string, endpointID, messageID uuid.UUID) (usermgmt.WebhookDeliveryRecord, error) {

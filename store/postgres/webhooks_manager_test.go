@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/usermgmt/usermgmt"
 	"github.com/usermgmt/usermgmt/internal/testclock"
+	"github.com/usermgmt/usermgmt/internal/webhooktest"
 	"github.com/usermgmt/usermgmt/mailer/mailertest"
 	"github.com/usermgmt/usermgmt/store/postgres"
 )
@@ -36,21 +36,6 @@ func hookManager(t *testing.T, s usermgmt.Store, clock *testclock.Clock) *usermg
 	return m
 }
 
-// failingRevoke fails every transaction at RevokeUserExcept.
-type failingRevoke struct{ usermgmt.Store }
-
-func (s failingRevoke) RunInTx(ctx context.Context, opts usermgmt.TxOptions, fn func(context.Context, usermgmt.Tx) error) error {
-	return s.Store.RunInTx(ctx, opts, func(ctx context.Context, tx usermgmt.Tx) error {
-		return fn(ctx, failingRevokeTx{tx})
-	})
-}
-
-type failingRevokeTx struct{ usermgmt.Tx }
-
-func (failingRevokeTx) RevokeUserExcept(context.Context, string, uuid.UUID, uuid.UUID) (usermgmt.Revoked, error) {
-	return usermgmt.Revoked{}, errors.New("the disk is full")
-}
-
 // TestWebhookMessageCommitsWithItsChangeOnPostgres: a deactivation that
 // fails after its event was written leaves no message; one that commits
 // leaves its message.
@@ -64,7 +49,7 @@ func TestWebhookMessageCommitsWithItsChangeOnPostgres(t *testing.T) {
 	u, err := one.InviteUser(ctx, "acme", usermgmt.Invite{Email: "ann@acme.test", Roles: []usermgmt.Role{usermgmt.RoleAgent}})
 	require.NoError(t, err)
 
-	failing := hookManager(t, failingRevoke{store}, clock)
+	failing := hookManager(t, webhooktest.FailingDeactivation(store), clock)
 	_, err = failing.Deactivate(ctx, "acme", u.ID)
 	require.Equal(t, usermgmt.CodeInternal, usermgmt.ErrorCode(err))
 	page, err := one.ListWebhookDeliveries(ctx, "acme", ep.ID, usermgmt.WebhookDeliveryQuery{})

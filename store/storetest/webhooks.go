@@ -24,6 +24,7 @@ func webhookCases() []testCase {
 		{"DeleteExpiredPrunesWebhooks", testDeleteExpiredPrunesWebhooks},
 		{"EraseUserDeletesTheUsersWebhookMessages", testEraseUserDeletesTheUsersWebhookMessages},
 		{"GetUsersReadsManyInTheTenant", testGetUsersReadsManyInTheTenant},
+		{"DeferAndResumeWebhookDeliveries", testDeferAndResumeWebhookDeliveries},
 	}
 }
 
@@ -435,4 +436,35 @@ func testGetUsersReadsManyInTheTenant(t *testing.T, f *fixture) {
 	require.Equal(t, want, got[0])
 	require.Equal(t, v.ID, got[1].ID)
 	require.Empty(t, mustTx(f, func(tx usermgmt.Tx) ([]usermgmt.User, error) { return tx.GetUsers(f.ctx, acme, nil) }))
+}
+
+func testDeferAndResumeWebhookDeliveries(t *testing.T, f *fixture) {
+	u := f.mustUser(acme, "ada@example.com", usermgmt.StatusActive)
+	v := f.mustUser(acme, "bob@example.com", usermgmt.StatusActive)
+	ep := f.mustEndpoint(acme, usermgmt.EventDeactivated)
+	other := f.mustEndpoint(acme, usermgmt.EventDeactivated)
+	due, later := message(u, usermgmt.EventDeactivated, base), message(v, usermgmt.EventDeactivated, base.Add(time.Hour))
+	f.queue(due, later)
+	next := func(e usermgmt.WebhookEndpointRecord) map[uuid.UUID]time.Time {
+		out := map[uuid.UUID]time.Time{}
+		for _, d := range f.hookDeliveries(acme, e.ID) {
+			out[d.MessageID] = *d.NextAttemptAt
+		}
+		return out
+	}
+	move := func(fn func(tx usermgmt.Tx) (int, error)) int { return mustTx(f, fn) }
+
+	require.Equal(t, 1, move(func(tx usermgmt.Tx) (int, error) {
+		return tx.DeferWebhookDeliveries(f.ctx, acme, ep.ID, base.Add(time.Minute))
+	}), "only those due before")
+	require.Equal(t, map[uuid.UUID]time.Time{due.ID: base.Add(time.Minute), later.ID: base.Add(time.Hour)}, next(ep))
+	require.Equal(t, map[uuid.UUID]time.Time{due.ID: base, later.ID: base.Add(time.Hour)}, next(other), "another endpoint's stay")
+	require.Zero(t, move(func(tx usermgmt.Tx) (int, error) {
+		return tx.DeferWebhookDeliveries(f.ctx, globex, ep.ID, base.Add(2*time.Hour))
+	}), "another tenant's endpoint")
+
+	require.Equal(t, 2, move(func(tx usermgmt.Tx) (int, error) {
+		return tx.ResumeWebhookDeliveries(f.ctx, acme, ep.ID, base)
+	}))
+	require.Equal(t, map[uuid.UUID]time.Time{due.ID: base, later.ID: base}, next(ep))
 }
