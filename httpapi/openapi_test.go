@@ -138,7 +138,8 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 // TestOpenAPIDocumentsEveryWebhook: the document's webhooks section has
 // one entry for each webhook event type and no other, each a POST with
 // the three Standard Webhooks headers and a body of that type (that real
-// bodies follow it, TestWebhookDeliveryRoutes checks).
+// bodies follow it, TestWebhookDeliveryRoutes checks); its schema
+// WebhookEventType lists the types in the Manager's order.
 func TestOpenAPIDocumentsEveryWebhook(t *testing.T) {
 	c, err := loadContract()
 	if err != nil {
@@ -177,6 +178,13 @@ func TestOpenAPIDocumentsEveryWebhook(t *testing.T) {
 		if err := followsWebhookDoc(c.doc, name, body("login.succeeded")); err == nil {
 			t.Errorf("webhook %s takes a body of another type", name)
 		}
+	}
+	var enum []string
+	for _, v := range c.doc.Components.Schemas["WebhookEventType"].Value.Enum {
+		enum = append(enum, v.(string))
+	}
+	if !slices.Equal(enum, want) {
+		t.Errorf("the schema WebhookEventType lists %v\nWebhookEventTypes are %v", enum, want)
 	}
 	slices.Sort(want)
 	if slices.Sort(documented); !slices.Equal(documented, want) {
