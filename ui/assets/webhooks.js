@@ -50,7 +50,7 @@
           td.append(el("span", { class: "small marker-expired block", text: n }));
         }
       }
-      if (e.previous_secret_until) {
+      if (e.previous_secret_until && Date.parse(e.previous_secret_until) > Date.now()) { // in the grace period
         const until = "Old secret valid until " + ui.exact(e.previous_secret_until);
         td.append(el("span", { class: "small muted block", text: until }));
       }
