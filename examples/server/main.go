@@ -323,7 +323,11 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	} else {
 		fmt.Fprintf(out, "  its token: make one at %s/provisioning as the tenant_admin, or start with -scim-token NAME\n", c.baseURL)
 	}
-	fmt.Fprintf(out, "Webhooks: register endpoints at %s/webhooks as the tenant_admin%s\n", c.baseURL, webhookTargets(c))
+	fmt.Fprintf(out, "Webhooks: register endpoints at %s/webhooks as the tenant_admin", c.baseURL)
+	if !c.webhookAllowHTTP || !c.webhookAllowPrivate {
+		fmt.Fprint(out, " (a receiver on this machine needs -webhook-allow-http -webhook-allow-private)")
+	}
+	fmt.Fprintln(out)
 	if insecure {
 		fmt.Fprintln(out, "Development mode: plain http, cookies without Secure. Put it behind https (and -base-url https://…) for anything real.")
 	}
@@ -367,19 +371,6 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 		return err
 	}
 	return nil
-}
-
-// webhookTargets says where the banner's webhooks may go.
-func webhookTargets(c config) string {
-	switch {
-	case c.webhookAllowHTTP && c.webhookAllowPrivate:
-		return " (http allowed; private and loopback addresses allowed)"
-	case c.webhookAllowHTTP:
-		return " (http allowed; public addresses only: -webhook-allow-private for a local receiver)"
-	case c.webhookAllowPrivate:
-		return " (https only; private and loopback addresses allowed)"
-	}
-	return " (https to public addresses only: -webhook-allow-http -webhook-allow-private for a local receiver)"
 }
 
 // newManager makes the server's Manager over store.
