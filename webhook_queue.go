@@ -3,18 +3,20 @@ package usermgmt
 import (
 	"context"
 	"encoding/json"
+	"slices"
+	"time"
 
 	"github.com/google/uuid"
 )
 
 // hookTx is the Tx every Manager transaction works with (inTx): the
-// store's, whose AppendEvent and AppendEvents also queue a webhook
-// message for each event of a webhook type, in the same transaction.
-// Other events (sign-ins, say) cost nothing more.
+// store's, whose AppendEvent and AppendEvents also make a webhook message
+// of each event of a webhook type, with the user's snapshot as it is
+// then; inTx queues them all with one statement once the change has
+// succeeded (flush). Other events (sign-ins, say) cost nothing more.
 type hookTx struct {
 	Tx
-	m      *Manager
-	queued int // deliveries queued
+	pending []WebhookMessage
 }
 
 func (t *hookTx) AppendEvent(ctx context.Context, e *Event) error {
@@ -26,7 +28,7 @@ func (t *hookTx) AppendEvent(ctx context.Context, e *Event) error {
 	if !isWebhookType(e.Type) {
 		return nil
 	}
-	return t.queue(ctx, []Event{*e}, []*User{u})
+	return t.collect(ctx, []Event{*e}, []*User{u})
 }
 
 func (t *hookTx) AppendEvents(ctx context.Context, es []Event) error {
@@ -42,55 +44,65 @@ func (t *hookTx) AppendEvents(ctx context.Context, es []Event) error {
 	if !hooked {
 		return nil
 	}
-	return t.queue(ctx, es, users)
+	return t.collect(ctx, es, users)
 }
 
-// queue writes a webhook message for each event of es of a webhook type,
+// EraseUser also drops the user's messages made in this transaction:
+// those queued before it, the store deletes.
+func (t *hookTx) EraseUser(ctx context.Context, tenantID string, userID uuid.UUID, now time.Time) error {
+	t.pending = slices.DeleteFunc(t.pending, func(m WebhookMessage) bool {
+		return m.TenantID == tenantID && m.UserID == userID
+	})
+	return t.Tx.EraseUser(ctx, tenantID, userID, now)
+}
+
+// collect makes a webhook message of each event of es of a webhook type,
 // with a snapshot of its user: users[i] when the event was made with the
 // whole user, else read here (a group change logs events with only the
-// members' ids: they are read in one query). It is one statement to
-// queue them all, whatever their number.
-func (t *hookTx) queue(ctx context.Context, es []Event, users []*User) error {
-	var missing []uuid.UUID
-	tenantID := ""
+// members' ids: they are read in one query a tenant).
+func (t *hookTx) collect(ctx context.Context, es []Event, users []*User) error {
+	missing := map[string][]uuid.UUID{}
 	for i, e := range es {
 		if isWebhookType(e.Type) && (users[i] == nil || users[i].Email == "") {
-			missing = append(missing, e.UserID)
-			tenantID = e.TenantID
+			missing[e.TenantID] = append(missing[e.TenantID], e.UserID)
 		}
 	}
-	if len(missing) > 0 {
-		read, err := t.Tx.GetUsers(ctx, tenantID, missing)
+	read := map[uuid.UUID]*User{}
+	for tenantID, ids := range missing {
+		us, err := t.Tx.GetUsers(ctx, tenantID, ids)
 		if err != nil {
 			return err
 		}
-		byID := make(map[uuid.UUID]*User, len(read))
-		for i := range read {
-			byID[read[i].ID] = &read[i]
-		}
-		for i, e := range es {
-			if users[i] == nil || users[i].Email == "" {
-				users[i] = byID[e.UserID]
-			}
+		for i := range us {
+			read[us[i].ID] = &us[i]
 		}
 	}
-	ms := make([]WebhookMessage, 0, len(es))
 	for i, e := range es {
-		if !isWebhookType(e.Type) || users[i] == nil {
+		u := users[i]
+		if u == nil || u.Email == "" {
+			u = read[e.UserID]
+		}
+		if !isWebhookType(e.Type) || u == nil {
 			continue
 		}
-		msg, err := webhookMessage(&e, users[i])
+		msg, err := webhookMessage(&e, u)
 		if err != nil {
 			return err
 		}
-		ms = append(ms, msg)
+		t.pending = append(t.pending, msg)
 	}
-	if len(ms) == 0 {
-		return nil
+	return nil
+}
+
+// flush queues the messages made in the transaction, in one statement,
+// and says how many deliveries that made.
+func (t *hookTx) flush(ctx context.Context) (int, error) {
+	if len(t.pending) == 0 {
+		return 0, nil
 	}
-	n, err := t.Tx.QueueWebhooks(ctx, ms)
-	t.queued += n
-	return err
+	n, err := t.Tx.QueueWebhooks(ctx, t.pending)
+	t.pending = nil
+	return n, err
 }
 
 // WebhookPayload is the body of every webhook message: JSON, the same

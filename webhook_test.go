@@ -198,8 +198,9 @@ func TestWebhookMessageCommitsWithItsChange(t *testing.T) {
 	u := e.seedActive(t, tenant, "ann@acme.test", usermgmt.RoleAgent)
 
 	t.Run("AFailingChangeQueuesNothing", func(t *testing.T) {
-		// The deactivation fails after its event (and message) was written.
-		failing, err := usermgmt.New(webhooktest.FailingDeactivation(e.store), usermgmt.Options{Mailer: e.mail, Clock: e.clock.Now,
+		// The deactivation does all its work, its message queued, and then
+		// its commit fails.
+		failing, err := usermgmt.New(webhooktest.FailingCommit(e.store), usermgmt.Options{Mailer: e.mail, Clock: e.clock.Now,
 			SecretKey: testKey, Links: usermgmt.Links{BaseURL: "https://app.example.com"}})
 		require.NoError(t, err)
 		_, err = failing.Deactivate(e.ctx, tenant, u.ID)
@@ -586,6 +587,12 @@ func TestWebhooksOfAGroupChangeAreOneStatement(t *testing.T) {
 	assert.Equal(t, "Support", p.Data.Detail)
 	assert.NotEmpty(t, p.Data.User.Email, "the members are read for the snapshot")
 
+	t.Run("OneStatementATransaction", func(t *testing.T) {
+		calls := spy.calls
+		_, err := m.Deactivate(e.ctx, tenant, ids[1]) // user.deactivated and sessions.revoked
+		require.NoError(t, err)
+		assert.Equal(t, calls+1, spy.calls)
+	})
 	t.Run("OtherEventsQueueNothing", func(t *testing.T) {
 		calls := spy.calls
 		_, err := m.UnlockUser(e.ctx, tenant, ids[0])

@@ -4,26 +4,24 @@ import (
 	"context"
 	"errors"
 
-	"github.com/google/uuid"
-
 	"github.com/usermgmt/usermgmt"
 )
 
-// FailingDeactivation returns s whose transactions fail at
-// RevokeUserExcept: a deactivation fails there, after its event (and so
-// its webhook message) was written, and must leave neither.
-func FailingDeactivation(s usermgmt.Store) usermgmt.Store { return failingRevoke{s} }
+// FailingCommit returns s whose writing transactions do all their work
+// and then fail, as a commit that fails: the change and what rode along
+// with it (its events, its webhook messages) must all be gone.
+func FailingCommit(s usermgmt.Store) usermgmt.Store { return failingCommit{s} }
 
-type failingRevoke struct{ usermgmt.Store }
+// ErrCommit is the error of FailingCommit's transactions.
+var ErrCommit = errors.New("webhooktest: the commit failed")
 
-func (s failingRevoke) RunInTx(ctx context.Context, opts usermgmt.TxOptions, fn func(context.Context, usermgmt.Tx) error) error {
+type failingCommit struct{ usermgmt.Store }
+
+func (s failingCommit) RunInTx(ctx context.Context, opts usermgmt.TxOptions, fn func(context.Context, usermgmt.Tx) error) error {
 	return s.Store.RunInTx(ctx, opts, func(ctx context.Context, tx usermgmt.Tx) error {
-		return fn(ctx, failingRevokeTx{tx})
+		if err := fn(ctx, tx); err != nil || opts.ReadOnly {
+			return err
+		}
+		return ErrCommit
 	})
-}
-
-type failingRevokeTx struct{ usermgmt.Tx }
-
-func (failingRevokeTx) RevokeUserExcept(context.Context, string, uuid.UUID, uuid.UUID) (usermgmt.Revoked, error) {
-	return usermgmt.Revoked{}, errors.New("the disk is full")
 }

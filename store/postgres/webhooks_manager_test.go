@@ -36,8 +36,8 @@ func hookManager(t *testing.T, s usermgmt.Store, clock *testclock.Clock) *usermg
 	return m
 }
 
-// TestWebhookMessageCommitsWithItsChangeOnPostgres: a deactivation that
-// fails after its event was written leaves no message; one that commits
+// TestWebhookMessageCommitsWithItsChangeOnPostgres: a deactivation whose
+// commit fails, its message queued, leaves no message; one that commits
 // leaves its message.
 func TestWebhookMessageCommitsWithItsChangeOnPostgres(t *testing.T) {
 	store, clock := newStore(t), testclock.New(time.Now().UTC())
@@ -49,7 +49,7 @@ func TestWebhookMessageCommitsWithItsChangeOnPostgres(t *testing.T) {
 	u, err := one.InviteUser(ctx, "acme", usermgmt.Invite{Email: "ann@acme.test", Roles: []usermgmt.Role{usermgmt.RoleAgent}})
 	require.NoError(t, err)
 
-	failing := hookManager(t, webhooktest.FailingDeactivation(store), clock)
+	failing := hookManager(t, webhooktest.FailingCommit(store), clock)
 	_, err = failing.Deactivate(ctx, "acme", u.ID)
 	require.Equal(t, usermgmt.CodeInternal, usermgmt.ErrorCode(err))
 	page, err := one.ListWebhookDeliveries(ctx, "acme", ep.ID, usermgmt.WebhookDeliveryQuery{})
