@@ -40,6 +40,17 @@ func TestMeta(t *testing.T) {
 	if !strings.Contains(w.Body.String(), `{"value":"login.succeeded","label":"Logged in"}`) {
 		t.Errorf("labels: %s", w.Body)
 	}
+	// The webhook event types, in the Manager's order, each labelled: the
+	// page's checkboxes.
+	hooks := usermgmt.WebhookEventTypes()
+	if len(m.WebhookEventTypes) != len(hooks) {
+		t.Fatalf("webhook event types %+v, want %v", m.WebhookEventTypes, hooks)
+	}
+	for i, l := range m.WebhookEventTypes {
+		if l.Value != string(hooks[i]) || l.Label == "" || l.Label == l.Value {
+			t.Errorf("webhook event type %d = %+v, want %s with its label", i, l, hooks[i])
+		}
+	}
 }
 
 // isSentence is what a page may show: a capital first letter and final

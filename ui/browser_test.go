@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 	"github.com/pquerna/otp/totp"
 	"github.com/usermgmt/usermgmt"
@@ -377,6 +378,28 @@ func startBrowser(t *testing.T, chromium string) context.Context {
 		t.Fatalf("start chromium: %v", err)
 	}
 	return browser
+}
+
+// grantClipboard lets the pages of origin write and read the clipboard,
+// for the tests of Copy buttons (clipboardText).
+func grantClipboard(t *testing.T, browserCtx context.Context, origin string) {
+	t.Helper()
+	for _, p := range []string{"clipboard-write", "clipboard-read"} {
+		if _, err := chromedp.CallBrowser(browserCtx, browser.SetPermission, browser.SetPermissionParams{
+			Permission: &browser.PermissionDescriptor{Name: p}, Setting: browser.PermissionSettingGranted, Origin: origin}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// clipboardText is what the clipboard holds, read by the page of ctx.
+func clipboardText(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`navigator.clipboard.readText()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // code moves the clock to the next TOTP step and returns its code.

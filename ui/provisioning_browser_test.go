@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
 	"github.com/usermgmt/usermgmt"
@@ -77,20 +76,8 @@ func TestBrowserProvisioning(t *testing.T) {
 			t.Fatalf("%s: %v\npage: %s", step, err, pageText(page))
 		}
 	}
-	for _, p := range []string{"clipboard-write", "clipboard-read"} {
-		if _, err := chromedp.CallBrowser(b, browser.SetPermission, browser.SetPermissionParams{
-			Permission: &browser.PermissionDescriptor{Name: p}, Setting: browser.PermissionSettingGranted, Origin: st.url}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	clipboard := func() string {
-		t.Helper()
-		s, err := chromedp.Run(page, chromedp.Evaluate[string](`navigator.clipboard.readText()`, chromedp.EvalAwaitPromise))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	grantClipboard(t, b, st.url)
+	clipboard := func() string { return clipboardText(t, page) }
 
 	do("sign in; the nav links to Provisioning", append(st.signIn(t, adminEmail, adminPassword, secret, false),
 		waitFor(`location.pathname === "/" && !document.getElementById("nav-provisioning").hidden`))...)

@@ -44,7 +44,7 @@
     }
     const can = (p) => me.permissions.includes(p);
     $("me-email").textContent = "Signed in as " + me.user.email;
-    $("nav-provisioning").hidden = !ui.isTenantAdmin(me);
+    $("nav-provisioning").hidden = $("nav-webhooks").hidden = !ui.isTenantAdmin(me);
     $("sign-out").addEventListener("click", async () => { try { await call("POST", "/auth/logout"); } finally { go(cfg.login); } });
     if (!can("users.list")) {
       $("users-ui").hidden = true; $("invite-open").hidden = true;
