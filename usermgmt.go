@@ -16,6 +16,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+
+	"github.com/usermgmt/usermgmt/internal/ratelimit"
 )
 
 // Options configures a Manager. Zero values take the defaults documented
@@ -97,6 +99,17 @@ type Options struct {
 	// MailPollInterval is how often Run looks for mail to retry. Default
 	// 10 seconds.
 	MailPollInterval time.Duration
+	// MailRate is how many mails per second the outbox worker (Run,
+	// DeliverPending) hands to the Mailer, at most, in bursts of at most
+	// MailRate: keep it within your mail provider's limit. Bulk
+	// invitations (InviteUsers) and retries go at this pace; the first
+	// attempt of a single change's mail (an invitation, a reset link) goes
+	// at once, uncounted. On a store that is a RateLimiter (PostgreSQL)
+	// the pace is shared by every app instance on the database; on one
+	// that is not (the memory store) each process keeps its own, so N
+	// processes send up to N times MailRate. Default 10; negative: no
+	// limit.
+	MailRate int
 
 	// MFAOptional lets users who never enrolled log in with the password
 	// alone. Default false: TOTP is part of every login.
@@ -193,6 +206,9 @@ type Manager struct {
 	// Options.MaxConcurrentHashes).
 	hashSlots chan struct{}
 	onHash    func(Argon2Params) // tests: called as each hash starts, in its slot
+	// mailPace holds the outbox's token bucket (Options.MailRate), in the
+	// store when it is a RateLimiter.
+	mailPace *ratelimit.Limiter
 }
 
 // New returns a Manager over store. It returns invalid with a clear message
@@ -282,6 +298,7 @@ func New(store Store, opts Options) (*Manager, error) {
 	if opts.MaxFailedAttempts < 1 {
 		return nil, Errorf(CodeInvalid, "Options.MaxFailedAttempts must be positive")
 	}
+	setDefault(&opts.MailRate, 10)
 	setDefault(&opts.MailMaxAttempts, 10)
 	if opts.MailMaxAttempts < 1 {
 		return nil, Errorf(CodeInvalid, "Options.MailMaxAttempts must be positive")
@@ -318,6 +335,7 @@ func New(store Store, opts Options) (*Manager, error) {
 		// A slot per hash allowed at once: a send takes one, a receive frees it.
 		hashSlots: make(chan struct{}, opts.MaxConcurrentHashes),
 	}
+	m.mailPace = ratelimit.New(m.now, m.SharedLimiter(), m.log)
 	if m.totpAEAD, err = newAEAD(deriveKey(opts.SecretKey, "usermgmt totp seal v1")); err != nil {
 		return nil, internalf(err, "AES-GCM")
 	}
