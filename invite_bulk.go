@@ -76,7 +76,7 @@ func (m *Manager) InviteUsers(ctx context.Context, tenantID string, invs []Invit
 		if err == nil {
 			row.Email = email
 			if seen[email] {
-				err = fieldErrorf(FieldEmail, CodeConflict, "%s is on the list more than once", email)
+				err = fieldErrorf(FieldEmail, CodeConflict, "the list names %s more than once", email)
 			}
 			seen[email] = true
 		}
