@@ -134,6 +134,24 @@ func TestInviteUsersDryRunAnswersAsTheRunAndWritesNothing(t *testing.T) {
 	require.Equal(t, want, rowAnswers(res))
 }
 
+// TestInviteUsersFindsDuplicatesAcrossBatches: a preview rolls each
+// batch back, so the store cannot see that a later batch repeats an
+// email of an earlier one; the list itself is checked, and the preview
+// and the run agree.
+func TestInviteUsersFindsDuplicatesAcrossBatches(t *testing.T) {
+	e := mustManager(t)
+	list := people(250)
+	list[180].Email = " P0003@ACME.test"
+	for _, dry := range []bool{true, false} {
+		res, err := e.m.InviteUsers(e.ctx, tenant, list, usermgmt.BulkInviteOptions{DryRun: dry})
+		require.NoError(t, err)
+		require.Equal(t, 249, res.Invited, "dry run %v", dry)
+		require.NotNil(t, res.Rows[180].Err, "dry run %v", dry)
+		require.Equal(t, [2]string{"conflict", "email"}, [2]string{string(res.Rows[180].Err.Code), res.Rows[180].Err.Field})
+		require.Equal(t, "p0003@acme.test", res.Rows[180].Email)
+	}
+}
+
 // TestInviteUsersChecksTheActor: the actor needs users.invite (the whole
 // call is refused), may grant only what InviteUser lets them grant (the
 // row is refused), and invites a tenant_admin only in sudo mode; a
@@ -209,6 +227,16 @@ func TestThousandInvitesArriveAtTheMailRate(t *testing.T) {
 		require.Zero(t, d.Retrying+d.Failed)
 		if sent += d.Sent; sent < 1000 {
 			require.Positive(t, d.Wait, "a pass stopped by the rate says how long to wait")
+		}
+		if seconds == 0 { // the mail the pass claimed and could not send went back, no attempt spent
+			back := 0
+			for _, q := range e.outbox(t) {
+				require.Zero(t, q.Attempts, q.To)
+				if q.NextAttemptAt.Equal(e.clock.Now().Add(d.Wait)) {
+					back++
+				}
+			}
+			require.Equal(t, 1, back, "due again when a token is")
 		}
 		e.clock.Advance(time.Second)
 	}
