@@ -241,13 +241,6 @@ func TestThousandInvitesArriveAtTheMailRate(t *testing.T) {
 		e.clock.Advance(time.Second)
 	}
 	require.Equal(t, 1000/rate, seconds, "at the rate, not slower")
-	seen := map[string]int{}
-	for _, m := range e.mail.Messages() {
-		seen[m.To]++
-	}
-	require.Len(t, seen, 1000)
-	for to, n := range seen {
-		require.Equal(t, 1, n, "%s got %d mails", to, n)
-	}
+	requireEachOnce(t, recipients(e.mail.Messages()), 1000)
 	require.Empty(t, e.outbox(t))
 }

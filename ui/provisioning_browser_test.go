@@ -71,12 +71,7 @@ func TestBrowserProvisioning(t *testing.T) {
 	b := startBrowser(t, chromium)
 	page, cancel := context.WithTimeout(b, 120*time.Second)
 	defer cancel()
-	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(page, actions...); err != nil {
-			t.Fatalf("%s: %v\npage: %s", step, err, pageText(page))
-		}
-	}
+	do := steps(t, page)
 	for _, p := range []string{"clipboard-write", "clipboard-read"} {
 		if _, err := chromedp.CallBrowser(b, browser.SetPermission, browser.SetPermissionParams{
 			Permission: &browser.PermissionDescriptor{Name: p}, Setting: browser.PermissionSettingGranted, Origin: st.url}); err != nil {
@@ -245,12 +240,7 @@ func TestBrowserRoleSources(t *testing.T) {
 
 	page, cancel := context.WithTimeout(startBrowser(t, chromium), 90*time.Second)
 	defer cancel()
-	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(page, actions...); err != nil {
-			t.Fatalf("%s: %v\npage: %s", step, err, pageText(page))
-		}
-	}
+	do := steps(t, page)
 	row := `tr[data-email="ana@acme.test"]`
 	do("sign in", append(st.signIn(t, adminEmail, adminPassword, secret, false),
 		waitFor(`document.querySelectorAll("#user-rows tr").length === 2`))...)
