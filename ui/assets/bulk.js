@@ -73,6 +73,10 @@
     const label = (name) => (opts.roles.find((r) => r.name === name) || { display_name: name }).display_name;
     let rows = [], sendable = [];
     $("bulk-role").replaceChildren(...opts.roles.map((r) => el("option", { value: r.name, text: r.display_name })));
+    ui.meta().then((m) => { // the cap is the server's (GET /meta); without it the server's refusal says it
+      $("bulk-max").querySelector("[data-max-bulk]").textContent = m.max_bulk_invites.toLocaleString("en");
+      $("bulk-max").hidden = false;
+    }).catch(() => {});
 
     // step shows one of the dialog's steps: "edit" (the list), "preview"
     // (the rows and what the server says of them) or "done" (the outcome).
@@ -139,18 +143,21 @@
       finally { busy(button, false); }
     });
 
-    // render fills the table from each row's answer. A refused row says
+    // render fills the table from each row's answer, the refused rows
+    // first (in a long list they are what to look at). A refused row says
     // why, and the cell at fault (by the error's field) is marked; a row
     // asking for sudo mode says a code will be asked for.
     function render() {
       const ok = sendable.filter((r) => !r.sent || !r.answer.error).length, bad = rows.length - ok;
-      $("bulk-rows").replaceChildren(...rows.map((r) => {
+      const refused = (r) => !!r.answer.error && (r.sent || r.answer.error.code !== "mfa_required");
+      const order = rows.filter(refused).concat(rows.filter((r) => !refused(r)));
+      $("bulk-rows").replaceChildren(...order.map((r) => {
         const err = r.answer.error, at = err ? err.field : "";
         const result = !err ? (r.sent ? "Invited" : "Ready") : err.code === "mfa_required" && !r.sent
           ? "Ready: you will be asked for a code, as it grants tenant admin" : err.message;
         const cell = (name, text, mark) => el("td", { "data-label": name, class: mark ? "at-fault" : "" }, text,
           mark ? el("span", { class: "visually-hidden", text: " (at fault)" }) : null);
-        return el("tr", { class: err && (r.sent || err.code !== "mfa_required") ? "refused" : "",
+        return el("tr", { class: refused(r) ? "refused" : "",
           dataset: { line: r.line, code: err ? err.code : "", field: at } },
           el("td", { "data-label": "Line", text: String(r.line) }),
           cell("Email", r.answer.email, at === "email"),
@@ -158,7 +165,7 @@
           el("td", { "data-label": "Result", class: "bulk-result" }, result));
       }));
       const parts = [ok + " ready to invite"];
-      if (bad) parts.push(bad + (bad === 1 ? " row has a problem" : " rows have problems") + ", marked below");
+      if (bad) parts.push(bad + (bad === 1 ? " row has a problem" : " rows have problems") + ", listed first");
       $("bulk-summary").textContent = parts.join("; ") + ".";
       $("bulk-send").textContent = "Send " + sendable.length + (sendable.length === 1 ? " Invitation" : " Invitations");
       $("bulk-send").disabled = !sendable.length;
