@@ -22,7 +22,8 @@
 // mail goes to the Mailer and SessionRevokers are called after the commit.
 // Mail lives in the store's outbox until the Mailer has taken it: a failed
 // delivery is retried by Run (or DeliverPending), and one given up is
-// logged and listed by ListUndeliveredMail.
+// logged and listed by ListUndeliveredMail. Run also delivers the mail of
+// bulk invitations (InviteUsers), at Options.MailRate.
 //
 // The person's side — AcceptInvite, CompleteMFAEnrollment, Login,
 // VerifyMFA, Authenticate, Refresh, Logout, RequestPasswordReset,
