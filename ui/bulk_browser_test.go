@@ -120,6 +120,26 @@ func TestBrowserInviteMany(t *testing.T) {
 	}
 	do("close", chromedp.Click(chromedp.ID("bulk-cancel")), waitFor(`!document.getElementById("bulk-dialog").open`))
 
+	// Spreadsheets in many languages write semicolons; a file without an
+	// email column is refused by the page, next to the file input.
+	dir := t.TempDir()
+	semi, noEmail := filepath.Join(dir, "semicolons.csv"), filepath.Join(dir, "names.csv")
+	if err := os.WriteFile(semi, []byte("Name;E-mail;Roles\nÉva;eva@acme.test;\"Supervisor, agent\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(noEmail, []byte("name,address\nEva,eva@acme.test\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	do("a CSV without an email column is refused; one with semicolons is read",
+		chromedp.Click(chromedp.ID("bulk-open")),
+		waitFor(`document.getElementById("bulk-dialog").open`),
+		chromedp.SetUploadFiles(chromedp.ID("bulk-file"), []string{noEmail}),
+		waitFor(`!document.getElementById("bulk-file-error").hidden && document.getElementById("bulk-file").getAttribute("aria-invalid") === "true"`),
+		chromedp.SetUploadFiles(chromedp.ID("bulk-file"), []string{semi}),
+		waitFor(`document.getElementById("bulk-text").value === "eva@acme.test,Supervisor;agent"`),
+		waitFor(`document.getElementById("bulk-file-error").hidden`),
+		chromedp.Click(chromedp.ID("bulk-cancel")), waitFor(`!document.getElementById("bulk-dialog").open`))
+
 	// A CSV file of 1,000 people, quoted fields and CRLF as spreadsheets write them.
 	var csv strings.Builder
 	csv.WriteString("\uFEFFEmail,Roles\r\n")

@@ -9,18 +9,22 @@
   const { $, el, call, announce, showError, clearErrors, busy, toast } = ui;
 
   // csvRows parses CSV (RFC 4180: quoted fields, "" inside quotes, CRLF or
-  // LF line ends, a byte order mark) into rows of fields.
+  // LF line ends, a byte order mark) into rows of fields. The delimiter is
+  // the first of comma, semicolon (spreadsheets in many languages) and tab
+  // that the first line holds.
   function csvRows(text) {
     const rows = [];
     let row = [], field = "", quoted = false;
     text = text.replace(/^\uFEFF/, "");
+    const head = text.split(/\r?\n/, 1)[0];
+    const delim = [",", ";", "\t"].find((d) => head.includes(d)) || ",";
     for (let i = 0; i < text.length; i++) {
       const c = text[i];
       if (quoted) {
         if (c !== '"') field += c;
         else if (text[i + 1] === '"') { field += '"'; i++; } else quoted = false;
       } else if (c === '"') quoted = true;
-      else if (c === ",") { row.push(field); field = ""; }
+      else if (c === delim) { row.push(field); field = ""; }
       else if (c === "\n" || c === "\r") {
         if (c === "\r" && text[i + 1] === "\n") i++;
         row.push(field); rows.push(row); row = []; field = "";
@@ -30,13 +34,15 @@
     return rows;
   }
 
-  // csvToLines turns a CSV file with a header row (an email column and an
-  // optional roles column, roles split by ";" or ",") into the dialog's
-  // lines, "email,role;role". It throws when there is no email column.
+  // csvToLines turns a CSV file with a header row (an email or e-mail
+  // column and an optional roles column, roles split by ";" or ",") into
+  // the dialog's lines, "email,role;role". It throws when there is no
+  // email column.
   function csvToLines(text) {
     const rows = csvRows(text);
     const head = (rows[0] || []).map((h) => h.trim().toLowerCase());
-    const at = head.indexOf("email"), rolesAt = head.findIndex((h) => h === "roles" || h === "role");
+    const at = head.findIndex((h) => h === "email" || h === "e-mail");
+    const rolesAt = head.findIndex((h) => h === "roles" || h === "role");
     if (at < 0) throw new Error("The file has no email column: its first row must name the columns, such as email,roles.");
     return rows.slice(1).filter((r) => r.some((f) => f.trim())).map((r) => {
       const roles = rolesAt >= 0 ? splitRoles(r[rolesAt] || "") : [];
