@@ -43,7 +43,9 @@
     const head = (rows[0] || []).map((h) => h.trim().toLowerCase());
     const at = head.findIndex((h) => h === "email" || h === "e-mail");
     const rolesAt = head.findIndex((h) => h === "roles" || h === "role");
-    if (at < 0) throw new Error("The file has no email column: its first row must name the columns, such as email,roles.");
+    if (at < 0) {
+      throw new Error("The file has no email column: its first row must name the columns, such as email,roles.");
+    }
     return rows.slice(1).filter((r) => r.some((f) => f.trim())).map((r) => {
       const roles = rolesAt >= 0 ? splitRoles(r[rolesAt] || "") : [];
       return (r[at] || "").trim() + (roles.length ? "," + roles.join(";") : "");
@@ -58,7 +60,9 @@
   // (email,roles) is skipped.
   function parseLines(text, roles, fallback) {
     const byLabel = new Map();
-    for (const r of roles) { byLabel.set(r.name.toLowerCase(), r.name); byLabel.set(r.display_name.toLowerCase(), r.name); }
+    for (const r of roles) {
+      byLabel.set(r.name.toLowerCase(), r.name); byLabel.set(r.display_name.toLowerCase(), r.name);
+    }
     const rows = [];
     text.split(/\r?\n/).forEach((line, i) => {
       const t = line.trim();
@@ -88,7 +92,8 @@
     // (the rows and what the server says of them) or "done" (the outcome).
     function step(s) {
       $("bulk-input").hidden = s !== "edit"; $("bulk-preview").hidden = s === "edit";
-      $("bulk-check").hidden = s !== "edit"; $("bulk-back").hidden = s !== "preview"; $("bulk-send").hidden = s !== "preview";
+      $("bulk-check").hidden = s !== "edit";
+      $("bulk-back").hidden = $("bulk-send").hidden = s !== "preview";
       $("bulk-cancel").textContent = s === "done" ? "Close" : "Cancel";
     }
     $("bulk-open").addEventListener("click", () => {
@@ -114,7 +119,10 @@
     form.addEventListener("submit", async (e) => {
       e.preventDefault(); clearErrors(form);
       rows = parseLines($("bulk-text").value, opts.roles, $("bulk-role").value);
-      if (!rows.length) { showError("bulk-text-error", "Enter at least one email address, or pick a CSV file.", $("bulk-text")); return; }
+      if (!rows.length) {
+        showError("bulk-text-error", "Enter at least one email address, or pick a CSV file.", $("bulk-text"));
+        return;
+      }
       const button = $("bulk-check"); busy(button, true);
       try {
         const res = await call("POST", "/users/invitations/bulk",
@@ -124,7 +132,8 @@
         render();
         step("preview"); $("bulk-summary").focus();
       } catch (err) {
-        showError(err.code === "invalid" ? "bulk-text-error" : "bulk-error", err.message, err.code === "invalid" ? $("bulk-text") : null);
+        if (err.code === "invalid") showError("bulk-text-error", err.message, $("bulk-text")); // the list as a whole
+        else showError("bulk-error", err.message);
       } finally { busy(button, false); }
     });
 
