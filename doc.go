@@ -25,7 +25,8 @@
 // logged and listed by ListUndeliveredMail. Webhooks ride the same way: a
 // change whose event a tenant's endpoint subscribes to writes its message
 // in its transaction, and Run (or DeliverWebhooks) posts it, signed as
-// Standard Webhooks says (see CreateWebhookEndpoint).
+// Standard Webhooks says (see CreateWebhookEndpoint). Run also delivers the
+// mail of bulk invitations (InviteUsers), at Options.MailRate.
 //
 // The person's side — AcceptInvite, CompleteMFAEnrollment, Login,
 // VerifyMFA, Authenticate, Refresh, Logout, RequestPasswordReset,

@@ -565,19 +565,13 @@ func errDeprovisioned() error { return Errorf(CodeNotFound, "user not found") }
 // ProvisionUser: invited, then deactivated at once if p is not active, or
 // sent the invitation if p asks (the mail to send after the commit).
 func (m *Manager) provisionNew(ctx context.Context, tx Tx, az authz, u *UserRecord, p Provision) (*outgoing, error) {
-	if err := m.mayGrant(ctx, tx, u.TenantID, az, u.Roles); err != nil {
-		return nil, err
-	}
 	id, err := uuid.NewV7()
 	if err != nil {
 		return nil, internalf(err, "new id")
 	}
 	now := m.now().UTC()
 	u.ID, u.Status, u.CreatedAt, u.UpdatedAt = id, StatusInvited, now, now
-	if err := tx.CreateUser(ctx, u); err != nil {
-		if ErrorCode(err) == CodeConflict {
-			return nil, fieldErrorf(FieldEmail, CodeConflict, "%s is already a user here", u.Email)
-		}
+	if err := m.createUser(ctx, tx, az, u); err != nil {
 		return nil, err
 	}
 	if err := tx.AppendEvent(ctx, m.event(ctx, &u.User, EventUserCreated, "")); err != nil {
@@ -592,7 +586,7 @@ func (m *Manager) provisionNew(ctx context.Context, tx Tx, az authz, u *UserReco
 	if !p.SendInvite {
 		return nil, nil
 	}
-	return m.issueLink(ctx, tx, u, MessageInvite, EventInvited, az.email, true)
+	return m.issueLink(ctx, tx, u, MessageInvite, EventInvited, az.email, true, attemptNow)
 }
 
 // reprovision brings back u, whom DeprovisionUser removed, for
@@ -622,7 +616,7 @@ func (m *Manager) reprovision(ctx context.Context, tx Tx, az authz, u *UserRecor
 	if !p.Active || !p.SendInvite || u.Status != StatusInvited {
 		return nil, wrote && !p.Active, nil
 	}
-	out, err := m.issueLink(ctx, tx, u, MessageInvite, EventInvited, az.email, true)
+	out, err := m.issueLink(ctx, tx, u, MessageInvite, EventInvited, az.email, true, attemptNow)
 	if ErrorCode(err) == CodeRateLimited {
 		// A link went out within MailInterval: the user comes back
 		// all the same (issueLink changed nothing), and Resend works later.

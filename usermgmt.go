@@ -17,6 +17,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+
+	"github.com/usermgmt/usermgmt/internal/ratelimit"
 )
 
 // Options configures a Manager. Zero values take the defaults documented
@@ -98,6 +100,17 @@ type Options struct {
 	// MailPollInterval is how often Run looks for mail to retry. Default
 	// 10 seconds.
 	MailPollInterval time.Duration
+	// MailRate is how many mails per second the outbox worker (Run,
+	// DeliverPending) hands to the Mailer, at most, in bursts of at most
+	// MailRate: keep it within your mail provider's limit. Bulk
+	// invitations (InviteUsers) and retries go at this pace; the first
+	// attempt of a single change's mail (an invitation, a reset link) goes
+	// at once, uncounted. On a store that is a RateLimiter (PostgreSQL)
+	// the pace is shared by every app instance on the database; on one
+	// that is not (the memory store) each process keeps its own, so N
+	// processes send up to N times MailRate. Default 10; negative: no
+	// limit.
+	MailRate int
 
 	// WebhookTimeout bounds one webhook delivery attempt, from the
 	// connection to the end of the answer. Default 10 seconds.
@@ -234,6 +247,9 @@ type Manager struct {
 	// Options.MaxConcurrentHashes).
 	hashSlots chan struct{}
 	onHash    func(Argon2Params) // tests: called as each hash starts, in its slot
+	// mailPace holds the outbox's token bucket (Options.MailRate), in the
+	// store when it is a RateLimiter.
+	mailPace *ratelimit.Limiter
 }
 
 // New returns a Manager over store. It returns invalid with a clear message
@@ -328,6 +344,7 @@ func New(store Store, opts Options) (*Manager, error) {
 	if opts.MaxFailedAttempts < 1 {
 		return nil, Errorf(CodeInvalid, "Options.MaxFailedAttempts must be positive")
 	}
+	setDefault(&opts.MailRate, 10)
 	setDefault(&opts.MailMaxAttempts, 10)
 	if opts.MailMaxAttempts < 1 {
 		return nil, Errorf(CodeInvalid, "Options.MailMaxAttempts must be positive")
@@ -374,6 +391,7 @@ func New(store Store, opts Options) (*Manager, error) {
 		webhookClient: newWebhookClient(opts.WebhookTimeout, opts.WebhookAllowPrivate),
 		webhookKick:   make(chan struct{}, 1),
 	}
+	m.mailPace = ratelimit.New(m.now, m.SharedLimiter(), m.log)
 	if m.totpAEAD, err = newAEAD(deriveKey(opts.SecretKey, "usermgmt totp seal v1")); err != nil {
 		return nil, internalf(err, "AES-GCM")
 	}

@@ -252,7 +252,7 @@ func (m *Manager) mailWebhookDisabled(ctx context.Context, tx Tx, e *WebhookEndp
 	for i := range admins {
 		d := m.mailData(&admins[i], "")
 		d.WebhookURL, d.Reason = e.URL, e.DisabledReason
-		o, err := m.enqueueMail(ctx, tx, MessageWebhookDisabled, &admins[i], d, 0)
+		o, err := m.enqueueMail(ctx, tx, MessageWebhookDisabled, &admins[i], d, 0, attemptNow)
 		if err != nil {
 			return nil, err
 		}

@@ -36,11 +36,13 @@ type routeExample struct {
 // routeExamples holds one example for every admin and self route of the
 // table, by pattern: TestRouteTable fails for a route without one.
 var routeExamples = map[string]routeExample{
-	"GET /me":                                      {"/me", "", 200, "", true},
-	"GET /roles":                                   {"/roles", "", 200, "", true},
-	"GET /account":                                 {"/account", "", 200, "", true},
-	"GET /users":                                   {"/users?status=invited&role=agent&q=acme&limit=10", "", 200, "", false},
-	"POST /users/invitations":                      {"/users/invitations", `{"email":"fresh@acme.test","roles":["recruiter"]}`, 201, "", false},
+	"GET /me":                 {"/me", "", 200, "", true},
+	"GET /roles":              {"/roles", "", 200, "", true},
+	"GET /account":            {"/account", "", 200, "", true},
+	"GET /users":              {"/users?status=invited&role=agent&q=acme&limit=10", "", 200, "", false},
+	"POST /users/invitations": {"/users/invitations", `{"email":"fresh@acme.test","roles":["recruiter"]}`, 201, "", false},
+	"POST /users/invitations/bulk": {"/users/invitations/bulk",
+		`{"invitations":[{"email":"bulk@acme.test","roles":["recruiter"]}]}`, 200, "", false},
 	"GET /users/{id}":                              {"/users/{id}", "", 200, "invited", false},
 	"POST /users/{id}/invitation/resend":           {"/users/{id}/invitation/resend", "", 204, "invited", false},
 	"PUT /users/{id}/roles/{role}":                 {"/users/{id}/roles/supervisor", "", 200, "invited", false},

@@ -10,11 +10,13 @@ import (
 // Meta is GET /meta: the domain's lists and policy as the Manager has
 // them, so that a page keeps no copy of its own. It names no user and
 // needs no session. WebhookEventTypes are the event types a webhook
-// endpoint may ask for; ErrorFields lists what an error's field may name.
+// endpoint may ask for; ErrorFields lists what an error's field may name;
+// MaxBulkInvites is how many people POST /users/invitations/bulk takes.
 type Meta struct {
 	Product           string   `json:"product"`
 	PasswordMinLength int      `json:"password_min_length"`
 	PasswordMaxLength int      `json:"password_max_length"`
+	MaxBulkInvites    int      `json:"max_bulk_invites"`
 	EventTypes        []Label  `json:"event_types"`
 	WebhookEventTypes []Label  `json:"webhook_event_types"`
 	MailKinds         []Label  `json:"mail_kinds"`
@@ -36,6 +38,7 @@ const metaMaxAge = "300"
 func (h *Handler) meta(w http.ResponseWriter, _ *http.Request) error {
 	pol := h.m.PasswordPolicy()
 	out := Meta{Product: h.m.Product(), PasswordMinLength: pol.MinLength, PasswordMaxLength: pol.MaxLength,
+		MaxBulkInvites: usermgmt.MaxBulkInvites,
 		ErrorFields: []string{usermgmt.FieldEmail, usermgmt.FieldPassword, usermgmt.FieldCurrentPassword,
 			usermgmt.FieldCode, usermgmt.FieldRole, usermgmt.FieldToken, usermgmt.FieldURL, usermgmt.FieldEventTypes,
 			usermgmt.FieldDescription}}

@@ -25,7 +25,7 @@ func TestMeta(t *testing.T) {
 		t.Fatalf("meta: %d %q", w.Code, w.Header().Get("Cache-Control"))
 	}
 	m := decodeBody[httpapi.Meta](t, w)
-	if m.Product != "usermgmt" || m.PasswordMinLength != 12 || m.PasswordMaxLength != 256 {
+	if m.Product != "usermgmt" || m.PasswordMinLength != 12 || m.PasswordMaxLength != 256 || m.MaxBulkInvites != usermgmt.MaxBulkInvites {
 		t.Fatalf("meta = %+v", m)
 	}
 	if len(m.EventTypes) != len(usermgmt.EventLabels()) || len(m.MailKinds) != len(usermgmt.MessageKindLabels()) ||

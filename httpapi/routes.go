@@ -59,6 +59,8 @@ var routeTable = []route{
 
 	{method: "GET", path: "/users", kind: kindAdmin, permission: usermgmt.PermListUsers, signedIn: (*Handler).listUsers},
 	{method: "POST", path: "/users/invitations", kind: kindAdmin, permission: usermgmt.PermInvite, signedIn: (*Handler).invite},
+	{method: "POST", path: "/users/invitations/bulk", kind: kindAdmin, permission: usermgmt.PermInvite,
+		signedIn: (*Handler).inviteBulk},
 	{method: "GET", path: "/users/{id}", kind: kindAdmin, permission: usermgmt.PermListUsers, signedIn: (*Handler).getUser},
 	{method: "POST", path: "/users/{id}/invitation/resend", kind: kindAdmin, permission: usermgmt.PermInvite,
 		signedIn: (*Handler).resendInvite},

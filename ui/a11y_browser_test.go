@@ -416,6 +416,24 @@ var a11yViews = []a11yView{
 			chromedp.Click(chromedp.ID("invite-send")), waitFor(`!document.getElementById("invite-email-error").hidden`))
 		return ctx
 	}},
+	{"invite many dialog", func(f *a11yFixture) context.Context {
+		ctx := f.adminTab()
+		f.do(ctx, "open", chromedp.Click(chromedp.ID("bulk-open")), waitFor(`document.getElementById("bulk-dialog").open`))
+		return ctx
+	}},
+	{"invite many dialog with an error", func(f *a11yFixture) context.Context {
+		ctx := f.adminTab()
+		f.do(ctx, "preview nothing", chromedp.Click(chromedp.ID("bulk-open")), waitFor(`document.getElementById("bulk-dialog").open`),
+			chromedp.Click(chromedp.ID("bulk-check")), waitFor(`!document.getElementById("bulk-text-error").hidden`))
+		return ctx
+	}},
+	{"invite many preview with refused rows", func(f *a11yFixture) context.Context {
+		ctx := f.adminTab()
+		f.do(ctx, "preview", chromedp.Click(chromedp.ID("bulk-open")), waitFor(`document.getElementById("bulk-dialog").open`),
+			chromedp.SetValue(chromedp.ID("bulk-text"), "new@acme.test\nnope\ncarol@acme.test,wizard\n"+longEmail),
+			chromedp.Click(chromedp.ID("bulk-check")), waitFor(`!document.getElementById("bulk-preview").hidden`))
+		return ctx
+	}},
 	{"deactivate dialog", func(f *a11yFixture) context.Context {
 		ctx := f.adminTab()
 		f.do(ctx, "open", chromedp.Click(chromedp.CSS(`tr[data-email="carol@acme.test"] button.danger`)),

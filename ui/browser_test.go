@@ -94,12 +94,7 @@ func TestBrowser(t *testing.T) {
 	defer cancel()
 	admin, cancel = context.WithTimeout(admin, 90*time.Second)
 	defer cancel()
-	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(admin, actions...); err != nil {
-			t.Fatalf("%s: %v\npage: %s", step, err, pageText(admin))
-		}
-	}
+	do := steps(t, admin)
 
 	do("open the page: redirected to log in",
 		chromedp.Navigate(srvURL+"/"),
@@ -348,6 +343,17 @@ func TestBrowser(t *testing.T) {
 	shot(t, admin, shots, "mail-failed.png", "the notice with a mail given up")
 	do("phone width", chromedp.EmulateViewport(390, 844), waitFor(`true`))
 	shot(t, admin, shots, "mail-phone.png", "the notice of undelivered mail at phone width")
+}
+
+// steps returns the tests' way to run a step in the tab ctx: the actions,
+// or the test fails naming the step and showing the page.
+func steps(t *testing.T, ctx context.Context) func(step string, actions ...chromedp.Action[chromedp.Void]) {
+	return func(step string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v\npage: %s", step, err, pageText(ctx))
+		}
+	}
 }
 
 // startBrowser starts headless Chromium for the test and stops it at its

@@ -70,12 +70,7 @@ func TestBrowserProvisioning(t *testing.T) {
 	b := startBrowser(t, chromium)
 	page, cancel := context.WithTimeout(b, 120*time.Second)
 	defer cancel()
-	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(page, actions...); err != nil {
-			t.Fatalf("%s: %v\npage: %s", step, err, pageText(page))
-		}
-	}
+	do := steps(t, page)
 	grantClipboard(t, b, st.url)
 	clipboard := func() string { return clipboardText(t, page) }
 
@@ -232,12 +227,7 @@ func TestBrowserRoleSources(t *testing.T) {
 
 	page, cancel := context.WithTimeout(startBrowser(t, chromium), 90*time.Second)
 	defer cancel()
-	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(page, actions...); err != nil {
-			t.Fatalf("%s: %v\npage: %s", step, err, pageText(page))
-		}
-	}
+	do := steps(t, page)
 	row := `tr[data-email="ana@acme.test"]`
 	do("sign in", append(st.signIn(t, adminEmail, adminPassword, secret, false),
 		waitFor(`document.querySelectorAll("#user-rows tr").length === 2`))...)

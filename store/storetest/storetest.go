@@ -47,6 +47,7 @@ func cases() []testCase {
 		// Users
 		{"CreateUserThenReadReturnsEveryField", testCreateUserThenReadReturnsEveryField},
 		{"CreateUserDuplicateEmailIsConflict", testCreateUserDuplicateEmailIsConflict},
+		{"CreateUserConflictLeavesTheTransactionUsable", testCreateUserConflictLeavesTheTransactionUsable},
 		{"CreateUserDuplicateIDIsConflict", testCreateUserDuplicateIDIsConflict},
 		{"CreateUserConcurrentSameEmailOneWins", testCreateUserConcurrentSameEmailOneWins},
 		{"SameEmailInTwoTenantsIsTwoUsers", testSameEmailInTwoTenantsIsTwoUsers},

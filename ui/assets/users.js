@@ -52,7 +52,7 @@
       n.textContent = "You are signed in as " + me.user.email + ". Your roles (" + me.user.roles.join(", ") + ") do not include managing users.";
       return;
     }
-    $("invite-open").hidden = !can("users.invite");
+    $("invite-open").hidden = !can("users.invite"); $("bulk-open").hidden = !can("users.invite");
     try {
       const m = await ui.meta();
       eventLabels = labels(m.event_types); mailKinds = labels(m.mail_kinds);
@@ -61,6 +61,7 @@
     const roleDef = (name) => state.roles.find((r) => r.name === name) || { name, display_name: name, description: "" };
     fillRoleFilter();
     fillInviteRoles();
+    ui.bulkInvite({ roles: state.roles, defaultRole, done: () => Promise.all([load(false), refreshMail()]) });
 
     // ---- URL state ----
     // The status badge, the role filter, the search and the open user live
@@ -324,8 +325,9 @@
           ui.roleLabel(r, id));
       }));
     }
+    function defaultRole() { return state.roles.find((r) => r.name === "agent") || state.roles[0]; }
     function resetInviteRoles() {
-      const pick = state.roles.find((r) => r.name === "agent") || state.roles[0];
+      const pick = defaultRole();
       document.querySelectorAll('input[name="invite-role"]').forEach((b) => { b.checked = !!pick && b.value === pick.name; });
     }
     function fillRoleFilter() {
