@@ -50,6 +50,7 @@ const (
 	EventGroupJoined    EventType = "group.joined"       // added to a group; Detail names it
 	EventGroupLeft      EventType = "group.left"         // removed from a group (or the group deleted); Detail names it
 	EventErased         EventType = "user.erased"        // personal data erased on request (EraseUser)
+	EventImported       EventType = "user.imported"      // brought in by an import (ImportUsers)
 	// EventExported: the person exported the tenant's users or activity
 	// (ExportUsers, ExportActivity); it is about the one who exported,
 	// and Detail says what, in which format and with which filters.
@@ -94,6 +95,7 @@ var eventLabels = []EventLabel{
 	{EventGroupJoined, "Added to a group"},
 	{EventGroupLeft, "Removed from a group"},
 	{EventErased, "Personal data erased"},
+	{EventImported, "Imported"},
 	{EventExported, "Exported data"},
 }
 
@@ -129,6 +131,10 @@ type Event struct {
 	// Stores keep it. ListActivity also names an erased actor so ("Erased
 	// user"), with no ActorEmail.
 	ActorName string
+
+	// user is whom the event is about as the change left them (m.event
+	// keeps it): the snapshot of a webhook message. Stores never see it.
+	user *User
 }
 
 // ActivityQuery selects a page of a user's activity, newest first.

@@ -17,6 +17,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/usermgmt/usermgmt"
+	"github.com/usermgmt/usermgmt/internal/webhooktest"
+	"github.com/usermgmt/usermgmt/store/memory"
 )
 
 // Data sizes of the benchmarks: a tenant of 100,000 users among 1,000,000,
@@ -215,3 +217,7 @@ func BenchmarkLoginArgon2(b *testing.B) {
 		usermgmt.HashPasswordForTest(goodPassword)
 	}
 }
+
+// BenchmarkDeliverWebhooks: one worker posting a backlog to a local
+// receiver (webhooktest.BenchmarkDelivery).
+func BenchmarkDeliverWebhooks(b *testing.B) { webhooktest.BenchmarkDelivery(b, memory.New(), nil) }

@@ -10,7 +10,7 @@
 //		Links: usermgmt.Links{BaseURL: "https://app.example.com"}})
 //	ctx = usermgmt.WithActor(ctx, usermgmt.Actor{UserID: adminID, IP: ip, UserAgent: ua})
 //	page, err := m.ListUsers(ctx, tenantID, usermgmt.ListUsersQuery{Search: "ana"})
-//	go m.Run(ctx) // the outbox worker, once per process
+//	go m.Run(ctx) // the outbox and webhook worker, once per process
 //
 // Every admin operation is tenant-scoped: a user id of another tenant is
 // not_found. The Actor in the context is checked against the role
@@ -22,7 +22,11 @@
 // mail goes to the Mailer and SessionRevokers are called after the commit.
 // Mail lives in the store's outbox until the Mailer has taken it: a failed
 // delivery is retried by Run (or DeliverPending), and one given up is
-// logged and listed by ListUndeliveredMail.
+// logged and listed by ListUndeliveredMail. Webhooks ride the same way: a
+// change whose event a tenant's endpoint subscribes to writes its message
+// in its transaction, and Run (or DeliverWebhooks) posts it, signed as
+// Standard Webhooks says (see CreateWebhookEndpoint). Run also delivers the
+// mail of bulk invitations (InviteUsers), at Options.MailRate.
 //
 // ExportUsers and ExportActivity stream the tenant's users (the list's
 // filters) and its activity of a time range as CSV or JSON Lines, a page

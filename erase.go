@@ -54,13 +54,14 @@ func (m *Manager) EraseUser(ctx context.Context, tenantID string, userID uuid.UU
 		if err := tx.EraseUser(ctx, tenantID, userID, m.now().UTC()); err != nil {
 			return err
 		}
-		// After the erasure, so that it keeps who erased and from where.
-		if err := tx.AppendEvent(ctx, m.event(ctx, &u.User, EventErased, "")); err != nil {
+		r, err := tx.GetUser(ctx, tenantID, userID)
+		if err != nil {
 			return err
 		}
-		r, err := tx.GetUser(ctx, tenantID, userID)
-		out, erased = r.User, err == nil
-		return err
+		out, erased = r.User, true
+		// After the erasure, so that it keeps who erased and from where,
+		// and its webhook message carries the erased user, not their data.
+		return tx.AppendEvent(ctx, m.event(ctx, &out, EventErased, ""))
 	})
 	if err != nil || !erased {
 		return err

@@ -69,6 +69,11 @@ const (
 	// the record changed since it was read.
 	FieldVersion = "version"
 	FieldName    = "name"
+	// FieldURL, FieldEventTypes and FieldDescription are the inputs of a
+	// webhook endpoint.
+	FieldURL         = "url"
+	FieldEventTypes  = "event_types"
+	FieldDescription = "description"
 )
 
 // Errorf returns an *Error with the code and a formatted message.

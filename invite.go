@@ -26,21 +26,10 @@ func (m *Manager) InviteUser(ctx context.Context, tenantID string, inv Invite) (
 	if err := checkTenant(tenantID); err != nil {
 		return User{}, err
 	}
-	email, err := NormalizeEmail(inv.Email)
+	u, err := m.newInvitee(tenantID, inv)
 	if err != nil {
 		return User{}, err
 	}
-	roles, err := m.checkRoles(inv.Roles)
-	if err != nil {
-		return User{}, err
-	}
-	id, err := uuid.NewV7()
-	if err != nil {
-		return User{}, internalf(err, "new id")
-	}
-	now := m.now().UTC()
-	u := &UserRecord{User: User{ID: id, TenantID: tenantID, Email: email, Status: StatusInvited, Roles: roles,
-		DirectRoles: slices.Clone(roles), CreatedAt: now, UpdatedAt: now}}
 	var out *outgoing
 	var shown User
 	err = m.inTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
@@ -48,44 +37,79 @@ func (m *Manager) InviteUser(ctx context.Context, tenantID string, inv Invite) (
 		if err != nil {
 			return err
 		}
-		for _, r := range roles {
-			if err := az.grant(r); err != nil {
-				return err
-			}
-		}
-		if hasRole(roles, RoleTenantAdmin) {
-			if err := m.requireSudo(ctx, tx, tenantID, az); err != nil {
-				return err
-			}
-		}
-		if err := tx.CreateUser(ctx, u); err != nil {
-			if ErrorCode(err) == CodeConflict {
-				return fieldErrorf(FieldEmail, CodeConflict, "%s is already a user here", email)
-			}
-			return err
-		}
-		if err := tx.AppendEvent(ctx, m.event(ctx, &u.User, EventUserCreated, "")); err != nil {
-			return err
-		}
-		out, err = m.issueLink(ctx, tx, u, MessageInvite, EventInvited, az.email, true)
-		shown = m.shown(&az, u.User)
+		r := *u // a retried transaction starts again from u
+		out, err = m.createInvited(ctx, tx, az, &r, attemptNow)
+		shown = m.shown(&az, r.User)
 		return err
 	})
 	if err != nil {
 		return User{}, wrapInternal(err)
 	}
-	return shown, m.mailInvite(ctx, &u.User, out)
+	return shown, m.mailInvite(ctx, &shown, out)
+}
+
+// newInvitee returns the user that inv would invite into the tenant: its
+// email normalised and its roles checked (invalid, with FieldEmail or
+// FieldRole, otherwise). It reads nothing: whether the actor may invite
+// them, and whether the email is free, createInvited checks.
+func (m *Manager) newInvitee(tenantID string, inv Invite) (*UserRecord, error) {
+	email, err := NormalizeEmail(inv.Email)
+	if err != nil {
+		return nil, err
+	}
+	roles, err := m.checkRoles(inv.Roles)
+	if err != nil {
+		return nil, err
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, internalf(err, "new id")
+	}
+	now := m.now().UTC()
+	return &UserRecord{User: User{ID: id, TenantID: tenantID, Email: email, Status: StatusInvited, Roles: roles,
+		DirectRoles: slices.Clone(roles), CreatedAt: now, UpdatedAt: now}}, nil
+}
+
+// createInvited is every step of an invitation inside its transaction,
+// for InviteUser and InviteUsers: it creates u (createUser's checks and
+// answers), logs user.created and user.invited, and queues the mail with
+// its link, whose first attempt is first's to make.
+func (m *Manager) createInvited(ctx context.Context, tx Tx, az authz, u *UserRecord, first firstAttempt) (*outgoing, error) {
+	if err := m.createUser(ctx, tx, az, u); err != nil {
+		return nil, err
+	}
+	if err := tx.AppendEvent(ctx, m.event(ctx, &u.User, EventUserCreated, "")); err != nil {
+		return nil, err
+	}
+	return m.issueLink(ctx, tx, u, MessageInvite, EventInvited, az.email, true, first)
+}
+
+// createUser creates u in its tenant once az may give it its roles
+// (mayGrant: permission_denied, or mfa_required for a tenant_admin
+// outside sudo mode). An email the tenant has already is conflict, on
+// FieldEmail. The caller logs user.created with what follows.
+func (m *Manager) createUser(ctx context.Context, tx Tx, az authz, u *UserRecord) error {
+	if err := m.mayGrant(ctx, tx, u.TenantID, az, u.Roles); err != nil {
+		return err
+	}
+	if err := tx.CreateUser(ctx, u); err != nil {
+		if ErrorCode(err) == CodeConflict {
+			return fieldErrorf(FieldEmail, CodeConflict, "%s is already a user here", u.Email)
+		}
+		return err
+	}
+	return nil
 }
 
 // issueLink replaces the user's invitation or reset link with a new one,
 // so an older link stops working (and an older mail still in the outbox
-// is not sent), logs typ and queues the mail of kind. inviter is the
-// acting admin's email, "" for trusted code or the person; byAdmin is false
-// only when the person asked for the mail themselves. Within
-// Options.MailInterval of the user's last link mail it changes nothing and
-// returns rate_limited (mailSpacing).
+// is not sent), logs typ and queues the mail of kind, whose first attempt
+// is first's to make. inviter is the acting admin's email, "" for trusted
+// code or the person; byAdmin is false only when the person asked for the
+// mail themselves. Within Options.MailInterval of the user's last link
+// mail it changes nothing and returns rate_limited (mailSpacing).
 func (m *Manager) issueLink(ctx context.Context, tx Tx, u *UserRecord, kind MessageKind, typ EventType, inviter string,
-	byAdmin bool) (*outgoing, error) {
+	byAdmin bool, first firstAttempt) (*outgoing, error) {
 	if err := m.mailSpacing(u); err != nil {
 		return nil, err
 	}
@@ -118,7 +142,7 @@ func (m *Manager) issueLink(ctx context.Context, tx Tx, u *UserRecord, kind Mess
 	}
 	d := m.mailData(&u.User, inviter)
 	d.Link, d.Expiry, d.ByAdmin = m.link(path, token), humanDuration(ttl), byAdmin
-	return m.enqueueMail(ctx, tx, kind, &u.User, d, ttl)
+	return m.enqueueMail(ctx, tx, kind, &u.User, d, ttl, first)
 }
 
 // mailSpacing refuses a second invitation or reset mail to one user within
@@ -164,7 +188,7 @@ func (m *Manager) ResendInvite(ctx context.Context, tenantID string, userID uuid
 		}
 		u = r.User
 		var err error
-		out, err = m.issueLink(ctx, tx, r, MessageInvite, EventInviteResent, az.email, true)
+		out, err = m.issueLink(ctx, tx, r, MessageInvite, EventInviteResent, az.email, true, attemptNow)
 		return err
 	})
 	if err != nil {

@@ -244,5 +244,5 @@ func (m *Manager) pauseNotice(ctx context.Context, tx Tx, u *UserRecord, a *Logi
 	}
 	d := m.mailData(&u.User, "")
 	d.FailedAttempts, d.Pause, d.ResumesAt = a.Failures, humanDuration(a.LockedUntil.Sub(now.Truncate(time.Microsecond))), resumes
-	return m.enqueueMail(ctx, tx, MessageSignInPaused, &u.User, d, 0)
+	return m.enqueueMail(ctx, tx, MessageSignInPaused, &u.User, d, 0, attemptNow)
 }

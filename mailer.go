@@ -37,6 +37,9 @@ const (
 	// signing in to their account, until when, and what to do if it was
 	// not them.
 	MessageSignInPaused MessageKind = "sign_in_paused"
+	// MessageWebhookDisabled tells a tenant's admins that a run of failed
+	// deliveries disabled one of the tenant's webhook endpoints.
+	MessageWebhookDisabled MessageKind = "webhook_disabled"
 )
 
 // MessageKindLabel names a kind of mail the way a page shows it.
@@ -54,6 +57,7 @@ func MessageKindLabels() []MessageKindLabel {
 		{MessagePasswordChanged, "Password changed notice"},
 		{MessageMFAReset, "MFA reset notice"},
 		{MessageSignInPaused, "Sign-in paused notice"},
+		{MessageWebhookDisabled, "Webhook endpoint disabled notice"},
 	}
 }
 
@@ -109,6 +113,11 @@ type MailData struct {
 	FailedAttempts int
 	Pause          string
 	ResumesAt      string
+
+	// In webhook_disabled only: the endpoint's URL and why it was
+	// disabled.
+	WebhookURL string
+	Reason     string
 }
 
 // MailTemplate is the wording of one kind of mail, filled with MailData.
@@ -248,6 +257,15 @@ If it was not you, someone may be guessing your password: reset your password fr
 			mailP(`Signing in to <b>{{.Product}}</b> as {{.Email}} is paused after {{.FailedAttempts}} failed attempt{{if ne .FailedAttempts 1}}s{{end}} in a row, for {{.Pause}}: it resumes at {{.ResumesAt}}. Each further failed attempt pauses it longer.`)+
 				mailP(`If this was you, wait and try again, or reset your password from the sign-in page.<br>
 If it was not you, someone may be guessing your password: reset your password from the sign-in page (that also ends the pause) and tell your administrator.`), "", "")},
+	MessageWebhookDisabled: {
+		`A webhook endpoint of {{.Product}} was disabled`,
+		`The webhook endpoint {{.WebhookURL}} of {{.Product}} ({{.TenantID}}) was disabled: {{.Reason}}.
+
+Nothing is sent to it until an administrator enables it again on the Webhooks page; the messages waiting for it are sent then.
+`,
+		mailHTML(`A webhook endpoint was disabled`,
+			mailP(`The webhook endpoint {{.WebhookURL}} of <b>{{.Product}}</b> ({{.TenantID}}) was disabled: {{.Reason}}.`)+
+				mailP(`Nothing is sent to it until an administrator enables it again on the Webhooks page; the messages waiting for it are sent then.`), "", "")},
 }
 
 // mailTemplates is the Manager's template set: the defaults with the
@@ -272,7 +290,8 @@ func newMailTemplates(overrides map[MessageKind]MailTemplate) (mailTemplates, er
 	}
 	sample := MailData{Product: "Example", Email: "person@example.com", Inviter: "admin@example.com",
 		Link: "https://example.com/x?token=t", Expiry: "1 hour", TenantID: "example",
-		FailedAttempts: 5, Pause: "1 minute", ResumesAt: "2006-01-02 15:04 UTC"}
+		FailedAttempts: 5, Pause: "1 minute", ResumesAt: "2006-01-02 15:04 UTC",
+		WebhookURL: "https://hooks.example.com/usermgmt", Reason: "20 failed attempts in a row; the last: HTTP 500"}
 	for k := range overrides {
 		if _, err := ts.render(k, sample); err != nil {
 			return nil, Errorf(CodeInvalid, "Options.MailTemplates[%s]: %v", k, err)

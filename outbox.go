@@ -14,7 +14,9 @@ import (
 // reset link, a notice) is written to the store in the change's own
 // transaction, its template data sealed, already claimed for a first
 // attempt. After the commit the Manager renders it and hands it to the
-// Mailer at once; a delivered mail is deleted. A failed attempt leaves the mail due again after a backoff,
+// Mailer at once; a delivered mail is deleted. The mail of a bulk change
+// (InviteUsers) is written due but unclaimed instead, and Run delivers
+// it at Options.MailRate. A failed attempt leaves the mail due again after a backoff,
 // and Run or DeliverPending retries it; after Options.MailMaxAttempts, or
 // once its link has expired, it is marked failed, logged as an activity
 // event and listed by ListUndeliveredMail. A crash between the commit and
@@ -37,6 +39,18 @@ type outgoing struct {
 	data MailData
 }
 
+// firstAttempt says who makes a queued mail's first attempt.
+type firstAttempt bool
+
+const (
+	// attemptNow: the caller, after the commit (sendNow, sendLater); the
+	// mail is claimed for it, so no worker takes it meanwhile.
+	attemptNow firstAttempt = true
+	// attemptLater: the outbox worker, paced by Options.MailRate; the mail
+	// is due at once and unclaimed.
+	attemptLater firstAttempt = false
+)
+
 // queueMail writes the mail of kind to u to the outbox in tx, claimed for
 // the attempt that sendNow or attempt makes after the commit. inviter is
 // the acting admin's email ("" for trusted code or the person). The
@@ -47,7 +61,7 @@ func (m *Manager) queueMail(ctx context.Context, tx Tx, kind MessageKind, u *Use
 	if link != "" {
 		d.Link, d.Expiry = link, humanDuration(ttl)
 	}
-	return m.enqueueMail(ctx, tx, kind, u, d, ttl)
+	return m.enqueueMail(ctx, tx, kind, u, d, ttl, attemptNow)
 }
 
 // mailData is what every mail to u is filled with.
@@ -55,9 +69,11 @@ func (m *Manager) mailData(u *User, inviter string) MailData {
 	return MailData{Product: m.opts.Issuer, Email: u.Email, Inviter: inviter, TenantID: u.TenantID}
 }
 
-// enqueueMail is queueMail with the template's data filled by the caller:
-// a mail with a link is worth delivering for ttl, a notice for noticeTTL.
-func (m *Manager) enqueueMail(ctx context.Context, tx Tx, kind MessageKind, u *User, d MailData, ttl time.Duration) (*outgoing, error) {
+// enqueueMail is queueMail with the template's data filled by the caller,
+// and first saying who makes the first attempt: a mail with a link is
+// worth delivering for ttl, a notice for noticeTTL.
+func (m *Manager) enqueueMail(ctx context.Context, tx Tx, kind MessageKind, u *User, d MailData, ttl time.Duration,
+	first firstAttempt) (*outgoing, error) {
 	now := m.now().UTC()
 	id, err := uuid.NewV7()
 	if err != nil {
@@ -70,6 +86,9 @@ func (m *Manager) enqueueMail(ctx context.Context, tx Tx, kind MessageKind, u *U
 	rec := MailRecord{ID: id, TenantID: u.TenantID, UserID: u.ID, Kind: kind, To: u.Email, Sealed: m.sealMail(d, id),
 		Attempts: 1, NextAttemptAt: now.Add(m.claimTTL()), CreatedAt: now, DeliverBy: deliverBy,
 		ExpiresAt: deliverBy.Add(mailRetention)}
+	if first == attemptLater {
+		rec.Attempts, rec.NextAttemptAt = 0, now
+	}
 	if err := tx.EnqueueMail(ctx, &rec); err != nil {
 		return nil, err
 	}
@@ -201,11 +220,17 @@ func (m *Manager) retryLater(ctx context.Context, r *MailRecord, reason string, 
 // backoff is the wait after the n-th failed attempt: MailRetryDelay,
 // doubled for each further failure, at most MailRetryMax.
 func (m *Manager) backoff(n int) time.Duration {
-	d := m.opts.MailRetryDelay
-	for i := 1; i < n && d < m.opts.MailRetryMax; i++ {
+	return doubling(m.opts.MailRetryDelay, m.opts.MailRetryMax, n)
+}
+
+// doubling is first after one failure, doubled for each further one, at
+// most most.
+func doubling(first, most time.Duration, n int) time.Duration {
+	d := first
+	for i := 1; i < n && d < most; i++ {
 		d *= 2
 	}
-	return min(d, m.opts.MailRetryMax)
+	return min(d, most)
 }
 
 // Delivery counts what one DeliverPending pass did.
@@ -213,12 +238,20 @@ type Delivery struct {
 	Sent     int // handed to the Mailer and deleted
 	Retrying int // failed; due again later
 	Failed   int // given up: too many attempts, link expired, or unreadable
+	// Wait is set when the pass stopped at Options.MailRate with mail
+	// still due: how long until the next one may go.
+	Wait time.Duration
 }
+
+// mailPaceKey names the outbox's bucket in the shared rate limiter.
+const mailPaceKey = "usermgmt|outbox|mail"
 
 // DeliverPending delivers the outbox mail that is due, one mail at a time,
 // until none is due, an attempt fails (the server is likely down; the rest
-// wait for the next pass), or ctx ends. Several Managers on one store
-// share the work; each mail is claimed by one of them. Cancelling ctx
+// wait for the next pass), Options.MailRate allows no more for now
+// (Delivery.Wait says for how long), or ctx ends. Several Managers on one
+// store share the work; each mail is claimed by one of them, and on a
+// store that is a RateLimiter they share MailRate too. Cancelling ctx
 // stops it between two mails: an attempt in flight is finished (within
 // Options.MailTimeout) and recorded, so a stopped worker neither loses a
 // mail nor sends one twice. It returns ctx's error when stopped early and
@@ -255,6 +288,10 @@ func (m *Manager) DeliverPending(ctx context.Context) (Delivery, error) {
 			d.Failed++
 			continue
 		}
+		if wait, err := m.paceMail(ctx, &rec); wait > 0 || err != nil {
+			d.Wait = wait
+			return d, err
+		}
 		if failed, err := m.attempt(ctx, &outgoing{rec: rec, data: data}); err != nil {
 			if failed {
 				d.Failed++
@@ -267,18 +304,51 @@ func (m *Manager) DeliverPending(ctx context.Context) (Delivery, error) {
 	}
 }
 
+// paceMail takes a token for a claimed mail from the outbox's bucket
+// (Options.MailRate). When there is none it puts the mail back, due when
+// a token is, and returns how long that is. A token is taken after the
+// claim, not before, so that a pass that finds nothing spends none.
+func (m *Manager) paceMail(ctx context.Context, rec *MailRecord) (time.Duration, error) {
+	ok, wait := m.mailPace.Allow(ctx, mailPaceKey, m.opts.MailRate, time.Second)
+	if ok {
+		return 0, nil
+	}
+	rec.Attempts--
+	rec.NextAttemptAt = m.now().UTC().Add(wait)
+	err := m.inTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error { return tx.UpdateMail(ctx, rec) })
+	if err != nil && ErrorCode(err) != CodeNotFound { // not found: cancelled meanwhile
+		return wait, wrapInternal(err) // its claim lapses: it goes later all the same
+	}
+	return wait, nil
+}
+
 // Run delivers the outbox until ctx ends: a DeliverPending pass every
-// Options.MailPollInterval. Start it once per process, next to the
-// server (go m.Run(ctx)); without it, a mail whose first attempt failed
-// is never retried. It returns nil when ctx ends, after the attempt in
-// flight is recorded.
+// Options.MailPollInterval, and sooner when a pass stopped at
+// Options.MailRate (the next one starts when a mail may go); beside it,
+// webhooks (DeliverWebhooks) as often, and at once after a change queues
+// one. Start it once per process, next to the server (go m.Run(ctx));
+// without it, a mail whose first attempt failed is never retried, and bulk
+// invitations are never sent. It returns nil when ctx ends, after the
+// attempt in flight is recorded.
 func (m *Manager) Run(ctx context.Context) error {
-	t := time.NewTicker(m.opts.MailPollInterval)
+	hooks := make(chan struct{})
+	go func() {
+		defer close(hooks)
+		m.runWebhooks(ctx)
+	}()
+	defer func() { <-hooks }()
+	t := time.NewTimer(m.opts.MailPollInterval)
 	defer t.Stop()
 	for {
-		if _, err := m.DeliverPending(ctx); err != nil && ctx.Err() == nil {
+		d, err := m.DeliverPending(ctx)
+		if err != nil && ctx.Err() == nil {
 			m.log.ErrorContext(ctx, "usermgmt: outbox delivery failed", "err", err)
 		}
+		wait := m.opts.MailPollInterval
+		if d.Wait > 0 {
+			wait = min(wait, d.Wait)
+		}
+		t.Reset(wait)
 		select {
 		case <-ctx.Done():
 			return nil

@@ -24,7 +24,7 @@ import (
 
 // smtpEnv is a Manager on the memory store whose Mailer is mailer/smtp
 // pointed at a Mailpit that accepts any AUTH over loopback plain text.
-func smtpEnv(t *testing.T, wrap func(usermgmt.Mailer) usermgmt.Mailer) (*env, *mailpit.Server) {
+func smtpEnv(t *testing.T, wrap func(usermgmt.Mailer) usermgmt.Mailer, edit ...func(*usermgmt.Options)) (*env, *mailpit.Server) {
 	t.Helper()
 	mp := mailpit.Start(t, "--smtp-auth-accept-any", "--smtp-auth-allow-insecure")
 	sm, err := smtp.New(smtp.Options{Addr: mp.SMTP, TLS: smtp.NoTLS, From: "Équipe RH <no-reply@acme.example>",
@@ -34,10 +34,10 @@ func smtpEnv(t *testing.T, wrap func(usermgmt.Mailer) usermgmt.Mailer) (*env, *m
 	if wrap != nil {
 		mailer = wrap(sm)
 	}
-	e := mustManager(t, func(o *usermgmt.Options) {
+	e := mustManager(t, append([]func(*usermgmt.Options){func(o *usermgmt.Options) {
 		o.Mailer, o.Issuer = mailer, "Équipe RH – Zürich"
 		o.Logger = slog.New(slog.NewTextHandler(&testlog.Buffer{}, nil))
-	})
+	}}, edit...)...)
 	return e, mp
 }
 
@@ -153,4 +153,59 @@ func TestKilledWorkerLosesNothingAndDuplicatesNothing(t *testing.T) {
 		require.Len(t, mp.WaitFor(t, fmt.Sprintf("p%d@acme.test", i), 1), 1)
 	}
 	require.Len(t, mp.Messages(t), n)
+}
+
+// sendTimes records when each Send began, on the wall clock.
+type sendTimes struct {
+	next  usermgmt.Mailer
+	mu    sync.Mutex
+	times []time.Time
+}
+
+func (s *sendTimes) Send(ctx context.Context, msg usermgmt.Message) error {
+	s.mu.Lock()
+	s.times = append(s.times, time.Now())
+	s.mu.Unlock()
+	return s.next.Send(ctx, msg)
+}
+
+// TestBulkInvitesReachTheSMTPServerAtTheMailRate: 1,000 invitations made
+// in one call are delivered by Run, on the wall clock, to Mailpit: every
+// one arrives, once, and the Mailer was never handed more than the
+// token bucket allows (a burst of MailRate, then MailRate a second).
+func TestBulkInvitesReachTheSMTPServerAtTheMailRate(t *testing.T) {
+	const n, rate = 1000, 100 // below what Mailpit takes (some 300 a second here), so the pace is what shows
+	var st *sendTimes
+	e, mp := smtpEnv(t, func(m usermgmt.Mailer) usermgmt.Mailer { st = &sendTimes{next: m}; return st },
+		func(o *usermgmt.Options) { o.Clock, o.MailRate = time.Now, rate })
+	res, err := e.m.InviteUsers(e.ctx, tenant, people(n), usermgmt.BulkInviteOptions{})
+	require.NoError(t, err)
+	require.Equal(t, n, res.Invited)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	start := time.Now()
+	go func() { done <- e.m.Run(ctx) }()
+	var got []mailpit.Summary
+	for deadline := start.Add(time.Minute); len(got) < n && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond) // polling a server, not waiting out a clock
+		got = mp.Messages(t)
+	}
+	cancel()
+	require.NoError(t, <-done)
+	t.Logf("%d mails through Mailpit in %v at MailRate %d", len(got), time.Since(start).Round(time.Millisecond), rate)
+	var to []string
+	for _, m := range mp.Messages(t) {
+		to = append(to, m.To[0].Address)
+	}
+	requireEachOnce(t, to, n)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	require.Len(t, st.times, n)
+	for k, at := range st.times {
+		// By the k-th send (from 0) the bucket has given k+1 tokens: a
+		// burst of rate, then one each 1/rate seconds.
+		least := time.Duration(k+1-rate) * time.Second / rate
+		require.GreaterOrEqual(t, at.Sub(start), least-5*time.Millisecond, "send %d came too early", k)
+	}
 }

@@ -248,14 +248,7 @@ func TestStoppedWorkerLosesAndDuplicatesNothing(t *testing.T) {
 	require.Len(t, e.outbox(t), 7)
 
 	require.Equal(t, usermgmt.Delivery{Sent: 7}, e.deliver(t))
-	seen := map[string]int{}
-	for _, m := range cm.Messages() {
-		seen[m.To]++
-	}
-	require.Len(t, seen, 10)
-	for to, n := range seen {
-		require.Equal(t, 1, n, "%s got %d mails", to, n)
-	}
+	requireEachOnce(t, recipients(cm.Messages()), 10)
 	require.Empty(t, e.outbox(t))
 }
 
@@ -270,7 +263,7 @@ func TestConcurrentWorkersSendEachMailOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 4 {
 		w, err := usermgmt.New(e.store, usermgmt.Options{Mailer: e.mail, Clock: e.clock.Now, SecretKey: testKey,
-			Links: usermgmt.Links{BaseURL: "https://app.example.com"}})
+			Links: usermgmt.Links{BaseURL: "https://app.example.com"}, MailRate: -1}) // one pass each, unpaced
 		require.NoError(t, err)
 		wg.Go(func() {
 			_, err := w.DeliverPending(context.Background())
@@ -278,13 +271,28 @@ func TestConcurrentWorkersSendEachMailOnce(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	seen := map[string]int{}
-	for _, m := range e.mail.Messages() {
-		seen[m.To]++
+	requireEachOnce(t, recipients(e.mail.Messages()), 40)
+}
+
+// recipients returns the To of each message.
+func recipients(msgs []usermgmt.Message) []string {
+	to := make([]string, len(msgs))
+	for i, m := range msgs {
+		to[i] = m.To
 	}
-	require.Len(t, seen, 40)
-	for to, n := range seen {
-		require.Equal(t, 1, n, "%s got %d mails", to, n)
+	return to
+}
+
+// requireEachOnce fails unless n addresses got a mail each, and none two.
+func requireEachOnce(t testing.TB, to []string, n int) {
+	t.Helper()
+	seen := map[string]int{}
+	for _, a := range to {
+		seen[a]++
+	}
+	require.Len(t, seen, n)
+	for a, c := range seen {
+		require.Equal(t, 1, c, "%s got %d mails", a, c)
 	}
 }
 

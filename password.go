@@ -110,7 +110,7 @@ func (m *Manager) SendPasswordReset(ctx context.Context, tenantID string, userID
 			return Errorf(CodeConflict, "only an active user can reset a password; %s is %s", r.Email, r.Status)
 		}
 		var err error
-		out, err = m.issueLink(ctx, tx, r, MessagePasswordReset, EventPasswordResetSent, az.email, true)
+		out, err = m.issueLink(ctx, tx, r, MessagePasswordReset, EventPasswordResetSent, az.email, true, attemptNow)
 		return err
 	})
 	if err != nil {
@@ -154,7 +154,7 @@ func (m *Manager) requestReset(ctx context.Context, tenantID, email string) erro
 		if r.Status != StatusActive {
 			return nil
 		}
-		out, err = m.issueLink(ctx, tx, &r, MessagePasswordReset, EventPasswordResetSent, "", false)
+		out, err = m.issueLink(ctx, tx, &r, MessagePasswordReset, EventPasswordResetSent, "", false, attemptNow)
 		if ErrorCode(err) == CodeRateLimited {
 			return nil // a link went less than MailInterval ago; the person is not told
 		}

@@ -54,7 +54,7 @@ func (m *Manager) CreateProvisioningToken(ctx context.Context, tenantID, name st
 	secret, hash := newToken(prefixProvision)
 	var tok ProvisioningToken
 	err = m.inTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
-		az, err := m.tokenAdmin(ctx, tx, tenantID, true)
+		az, err := m.tenantAdmin(ctx, tx, tenantID, "manage provisioning tokens", true)
 		if err != nil {
 			return err
 		}
@@ -76,7 +76,7 @@ func (m *Manager) ListProvisioningTokens(ctx context.Context, tenantID string) (
 	}
 	var out []ProvisioningToken
 	err := m.inTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
-		if _, err := m.tokenAdmin(ctx, tx, tenantID, false); err != nil {
+		if _, err := m.tenantAdmin(ctx, tx, tenantID, "manage provisioning tokens", false); err != nil {
 			return err
 		}
 		var err error
@@ -94,7 +94,7 @@ func (m *Manager) RevokeProvisioningToken(ctx context.Context, tenantID string, 
 		return err
 	}
 	err := m.inTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
-		if _, err := m.tokenAdmin(ctx, tx, tenantID, true); err != nil {
+		if _, err := m.tenantAdmin(ctx, tx, tenantID, "manage provisioning tokens", true); err != nil {
 			return err
 		}
 		_, err := tx.DeleteProvisioningToken(ctx, tenantID, id)
@@ -468,19 +468,20 @@ const (
 	lastUsedEvery = time.Minute
 )
 
-// tokenAdmin authorizes managing the tenant's provisioning tokens: a
-// tenant_admin or trusted code, never a provisioner (a token cannot mint
-// or revoke tokens), and in sudo mode when sudo is set.
-func (m *Manager) tokenAdmin(ctx context.Context, tx Tx, tenantID string, sudo bool) (authz, error) {
+// tenantAdmin authorizes what only the tenant's admins may do (what
+// names it: "manage provisioning tokens"): a tenant_admin or trusted
+// code, never a provisioner (a token cannot mint or revoke tokens, nor
+// send the tenant's data elsewhere), and in sudo mode when sudo is set.
+func (m *Manager) tenantAdmin(ctx context.Context, tx Tx, tenantID, what string, sudo bool) (authz, error) {
 	az, err := m.authorize(ctx, tx, tenantID, "")
 	if err != nil {
 		return az, err
 	}
-	if err := az.refuseProvisioner("manage provisioning tokens"); err != nil {
+	if err := az.refuseProvisioner(what); err != nil {
 		return az, err
 	}
 	if !az.isAdmin() {
-		return az, Errorf(CodePermissionDenied, "only a tenant admin may manage provisioning tokens")
+		return az, Errorf(CodePermissionDenied, "only a tenant admin may %s", what)
 	}
 	if sudo {
 		return az, m.requireSudo(ctx, tx, tenantID, az)
@@ -564,19 +565,13 @@ func errDeprovisioned() error { return Errorf(CodeNotFound, "user not found") }
 // ProvisionUser: invited, then deactivated at once if p is not active, or
 // sent the invitation if p asks (the mail to send after the commit).
 func (m *Manager) provisionNew(ctx context.Context, tx Tx, az authz, u *UserRecord, p Provision) (*outgoing, error) {
-	if err := m.mayGrant(ctx, tx, u.TenantID, az, u.Roles); err != nil {
-		return nil, err
-	}
 	id, err := uuid.NewV7()
 	if err != nil {
 		return nil, internalf(err, "new id")
 	}
 	now := m.now().UTC()
 	u.ID, u.Status, u.CreatedAt, u.UpdatedAt = id, StatusInvited, now, now
-	if err := tx.CreateUser(ctx, u); err != nil {
-		if ErrorCode(err) == CodeConflict {
-			return nil, fieldErrorf(FieldEmail, CodeConflict, "%s is already a user here", u.Email)
-		}
+	if err := m.createUser(ctx, tx, az, u); err != nil {
 		return nil, err
 	}
 	if err := tx.AppendEvent(ctx, m.event(ctx, &u.User, EventUserCreated, "")); err != nil {
@@ -591,7 +586,7 @@ func (m *Manager) provisionNew(ctx context.Context, tx Tx, az authz, u *UserReco
 	if !p.SendInvite {
 		return nil, nil
 	}
-	return m.issueLink(ctx, tx, u, MessageInvite, EventInvited, az.email, true)
+	return m.issueLink(ctx, tx, u, MessageInvite, EventInvited, az.email, true, attemptNow)
 }
 
 // reprovision brings back u, whom DeprovisionUser removed, for
@@ -621,7 +616,7 @@ func (m *Manager) reprovision(ctx context.Context, tx Tx, az authz, u *UserRecor
 	if !p.Active || !p.SendInvite || u.Status != StatusInvited {
 		return nil, wrote && !p.Active, nil
 	}
-	out, err := m.issueLink(ctx, tx, u, MessageInvite, EventInvited, az.email, true)
+	out, err := m.issueLink(ctx, tx, u, MessageInvite, EventInvited, az.email, true, attemptNow)
 	if ErrorCode(err) == CodeRateLimited {
 		// A link went out within MailInterval: the user comes back
 		// all the same (issueLink changed nothing), and Resend works later.

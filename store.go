@@ -182,8 +182,10 @@ type Tx interface {
 	// ExpiresAt is not after now, the sessions (with their refresh hashes)
 	// whose ExpiresAt or IdleExpiresAt is not after now, and the trusted
 	// devices whose ExpiresAt is not after now, the outbox mails whose
-	// ExpiresAt is not after now, and the login attempts whose ExpiresAt
-	// is not after now. It reports how many rows of each it deleted.
+	// ExpiresAt is not after now, the login attempts whose ExpiresAt
+	// is not after now, the webhook deliveries whose ExpiresAt is set and
+	// not after now (delivered or failed ones) and the webhook messages
+	// left with no delivery. It reports how many rows of each it deleted.
 	// Users and events are never touched.
 	DeleteExpired(ctx context.Context, now time.Time) (Pruned, error)
 
@@ -322,13 +324,79 @@ type Tx interface {
 	// user deactivated, deprovisioned (DeprovisionedAt, unless set already)
 	// and updated at now with one more Version; it deletes the user's
 	// sessions, refresh tokens, trusted devices, single-use tokens (spent
-	// ones too), outbox mail, group memberships (each group's Members and
+	// ones too), outbox mail, webhook messages with their deliveries, group memberships (each group's Members and
 	// Version follow) and the login attempts of the old email; and it
 	// pseudonymises the events about the user (IP and User-Agent cleared,
 	// Detail cleared unless usermgmt.ErasureKeepsDetail of its type) and
 	// those the user acted in (IP and User-Agent cleared). Ids stay. It
 	// returns not_found for an unknown user.
 	EraseUser(ctx context.Context, tenantID string, userID uuid.UUID, now time.Time) error
+
+	// GetUsers returns the tenant's users whose ids are in ids, in one
+	// query, in any order, as GetUser reads them but without LockedUntil;
+	// ids of no user of the tenant are left out. It returns no coded
+	// error.
+	GetUsers(ctx context.Context, tenantID string, ids []uuid.UUID) ([]User, error)
+
+	// CreateWebhookEndpoint stores e. It returns conflict if the tenant
+	// has an endpoint with e.ID.
+	CreateWebhookEndpoint(ctx context.Context, e *WebhookEndpointRecord) error
+	// GetWebhookEndpoint returns the tenant's endpoint with id, or
+	// not_found (another tenant's included).
+	GetWebhookEndpoint(ctx context.Context, tenantID string, id uuid.UUID) (WebhookEndpointRecord, error)
+	// LockWebhookEndpoint is GetWebhookEndpoint that also holds the
+	// endpoint's row against other transactions until this one ends.
+	LockWebhookEndpoint(ctx context.Context, tenantID string, id uuid.UUID) (WebhookEndpointRecord, error)
+	// ListWebhookEndpoints returns the tenant's endpoints, oldest first
+	// (by CreatedAt, then ID). It returns no coded error.
+	ListWebhookEndpoints(ctx context.Context, tenantID string) ([]WebhookEndpointRecord, error)
+	// UpdateWebhookEndpoint stores every field of e but ID, TenantID and
+	// CreatedAt. It returns not_found if the endpoint does not exist.
+	UpdateWebhookEndpoint(ctx context.Context, e *WebhookEndpointRecord) error
+	// DeleteWebhookEndpoint deletes the tenant's endpoint with its
+	// deliveries, or returns not_found.
+	DeleteWebhookEndpoint(ctx context.Context, tenantID string, id uuid.UUID) error
+	// QueueWebhooks stores each message of ms that an enabled endpoint of
+	// its tenant subscribes to (the endpoint's EventTypes hold its Type)
+	// with a pending delivery to each such endpoint, due at the message's
+	// CreatedAt; a message no endpoint wants is not stored. It is one
+	// statement however many messages (a group change logs thousands of
+	// events), and returns how many deliveries it created. It returns
+	// conflict if the tenant has a message with one of the ids.
+	QueueWebhooks(ctx context.Context, ms []WebhookMessage) (int, error)
+	// ClaimWebhook takes, in any tenant, the pending delivery with the
+	// earliest NextAttemptAt not after now (ties broken by MessageID)
+	// whose endpoint is enabled and not resting (RestUntil zero or not
+	// after now), and for whose endpoint and user no pending delivery of
+	// an earlier message exists (so a user's messages go out in order,
+	// one at a time): it adds one to its Attempts, sets its NextAttemptAt
+	// to until (after now) and returns it with its endpoint and payload.
+	// It returns not_found when none is due. Two transactions never claim
+	// the same delivery (PostgreSQL: FOR UPDATE SKIP LOCKED), and a
+	// claimed delivery is not due again until until.
+	ClaimWebhook(ctx context.Context, now, until time.Time) (WebhookAttempt, error)
+	// DeferWebhookDeliveries moves the NextAttemptAt of the pending
+	// deliveries to the tenant's endpoint that are due before until to
+	// until (a resting or disabled endpoint's, so that ClaimWebhook need
+	// not pass over them), and says how many it moved. It returns no coded
+	// error.
+	DeferWebhookDeliveries(ctx context.Context, tenantID string, endpointID uuid.UUID, until time.Time) (int, error)
+	// ResumeWebhookDeliveries makes the pending deliveries to the tenant's
+	// endpoint that are due after now due at now (the endpoint was enabled
+	// again), and says how many it moved. It returns no coded error.
+	ResumeWebhookDeliveries(ctx context.Context, tenantID string, endpointID uuid.UUID, now time.Time) (int, error)
+	// GetWebhookDelivery returns the delivery of the message to the
+	// tenant's endpoint, or not_found.
+	GetWebhookDelivery(ctx context.Context, tenantID string, endpointID, messageID uuid.UUID) (WebhookDeliveryRecord, error)
+	// UpdateWebhookDelivery stores d's Status, Attempts, NextAttemptAt,
+	// LastAttemptAt, LastStatusCode, LastError, ResponseExcerpt,
+	// DeliveredAt and ExpiresAt. It returns not_found if the delivery is
+	// gone (its endpoint was deleted).
+	UpdateWebhookDelivery(ctx context.Context, d *WebhookDeliveryRecord) error
+	// ListWebhookDeliveries returns up to p.Limit deliveries to the
+	// tenant's endpoint, newest first (by MessageID), older than p.Before
+	// (exclusive) unless it is uuid.Nil. It returns no coded error.
+	ListWebhookDeliveries(ctx context.Context, p WebhookDeliveryListParams) ([]WebhookDeliveryRecord, error)
 
 	// ListEvents returns up to limit events of the user, newest first,
 	// older than before (exclusive) unless before is uuid.Nil. Each
@@ -516,6 +584,10 @@ type Pruned struct {
 	Devices  int
 	Mail     int
 	Attempts int
+	// WebhookDeliveries and WebhookMessages count the webhook deliveries
+	// (delivered or failed) and messages (left with no delivery) removed.
+	WebhookDeliveries int
+	WebhookMessages   int
 	// Events counts activity events removed by Options.ActivityRetention
 	// (Tx.DropEvents); 0 when the retention is off.
 	Events int

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"runtime"
 	"strconv"
@@ -16,6 +17,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+
+	"github.com/usermgmt/usermgmt/internal/ratelimit"
 )
 
 // Options configures a Manager. Zero values take the defaults documented
@@ -97,6 +100,51 @@ type Options struct {
 	// MailPollInterval is how often Run looks for mail to retry. Default
 	// 10 seconds.
 	MailPollInterval time.Duration
+	// MailRate is how many mails per second the outbox worker (Run,
+	// DeliverPending) hands to the Mailer, at most, in bursts of at most
+	// MailRate: keep it within your mail provider's limit. Bulk
+	// invitations (InviteUsers) and retries go at this pace; the first
+	// attempt of a single change's mail (an invitation, a reset link) goes
+	// at once, uncounted. On a store that is a RateLimiter (PostgreSQL)
+	// the pace is shared by every app instance on the database; on one
+	// that is not (the memory store) each process keeps its own, so N
+	// processes send up to N times MailRate. Default 10; negative: no
+	// limit.
+	MailRate int
+
+	// WebhookTimeout bounds one webhook delivery attempt, from the
+	// connection to the end of the answer. Default 10 seconds.
+	WebhookTimeout time.Duration
+	// WebhookRetryDelay is the wait after a first failed webhook attempt;
+	// each further failure doubles it, up to WebhookRetryMax. Defaults 30
+	// seconds and 1 hour. An endpoint that fails rests as long before any
+	// of its messages is tried again.
+	WebhookRetryDelay, WebhookRetryMax time.Duration
+	// WebhookMaxAttempts is how many attempts a webhook delivery gets
+	// before it is marked failed (the user's later messages then go).
+	// Default 12 (about six hours with the default delays).
+	WebhookMaxAttempts int
+	// WebhookDisableAfter is the run of failed attempts in a row, to any
+	// of its messages, that disables an endpoint; the tenant's
+	// tenant_admins are mailed (MessageWebhookDisabled). Default 20
+	// (about thirteen hours of failures with the default delays).
+	WebhookDisableAfter int
+	// WebhookSecretGrace is how long the old secret of an endpoint keeps
+	// signing after RotateWebhookSecret. Default 24 hours.
+	WebhookSecretGrace time.Duration
+	// WebhookRetention is how long a delivered or failed webhook delivery
+	// stays listed (and can be resent) before PruneExpired deletes it.
+	// Default 7 days.
+	WebhookRetention time.Duration
+	// WebhookAllowPrivate lets webhooks reach loopback, private,
+	// link-local, CGNAT and cloud-metadata addresses, which are refused by
+	// default at connect time, after DNS resolution (so a name that
+	// resolves, or rebinds, to one is refused too). For tests and
+	// development only.
+	WebhookAllowPrivate bool
+	// WebhookAllowHTTP lets endpoints use http URLs; by default only
+	// https is accepted.
+	WebhookAllowHTTP bool
 
 	// MFAOptional lets users who never enrolled log in with the password
 	// alone. Default false: TOTP is part of every login.
@@ -189,10 +237,19 @@ type Manager struct {
 	// refreshAEAD seals, under its own derived key, the successor kept
 	// beside a spent refresh token (see Options.RefreshReuseWindow).
 	refreshAEAD cipher.AEAD
+	// webhookAEAD seals endpoint secrets under its own derived key;
+	// webhookClient posts webhooks (see newWebhookClient); a queued
+	// message wakes Run's webhook worker through webhookKick.
+	webhookAEAD   cipher.AEAD
+	webhookClient *http.Client
+	webhookKick   chan struct{}
 	// hashSlots holds one token per argon2id hash running (see
 	// Options.MaxConcurrentHashes).
 	hashSlots chan struct{}
 	onHash    func(Argon2Params) // tests: called as each hash starts, in its slot
+	// mailPace holds the outbox's token bucket (Options.MailRate), in the
+	// store when it is a RateLimiter.
+	mailPace *ratelimit.Limiter
 }
 
 // New returns a Manager over store. It returns invalid with a clear message
@@ -254,6 +311,11 @@ func New(store Store, opts Options) (*Manager, error) {
 		{&opts.Lockout, time.Minute, "Lockout"},
 		{&opts.LockoutMax, time.Hour, "LockoutMax"},
 		{&opts.HashQueueTimeout, 5 * time.Second, "HashQueueTimeout"},
+		{&opts.WebhookTimeout, 10 * time.Second, "WebhookTimeout"},
+		{&opts.WebhookRetryDelay, 30 * time.Second, "WebhookRetryDelay"},
+		{&opts.WebhookRetryMax, time.Hour, "WebhookRetryMax"},
+		{&opts.WebhookSecretGrace, 24 * time.Hour, "WebhookSecretGrace"},
+		{&opts.WebhookRetention, 7 * 24 * time.Hour, "WebhookRetention"},
 	} {
 		if *d.p < 0 {
 			return nil, Errorf(CodeInvalid, "Options.%s must not be negative", d.n)
@@ -282,12 +344,21 @@ func New(store Store, opts Options) (*Manager, error) {
 	if opts.MaxFailedAttempts < 1 {
 		return nil, Errorf(CodeInvalid, "Options.MaxFailedAttempts must be positive")
 	}
+	setDefault(&opts.MailRate, 10)
 	setDefault(&opts.MailMaxAttempts, 10)
 	if opts.MailMaxAttempts < 1 {
 		return nil, Errorf(CodeInvalid, "Options.MailMaxAttempts must be positive")
 	}
 	if opts.MailRetryMax < opts.MailRetryDelay {
 		return nil, Errorf(CodeInvalid, "Options.MailRetryMax must not be below MailRetryDelay")
+	}
+	setDefault(&opts.WebhookMaxAttempts, 12)
+	setDefault(&opts.WebhookDisableAfter, 20)
+	if opts.WebhookMaxAttempts < 1 || opts.WebhookDisableAfter < 1 {
+		return nil, Errorf(CodeInvalid, "Options.WebhookMaxAttempts and WebhookDisableAfter must be positive")
+	}
+	if opts.WebhookRetryMax < opts.WebhookRetryDelay {
+		return nil, Errorf(CodeInvalid, "Options.WebhookRetryMax must not be below WebhookRetryDelay")
 	}
 	mail, err := newMailTemplates(opts.MailTemplates)
 	if err != nil {
@@ -316,8 +387,11 @@ func New(store Store, opts Options) (*Manager, error) {
 		mail:  mail,
 		base:  base,
 		// A slot per hash allowed at once: a send takes one, a receive frees it.
-		hashSlots: make(chan struct{}, opts.MaxConcurrentHashes),
+		hashSlots:     make(chan struct{}, opts.MaxConcurrentHashes),
+		webhookClient: newWebhookClient(opts.WebhookTimeout, opts.WebhookAllowPrivate),
+		webhookKick:   make(chan struct{}, 1),
 	}
+	m.mailPace = ratelimit.New(m.now, m.SharedLimiter(), m.log)
 	if m.totpAEAD, err = newAEAD(deriveKey(opts.SecretKey, "usermgmt totp seal v1")); err != nil {
 		return nil, internalf(err, "AES-GCM")
 	}
@@ -325,6 +399,9 @@ func New(store Store, opts Options) (*Manager, error) {
 		return nil, internalf(err, "AES-GCM")
 	}
 	if m.refreshAEAD, err = newAEAD(deriveKey(opts.SecretKey, "usermgmt refresh successor seal v1")); err != nil {
+		return nil, internalf(err, "AES-GCM")
+	}
+	if m.webhookAEAD, err = newAEAD(deriveKey(opts.SecretKey, "usermgmt webhook secret seal v1")); err != nil {
 		return nil, internalf(err, "AES-GCM")
 	}
 	macKey := deriveKey(opts.SecretKey, "usermgmt mac v1")
@@ -478,7 +555,7 @@ func (m *Manager) event(ctx context.Context, u *User, t EventType, detail string
 		a.UserID = u.ID
 	}
 	return &Event{ID: id, TenantID: u.TenantID, UserID: u.ID, Type: t, ActorID: a.UserID, ActorName: name,
-		IP: a.IP, UserAgent: a.UserAgent, Detail: detail, CreatedAt: m.now().UTC()}
+		IP: a.IP, UserAgent: a.UserAgent, Detail: detail, CreatedAt: m.now().UTC(), user: u}
 }
 
 // byThePerson are the events of a person's own flows: with no admin

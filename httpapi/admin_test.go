@@ -24,7 +24,8 @@ type routeExample struct {
 	body string
 	ok   int
 	// target is a user ("invited", "active", "signed-in" with a spare
-	// session and device), "token" (a provisioning token), "group" or ""
+	// session and device), "token" (a provisioning token), "group",
+	// "webhook" (an endpoint, and in {mid} a message queued for it) or ""
 	// (no {id}).
 	target string
 	// self: the route serves the caller's own records as trusted code and
@@ -35,37 +36,48 @@ type routeExample struct {
 // routeExamples holds one example for every admin and self route of the
 // table, by pattern: TestRouteTable fails for a route without one.
 var routeExamples = map[string]routeExample{
-	"GET /me":                            {"/me", "", 200, "", true},
-	"GET /roles":                         {"/roles", "", 200, "", true},
-	"GET /account":                       {"/account", "", 200, "", true},
-	"GET /users":                         {"/users?status=invited&role=agent&q=acme&limit=10", "", 200, "", false},
-	"GET /users/export":                  {"/users/export?format=jsonl&status=invited&role=agent&q=acme", "", 200, "", false},
-	"GET /activity/export":               {"/activity/export?format=csv&from=2026-01-01T00:00:00Z", "", 200, "", false},
-	"POST /users/invitations":            {"/users/invitations", `{"email":"fresh@acme.test","roles":["recruiter"]}`, 201, "", false},
-	"GET /users/{id}":                    {"/users/{id}", "", 200, "invited", false},
-	"POST /users/{id}/invitation/resend": {"/users/{id}/invitation/resend", "", 204, "invited", false},
-	"PUT /users/{id}/roles/{role}":       {"/users/{id}/roles/supervisor", "", 200, "invited", false},
-	"DELETE /users/{id}/roles/{role}":    {"/users/{id}/roles/supervisor", "", 200, "invited", false},
-	"POST /users/{id}/password-reset":    {"/users/{id}/password-reset", "", 204, "active", false},
-	"POST /users/{id}/logout":            {"/users/{id}/logout", "", 204, "active", false},
-	"GET /users/{id}/activity":           {"/users/{id}/activity?limit=5", "", 200, "active", false},
-	"POST /users/{id}/deactivate":        {"/users/{id}/deactivate", "", 200, "active", false},
-	"POST /users/{id}/activate":          {"/users/{id}/activate", "", 200, "active", false},
-	"POST /users/{id}/mfa-reset":         {"/users/{id}/mfa-reset", "", 204, "active", false},
-	"POST /users/{id}/erase":             {"/users/{id}/erase", "", 204, "active", false},
-	"POST /users/{id}/unlock":            {"/users/{id}/unlock", "", 200, "active", false},
-	"GET /mail/undelivered":              {"/mail/undelivered?limit=10", "", 200, "", false},
-	"GET /users/{id}/sessions":           {"/users/{id}/sessions", "", 200, "signed-in", false},
-	"DELETE /users/{id}/sessions/{sid}":  {"/users/{id}/sessions/{sid}", "", 204, "signed-in", false},
-	"DELETE /users/{id}/devices/{did}":   {"/users/{id}/devices/{did}", "", 204, "signed-in", false},
-	"GET /account/sessions":              {"/account/sessions", "", 200, "", true},
-	"DELETE /account/sessions/{sid}":     {"/account/sessions/{sid}", "", 204, "", true},
-	"DELETE /account/devices/{did}":      {"/account/devices/{did}", "", 204, "", true},
-	"GET /provisioning/tokens":           {"/provisioning/tokens", "", 200, "", false},
-	"POST /provisioning/tokens":          {"/provisioning/tokens", `{"name":"Okta"}`, 201, "", false},
-	"DELETE /provisioning/tokens/{id}":   {"/provisioning/tokens/{id}", "", 204, "token", false},
-	"GET /groups":                        {"/groups?offset=0&limit=10", "", 200, "", false},
-	"PUT /groups/{id}/roles":             {"/groups/{id}/roles", `{"roles":["supervisor","agent"]}`, 200, "group", false},
+	"GET /me":                 {"/me", "", 200, "", true},
+	"GET /roles":              {"/roles", "", 200, "", true},
+	"GET /account":            {"/account", "", 200, "", true},
+	"GET /users":              {"/users?status=invited&role=agent&q=acme&limit=10", "", 200, "", false},
+	"GET /users/export":       {"/users/export?format=jsonl&status=invited&role=agent&q=acme", "", 200, "", false},
+	"GET /activity/export":    {"/activity/export?format=csv&from=2026-01-01T00:00:00Z", "", 200, "", false},
+	"POST /users/invitations": {"/users/invitations", `{"email":"fresh@acme.test","roles":["recruiter"]}`, 201, "", false},
+	"POST /users/invitations/bulk": {"/users/invitations/bulk",
+		`{"invitations":[{"email":"bulk@acme.test","roles":["recruiter"]}]}`, 200, "", false},
+	"GET /users/{id}":                              {"/users/{id}", "", 200, "invited", false},
+	"POST /users/{id}/invitation/resend":           {"/users/{id}/invitation/resend", "", 204, "invited", false},
+	"PUT /users/{id}/roles/{role}":                 {"/users/{id}/roles/supervisor", "", 200, "invited", false},
+	"DELETE /users/{id}/roles/{role}":              {"/users/{id}/roles/supervisor", "", 200, "invited", false},
+	"POST /users/{id}/password-reset":              {"/users/{id}/password-reset", "", 204, "active", false},
+	"POST /users/{id}/logout":                      {"/users/{id}/logout", "", 204, "active", false},
+	"GET /users/{id}/activity":                     {"/users/{id}/activity?limit=5", "", 200, "active", false},
+	"POST /users/{id}/deactivate":                  {"/users/{id}/deactivate", "", 200, "active", false},
+	"POST /users/{id}/activate":                    {"/users/{id}/activate", "", 200, "active", false},
+	"POST /users/{id}/mfa-reset":                   {"/users/{id}/mfa-reset", "", 204, "active", false},
+	"POST /users/{id}/erase":                       {"/users/{id}/erase", "", 204, "active", false},
+	"POST /users/{id}/unlock":                      {"/users/{id}/unlock", "", 200, "active", false},
+	"GET /mail/undelivered":                        {"/mail/undelivered?limit=10", "", 200, "", false},
+	"GET /users/{id}/sessions":                     {"/users/{id}/sessions", "", 200, "signed-in", false},
+	"DELETE /users/{id}/sessions/{sid}":            {"/users/{id}/sessions/{sid}", "", 204, "signed-in", false},
+	"DELETE /users/{id}/devices/{did}":             {"/users/{id}/devices/{did}", "", 204, "signed-in", false},
+	"GET /account/sessions":                        {"/account/sessions", "", 200, "", true},
+	"DELETE /account/sessions/{sid}":               {"/account/sessions/{sid}", "", 204, "", true},
+	"DELETE /account/devices/{did}":                {"/account/devices/{did}", "", 204, "", true},
+	"GET /provisioning/tokens":                     {"/provisioning/tokens", "", 200, "", false},
+	"POST /provisioning/tokens":                    {"/provisioning/tokens", `{"name":"Okta"}`, 201, "", false},
+	"DELETE /provisioning/tokens/{id}":             {"/provisioning/tokens/{id}", "", 204, "token", false},
+	"GET /groups":                                  {"/groups?offset=0&limit=10", "", 200, "", false},
+	"PUT /groups/{id}/roles":                       {"/groups/{id}/roles", `{"roles":["supervisor","agent"]}`, 200, "group", false},
+	"GET /webhooks":                                {"/webhooks", "", 200, "", false},
+	"POST /webhooks":                               {"/webhooks", `{"url":"https://hooks.example.com/a","event_types":["user.created"]}`, 201, "", false},
+	"GET /webhooks/{wid}":                          {"/webhooks/{id}", "", 200, "webhook", false},
+	"PUT /webhooks/{wid}":                          {"/webhooks/{id}", `{"url":"https://hooks.example.com/b","event_types":["role.granted"]}`, 200, "webhook", false},
+	"POST /webhooks/{wid}/enable":                  {"/webhooks/{id}/enable", "", 200, "webhook", false},
+	"POST /webhooks/{wid}/secret/rotate":           {"/webhooks/{id}/secret/rotate", "", 200, "webhook", false},
+	"GET /webhooks/{wid}/deliveries":               {"/webhooks/{id}/deliveries?limit=5", "", 200, "webhook", false},
+	"POST /webhooks/{wid}/deliveries/{mid}/resend": {"/webhooks/{id}/deliveries/{mid}/resend", "", 204, "webhook", false},
+	"DELETE /webhooks/{wid}":                       {"/webhooks/{id}", "", 204, "webhook", false},
 }
 
 // TestRouteTable: the mux serves exactly the table's routes; an admin route
@@ -170,19 +182,25 @@ func TestAdminRoutes(t *testing.T) {
 	_, hrAdmin, _ := f.active(t, "acme", "hr@acme.test", usermgmt.RoleHRAdmin)
 	f.clock.Advance(2 * time.Minute)                                                     // past the mail interval of the invitations
 	_, tenantAdmin, _ := f.active(t, "acme", "boss@acme.test", usermgmt.RoleTenantAdmin) // in sudo mode: just signed in
-	// A provisioning token and a group, of acme and of globex, made when a
-	// route first needs them: only those routes fail while they cannot be.
-	var tokens, groups [2]uuid.UUID
+	// A provisioning token, a group and a webhook endpoint, of acme and of
+	// globex, made when a route first needs them: only those routes fail
+	// while they cannot be. Acme's endpoint has a message queued (hookMsg).
+	var tokens, groups, hooks [2]uuid.UUID
+	var hookMsg uuid.UUID
 	other := func(t *testing.T, kind string) (own, foreign string) {
 		t.Helper()
-		ids := &tokens
-		if kind == "group" {
-			ids = &groups
-		}
+		ids := map[string]*[2]uuid.UUID{"token": &tokens, "group": &groups, "webhook": &hooks}[kind]
 		if ids[0] == uuid.Nil {
 			for i, tenant := range []string{"acme", "globex"} {
-				ids[i] = f.provisioned(t, kind, tenant)
+				if kind == "webhook" {
+					ids[i], _ = f.endpoint(t, tenant, "https://hooks.example.com/"+tenant)
+				} else {
+					ids[i] = f.provisioned(t, kind, tenant)
+				}
 			}
+		}
+		if kind == "webhook" && hookMsg == uuid.Nil {
+			hookMsg = f.queuedWebhook(t, "acme", hooks[0])
 		}
 		return ids[0].String(), ids[1].String()
 	}
@@ -203,7 +221,7 @@ func TestAdminRoutes(t *testing.T) {
 			sid, did = agentSID, agentDID
 		}
 		path := func(id string) string {
-			return strings.NewReplacer("{id}", id, "{sid}", sid, "{did}", did).Replace(ex.path)
+			return strings.NewReplacer("{id}", id, "{sid}", sid, "{did}", did, "{mid}", hookMsg.String()).Replace(ex.path)
 		}
 		target, foreignID := invited.ID.String(), foreign.ID.String()
 		t.Run(rt.Method+" "+strings.TrimPrefix(rt.Path, "/"), func(t *testing.T) {
@@ -212,7 +230,7 @@ func TestAdminRoutes(t *testing.T) {
 				target = act.ID.String()
 			case "signed-in":
 				target = signed.ID.String()
-			case "token", "group":
+			case "token", "group", "webhook":
 				target, foreignID = other(t, ex.target)
 			}
 			t.Run("WithoutSessionIs401", func(t *testing.T) {

@@ -73,16 +73,26 @@ func newFixture(t testing.TB, adjust func(*httpapi.Options)) *fixture {
 // the default one).
 func newFixtureRoles(t testing.TB, roles []usermgmt.RoleDef, adjust func(*httpapi.Options)) *fixture {
 	t.Helper()
+	return newFixtureManager(t, func(o *usermgmt.Options) { o.Roles = roles }, adjust)
+}
+
+// newFixtureManager is newFixture with the Manager's options adjusted
+// too (manager, when not nil).
+func newFixtureManager(t testing.TB, manager func(*usermgmt.Options), adjust func(*httpapi.Options)) *fixture {
+	t.Helper()
 	c := testclock.New(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	f := &fixture{mail: mailertest.New(), clock: c, revoker: &failingRevoker{}, logs: &testlog.Buffer{}}
 	f.store = &countingStore{Store: memory.New()}
-	m, err := usermgmt.New(f.store, usermgmt.Options{
+	o := usermgmt.Options{
 		Mailer: f.mail, Clock: c.Now, SecretKey: bytes.Repeat([]byte{7}, 32),
 		Links:    usermgmt.Links{BaseURL: "https://app.example.com"},
 		Revokers: []usermgmt.SessionRevoker{f.revoker},
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Roles:    roles,
-	})
+	}
+	if manager != nil {
+		manager(&o)
+	}
+	m, err := usermgmt.New(f.store, o)
 	if err != nil {
 		t.Fatal(err)
 	}

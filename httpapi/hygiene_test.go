@@ -139,8 +139,9 @@ func TestEveryAnswerIsNoStore(t *testing.T) {
 	if len(patterns) < 20 {
 		t.Fatalf("only %d routes: %v", len(patterns), patterns)
 	}
+	hook, _ := f.endpoint(t, "acme", "https://hooks.example.com/acme")
 	fill := strings.NewReplacer("{id}", u.ID.String(), "{role}", string(usermgmt.RoleSupervisor),
-		"{sid}", uuid.NewString(), "{did}", uuid.NewString())
+		"{sid}", uuid.NewString(), "{did}", uuid.NewString(), "{wid}", hook.String(), "{mid}", uuid.NewString())
 	check := func(t *testing.T, what string, w *httptest.ResponseRecorder) {
 		t.Helper()
 		want := "no-store"

@@ -9,12 +9,16 @@ import (
 
 // Meta is GET /meta: the domain's lists and policy as the Manager has
 // them, so that a page keeps no copy of its own. It names no user and
-// needs no session. ErrorFields lists what an error's field may name.
+// needs no session. WebhookEventTypes are the event types a webhook
+// endpoint may ask for; ErrorFields lists what an error's field may name;
+// MaxBulkInvites is how many people POST /users/invitations/bulk takes.
 type Meta struct {
 	Product           string   `json:"product"`
 	PasswordMinLength int      `json:"password_min_length"`
 	PasswordMaxLength int      `json:"password_max_length"`
+	MaxBulkInvites    int      `json:"max_bulk_invites"`
 	EventTypes        []Label  `json:"event_types"`
+	WebhookEventTypes []Label  `json:"webhook_event_types"`
 	MailKinds         []Label  `json:"mail_kinds"`
 	Permissions       []string `json:"permissions"`
 	ErrorFields       []string `json:"error_fields"`
@@ -34,10 +38,17 @@ const metaMaxAge = "300"
 func (h *Handler) meta(w http.ResponseWriter, _ *http.Request) error {
 	pol := h.m.PasswordPolicy()
 	out := Meta{Product: h.m.Product(), PasswordMinLength: pol.MinLength, PasswordMaxLength: pol.MaxLength,
+		MaxBulkInvites: usermgmt.MaxBulkInvites,
 		ErrorFields: []string{usermgmt.FieldEmail, usermgmt.FieldPassword, usermgmt.FieldCurrentPassword,
-			usermgmt.FieldCode, usermgmt.FieldRole, usermgmt.FieldToken}}
+			usermgmt.FieldCode, usermgmt.FieldRole, usermgmt.FieldToken, usermgmt.FieldURL, usermgmt.FieldEventTypes,
+			usermgmt.FieldDescription}}
+	labels := map[usermgmt.EventType]string{}
 	for _, l := range usermgmt.EventLabels() {
 		out.EventTypes = append(out.EventTypes, Label{Value: string(l.Type), Label: l.Label})
+		labels[l.Type] = l.Label
+	}
+	for _, t := range usermgmt.WebhookEventTypes() {
+		out.WebhookEventTypes = append(out.WebhookEventTypes, Label{Value: string(t), Label: labels[t]})
 	}
 	for _, l := range usermgmt.MessageKindLabels() {
 		out.MailKinds = append(out.MailKinds, Label{Value: string(l.Kind), Label: l.Label})

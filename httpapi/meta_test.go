@@ -25,7 +25,7 @@ func TestMeta(t *testing.T) {
 		t.Fatalf("meta: %d %q", w.Code, w.Header().Get("Cache-Control"))
 	}
 	m := decodeBody[httpapi.Meta](t, w)
-	if m.Product != "usermgmt" || m.PasswordMinLength != 12 || m.PasswordMaxLength != 256 {
+	if m.Product != "usermgmt" || m.PasswordMinLength != 12 || m.PasswordMaxLength != 256 || m.MaxBulkInvites != usermgmt.MaxBulkInvites {
 		t.Fatalf("meta = %+v", m)
 	}
 	if len(m.EventTypes) != len(usermgmt.EventLabels()) || len(m.MailKinds) != len(usermgmt.MessageKindLabels()) ||
@@ -39,6 +39,17 @@ func TestMeta(t *testing.T) {
 	}
 	if !strings.Contains(w.Body.String(), `{"value":"login.succeeded","label":"Logged in"}`) {
 		t.Errorf("labels: %s", w.Body)
+	}
+	// The webhook event types, in the Manager's order, each labelled: the
+	// page's checkboxes.
+	hooks := usermgmt.WebhookEventTypes()
+	if len(m.WebhookEventTypes) != len(hooks) {
+		t.Fatalf("webhook event types %+v, want %v", m.WebhookEventTypes, hooks)
+	}
+	for i, l := range m.WebhookEventTypes {
+		if l.Value != string(hooks[i]) || l.Label == "" || l.Label == l.Value {
+			t.Errorf("webhook event type %d = %+v, want %s with its label", i, l, hooks[i])
+		}
 	}
 }
 

@@ -137,6 +137,63 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	}
 }
 
+// TestOpenAPIDocumentsEveryWebhook: the document's webhooks section has
+// one entry for each webhook event type and no other, each a POST with
+// the three Standard Webhooks headers and a body of that type (that real
+// bodies follow it, TestWebhookDeliveryRoutes checks); its schema
+// WebhookEventType lists the types in the Manager's order.
+func TestOpenAPIDocumentsEveryWebhook(t *testing.T) {
+	c, err := loadContract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want, documented []string
+	for _, typ := range usermgmt.WebhookEventTypes() {
+		want = append(want, string(typ))
+	}
+	for name, item := range c.doc.Webhooks {
+		documented = append(documented, name)
+		op := item.Post
+		if op == nil || len(item.Operations()) != 1 || op.RequestBody == nil {
+			t.Errorf("webhook %s is not one POST with a body", name)
+			continue
+		}
+		var headers []string
+		for _, p := range op.Parameters {
+			if p.Value.In == openapi3.ParameterInHeader && p.Value.Required {
+				headers = append(headers, p.Value.Name)
+			}
+		}
+		if slices.Sort(headers); !slices.Equal(headers, []string{"webhook-id", "webhook-signature", "webhook-timestamp"}) {
+			t.Errorf("webhook %s has the headers %v", name, headers)
+		}
+		// A body of another type does not fit.
+		body := func(typ string) []byte {
+			return []byte(`{"type":"` + typ + `","timestamp":"2026-11-29T12:00:00.123Z","data":{"event_id":"0193f6d2-0000-7000-8000-000000000001",` +
+				`"tenant_id":"acme","user":{"id":"0193f6d2-0000-7000-8000-000000000002","email":"ana@acme.test","status":"active",` +
+				`"roles":["agent"],"display_name":"","given_name":"","family_name":"","external_id":""},` +
+				`"actor":{"id":null,"name":""},"detail":""}}`)
+		}
+		if err := followsWebhookDoc(c.doc, name, body(name)); err != nil {
+			t.Errorf("webhook %s refuses a body of its type: %v", name, err)
+		}
+		if err := followsWebhookDoc(c.doc, name, body("login.succeeded")); err == nil {
+			t.Errorf("webhook %s takes a body of another type", name)
+		}
+	}
+	var enum []string
+	for _, v := range c.doc.Components.Schemas["WebhookEventType"].Value.Enum {
+		enum = append(enum, v.(string))
+	}
+	if !slices.Equal(enum, want) {
+		t.Errorf("the schema WebhookEventType lists %v\nWebhookEventTypes are %v", enum, want)
+	}
+	slices.Sort(want)
+	if slices.Sort(documented); !slices.Equal(documented, want) {
+		t.Errorf("the webhooks section documents %v\nWebhookEventTypes are %v", documented, want)
+	}
+}
+
 // TestOpenAPIErrorStatusesFollowTheTable: each error response of the
 // document allows exactly the codes that StatusOf maps to its status.
 func TestOpenAPIErrorStatusesFollowTheTable(t *testing.T) {

@@ -35,8 +35,8 @@ type route struct {
 	permission usermgmt.Permission
 	// tenantAdmin marks an admin route that only a tenant_admin may call,
 	// whatever permissions other roles hold (provisioning tokens, group
-	// mappings): the Manager checks the role, and the route names no
-	// permission.
+	// mappings, webhooks): the Manager checks the role, and the route names
+	// no permission.
 	tenantAdmin bool
 	signedIn    func(*Handler, http.ResponseWriter, *http.Request, usermgmt.Principal) error
 	open        func(*Handler, http.ResponseWriter, *http.Request) error
@@ -62,6 +62,8 @@ var routeTable = []route{
 	{method: "GET", path: "/activity/export", kind: kindAdmin, permission: usermgmt.PermReadActivity,
 		signedIn: (*Handler).exportActivity},
 	{method: "POST", path: "/users/invitations", kind: kindAdmin, permission: usermgmt.PermInvite, signedIn: (*Handler).invite},
+	{method: "POST", path: "/users/invitations/bulk", kind: kindAdmin, permission: usermgmt.PermInvite,
+		signedIn: (*Handler).inviteBulk},
 	{method: "GET", path: "/users/{id}", kind: kindAdmin, permission: usermgmt.PermListUsers, signedIn: (*Handler).getUser},
 	{method: "POST", path: "/users/{id}/invitation/resend", kind: kindAdmin, permission: usermgmt.PermInvite,
 		signedIn: (*Handler).resendInvite},
@@ -98,6 +100,18 @@ var routeTable = []route{
 		signedIn: (*Handler).revokeProvisioningToken},
 	{method: "GET", path: "/groups", kind: kindAdmin, permission: usermgmt.PermListUsers, signedIn: (*Handler).listGroups},
 	{method: "PUT", path: "/groups/{id}/roles", kind: kindAdmin, tenantAdmin: true, signedIn: (*Handler).setGroupRoles},
+	{method: "GET", path: "/webhooks", kind: kindAdmin, tenantAdmin: true, signedIn: (*Handler).listWebhookEndpoints},
+	{method: "POST", path: "/webhooks", kind: kindAdmin, tenantAdmin: true, signedIn: (*Handler).createWebhookEndpoint},
+	{method: "GET", path: "/webhooks/{wid}", kind: kindAdmin, tenantAdmin: true, signedIn: (*Handler).getWebhookEndpoint},
+	{method: "PUT", path: "/webhooks/{wid}", kind: kindAdmin, tenantAdmin: true, signedIn: (*Handler).updateWebhookEndpoint},
+	{method: "POST", path: "/webhooks/{wid}/enable", kind: kindAdmin, tenantAdmin: true, signedIn: (*Handler).enableWebhookEndpoint},
+	{method: "POST", path: "/webhooks/{wid}/secret/rotate", kind: kindAdmin, tenantAdmin: true,
+		signedIn: (*Handler).rotateWebhookSecret},
+	{method: "GET", path: "/webhooks/{wid}/deliveries", kind: kindAdmin, tenantAdmin: true,
+		signedIn: (*Handler).listWebhookDeliveries},
+	{method: "POST", path: "/webhooks/{wid}/deliveries/{mid}/resend", kind: kindAdmin, tenantAdmin: true,
+		signedIn: (*Handler).resendWebhook},
+	{method: "DELETE", path: "/webhooks/{wid}", kind: kindAdmin, tenantAdmin: true, signedIn: (*Handler).deleteWebhookEndpoint},
 
 	{method: "GET", path: "/meta", kind: kindPerson, open: (*Handler).meta},
 	{method: "POST", path: "/auth/login", kind: kindPerson, open: (*Handler).login},

@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/usermgmt/usermgmt"
+	"github.com/usermgmt/usermgmt/internal/webhooktest"
 )
 
 // axeVersion is the axe-core release .ci/run installs (npm axe-core).
@@ -304,6 +306,16 @@ func (f *a11yFixture) provisioning() context.Context {
 	return ctx
 }
 
+// webhooks opens the Webhooks view in the admin tab, its endpoints and the
+// first one's deliveries loaded.
+func (f *a11yFixture) webhooks() context.Context {
+	f.t.Helper()
+	ctx := f.adminTab()
+	f.do(ctx, "open Webhooks", chromedp.Navigate(f.st.url+"/webhooks"),
+		waitFor(`document.querySelectorAll("#endpoint-rows tr").length > 1 && document.querySelectorAll("#delivery-rows tr").length > 0`))
+	return ctx
+}
+
 // longEmail is an address longer than a phone's line.
 const longEmail = "maria-fernanda.rodriguez-villanueva@recruiting.subsidiary.acme.test"
 
@@ -418,6 +430,24 @@ var a11yViews = []a11yView{
 			chromedp.Click(chromedp.ID("invite-send")), waitFor(`!document.getElementById("invite-email-error").hidden`))
 		return ctx
 	}},
+	{"invite many dialog", func(f *a11yFixture) context.Context {
+		ctx := f.adminTab()
+		f.do(ctx, "open", chromedp.Click(chromedp.ID("bulk-open")), waitFor(`document.getElementById("bulk-dialog").open`))
+		return ctx
+	}},
+	{"invite many dialog with an error", func(f *a11yFixture) context.Context {
+		ctx := f.adminTab()
+		f.do(ctx, "preview nothing", chromedp.Click(chromedp.ID("bulk-open")), waitFor(`document.getElementById("bulk-dialog").open`),
+			chromedp.Click(chromedp.ID("bulk-check")), waitFor(`!document.getElementById("bulk-text-error").hidden`))
+		return ctx
+	}},
+	{"invite many preview with refused rows", func(f *a11yFixture) context.Context {
+		ctx := f.adminTab()
+		f.do(ctx, "preview", chromedp.Click(chromedp.ID("bulk-open")), waitFor(`document.getElementById("bulk-dialog").open`),
+			chromedp.SetValue(chromedp.ID("bulk-text"), "new@acme.test\nnope\ncarol@acme.test,wizard\n"+longEmail),
+			chromedp.Click(chromedp.ID("bulk-check")), waitFor(`!document.getElementById("bulk-preview").hidden`))
+		return ctx
+	}},
 	{"deactivate dialog", func(f *a11yFixture) context.Context {
 		ctx := f.adminTab()
 		f.do(ctx, "open", chromedp.Click(chromedp.CSS(`tr[data-email="carol@acme.test"] button.danger`)),
@@ -509,6 +539,27 @@ var a11yViews = []a11yView{
 			waitFor(`document.getElementById("group-dialog").open`))
 		return ctx
 	}},
+	{"webhooks", (*a11yFixture).webhooks},
+	{"webhooks, a new endpoint's secret", func(f *a11yFixture) context.Context {
+		ctx := f.webhooks()
+		f.seq++
+		f.do(ctx, "register an endpoint", chromedp.SendKeys(chromedp.ID("hook-url"), fmt.Sprintf("https://hooks.example.com/%d", f.seq)),
+			chromedp.Click(chromedp.ID("hook-create")), waitFor(`document.getElementById("hook-secret-dialog").open`))
+		return ctx
+	}},
+	{"webhooks, a URL refused", func(f *a11yFixture) context.Context {
+		ctx := f.webhooks()
+		f.do(ctx, "register a bad URL", chromedp.SendKeys(chromedp.ID("hook-url"), "ftp://hooks.example.com/"),
+			chromedp.Click(chromedp.ID("hook-create")), waitFor(`!document.getElementById("hook-url-error").hidden`))
+		return ctx
+	}},
+	{"webhooks, a disabled endpoint's failed deliveries", func(f *a11yFixture) context.Context {
+		ctx := f.webhooks()
+		f.do(ctx, "show its deliveries", chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll("#endpoint-rows tr")]
+			.find((r) => r.innerText.includes("Receiver answering 500")).querySelector("button").click()`),
+			waitFor(`document.querySelector('#delivery-rows tr[data-status="failed"]')`))
+		return ctx
+	}},
 	{"panel of a provisioned user with roles from groups", func(f *a11yFixture) context.Context {
 		ctx := f.adminTab()
 		f.do(ctx, "open bo's panel", chromedp.Click(chromedp.CSS(`tr[data-email="bo@acme.test"] button.link`)),
@@ -549,7 +600,11 @@ func TestBrowserAccessibility(t *testing.T) {
 	axe := axeSource(t)
 	system := usermgmt.AsSystem(context.Background())
 
-	st := newSite(t, func(o *usermgmt.Options) { o.Lockout, o.LockoutMax = time.Hour, time.Hour }, nil) // a locked account stays so
+	st := newSite(t, func(o *usermgmt.Options) {
+		o.Lockout, o.LockoutMax = time.Hour, time.Hour // a locked account stays so
+		allowLocalHooks(o)
+		o.WebhookMaxAttempts, o.WebhookDisableAfter = 1, 1 // one failure fails a delivery and disables its endpoint
+	}, nil)
 	// An invitation a week and more old has expired.
 	if _, err := st.m.InviteUser(system, tenant, usermgmt.Invite{Email: "old@acme.test", Roles: []usermgmt.Role{usermgmt.RoleAgent}}); err != nil {
 		t.Fatal(err)
@@ -590,6 +645,23 @@ func TestBrowserAccessibility(t *testing.T) {
 	st.mail.FailNext(errors.New("451 4.3.0 mailbox temporarily unavailable"))
 	if _, err := st.m.InviteUser(system, tenant, usermgmt.Invite{Email: "late@acme.test", Roles: []usermgmt.Role{usermgmt.RoleAgent}}); usermgmt.ErrorCode(err) != usermgmt.CodeDeliveryFailed {
 		t.Fatalf("invite with a failing mailer: %v", err)
+	}
+
+	// Two webhook endpoints: one that takes what it is sent, and one whose
+	// failure disabled it, its delivery failed for good.
+	for _, answer := range []int{204, 500} {
+		rcv := webhooktest.New(t)
+		rcv.Answer(answer)
+		if _, _, err := st.m.CreateWebhookEndpoint(system, tenant, usermgmt.WebhookEndpointInput{URL: rcv.URL,
+			EventTypes: usermgmt.WebhookEventTypes(), Description: "Receiver answering " + strconv.Itoa(answer)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.m.InviteUser(system, tenant, usermgmt.Invite{Email: "hooked@acme.test", Roles: []usermgmt.Role{usermgmt.RoleAgent}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.m.DeliverWebhooks(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 
 	f := &a11yFixture{st: st, browser: startBrowser(t, chromium), adminSecret: secret, ana: ana, agentSecret: agentSecret,

@@ -43,12 +43,7 @@ func TestBrowserAccount(t *testing.T) {
 	}
 	page, cancel := context.WithTimeout(b, 120*time.Second)
 	defer cancel()
-	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(page, actions...); err != nil {
-			t.Fatalf("%s: %v\npage: %s", step, err, pageText(page))
-		}
-	}
+	do := steps(t, page)
 	permit := func(name string, setting browser.PermissionSetting) {
 		t.Helper()
 		if _, err := chromedp.CallBrowser(b, browser.SetPermission, browser.SetPermissionParams{

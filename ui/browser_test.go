@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 	"github.com/pquerna/otp/totp"
 	"github.com/usermgmt/usermgmt"
@@ -93,12 +94,7 @@ func TestBrowser(t *testing.T) {
 	defer cancel()
 	admin, cancel = context.WithTimeout(admin, 90*time.Second)
 	defer cancel()
-	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(admin, actions...); err != nil {
-			t.Fatalf("%s: %v\npage: %s", step, err, pageText(admin))
-		}
-	}
+	do := steps(t, admin)
 
 	do("open the page: redirected to log in",
 		chromedp.Navigate(srvURL+"/"),
@@ -349,6 +345,17 @@ func TestBrowser(t *testing.T) {
 	shot(t, admin, shots, "mail-phone.png", "the notice of undelivered mail at phone width")
 }
 
+// steps returns the tests' way to run a step in the tab ctx: the actions,
+// or the test fails naming the step and showing the page.
+func steps(t *testing.T, ctx context.Context) func(step string, actions ...chromedp.Action[chromedp.Void]) {
+	return func(step string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v\npage: %s", step, err, pageText(ctx))
+		}
+	}
+}
+
 // startBrowser starts headless Chromium for the test and stops it at its
 // end. Each user of the test opens a browser context of its own in it.
 func startBrowser(t *testing.T, chromium string) context.Context {
@@ -377,6 +384,28 @@ func startBrowser(t *testing.T, chromium string) context.Context {
 		t.Fatalf("start chromium: %v", err)
 	}
 	return browser
+}
+
+// grantClipboard lets the pages of origin write and read the clipboard,
+// for the tests of Copy buttons (clipboardText).
+func grantClipboard(t *testing.T, browserCtx context.Context, origin string) {
+	t.Helper()
+	for _, p := range []string{"clipboard-write", "clipboard-read"} {
+		if _, err := chromedp.CallBrowser(browserCtx, browser.SetPermission, browser.SetPermissionParams{
+			Permission: &browser.PermissionDescriptor{Name: p}, Setting: browser.PermissionSettingGranted, Origin: origin}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// clipboardText is what the clipboard holds, read by the page of ctx.
+func clipboardText(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`navigator.clipboard.readText()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // code moves the clock to the next TOTP step and returns its code.

@@ -26,12 +26,7 @@ func TestBrowserToastsAndMail(t *testing.T) {
 
 	b, cancel := context.WithTimeout(startBrowser(t, chromium), 120*time.Second)
 	defer cancel()
-	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(b, actions...); err != nil {
-			t.Fatalf("%s: %v\npage: %s", step, err, pageText(b))
-		}
-	}
+	do := steps(t, b)
 	toast := func(text string) string {
 		return `[...document.querySelectorAll("#toasts-status .toast")].some((e) => e.textContent.includes(` + jsString(text) + `))`
 	}
@@ -141,12 +136,7 @@ func TestBrowserSessionEnds(t *testing.T) {
 
 	b, cancel := context.WithTimeout(startBrowser(t, chromium), 120*time.Second)
 	defer cancel()
-	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(b, actions...); err != nil {
-			t.Fatalf("%s: %v\npage: %s", step, err, pageText(b))
-		}
-	}
+	do := steps(t, b)
 	do("sign in", append(st.signIn(t, adminEmail, adminPassword, secret, false),
 		waitFor(`location.pathname === "/" && document.querySelectorAll("#user-rows tr").length === 2`))...)
 

@@ -73,12 +73,7 @@ func TestBrowserFocusAfterActions(t *testing.T) {
 
 	admin, cancel := context.WithTimeout(startBrowser(t, chromium), 120*time.Second)
 	defer cancel()
-	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(admin, actions...); err != nil {
-			t.Fatalf("%s: %v\npage: %s", step, err, pageText(admin))
-		}
-	}
+	do := steps(t, admin)
 	do("sign in", append(st.signIn(t, adminEmail, adminPassword, secret, false),
 		waitFor(`location.pathname === "/" && document.querySelectorAll("#user-rows tr").length === 50`), countRequests, settled())...)
 
@@ -154,12 +149,7 @@ func TestBrowserFocusOnPersonPages(t *testing.T) {
 	ana, _ := st.enrolled(t, "ana@acme.test", newPassword, usermgmt.RoleAgent)
 	b, cancel := context.WithTimeout(startBrowser(t, chromium), 60*time.Second)
 	defer cancel()
-	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(b, actions...); err != nil {
-			t.Fatalf("%s: %v\npage: %s", step, err, pageText(b))
-		}
-	}
+	do := steps(t, b)
 	do("ask for a reset link", chromedp.Navigate(st.url+"/password/forgot"),
 		waitFor(`document.activeElement.id === "forgot-email"`), chromedp.KeyEvent("someone@acme.test\r"),
 		waitFor(`!document.getElementById("forgot-done").hidden`))
@@ -190,12 +180,7 @@ func TestBrowserPanelIsModalOnPhone(t *testing.T) {
 	}
 	admin, cancel := context.WithTimeout(startBrowser(t, chromium), 90*time.Second)
 	defer cancel()
-	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(admin, actions...); err != nil {
-			t.Fatalf("%s: %v\npage: %s", step, err, pageText(admin))
-		}
-	}
+	do := steps(t, admin)
 	const carol = `tr[data-email="carol@acme.test"] button.link`
 	do("sign in on a phone", append(append([]chromedp.Action[chromedp.Void]{chromedp.EmulateViewport(390, 844)},
 		st.signIn(t, adminEmail, adminPassword, secret, false)...),

@@ -23,12 +23,7 @@ func TestBrowserKeyboardOnly(t *testing.T) {
 
 	b, cancel := context.WithTimeout(startBrowser(t, chromium), 120*time.Second)
 	defer cancel()
-	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(b, actions...); err != nil {
-			t.Fatalf("%s: %v\npage: %s", step, err, pageText(b))
-		}
-	}
+	do := steps(t, b)
 	// key presses one key (Tab, Enter, Space, Escape) or types text.
 	key := func(keys string) chromedp.Action[chromedp.Void] { return chromedp.KeyEvent(keys) }
 	// tabTo presses Tab (Shift+Tab when back) until focus is on want, at

@@ -40,12 +40,7 @@ func TestLoginNextStaysOnTheOrigin(t *testing.T) {
 	defer cancel()
 	b, cancel = context.WithTimeout(b, 120*time.Second)
 	defer cancel()
-	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(b, actions...); err != nil {
-			t.Fatalf("%s: %v\npage: %s", step, err, pageText(b))
-		}
-	}
+	do := steps(t, b)
 	// Sign in once with a code and trust the browser: every later sign-in
 	// is a password only, so it goes to next() at once.
 	do("sign in with a code, trusting the device", append(st.signIn(t, adminEmail, adminPassword, secret, true),

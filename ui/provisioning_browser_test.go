@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
 	"github.com/usermgmt/usermgmt"
@@ -71,26 +70,9 @@ func TestBrowserProvisioning(t *testing.T) {
 	b := startBrowser(t, chromium)
 	page, cancel := context.WithTimeout(b, 120*time.Second)
 	defer cancel()
-	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(page, actions...); err != nil {
-			t.Fatalf("%s: %v\npage: %s", step, err, pageText(page))
-		}
-	}
-	for _, p := range []string{"clipboard-write", "clipboard-read"} {
-		if _, err := chromedp.CallBrowser(b, browser.SetPermission, browser.SetPermissionParams{
-			Permission: &browser.PermissionDescriptor{Name: p}, Setting: browser.PermissionSettingGranted, Origin: st.url}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	clipboard := func() string {
-		t.Helper()
-		s, err := chromedp.Run(page, chromedp.Evaluate[string](`navigator.clipboard.readText()`, chromedp.EvalAwaitPromise))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	do := steps(t, page)
+	grantClipboard(t, b, st.url)
+	clipboard := func() string { return clipboardText(t, page) }
 
 	do("sign in; the nav links to Provisioning", append(st.signIn(t, adminEmail, adminPassword, secret, false),
 		waitFor(`location.pathname === "/" && !document.getElementById("nav-provisioning").hidden`))...)
@@ -245,12 +227,7 @@ func TestBrowserRoleSources(t *testing.T) {
 
 	page, cancel := context.WithTimeout(startBrowser(t, chromium), 90*time.Second)
 	defer cancel()
-	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(page, actions...); err != nil {
-			t.Fatalf("%s: %v\npage: %s", step, err, pageText(page))
-		}
-	}
+	do := steps(t, page)
 	row := `tr[data-email="ana@acme.test"]`
 	do("sign in", append(st.signIn(t, adminEmail, adminPassword, secret, false),
 		waitFor(`document.querySelectorAll("#user-rows tr").length === 2`))...)

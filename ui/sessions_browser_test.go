@@ -110,12 +110,7 @@ func TestBrowserSessions(t *testing.T) {
 
 	browser, cancel := context.WithTimeout(startBrowser(t, chromium), 120*time.Second)
 	defer cancel()
-	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(browser, actions...); err != nil {
-			t.Fatalf("%s: %v\npage: %s", step, err, pageText(browser))
-		}
-	}
+	do := steps(t, browser)
 	item := func(list, sid string) string {
 		return `document.querySelector('` + list + ` li[data-id="` + sid + `"]')`
 	}

@@ -38,12 +38,7 @@ func TestBrowserSudo(t *testing.T) {
 	browser := startBrowser(t, chromium)
 	admin, cancel := context.WithTimeout(browser, 90*time.Second)
 	defer cancel()
-	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(admin, actions...); err != nil {
-			t.Fatalf("%s: %v\npage: %s", step, err, pageText(admin))
-		}
-	}
+	do := steps(t, admin)
 
 	do("sign in with a TOTP code", append(st.signIn(t, adminEmail, adminPassword, secret, false),
 		waitFor(`location.pathname === "/" && document.querySelectorAll("#user-rows tr").length === 2`))...)

@@ -12,8 +12,9 @@
 // The Manager's mail links must point at the page's InvitePath and
 // ResetPath (usermgmt.Links; the defaults match). The Provisioning page
 // (Options.ProvisioningPath, for tenant admins) shows the URL of the scim
-// handler, which the host mounts at Options.SCIMPath. A Handler is safe
-// for concurrent use.
+// handler, which the host mounts at Options.SCIMPath; the Webhooks page
+// (Options.WebhooksPath, for tenant admins too) manages the endpoints that
+// hear of the tenant's user events. A Handler is safe for concurrent use.
 package ui
 
 import (
@@ -47,10 +48,12 @@ type Options struct {
 	SCIMPath string
 	// Page paths, below Prefix. Defaults: "/" (the user list), "/login",
 	// "/password/forgot", "/invitations/accept", "/password/reset",
-	// "/account" (the signed-in person's own account) and "/provisioning"
-	// (SCIM tokens and group roles, for tenant admins); InvitePath and
-	// ResetPath must match usermgmt.Links.InvitePath and ResetPath.
-	UsersPath, LoginPath, ForgotPath, InvitePath, ResetPath, AccountPath, ProvisioningPath string
+	// "/account" (the signed-in person's own account), "/provisioning"
+	// (SCIM tokens and group roles, for tenant admins) and "/webhooks"
+	// (webhook endpoints and their deliveries, for tenant admins);
+	// InvitePath and ResetPath must match usermgmt.Links.InvitePath and
+	// ResetPath.
+	UsersPath, LoginPath, ForgotPath, InvitePath, ResetPath, AccountPath, ProvisioningPath, WebhooksPath string
 	// HSTS makes every answer carry Strict-Transport-Security (a year,
 	// subdomains included) when the page is reached over https through a
 	// TLS-terminating proxy, i.e. when its base URL is https but the
@@ -60,9 +63,9 @@ type Options struct {
 }
 
 type pageData struct {
-	Title, APIPath, SCIMPath, Prefix                                                       string
-	UsersPath, LoginPath, ForgotPath, InvitePath, ResetPath, AccountPath, ProvisioningPath string
-	View                                                                                   string
+	Title, APIPath, SCIMPath, Prefix                                                                     string
+	UsersPath, LoginPath, ForgotPath, InvitePath, ResetPath, AccountPath, ProvisioningPath, WebhooksPath string
+	View                                                                                                 string
 }
 
 // Handler returns the page's handler.
@@ -81,6 +84,7 @@ func Handler(opts Options) http.Handler {
 	def(&opts.ResetPath, "/password/reset")
 	def(&opts.AccountPath, "/account")
 	def(&opts.ProvisioningPath, "/provisioning")
+	def(&opts.WebhooksPath, "/webhooks")
 	def(&opts.SCIMPath, "/scim/v2")
 	opts.Prefix = strings.TrimSuffix(opts.Prefix, "/")
 	opts.APIPath = strings.TrimSuffix(opts.APIPath, "/")
@@ -93,7 +97,7 @@ func Handler(opts Options) http.Handler {
 			Prefix: opts.Prefix, UsersPath: opts.Prefix + opts.UsersPath, LoginPath: opts.Prefix + opts.LoginPath,
 			ForgotPath: opts.Prefix + opts.ForgotPath, InvitePath: opts.Prefix + opts.InvitePath,
 			ResetPath: opts.Prefix + opts.ResetPath, AccountPath: opts.Prefix + opts.AccountPath,
-			ProvisioningPath: opts.Prefix + opts.ProvisioningPath, View: view})
+			ProvisioningPath: opts.Prefix + opts.ProvisioningPath, WebhooksPath: opts.Prefix + opts.WebhooksPath, View: view})
 		if err != nil {
 			panic(err) // the template is embedded and its data are strings: this cannot fail
 		}
@@ -107,6 +111,7 @@ func Handler(opts Options) http.Handler {
 		opts.ResetPath:        render("reset"),
 		opts.AccountPath:      render("account"),
 		opts.ProvisioningPath: render("provisioning"),
+		opts.WebhooksPath:     render("webhooks"),
 	}
 	sub, _ := fs.Sub(assets, "assets")
 	files := http.StripPrefix("/assets/", http.FileServerFS(sub))

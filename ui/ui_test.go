@@ -3,6 +3,7 @@ package ui_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -17,10 +18,30 @@ func get(t *testing.T, h http.Handler, method, path string) *httptest.ResponseRe
 	return w
 }
 
+// scripts is every script the page loads, concatenated: what the page
+// runs, read from the page itself, so a view's new file is checked too.
+func scripts(t *testing.T, h http.Handler) string {
+	t.Helper()
+	var js string
+	srcs := regexp.MustCompile(`<script src="/assets/([a-z]+\.js)"`).FindAllStringSubmatch(get(t, h, "GET", "/").Body.String(), -1)
+	for _, m := range srcs {
+		w := get(t, h, "GET", "/assets/"+m[1])
+		if w.Code != 200 || w.Body.Len() < 500 {
+			t.Fatalf("GET /assets/%s: %d", m[1], w.Code)
+		}
+		js += w.Body.String()
+	}
+	if len(srcs) < 8 {
+		t.Fatalf("the page loads %d scripts: %v", len(srcs), srcs)
+	}
+	return js
+}
+
 func TestPagesAndAssets(t *testing.T) {
 	h := ui.Handler(ui.Options{APIPath: "/api/", Title: `Acme "HR" <Users>`})
 	for path, view := range map[string]string{"/": "users", "/login": "login", "/password/forgot": "forgot",
-		"/invitations/accept": "accept", "/password/reset": "reset", "/provisioning": "provisioning"} {
+		"/invitations/accept": "accept", "/password/reset": "reset", "/provisioning": "provisioning",
+		"/webhooks": "webhooks"} {
 		w := get(t, h, "GET", path)
 		body := w.Body.String()
 		if w.Code != 200 || !strings.Contains(body, `data-view="`+view+`"`) || !strings.Contains(body, `data-api="/api"`) {
@@ -35,11 +56,9 @@ func TestPagesAndAssets(t *testing.T) {
 			t.Fatalf("GET %s headers: %v", path, hd)
 		}
 	}
-	for _, a := range []string{"/assets/app.js", "/assets/users.js", "/assets/person.js", "/assets/account.js", "/assets/codes.js",
-		"/assets/provisioning.js", "/assets/export.js", "/assets/app.css"} {
-		if w := get(t, h, "GET", a); w.Code != 200 || w.Body.Len() < 500 {
-			t.Fatalf("GET %s: %d", a, w.Code)
-		}
+	scripts(t, h)
+	if w := get(t, h, "GET", "/assets/app.css"); w.Code != 200 || w.Body.Len() < 500 {
+		t.Fatalf("GET /assets/app.css: %d", w.Code)
 	}
 	if w := get(t, h, "GET", "/nowhere"); w.Code != 404 {
 		t.Fatalf("unknown page: %d", w.Code)
@@ -52,10 +71,7 @@ func TestPagesAndAssets(t *testing.T) {
 func TestPagesAreSelfContained(t *testing.T) {
 	h := ui.Handler(ui.Options{})
 	page := get(t, h, "GET", "/").Body.String()
-	var js string
-	for _, f := range []string{"app.js", "users.js", "person.js", "account.js", "codes.js", "provisioning.js", "export.js"} {
-		js += get(t, h, "GET", "/assets/"+f).Body.String()
-	}
+	js := scripts(t, h)
 	css := get(t, h, "GET", "/assets/app.css").Body.String()
 	for name, s := range map[string]string{"page": page, "js": js, "css": css} {
 		for _, bad := range []string{"http://", "https://", "//cdn", "innerHTML", "eval("} {
@@ -138,11 +154,7 @@ func TestHSTSOnHTTPS(t *testing.T) {
 // would be a second list that drifts (as "session.refreshed" did), and
 // the page places errors by code and field, never by message text.
 func TestPageKeepsNoCopyOfTheLists(t *testing.T) {
-	h := ui.Handler(ui.Options{})
-	var js string
-	for _, f := range []string{"app.js", "users.js", "person.js", "account.js", "provisioning.js", "export.js"} {
-		js += get(t, h, "GET", "/assets/"+f).Body.String()
-	}
+	js := scripts(t, ui.Handler(ui.Options{}))
 	for _, l := range usermgmt.EventLabels() {
 		for _, s := range []string{`"` + string(l.Type) + `"`, `"` + l.Label + `"`} {
 			if strings.Contains(js, s) {

@@ -20,6 +20,13 @@
 //
 //	go run ./examples/server -scim-token Okta
 //
+// Webhooks: the tenant_admin registers endpoints on the Webhooks page
+// (/webhooks). Messages go to https URLs on public addresses only, unless
+// -webhook-allow-http and -webhook-allow-private let them reach a receiver
+// on this machine or the local network, for development:
+//
+//	go run ./examples/server -webhook-allow-http -webhook-allow-private   # then register http://127.0.0.1:9000/hooks
+//
 // Mail goes to the terminal (usermgmt.LogMailer): follow the printed
 // invitation link to set the admin's password and enrol an authenticator.
 // With -smtp-url it goes through package mailer/smtp instead, and the link
@@ -79,6 +86,9 @@ type config struct {
 	seed                                              bool
 	secretKey                                         []byte // from -secret-key; random on the memory store
 	dbMaxConns                                        int
+	// webhookAllowHTTP and webhookAllowPrivate are the Manager's options
+	// of the same names: off unless asked for.
+	webhookAllowHTTP, webhookAllowPrivate bool
 	// From -smtp-url and -smtp-from; smtp is nil when mail is printed.
 	smtp       *smtp.Mailer
 	smtpServer string // scheme://host:port, without credentials, for the banner
@@ -104,6 +114,9 @@ func parseFlags(args []string, getenv func(string) string) (config, error) {
 	fs.BoolVar(&c.seed, "seed", true, "invite a few demo users so the list is not empty")
 	fs.StringVar(&c.scimToken, "scim-token", "", "make a provisioning token with this name (\"Okta\") at start and print it, for an identity provider or curl; "+
 		"empty: make one on the page's Provisioning page (/provisioning)")
+	fs.BoolVar(&c.webhookAllowHTTP, "webhook-allow-http", false, "let webhook endpoints use http:// URLs, not only https:// (development)")
+	fs.BoolVar(&c.webhookAllowPrivate, "webhook-allow-private", false, "let webhooks reach loopback, private and link-local addresses, "+
+		"such as a receiver on this machine (development; never where tenants are not trusted)")
 	smtpURL := fs.String("smtp-url", "", "send mail through this SMTP server: smtp://user:password@host:587 (STARTTLS required), "+
 		"smtps://user:password@host:465 (TLS from the start), or smtp://127.0.0.1:1025?tls=none (plain text, loopback only, e.g. Mailpit); "+
 		"without a password in the URL, the user's password is read from env "+smtpPasswordEnv+"; empty prints mail to the terminal")
@@ -248,13 +261,7 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 		return fmt.Errorf("-base-url: %w", err)
 	}
 	mailer := newMailer(c, out)
-	m, err := usermgmt.New(store, usermgmt.Options{
-		Mailer:    mailer,
-		SecretKey: c.secretKey,
-		Issuer:    "usermgmt demo",
-		Links:     usermgmt.Links{BaseURL: c.baseURL}, // the page serves the default link paths
-		Logger:    log,
-	})
+	m, err := newManager(store, c, mailer, log)
 	if err != nil {
 		return err
 	}
@@ -316,6 +323,11 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	} else {
 		fmt.Fprintf(out, "  its token: make one at %s/provisioning as the tenant_admin, or start with -scim-token NAME\n", c.baseURL)
 	}
+	fmt.Fprintf(out, "Webhooks: register endpoints at %s/webhooks as the tenant_admin", c.baseURL)
+	if !c.webhookAllowHTTP || !c.webhookAllowPrivate {
+		fmt.Fprint(out, " (a receiver on this machine needs -webhook-allow-http -webhook-allow-private)")
+	}
+	fmt.Fprintln(out)
 	if insecure {
 		fmt.Fprintln(out, "Development mode: plain http, cookies without Secure. Put it behind https (and -base-url https://…) for anything real.")
 	}
@@ -359,6 +371,19 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 		return err
 	}
 	return nil
+}
+
+// newManager makes the server's Manager over store.
+func newManager(store usermgmt.Store, c config, mailer usermgmt.Mailer, log *slog.Logger) (*usermgmt.Manager, error) {
+	return usermgmt.New(store, usermgmt.Options{
+		Mailer:              mailer,
+		SecretKey:           c.secretKey,
+		Issuer:              "usermgmt demo",
+		Links:               usermgmt.Links{BaseURL: c.baseURL}, // the page serves the default link paths
+		Logger:              log,
+		WebhookAllowHTTP:    c.webhookAllowHTTP,
+		WebhookAllowPrivate: c.webhookAllowPrivate,
+	})
 }
 
 // writeTimeout bounds a request, from its headers to its answer.

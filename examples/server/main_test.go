@@ -17,6 +17,7 @@ import (
 	"github.com/usermgmt/usermgmt"
 	"github.com/usermgmt/usermgmt/internal/mailpit"
 	"github.com/usermgmt/usermgmt/internal/testlog"
+	"github.com/usermgmt/usermgmt/internal/webhooktest"
 	"github.com/usermgmt/usermgmt/mailer/smtp"
 	"github.com/usermgmt/usermgmt/store/memory"
 )
@@ -28,7 +29,7 @@ func TestServerStartsServesAndStops(t *testing.T) {
 	out := startServer(t, []string{"-addr", "127.0.0.1:0"}, func(string) string { return "" })
 	base := waitForOutput(t, out, regexp.MustCompile(`open (http://127\.0\.0\.1:\d+)/invitations/accept\?token=umi_\S+`))[1]
 	for path, want := range map[string]string{"/": "<!doctype html>", "/invitations/accept": `data-view="accept"`, "/login": `data-view="login"`,
-		"/api/health": `{"status":"ok"}`} {
+		"/api/health": `{"status":"ok"}`, "/webhooks": `data-view="webhooks"`} {
 		res, err := http.Get(base + path)
 		if err != nil {
 			t.Fatal(err)
@@ -49,6 +50,52 @@ func TestServerStartsServesAndStops(t *testing.T) {
 	}
 	if n := strings.Count(out.String(), "--- mail to "); n != 4 {
 		t.Fatalf("%d mails printed, want 3 demo users and the admin", n)
+	}
+}
+
+// TestWebhookFlags: the server's webhooks go to https URLs on public
+// addresses only, unless -webhook-allow-http and -webhook-allow-private
+// say otherwise: its Manager refuses an http endpoint without the first,
+// and delivers nothing to a receiver on loopback without the second.
+func TestWebhookFlags(t *testing.T) {
+	rcv := webhooktest.New(t)
+	for _, c := range []struct {
+		args              []string
+		register, deliver bool
+	}{
+		{nil, false, false},
+		{[]string{"-webhook-allow-http"}, true, false},
+		{[]string{"-webhook-allow-private", "-webhook-allow-http"}, true, true},
+	} {
+		t.Run(strings.Join(append([]string{"flags"}, c.args...), " "), func(t *testing.T) {
+			cfg, err := parseFlags(c.args, func(string) string { return "" })
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.baseURL = "http://127.0.0.1:8080"
+			m, err := newManager(memory.New(), cfg, newMailer(cfg, io.Discard), slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sys := usermgmt.AsSystem(t.Context())
+			_, _, err = m.CreateWebhookEndpoint(sys, "demo", usermgmt.WebhookEndpointInput{URL: rcv.URL,
+				EventTypes: []usermgmt.EventType{usermgmt.EventUserCreated}})
+			if registered := err == nil; registered != c.register {
+				t.Fatalf("registering %s: %v", rcv.URL, err)
+			}
+			if err != nil {
+				return
+			}
+			if _, err := m.InviteUser(sys, "demo", usermgmt.Invite{Email: "ana@demo.example", Roles: []usermgmt.Role{usermgmt.RoleAgent}}); err != nil {
+				t.Fatal(err)
+			}
+			before := len(rcv.Requests())
+			n, err := m.DeliverWebhooks(t.Context())
+			got := len(rcv.Requests()) - before
+			if delivered := n == 1 && got == 1; err != nil || delivered != c.deliver {
+				t.Fatalf("DeliverWebhooks = %d, %v; the receiver got %d", n, err, got)
+			}
+		})
 	}
 }
 

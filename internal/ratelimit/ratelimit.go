@@ -1,9 +1,10 @@
 // Package ratelimit is the token-bucket limiter that httpapi (per client
-// IP and account) and scim (per provisioning token) share. Its buckets
-// live in a usermgmt.RateLimiter shared by every app instance when the
-// Manager's store is one (Manager.SharedLimiter), in memory otherwise. It
-// starts no goroutine, so there is nothing to close, and it is safe for
-// concurrent use.
+// IP and account), scim (per provisioning token) and the Manager's outbox
+// (Options.MailRate) share. Its buckets live in a usermgmt.RateLimiter
+// shared by every app instance when the Manager's store is one
+// (Manager.SharedLimiter), in memory otherwise. It starts no goroutine, so
+// there is nothing to close, and it is safe for concurrent use. It imports
+// nothing of usermgmt, so that the root package can use it too.
 package ratelimit
 
 import (
@@ -12,9 +13,13 @@ import (
 	"math"
 	"sync"
 	"time"
-
-	"github.com/usermgmt/usermgmt"
 )
+
+// Shared is usermgmt.RateLimiter, said again here so that the root package
+// may import this one: buckets kept for every app instance.
+type Shared interface {
+	Allow(ctx context.Context, key string, burst int, per time.Duration, now time.Time) (bool, time.Duration, error)
+}
 
 // Limiter is a set of token buckets, one per key, in shared when it is
 // not nil and in memory otherwise. The memory buckets also answer a call
@@ -23,7 +28,7 @@ import (
 // are swept during Allow, at most once per sweepEvery, so they do not
 // grow without bound.
 type Limiter struct {
-	shared    usermgmt.RateLimiter
+	shared    Shared
 	log       *slog.Logger
 	mu        sync.Mutex
 	now       func() time.Time
@@ -42,7 +47,7 @@ const sweepEvery = time.Minute
 // New returns a Limiter that reads the time from now and keeps its
 // buckets in shared, or in memory when shared is nil; log hears when
 // shared fails.
-func New(now func() time.Time, shared usermgmt.RateLimiter, log *slog.Logger) *Limiter {
+func New(now func() time.Time, shared Shared, log *slog.Logger) *Limiter {
 	return &Limiter{shared: shared, log: log, now: now, buckets: make(map[string]*bucket)}
 }
 

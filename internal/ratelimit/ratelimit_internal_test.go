@@ -55,7 +55,7 @@ func TestRefillsAtTheRateAndTellsTheWait(t *testing.T) {
 	}
 }
 
-// fakeShared is a usermgmt.RateLimiter that records its calls and fails
+// fakeShared is a Shared limiter that records its calls and fails
 // while down.
 type fakeShared struct {
 	down  bool

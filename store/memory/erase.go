@@ -33,6 +33,7 @@ func (t *tx) EraseUser(ctx context.Context, tenantID string, userID uuid.UUID, n
 	if _, err := t.CancelMail(ctx, tenantID, userID, ""); err != nil {
 		return err
 	}
+	t.eraseWebhooks(tenantID, userID)
 	if o := s.owners[userID]; o != nil {
 		var gone []*usermgmt.TokenRecord
 		for _, h := range o.tokens {

@@ -20,7 +20,9 @@
 // (NextAttemptAt, ID), so ClaimMail reads only the root and failed mails
 // cost it nothing; each tenant's mails in a slice ordered by id, for
 // ListMail; and each user's mails beside the user's sessions and tokens,
-// for CancelMail.
+// for CancelMail. Webhook deliveries are kept per endpoint in message
+// order; ClaimWebhook scans the pending ones (its cost grows with the
+// backlog: the store is for tests and small apps).
 package memory
 
 import (
@@ -59,8 +61,9 @@ type Store struct {
 	due    dueHeap            // pending mails; failed ones are not in it
 	outbox map[string][]*mail // per tenant, ordered by id
 
-	prov provisioning // provisioning tokens
-	grp  groups
+	prov  provisioning // provisioning tokens
+	grp   groups
+	hooks webhooks
 }
 
 // New returns an empty Store.

@@ -61,6 +61,7 @@ func (t *tx) DeleteExpired(_ context.Context, now time.Time) (usermgmt.Pruned, e
 	for _, k := range attempts {
 		t.setAttempts(k, nil)
 	}
+	hookDeliveries, hookMessages := t.pruneWebhooks(now)
 	return usermgmt.Pruned{Tokens: len(tokens), Sessions: len(sessions), Devices: len(devices), Mail: len(mails),
-		Attempts: len(attempts)}, nil
+		Attempts: len(attempts), WebhookDeliveries: hookDeliveries, WebhookMessages: hookMessages}, nil
 }

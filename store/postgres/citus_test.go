@@ -35,6 +35,9 @@ var citusDistributed = map[string]citusTable{
 	"devices":             {hashKeyed: []string{"devices_pkey", "devices_id_key"}},
 	"provisioning_tokens": {hashKeyed: []string{"provisioning_tokens_pkey", "provisioning_tokens_id_key"}},
 	"outbox":              {hashKeyed: []string{"outbox_pkey"}},
+	"webhook_endpoints":   {},
+	"webhook_messages":    {},
+	"webhook_deliveries":  {},
 }
 
 // citusReference are the tables copied whole to every node: small, global,

@@ -14,7 +14,8 @@ import (
 
 // EraseUser is four statements on the user's keys and one flag: the
 // user's row (the old email comes back for the sign-in key), everything
-// that belongs to the user, and, with usermgmt.erasing on for just those
+// that belongs to the user (webhook deliveries go with their messages, ON
+// DELETE CASCADE), and, with usermgmt.erasing on for just those
 // two statements (0012), the events about the user and those the user
 // acted in (events_tenant_actor).
 func (t *tx) EraseUser(ctx context.Context, tenantID string, userID uuid.UUID, now time.Time) error {
@@ -42,6 +43,7 @@ func (t *tx) EraseUser(ctx context.Context, tenantID string, userID uuid.UUID, n
 			d AS (DELETE FROM {s}.devices WHERE tenant_id = $1 AND user_id = $2),
 			k AS (DELETE FROM {s}.tokens WHERE tenant_id = $1 AND user_id = $2),
 			m AS (DELETE FROM {s}.outbox WHERE tenant_id = $1 AND user_id = $2),
+			w AS (DELETE FROM {s}.webhook_messages WHERE tenant_id = $1 AND user_id = $2),
 			a AS (DELETE FROM {s}.login_attempts WHERE tenant_id = $1 AND email = $3),
 			g AS (DELETE FROM {s}.group_members WHERE tenant_id = $1 AND user_id = $2 RETURNING group_id)
 		UPDATE {s}.groups SET members = members - 1, version = version + 1, updated_at = $4

@@ -30,6 +30,7 @@ type Store struct {
 	retries int
 	q       queries
 	prov    provQueries
+	hooks   hookQueries
 }
 
 // Option configures New.
@@ -77,7 +78,7 @@ func New(db *bun.DB, opts ...Option) (*Store, error) {
 		return nil, usermgmt.Errorf(usermgmt.CodeInvalid, "postgres: tx retries must not be negative, got %d", c.retries)
 	}
 	return &Store{db: db, schema: c.schema, retries: c.retries, q: newQueries(quoteIdent(c.schema)),
-		prov: newProvQueries(quoteIdent(c.schema))}, nil
+		prov: newProvQueries(quoteIdent(c.schema)), hooks: newHookQueries(quoteIdent(c.schema))}, nil
 }
 
 func checkSchema(name string) error {

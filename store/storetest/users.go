@@ -59,6 +59,22 @@ func testCreateUserDuplicateEmailIsConflict(t *testing.T, f *fixture) {
 	require.Equal(t, usermgmt.StatusCounts{Active: 1, All: 1}, f.counts(acme))
 }
 
+// testCreateUserConflictLeavesTheTransactionUsable: InviteUsers writes a
+// batch of users in one transaction and refuses only the row whose email
+// the tenant has, so a conflict must not end the transaction: the next
+// user is created and both commit.
+func testCreateUserConflictLeavesTheTransactionUsable(t *testing.T, f *fixture) {
+	f.mustUser(acme, "dup@example.com", usermgmt.StatusActive)
+	next := newUser(acme, "next@example.com", usermgmt.StatusInvited)
+	f.mustDo(func(tx usermgmt.Tx) error {
+		err := tx.CreateUser(f.ctx, newUser(acme, "dup@example.com", usermgmt.StatusInvited))
+		requireCode(t, err, usermgmt.CodeConflict, "second user with the same email")
+		return tx.CreateUser(f.ctx, next)
+	})
+	requireUser(t, *next, f.mustGetUser(acme, next.ID), "the user created after the conflict")
+	require.Equal(t, usermgmt.StatusCounts{Active: 1, Invited: 1, All: 2}, f.counts(acme))
+}
+
 func testCreateUserDuplicateIDIsConflict(t *testing.T, f *fixture) {
 	first := f.mustUser(acme, "first@example.com", usermgmt.StatusActive)
 	again := newUser(acme, "second@example.com", usermgmt.StatusInvited)

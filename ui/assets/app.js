@@ -19,6 +19,7 @@
     reset: body.dataset.resetPath,
     account: body.dataset.accountPath,
     provisioning: body.dataset.provisioningPath,
+    webhooks: body.dataset.webhooksPath,
     scim: body.dataset.scimPath,
   };
   const $ = (id) => document.getElementById(id);
@@ -177,10 +178,11 @@
     const e = els.find((x) => shown(x) && !x.disabled);
     if (e) e.focus();
   }
-  // breakable lays out an address (a heading at phone width, say) so that
-  // it wraps only after "@" and ".", never inside a word.
+  // breakable lays out an address, email or URL (a heading at phone width,
+  // say), so that it wraps only after "@", ".", "/" and ":", never inside
+  // a word.
   function breakable(text) {
-    return text.split(/(?<=[@.])/).flatMap((part, i) => [i ? el("wbr") : null, el("span", { class: "nowrap", text: part })])
+    return text.split(/(?<=[@./:])/).flatMap((part, i) => [i ? el("wbr") : null, el("span", { class: "nowrap", text: part })])
       .filter(Boolean);
   }
   // keepInside keeps Tab and Shift+Tab cycling inside box while when()
@@ -227,8 +229,35 @@
   setInterval(tickTimes, 30000);
 
   // isTenantAdmin tells from GET /me whether the caller is a tenant admin,
-  // the one role that manages provisioning (the server checks it too).
+  // the one role that manages provisioning and webhooks (the server checks
+  // it too).
   const isTenantAdmin = (me) => me.user.roles.includes("tenant_admin");
+
+  // tenantAdminView starts a view for tenant admins only (Provisioning,
+  // Webhooks), whose elements are p + "-loading", "-error", "-sign-out",
+  // "-no-access" and "-ui": it reads GET /me, wires Sign out, and shows the
+  // view's UI, or why not (what names what the view manages). It resolves
+  // true when the view goes on.
+  async function tenantAdminView(p, what) {
+    let me;
+    try { me = await call("GET", "/me"); } catch (e) {
+      $(p + "-loading").hidden = true; showError(p + "-error", e.message); return false;
+    }
+    $(p + "-sign-out").addEventListener("click", async () => {
+      try { await call("POST", "/auth/logout"); } finally { go(cfg.login); }
+    });
+    $(p + "-loading").hidden = true;
+    if (!isTenantAdmin(me)) {
+      const n = $(p + "-no-access"); n.hidden = false;
+      n.textContent = "You are signed in as " + me.user.email + ". Only a tenant admin manages " + what + ".";
+      return false;
+    }
+    $(p + "-ui").hidden = false;
+    return true;
+  }
+
+  // say puts msg in a status line, announced afresh even when it repeats.
+  const say = (id, msg) => { const p = $(id); p.textContent = ""; setTimeout(() => { p.textContent = msg; }, 30); };
 
   // roleLabel labels the checkbox id with a role of GET /roles: its
   // display name, and its description (id + "-desc", for aria-describedby).
@@ -333,7 +362,7 @@
   const views = {};
   window.usermgmtUI = { cfg, $, el, announce, APIError, call, confirmIdentity, showError, clearErrors,
     chosenPassword, busy, focusFirst, keepInside, breakable, takeToken, go, views, toast, confirmAction, meta,
-    passwordPolicy, sessionEnded, ago, exact, timeEl, copy, roleLabel, isTenantAdmin };
+    passwordPolicy, sessionEnded, ago, exact, timeEl, copy, roleLabel, isTenantAdmin, tenantAdminView, say };
   document.addEventListener("DOMContentLoaded", () => {
     document.querySelectorAll("a[data-href]").forEach((a) => { a.href = cfg[a.dataset.href]; });
     const view = body.dataset.view;

@@ -4,31 +4,16 @@
 "use strict";
 
 (function (ui) {
-  const { cfg, $, el, call, showError, clearErrors, busy, focusFirst, go, toast, timeEl, copy } = ui;
+  const { cfg, $, el, call, showError, clearErrors, busy, focusFirst, toast, timeEl, copy, say } = ui;
   const groupLimit = 50;
 
   // scimURL is where the identity provider reaches the scim handler: an
   // absolute URL, on this page's origin unless the host gave a whole one.
   const scimURL = () => (/^[a-z][a-z0-9+.-]*:/i.test(cfg.scim) ? cfg.scim : location.origin + cfg.scim);
-  // say puts msg in a status line, announced afresh even when it repeats.
-  const say = (id, msg) => { const p = $(id); p.textContent = ""; setTimeout(() => { p.textContent = msg; }, 30); };
 
   async function initProvisioning() {
     const state = { roles: [], groups: [], total: 0, editing: null };
-    let me;
-    try { me = await call("GET", "/me"); } catch (e) {
-      $("prov-loading").hidden = true; showError("prov-error", e.message); return;
-    }
-    $("prov-sign-out").addEventListener("click", async () => {
-      try { await call("POST", "/auth/logout"); } finally { go(cfg.login); }
-    });
-    $("prov-loading").hidden = true;
-    if (!ui.isTenantAdmin(me)) {
-      const n = $("prov-no-access"); n.hidden = false;
-      n.textContent = "You are signed in as " + me.user.email + ". Only a tenant admin manages provisioning.";
-      return;
-    }
-    $("prov-ui").hidden = false;
+    if (!await ui.tenantAdminView("prov", "provisioning")) return;
     try { state.roles = (await call("GET", "/roles")).roles; } catch (e) { showError("prov-error", e.message); }
     const roleDef = (name) => state.roles.find((r) => r.name === name) || { name, display_name: name, description: "" };
 

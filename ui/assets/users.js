@@ -44,7 +44,7 @@
     }
     const can = (p) => me.permissions.includes(p);
     $("me-email").textContent = "Signed in as " + me.user.email;
-    $("nav-provisioning").hidden = !ui.isTenantAdmin(me);
+    $("nav-provisioning").hidden = $("nav-webhooks").hidden = !ui.isTenantAdmin(me);
     $("sign-out").addEventListener("click", async () => { try { await call("POST", "/auth/logout"); } finally { go(cfg.login); } });
     if (!can("users.list")) {
       $("users-ui").hidden = true; $("invite-open").hidden = true;
@@ -52,7 +52,7 @@
       n.textContent = "You are signed in as " + me.user.email + ". Your roles (" + me.user.roles.join(", ") + ") do not include managing users.";
       return;
     }
-    $("invite-open").hidden = !can("users.invite");
+    $("invite-open").hidden = !can("users.invite"); $("bulk-open").hidden = !can("users.invite");
     ui.initExports(can, () => ({ status: state.status, role: state.role, q: state.q }));
     try {
       const m = await ui.meta();
@@ -62,6 +62,7 @@
     const roleDef = (name) => state.roles.find((r) => r.name === name) || { name, display_name: name, description: "" };
     fillRoleFilter();
     fillInviteRoles();
+    ui.bulkInvite({ roles: state.roles, defaultRole, done: () => Promise.all([load(false), refreshMail()]) });
 
     // ---- URL state ----
     // The status badge, the role filter, the search and the open user live
@@ -325,8 +326,9 @@
           ui.roleLabel(r, id));
       }));
     }
+    function defaultRole() { return state.roles.find((r) => r.name === "agent") || state.roles[0]; }
     function resetInviteRoles() {
-      const pick = state.roles.find((r) => r.name === "agent") || state.roles[0];
+      const pick = defaultRole();
       document.querySelectorAll('input[name="invite-role"]').forEach((b) => { b.checked = !!pick && b.value === pick.name; });
     }
     function fillRoleFilter() {
