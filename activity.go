@@ -50,6 +50,9 @@ const (
 	EventGroupJoined    EventType = "group.joined"       // added to a group; Detail names it
 	EventGroupLeft      EventType = "group.left"         // removed from a group (or the group deleted); Detail names it
 	EventErased         EventType = "user.erased"        // personal data erased on request (EraseUser)
+	// EventImported: the user came in by ImportUsers, created or (Detail
+	// "updated: …" naming what changed) updated.
+	EventImported EventType = "user.imported"
 )
 
 // eventLabels is the one table of what each event type is called on a
@@ -90,6 +93,7 @@ var eventLabels = []EventLabel{
 	{EventGroupJoined, "Added to a group"},
 	{EventGroupLeft, "Removed from a group"},
 	{EventErased, "Personal data erased"},
+	{EventImported, "Imported"},
 }
 
 // EventLabel names an event type the way a page shows it.

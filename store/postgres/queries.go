@@ -14,6 +14,7 @@ import (
 // bun's ? placeholders and are formatted by bun with the value inlined.
 type queries struct {
 	createUser, getUser, lockUser, getUserByEmail, updateUser, advanceMFA, userExists       string
+	createUsers, getUsersByEmail                                                            string // import.go
 	listUsers, withLocks, lockedX, listRole, listRoleInner, countUsers, countActiveWithRole string
 
 	createToken, consumeToken, keepSpentToken, peekToken, deleteTokens string
@@ -79,6 +80,9 @@ func newQueries(schema string) queries {
 		getUser:        r(`SELECT ` + recordSelect + ` FROM {s}.users u WHERE tenant_id = ? AND id = ?`),
 		lockUser:       r(`SELECT ` + recordSelect + ` FROM {s}.users u WHERE tenant_id = ? AND id = ? FOR UPDATE OF u`),
 		getUserByEmail: r(`SELECT ` + recordSelect + ` FROM {s}.users u WHERE tenant_id = ? AND email = ?`),
+		getUsersByEmail: r(`SELECT ` + recordSelect + ` FROM {s}.users u
+			WHERE tenant_id = ? AND email = ANY (?::text::text[])`),
+		createUsers: r(createUsers),
 		updateUser: r(`UPDATE {s}.users SET status = ?, roles = ?::text::text[], mfa_enabled = ?, last_login_at = ?,
 			activated_at = ?, updated_at = ?, password_hash = ?, mfa_secret = ?, mfa_last_step = ?,
 			recovery_codes = ?, last_mail_at = ?, invite_expires_at = ?, direct_roles = ?::text::text[],
