@@ -278,7 +278,7 @@ type importItem struct {
 func duplicateIn(batch []importItem, email string) error {
 	for i := range batch {
 		if batch[i].u.Email == email {
-			return fieldErrorf(FieldEmail, CodeConflict, "%s appears again (first on line %d)", email, batch[i].line)
+			return fieldErrorf(FieldEmail, CodeConflict, "this email appears again (first on line %d)", batch[i].line)
 		}
 	}
 	return nil
@@ -543,10 +543,10 @@ func (im *importer) update(ctx context.Context, tx Tx, out *batchOutcome, it *im
 		return nil
 	}
 	if u.DeprovisionedAt != nil {
-		return refuse(fieldErrorf("email", CodeConflict, "%s was removed by the identity provider; it brings them back", u.Email))
+		return refuse(fieldErrorf("email", CodeConflict, "this user was removed by the identity provider, which brings them back"))
 	}
 	if it.u.PasswordHash != "" && u.Status == StatusInvited {
-		return refuse(fieldErrorf("password_hash", CodeConflict, "%s is invited: an update does not finish their setup", u.Email))
+		return refuse(fieldErrorf("password_hash", CodeConflict, "this user is invited: an update does not finish their setup"))
 	}
 	var changed []string
 	p := u.Profile
