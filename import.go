@@ -72,6 +72,9 @@ type ImportOptions struct {
 	// Roles are given to the records that name none. A record without
 	// roles is refused when this is empty.
 	Roles []Role
+	// Firebase is the Firebase project's password hash parameters, for
+	// records with a PasswordSalt (Firebase's modified scrypt).
+	Firebase *FirebaseScrypt
 	// Invite mails every user imported invited an invitation, as
 	// InviteUser does, through the outbox.
 	Invite bool
@@ -224,6 +227,9 @@ func (m *Manager) checkImportOptions(o *ImportOptions) error {
 	case o.MaxErrors < 0:
 		return Errorf(CodeInvalid, "max errors must not be negative")
 	}
+	if f := o.Firebase; f != nil && (len(f.SignerKey) == 0 || f.Rounds < 1 || f.MemCost < 1) {
+		return Errorf(CodeInvalid, "the Firebase hash parameters need the signer key, rounds and mem_cost")
+	}
 	roles, err := m.validRoles(o.Roles)
 	if err != nil {
 		return err
@@ -324,8 +330,14 @@ func (m *Manager) checkImportRecord(tenantID string, r *ImportRecord, o *ImportO
 	}
 	hash := r.PasswordHash
 	switch {
-	case r.PasswordSalt != "":
+	case r.PasswordSalt != "" && hash == "":
+		// Firebase exports a salt for users without a password too.
+	case r.PasswordSalt != "" && o.Firebase == nil:
 		return it, fieldErrorf("password_salt", CodeInvalid, "a salt is for Firebase hashes, which need the project's hash parameters")
+	case r.PasswordSalt != "":
+		if hash, err = o.Firebase.StoredHash(hash, r.PasswordSalt); err != nil {
+			return it, importFieldErr("password_hash", err)
+		}
 	case hash != "":
 		if err := CheckPasswordHash(hash); err != nil {
 			return it, importFieldErr("password_hash", err)

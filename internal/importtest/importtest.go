@@ -41,6 +41,7 @@ func Run(t *testing.T, newStore func(t *testing.T) usermgmt.Store) {
 		{"ErrorsNameLineFieldAndCode", testErrorsNameLineFieldAndCode},
 		{"ImportedPasswordAndTOTPSignIn", testImportedPasswordAndTOTPSignIn},
 		{"WithoutTOTPTheUserEnrolsAtLogin", testWithoutTOTPTheUserEnrolsAtLogin},
+		{"BcryptAndFirebaseHashesSignIn", testBcryptAndFirebaseHashesSignIn},
 		{"InviteMailsTheInvited", testInviteMailsTheInvited},
 		{"OnlyATenantAdminInSudoMayImport", testOnlyATenantAdminInSudoMayImport},
 		{"ErrorListIsCappedButCounted", testErrorListIsCappedButCounted},
@@ -363,6 +364,44 @@ func testWithoutTOTPTheUserEnrolsAtLogin(t *testing.T, e *env) {
 	res, err := e.m.Login(t.Context(), usermgmt.LoginRequest{TenantID: tenant, Email: "una@acme.test", Password: Password})
 	require.NoError(t, err)
 	require.NotNil(t, res.Enrollment, "enrols now")
+}
+
+// Two vectors of testdata/hash-vectors.json (scripts/hash-vectors.sh):
+// htpasswd's bcrypt of Password, and the published Firebase scrypt vector
+// of github.com/firebase/scrypt's README with its project parameters.
+const (
+	htpasswdBcrypt   = "$2y$08$XqLZ3FqM3W8/yktfLczwf.9eIPXTM3xWPtZs6cOu5Alx/VhhNDT1S"
+	firebaseHash     = "lSrfV15cpx95/sZS2W9c9Kp6i/LVgQNDNC/qzrCnh1SAyZvqmZqAjTdn3aoItz+VHjoZilo78198JAdRuid5lQ=="
+	firebaseSalt     = "42xEC+ixf3L2lw=="
+	firebasePassword = "user1password"
+	firebaseSigner   = "jxspr8Ki0RYycVU8zykbdLGjFQ3McFUH0uiiTvC8pVMXAn210wjLNmdZJzxUECKbm0QsEmYUSDzZvpjeJ9WmXA=="
+)
+
+func testBcryptAndFirebaseHashesSignIn(t *testing.T, e *env) {
+	signer, err := base64.StdEncoding.DecodeString(firebaseSigner)
+	require.NoError(t, err)
+	fb := &usermgmt.FirebaseScrypt{SignerKey: signer, SaltSeparator: []byte{7}, Rounds: 8, MemCost: 14}
+	rs := records(usermgmt.ImportRecord{Email: "bea@acme.test", Roles: []usermgmt.Role{usermgmt.RoleAgent}, PasswordHash: htpasswdBcrypt},
+		usermgmt.ImportRecord{Email: "fay@acme.test", Roles: []usermgmt.Role{usermgmt.RoleAgent}, PasswordHash: firebaseHash,
+			PasswordSalt: firebaseSalt})
+	res, err := e.m.ImportUsers(e.ctx, tenant, rs, usermgmt.ImportOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.Created)
+	require.Len(t, res.Errors, 1, "a salt without the project's parameters")
+	assert.Equal(t, "password_salt", res.Errors[0].Field)
+
+	res, err = e.m.ImportUsers(e.ctx, tenant, rs, usermgmt.ImportOptions{Firebase: fb})
+	require.NoError(t, err)
+	assert.Equal(t, usermgmt.ImportProgress{Read: 2, Created: 1, Skipped: 1, Line: 3}, res.ImportProgress)
+	for email, pw := range map[string]string{"bea@acme.test": Password, "fay@acme.test": firebasePassword} {
+		_, err := e.m.Login(t.Context(), usermgmt.LoginRequest{TenantID: tenant, Email: email, Password: pw})
+		require.NoError(t, err, email)
+		_, err = e.m.Login(t.Context(), usermgmt.LoginRequest{TenantID: tenant, Email: email, Password: pw + "!"})
+		assert.Equal(t, usermgmt.CodeUnauthenticated, usermgmt.ErrorCode(err), email)
+	}
+
+	_, err = e.m.ImportUsers(e.ctx, tenant, rs, usermgmt.ImportOptions{Firebase: &usermgmt.FirebaseScrypt{Rounds: 8}})
+	assert.Equal(t, usermgmt.CodeInvalid, usermgmt.ErrorCode(err), "parameters without a signer key")
 }
 
 func testInviteMailsTheInvited(t *testing.T, e *env) {
