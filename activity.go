@@ -167,18 +167,7 @@ func (m *Manager) ListActivity(ctx context.Context, tenantID string, userID uuid
 			return err
 		}
 		page.Events, err = tx.ListEvents(ctx, tenantID, userID, before, limit+1)
-		hide := !a.system && !m.roles.can(a.roles, PermListUsers)
-		for i := range page.Events {
-			e := &page.Events[i]
-			switch {
-			case hide:
-				// Naming an actor tells who is a user: that needs the
-				// list permission too.
-				e.ActorEmail = ""
-			case e.ActorEmail != "" && e.ActorEmail == ErasedEmail(e.ActorID):
-				e.ActorEmail, e.ActorName = "", erasedActor
-			}
-		}
+		m.nameActors(&a, page.Events)
 		return err
 	})
 	if err != nil {
@@ -189,6 +178,22 @@ func (m *Manager) ListActivity(ctx context.Context, tenantID string, userID uuid
 		page.NextCursor = m.encodeCursor("activity", tenantID, userID.String(), page.Events[limit-1].ID.String())
 	}
 	return page, nil
+}
+
+// nameActors shows each event's actor as az may see it: an erased actor
+// as "Erased user", and no actor's email unless az may list users
+// (naming an actor tells who is a user).
+func (m *Manager) nameActors(az *authz, events []Event) {
+	hide := !az.system && !m.roles.can(az.roles, PermListUsers)
+	for i := range events {
+		e := &events[i]
+		switch {
+		case hide:
+			e.ActorEmail = ""
+		case e.ActorEmail != "" && e.ActorEmail == ErasedEmail(e.ActorID):
+			e.ActorEmail, e.ActorName = "", erasedActor
+		}
+	}
 }
 
 // idCursor decodes the cursor of a list paged by id, newest first: it must

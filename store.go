@@ -348,6 +348,14 @@ type Tx interface {
 	// id is ActorID, read in the same query (one round trip for the page),
 	// or "" for the system or an actor no longer found.
 	ListEvents(ctx context.Context, tenantID string, userID uuid.UUID, before uuid.UUID, limit int) ([]Event, error)
+	// ListTenantEvents returns up to limit events of the tenant, of every
+	// user, oldest first (by id: UUIDv7, so by the time they were
+	// written), after after and before before (both exclusive; uuid.Nil
+	// is no bound). Each event's ActorEmail is read as ListEvents reads
+	// it, in the same query. A page costs the same at any depth of the
+	// log and never reads the tenant's other events (PostgreSQL: a range
+	// of the index on (tenant_id, id)). It returns no coded error.
+	ListTenantEvents(ctx context.Context, tenantID string, after, before uuid.UUID, limit int) ([]Event, error)
 }
 
 // TokenHash is the SHA-256 of a token; stores keep only this.

@@ -243,30 +243,16 @@ func checkTenant(tenantID string) error {
 // cursor (a cursor only works for the query that made it), and
 // permission_denied when the actor may not list users.
 func (m *Manager) ListUsers(ctx context.Context, tenantID string, q ListUsersQuery) (UserPage, error) {
-	if err := checkTenant(tenantID); err != nil {
+	p, err := m.userListParams(tenantID, q.Status, q.Role, q.Search)
+	if err != nil {
 		return UserPage{}, err
-	}
-	if q.Status != "" && !q.Status.Valid() {
-		return UserPage{}, Errorf(CodeInvalid, "unknown status %q", q.Status)
 	}
 	limit, err := pageLimit(q.Limit)
 	if err != nil {
 		return UserPage{}, err
 	}
-	if !utf8.ValidString(q.Search) {
-		return UserPage{}, Errorf(CodeInvalid, "search is not valid text")
-	}
-	search := foldEmail(q.Search)
-	if len(search) > maxEmailLen {
-		return UserPage{}, Errorf(CodeInvalid, "search is too long")
-	}
-	if strings.IndexFunc(search, unicode.IsControl) >= 0 {
-		return UserPage{}, Errorf(CodeInvalid, "search must not contain control characters")
-	}
-	if q.Role != "" && !m.roles.has(q.Role) {
-		return UserPage{}, Errorf(CodeInvalid, "unknown role %q", q.Role)
-	}
-	p := UserListParams{TenantID: tenantID, Status: q.Status, Role: q.Role, Search: search, Limit: limit + 1}
+	p.Limit = limit + 1
+	search := p.Search
 	if q.Cursor != "" {
 		f, err := m.decodeCursor(q.Cursor, 6)
 		if err != nil {
@@ -307,6 +293,32 @@ func (m *Manager) ListUsers(ctx context.Context, tenantID string, q ListUsersQue
 		page.NextCursor = m.encodeCursor("users", tenantID, string(q.Status), search, string(q.Role), page.Users[limit-1].Email)
 	}
 	return page, nil
+}
+
+// userListParams checks the user list's filters, as ListUsers and
+// ExportUsers take them, and returns them as a store sees them (without
+// a limit). It returns invalid for a bad tenant, status, role or search.
+func (m *Manager) userListParams(tenantID string, status Status, role Role, search string) (UserListParams, error) {
+	if err := checkTenant(tenantID); err != nil {
+		return UserListParams{}, err
+	}
+	if status != "" && !status.Valid() {
+		return UserListParams{}, Errorf(CodeInvalid, "unknown status %q", status)
+	}
+	if !utf8.ValidString(search) {
+		return UserListParams{}, Errorf(CodeInvalid, "search is not valid text")
+	}
+	search = foldEmail(search)
+	if len(search) > maxEmailLen {
+		return UserListParams{}, Errorf(CodeInvalid, "search is too long")
+	}
+	if strings.IndexFunc(search, unicode.IsControl) >= 0 {
+		return UserListParams{}, Errorf(CodeInvalid, "search must not contain control characters")
+	}
+	if role != "" && !m.roles.has(role) {
+		return UserListParams{}, Errorf(CodeInvalid, "unknown role %q", role)
+	}
+	return UserListParams{TenantID: tenantID, Status: status, Role: role, Search: search}, nil
 }
 
 func pageLimit(n int) (int, error) {

@@ -39,6 +39,8 @@ var routeExamples = map[string]routeExample{
 	"GET /roles":                         {"/roles", "", 200, "", true},
 	"GET /account":                       {"/account", "", 200, "", true},
 	"GET /users":                         {"/users?status=invited&role=agent&q=acme&limit=10", "", 200, "", false},
+	"GET /users/export":                  {"/users/export?format=jsonl&status=invited&role=agent&q=acme", "", 200, "", false},
+	"GET /activity/export":               {"/activity/export?format=csv&from=2026-01-01T00:00:00Z", "", 200, "", false},
 	"POST /users/invitations":            {"/users/invitations", `{"email":"fresh@acme.test","roles":["recruiter"]}`, 201, "", false},
 	"GET /users/{id}":                    {"/users/{id}", "", 200, "invited", false},
 	"POST /users/{id}/invitation/resend": {"/users/{id}/invitation/resend", "", 204, "invited", false},
@@ -245,8 +247,10 @@ func TestAdminRoutes(t *testing.T) {
 				if w.Code != ex.ok {
 					t.Fatalf("status = %d, want %d: %s", w.Code, ex.ok, w.Body)
 				}
-				if ex.ok != 204 && !strings.HasPrefix(w.Header().Get("Content-Type"), "application/json") {
-					t.Fatalf("Content-Type = %q", w.Header().Get("Content-Type"))
+				ct := w.Header().Get("Content-Type")
+				attachment := strings.HasPrefix(w.Header().Get("Content-Disposition"), "attachment;") // an export
+				if ex.ok != 204 && !strings.HasPrefix(ct, "application/json") && !(attachment && strings.HasPrefix(ct, "text/csv")) {
+					t.Fatalf("Content-Type = %q", ct)
 				}
 				if w.Header().Get("Cache-Control") != "no-store" {
 					t.Fatalf("Cache-Control = %q", w.Header().Get("Cache-Control"))

@@ -31,6 +31,8 @@ type contract struct {
 }
 
 var loadContract = sync.OnceValues(func() (*contract, error) {
+	// An export's JSON Lines are checked as text, as its CSV is.
+	openapi3filter.RegisterBodyDecoder("application/jsonl", openapi3filter.FileBodyDecoder)
 	loader := openapi3.NewLoader()
 	doc, err := loader.LoadFromData(httpapi.OpenAPI())
 	if err != nil {

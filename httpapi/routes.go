@@ -58,6 +58,9 @@ var routeTable = []route{
 	{method: "DELETE", path: "/account/devices/{did}", kind: kindSelf, signedIn: (*Handler).revokeOwnDevice},
 
 	{method: "GET", path: "/users", kind: kindAdmin, permission: usermgmt.PermListUsers, signedIn: (*Handler).listUsers},
+	{method: "GET", path: "/users/export", kind: kindAdmin, permission: usermgmt.PermListUsers, signedIn: (*Handler).exportUsers},
+	{method: "GET", path: "/activity/export", kind: kindAdmin, permission: usermgmt.PermReadActivity,
+		signedIn: (*Handler).exportActivity},
 	{method: "POST", path: "/users/invitations", kind: kindAdmin, permission: usermgmt.PermInvite, signedIn: (*Handler).invite},
 	{method: "GET", path: "/users/{id}", kind: kindAdmin, permission: usermgmt.PermListUsers, signedIn: (*Handler).getUser},
 	{method: "POST", path: "/users/{id}/invitation/resend", kind: kindAdmin, permission: usermgmt.PermInvite,

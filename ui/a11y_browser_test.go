@@ -393,6 +393,20 @@ var a11yViews = []a11yView{
 		f.do(ctx, "filter", setSelect("role-filter", "compliance_officer"), waitFor(`!document.getElementById("empty").hidden`))
 		return ctx
 	}},
+	{"export activity dialog", func(f *a11yFixture) context.Context {
+		ctx := f.adminTab()
+		f.do(ctx, "open", chromedp.Click(chromedp.ID("export-activity-open")),
+			waitFor(`document.getElementById("export-dialog").open`))
+		return ctx
+	}},
+	{"export activity dialog with a range refused", func(f *a11yFixture) context.Context {
+		ctx := f.adminTab()
+		f.do(ctx, "an end before the start", chromedp.Click(chromedp.ID("export-activity-open")),
+			waitFor(`document.getElementById("export-dialog").open`),
+			chromedp.SetValue(chromedp.ID("export-from"), "2026-03-10"), chromedp.SetValue(chromedp.ID("export-to"), "2026-03-01"),
+			chromedp.Click(chromedp.ID("export-download")), waitFor(`!document.getElementById("export-range-error").hidden`))
+		return ctx
+	}},
 	{"invite dialog", func(f *a11yFixture) context.Context {
 		ctx := f.adminTab()
 		f.do(ctx, "open", chromedp.Click(chromedp.ID("invite-open")), waitFor(`document.getElementById("invite-dialog").open`))

@@ -36,7 +36,7 @@ func TestPagesAndAssets(t *testing.T) {
 		}
 	}
 	for _, a := range []string{"/assets/app.js", "/assets/users.js", "/assets/person.js", "/assets/account.js", "/assets/codes.js",
-		"/assets/provisioning.js", "/assets/app.css"} {
+		"/assets/provisioning.js", "/assets/export.js", "/assets/app.css"} {
 		if w := get(t, h, "GET", a); w.Code != 200 || w.Body.Len() < 500 {
 			t.Fatalf("GET %s: %d", a, w.Code)
 		}
@@ -53,7 +53,7 @@ func TestPagesAreSelfContained(t *testing.T) {
 	h := ui.Handler(ui.Options{})
 	page := get(t, h, "GET", "/").Body.String()
 	var js string
-	for _, f := range []string{"app.js", "users.js", "person.js", "account.js", "codes.js", "provisioning.js"} {
+	for _, f := range []string{"app.js", "users.js", "person.js", "account.js", "codes.js", "provisioning.js", "export.js"} {
 		js += get(t, h, "GET", "/assets/"+f).Body.String()
 	}
 	css := get(t, h, "GET", "/assets/app.css").Body.String()
@@ -140,7 +140,7 @@ func TestHSTSOnHTTPS(t *testing.T) {
 func TestPageKeepsNoCopyOfTheLists(t *testing.T) {
 	h := ui.Handler(ui.Options{})
 	var js string
-	for _, f := range []string{"app.js", "users.js", "person.js", "account.js", "provisioning.js"} {
+	for _, f := range []string{"app.js", "users.js", "person.js", "account.js", "provisioning.js", "export.js"} {
 		js += get(t, h, "GET", "/assets/"+f).Body.String()
 	}
 	for _, l := range usermgmt.EventLabels() {

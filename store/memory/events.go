@@ -48,6 +48,7 @@ func (t *tx) AppendEvent(_ context.Context, e *usermgmt.Event) error {
 		}
 	}
 	s.events[k] = slices.Insert(log, i, *e)
+	s.tenantEvents.add(e.TenantID, eventRef{e.ID, e.UserID})
 	t.onUndo(func() {
 		log := s.events[k]
 		j, _ := eventIndex(log, e.ID)
@@ -57,6 +58,7 @@ func (t *tx) AppendEvent(_ context.Context, e *usermgmt.Event) error {
 		} else {
 			s.events[k] = log
 		}
+		s.tenantEvents.remove(e.TenantID, e.ID)
 	})
 	return nil
 }
@@ -85,6 +87,78 @@ func (t *tx) ListEvents(_ context.Context, tenantID string, userID uuid.UUID, be
 		}
 	}
 	return out, nil
+}
+
+// ListTenantEvents walks the tenant's index of events by id from after,
+// and reads each event from its user's log (a binary search there).
+func (t *tx) ListTenantEvents(_ context.Context, tenantID string, after, before uuid.UUID, limit int) ([]usermgmt.Event, error) {
+	if err := t.read(); err != nil {
+		return nil, err
+	}
+	if err := checkText(tenantID); err != nil {
+		return nil, err
+	}
+	refs := t.s.tenantEvents[tenantID]
+	i := 0
+	if after != uuid.Nil {
+		var found bool
+		if i, found = refIndex(refs, after); found {
+			i++
+		}
+	}
+	out := []usermgmt.Event{}
+	for ; i < len(refs) && len(out) < limit; i++ {
+		r := refs[i]
+		if before != uuid.Nil && uuidCompare(r.id, before) >= 0 {
+			break
+		}
+		log := t.s.events[eventKey{tenantID, r.user}]
+		j, _ := eventIndex(log, r.id)
+		e := log[j]
+		e.ActorEmail = ""
+		if e.ActorID != uuid.Nil {
+			if a := t.s.lookup(tenantID, e.ActorID); a != nil {
+				e.ActorEmail = a.Email
+			}
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// eventRef is where an event is: its id and the user whose log holds it.
+type eventRef struct {
+	id, user uuid.UUID
+}
+
+// tenantEvents indexes each tenant's events by id, oldest first, for
+// ListTenantEvents; the events themselves stay in their users' logs.
+type tenantEvents map[string][]eventRef
+
+// add puts r in its place: at the end, unless an older id comes late.
+func (te tenantEvents) add(tenantID string, r eventRef) {
+	refs := te[tenantID]
+	i := len(refs)
+	if i > 0 && uuidCompare(refs[i-1].id, r.id) >= 0 {
+		i, _ = refIndex(refs, r.id)
+	}
+	te[tenantID] = slices.Insert(refs, i, r)
+}
+
+func (te tenantEvents) remove(tenantID string, id uuid.UUID) {
+	refs := te[tenantID]
+	if i, found := refIndex(refs, id); found {
+		refs = slices.Delete(refs, i, i+1)
+	}
+	if len(refs) == 0 {
+		delete(te, tenantID)
+	} else {
+		te[tenantID] = refs
+	}
+}
+
+func refIndex(refs []eventRef, id uuid.UUID) (int, bool) {
+	return slices.BinarySearchFunc(refs, id, func(r eventRef, id uuid.UUID) int { return uuidCompare(r.id, id) })
 }
 
 // eventIndex returns where id is, or belongs, in a log, which is sorted by

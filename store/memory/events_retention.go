@@ -19,6 +19,7 @@ func (t *tx) DropEvents(_ context.Context, before time.Time) (int, error) {
 	s := t.s
 	n := 0
 	old := func(e usermgmt.Event) bool { return e.CreatedAt.Before(before) }
+	dropped := map[string]bool{}
 	for k, log := range s.events {
 		if !slices.ContainsFunc(log, old) {
 			continue
@@ -30,7 +31,22 @@ func (t *tx) DropEvents(_ context.Context, before time.Time) (int, error) {
 		} else {
 			s.events[k] = kept
 		}
+		dropped[k.tenantID] = true
 		t.onUndo(func() { s.events[k] = log })
+	}
+	// The tenants' indexes keep only what is left in the logs.
+	for tenantID := range dropped {
+		refs := s.tenantEvents[tenantID]
+		kept := slices.DeleteFunc(slices.Clone(refs), func(r eventRef) bool {
+			_, found := eventIndex(s.events[eventKey{tenantID, r.user}], r.id)
+			return !found
+		})
+		if len(kept) == 0 {
+			delete(s.tenantEvents, tenantID)
+		} else {
+			s.tenantEvents[tenantID] = kept
+		}
+		t.onUndo(func() { s.tenantEvents[tenantID] = refs })
 	}
 	return n, nil
 }

@@ -15,7 +15,8 @@
 // sorted by email, once for all, once per status and once per role, in
 // chunked sorted lists, and keeps its badge counts and its per-role active counts up to
 // date on every write. Each user's activity is a slice ordered by event
-// id (UUIDv7). The outbox keeps its pending mails in a min-heap ordered by
+// id (UUIDv7), and each tenant keeps an index of its events by id (for
+// ListTenantEvents). The outbox keeps its pending mails in a min-heap ordered by
 // (NextAttemptAt, ID), so ClaimMail reads only the root and failed mails
 // cost it nothing; each tenant's mails in a slice ordered by id, for
 // ListMail; and each user's mails beside the user's sessions and tokens,
@@ -49,7 +50,8 @@ type Store struct {
 	spent    map[usermgmt.TokenHash]*spentRefresh // refresh hashes rotated away from
 	owners   map[uuid.UUID]*owned                 // what RevokeUserExcept, DeleteTokens and CancelMail remove
 
-	events map[eventKey][]usermgmt.Event
+	events       map[eventKey][]usermgmt.Event
+	tenantEvents tenantEvents // each tenant's events by id
 
 	attempts map[attemptKey]usermgmt.LoginAttempts
 
@@ -64,19 +66,20 @@ type Store struct {
 // New returns an empty Store.
 func New() *Store {
 	return &Store{
-		users:    make(map[uuid.UUID]*usermgmt.UserRecord),
-		tenants:  make(map[string]*tenant),
-		tokens:   make(map[usermgmt.TokenHash]*usermgmt.TokenRecord),
-		devices:  make(map[usermgmt.TokenHash]*usermgmt.DeviceRecord),
-		sessions: make(map[uuid.UUID]*session),
-		byToken:  make(map[usermgmt.TokenHash]*session),
-		byRefr:   make(map[usermgmt.TokenHash]*session),
-		spent:    make(map[usermgmt.TokenHash]*spentRefresh),
-		owners:   make(map[uuid.UUID]*owned),
-		events:   make(map[eventKey][]usermgmt.Event),
-		attempts: make(map[attemptKey]usermgmt.LoginAttempts),
-		mail:     make(map[uuid.UUID]*mail),
-		outbox:   make(map[string][]*mail),
+		users:        make(map[uuid.UUID]*usermgmt.UserRecord),
+		tenants:      make(map[string]*tenant),
+		tokens:       make(map[usermgmt.TokenHash]*usermgmt.TokenRecord),
+		devices:      make(map[usermgmt.TokenHash]*usermgmt.DeviceRecord),
+		sessions:     make(map[uuid.UUID]*session),
+		byToken:      make(map[usermgmt.TokenHash]*session),
+		byRefr:       make(map[usermgmt.TokenHash]*session),
+		spent:        make(map[usermgmt.TokenHash]*spentRefresh),
+		owners:       make(map[uuid.UUID]*owned),
+		events:       make(map[eventKey][]usermgmt.Event),
+		tenantEvents: make(tenantEvents),
+		attempts:     make(map[attemptKey]usermgmt.LoginAttempts),
+		mail:         make(map[uuid.UUID]*mail),
+		outbox:       make(map[string][]*mail),
 	}
 }
 

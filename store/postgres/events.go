@@ -35,3 +35,16 @@ func (t *tx) ListEvents(ctx context.Context, tenantID string, userID uuid.UUID, 
 	rows, err := t.db.QueryContext(ctx, query, args...)
 	return collect(rows, err, scanEvent, limit)
 }
+
+// ListTenantEvents walks the tenant's events by id; a uuid.Nil before is
+// the largest uuid, which no UUIDv7 reaches.
+func (t *tx) ListTenantEvents(ctx context.Context, tenantID string, after, before uuid.UUID, limit int) ([]usermgmt.Event, error) {
+	if limit <= 0 {
+		return []usermgmt.Event{}, nil
+	}
+	if before == uuid.Nil {
+		before = uuid.Max
+	}
+	rows, err := t.db.QueryContext(ctx, t.q().listTenantEvents, tenantID, uuidArg(after), uuidArg(before), limit)
+	return collect(rows, err, scanEvent, limit)
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/uptrace/bun"
 
 	"github.com/usermgmt/usermgmt"
 )
@@ -24,30 +25,7 @@ func TestListEventsWalksThePrimaryKey(t *testing.T) {
 	ctx := context.Background()
 	q := `"` + s.Schema() + `"`
 
-	// 4,000 users in 20 tenants; 5,000 events on one user, done by 200
-	// actors of its tenant; 5 events on every other user.
-	_, err := db.DB.ExecContext(ctx, `INSERT INTO `+q+`.users (tenant_id, id, email, status, created_at, updated_at)
-		SELECT 't' || (g % 20), gen_random_uuid(), 'u' || g || '@example.com', 'active', now(), now()
-		FROM generate_series(1, 4000) g`)
-	require.NoError(t, err)
-	var heavy uuid.UUID
-	require.NoError(t, db.DB.QueryRowContext(ctx, `SELECT id FROM `+q+`.users WHERE tenant_id = 't1' LIMIT 1`).Scan(&heavy))
-	// UUIDv7 ids, 45 minutes apart from two months before this one: five
-	// months, in the legacy partition, this month's, the next two and the
-	// open-ended last one.
-	v7 := `(lpad(to_hex(floor(extract(epoch FROM x.ts) * 1000)::bigint), 12, '0') || '7' ||
-		substr(md5(random()::text), 1, 3) || '8' || substr(md5(random()::text), 1, 15))::uuid`
-	_, err = db.DB.ExecContext(ctx, `INSERT INTO `+q+`.events (tenant_id, user_id, id, type, actor_id, created_at)
-		SELECT 't1', $1, `+v7+`, 'role.granted', a.ids[1 + g % array_length(a.ids, 1)], x.ts
-		FROM generate_series(1, 5000) g, (SELECT array_agg(id) ids FROM `+q+`.users WHERE tenant_id = 't1') a,
-			LATERAL (SELECT date_trunc('month', now()) - interval '2 months' + g * interval '45 minutes' AS ts) x`, heavy)
-	require.NoError(t, err)
-	_, err = db.DB.ExecContext(ctx, `INSERT INTO `+q+`.events (tenant_id, user_id, id, type, actor_id, created_at)
-		SELECT u.tenant_id, u.id, `+v7+`, 'login.succeeded', u.id, x.ts
-		FROM `+q+`.users u, generate_series(1, 5) g, LATERAL (SELECT now() - g * interval '1 day' AS ts) x WHERE u.id <> $1`, heavy)
-	require.NoError(t, err)
-	_, err = db.DB.ExecContext(ctx, `ANALYZE `+q+`.users; ANALYZE `+q+`.events`)
-	require.NoError(t, err)
+	heavy := seedActivity(t, db, q)
 
 	var page []usermgmt.Event
 	inTx(t, s, func(ctx context.Context, tx usermgmt.Tx) (err error) {
@@ -107,4 +85,33 @@ func TestListEventsWalksThePrimaryKey(t *testing.T) {
 	}
 	assert.Len(t, read, 2, "the page reads two months and stops:\n%s", plan)
 	assert.Contains(t, plan, "rows=51 loops=1", plan)
+}
+
+// seedActivity fills the schema q with 4,000 users in 20 tenants (t0 …
+// t19); 5,000 events, 45 minutes apart from two months before this one
+// (five months: the legacy partition, this month's, the next two and the
+// open-ended last one), on one user of t1, heavy, done by 200 actors of
+// its tenant; and 5 events, one a day before now, on every other user.
+func seedActivity(t *testing.T, db *bun.DB, q string) (heavy uuid.UUID) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := db.DB.ExecContext(ctx, `INSERT INTO `+q+`.users (tenant_id, id, email, status, created_at, updated_at)
+		SELECT 't' || (g % 20), gen_random_uuid(), 'u' || g || '@example.com', 'active', now(), now()
+		FROM generate_series(1, 4000) g`)
+	require.NoError(t, err)
+	require.NoError(t, db.DB.QueryRowContext(ctx, `SELECT id FROM `+q+`.users WHERE tenant_id = 't1' LIMIT 1`).Scan(&heavy))
+	v7 := `(lpad(to_hex(floor(extract(epoch FROM x.ts) * 1000)::bigint), 12, '0') || '7' ||
+		substr(md5(random()::text), 1, 3) || '8' || substr(md5(random()::text), 1, 15))::uuid`
+	_, err = db.DB.ExecContext(ctx, `INSERT INTO `+q+`.events (tenant_id, user_id, id, type, actor_id, created_at)
+		SELECT 't1', $1, `+v7+`, 'role.granted', a.ids[1 + g % array_length(a.ids, 1)], x.ts
+		FROM generate_series(1, 5000) g, (SELECT array_agg(id) ids FROM `+q+`.users WHERE tenant_id = 't1') a,
+			LATERAL (SELECT date_trunc('month', now()) - interval '2 months' + g * interval '45 minutes' AS ts) x`, heavy)
+	require.NoError(t, err)
+	_, err = db.DB.ExecContext(ctx, `INSERT INTO `+q+`.events (tenant_id, user_id, id, type, actor_id, created_at)
+		SELECT u.tenant_id, u.id, `+v7+`, 'login.succeeded', u.id, x.ts
+		FROM `+q+`.users u, generate_series(1, 5) g, LATERAL (SELECT now() - g * interval '1 day' AS ts) x WHERE u.id <> $1`, heavy)
+	require.NoError(t, err)
+	_, err = db.DB.ExecContext(ctx, `ANALYZE `+q+`.users; ANALYZE `+q+`.events`)
+	require.NoError(t, err)
+	return heavy
 }

@@ -32,8 +32,8 @@ type queries struct {
 	enqueueMail, claimMail, updateMail, deleteMail       string
 	cancelMail, cancelMailKind, listMail, listMailBefore string
 
-	appendEvent, listEvents, listEventsBefore string
-	prepareEvents, dropEvents                 string
+	appendEvent, listEvents, listEventsBefore, listTenantEvents string
+	prepareEvents, dropEvents                                   string
 
 	g groupQueries
 }
@@ -246,6 +246,13 @@ func newQueries(schema string) queries {
 		listEventsBefore: r(`SELECT ` + prefixed("e.", eventCols) + `, COALESCE(a.email, '') FROM {s}.events e
 			LEFT JOIN {s}.users a ON a.tenant_id = e.tenant_id AND a.id = e.actor_id
 			WHERE e.tenant_id = ? AND e.user_id = ? AND e.id < ? ORDER BY e.id DESC LIMIT ?`),
+		// The tenant's log in id order: a range of the (tenant_id, id)
+		// index of 0015 in each partition the range reaches, the
+		// partitions read in order (no DEFAULT partition) and stopped at
+		// the LIMIT. Arguments: tenant, after, before.
+		listTenantEvents: r(`SELECT ` + prefixed("e.", eventCols) + `, COALESCE(a.email, '') FROM {s}.events e
+			LEFT JOIN {s}.users a ON a.tenant_id = e.tenant_id AND a.id = e.actor_id
+			WHERE e.tenant_id = ? AND e.id > ? AND e.id < ? ORDER BY e.id LIMIT ?`),
 		prepareEvents: r(`SELECT {s}.events_prepare(?)`),
 		dropEvents:    r(`SELECT {s}.events_drop(?)`),
 

@@ -141,6 +141,9 @@ func cases() []testCase {
 		{"ListEventsNewestFirstKeyset", testListEventsNewestFirstKeyset},
 		{"ListEventsIsPerUser", testListEventsIsPerUser},
 		{"ListEventsNamesActor", testListEventsNamesActor},
+		{"ListTenantEventsOldestFirstAcrossUsers", testListTenantEventsOldestFirstAcrossUsers},
+		{"ListTenantEventsNamesActor", testListTenantEventsNamesActor},
+		{"ListTenantEventsFollowsRollbacksAndDrops", testListTenantEventsFollowsRollbacksAndDrops},
 		{"DropEventsDropsMonthsPastTheCutoff", testDropEventsDropsMonthsPastTheCutoff},
 		{"DropEventsRolledBackLeavesEvents", testDropEventsRolledBackLeavesEvents},
 

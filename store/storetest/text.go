@@ -241,6 +241,10 @@ func testBadTextIsInvalid(t *testing.T, f *fixture) {
 			_, err := tx.ListEvents(f.ctx, bad, u.ID, uuid.Nil, 10)
 			return err
 		},
+		"ListTenantEvents/TenantID": func(tx usermgmt.Tx, bad string) error {
+			_, err := tx.ListTenantEvents(f.ctx, bad, uuid.Nil, uuid.Nil, 10)
+			return err
+		},
 	}
 	for _, name := range slices.Sorted(maps.Keys(ops)) {
 		for _, kind := range slices.Sorted(maps.Keys(badTexts)) {

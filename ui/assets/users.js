@@ -53,6 +53,7 @@
       return;
     }
     $("invite-open").hidden = !can("users.invite");
+    ui.initExports(can, () => ({ status: state.status, role: state.role, q: state.q }));
     try {
       const m = await ui.meta();
       eventLabels = labels(m.event_types); mailKinds = labels(m.mail_kinds);
