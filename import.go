@@ -160,12 +160,14 @@ func (m *Manager) ImportUsers(ctx context.Context, tenantID string, records iter
 	}
 	im := importer{m: m, tenantID: tenantID, opts: &opts, res: &res}
 	batch := make([]importItem, 0, opts.BatchSize)
+	lines := make(map[string]int, opts.BatchSize) // the batch's emails and their lines
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
 		err := im.write(ctx, batch)
 		batch = batch[:0]
+		clear(lines)
 		if opts.Progress != nil {
 			opts.Progress(res.ImportProgress)
 		}
@@ -184,13 +186,14 @@ func (m *Manager) ImportUsers(ctx context.Context, tenantID string, records iter
 		if err == nil {
 			it, err = m.checkImportRecord(tenantID, &rec, &opts)
 		}
-		if err == nil {
-			err = duplicateIn(batch, it.u.Email)
+		if first, ok := lines[it.u.Email]; err == nil && ok {
+			err = fieldErrorf(FieldEmail, CodeConflict, "this email appears again (first on line %d)", first)
 		}
 		if err != nil {
 			res.refuse(rec.Line, rec.Email, err, opts.MaxErrors)
 			continue
 		}
+		lines[it.u.Email] = it.line
 		if batch = append(batch, it); len(batch) == opts.BatchSize {
 			if err := flush(); err != nil {
 				return res, err
@@ -277,17 +280,6 @@ type importItem struct {
 	u     UserRecord
 	totp  []byte
 	roles []Role
-}
-
-// duplicateIn refuses an email a record of the batch has already: it
-// would be imported twice.
-func duplicateIn(batch []importItem, email string) error {
-	for i := range batch {
-		if batch[i].u.Email == email {
-			return fieldErrorf(FieldEmail, CodeConflict, "this email appears again (first on line %d)", batch[i].line)
-		}
-	}
-	return nil
 }
 
 // importFieldErr names the record's field at fault on err.

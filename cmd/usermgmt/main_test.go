@@ -31,7 +31,7 @@ const (
 var testKey = strings.Repeat("ab", 32)
 
 // cli runs the command against store's schema and returns its output.
-func cli(t *testing.T, store *postgres.Store, args ...string) (string, error) {
+func cli(t testing.TB, store *postgres.Store, args ...string) (string, error) {
 	t.Helper()
 	full := append([]string{args[0], "-database-url", pgtest.URL(), "-database-schema", store.Schema(), "-tenant", "acme"},
 		args[1:]...)

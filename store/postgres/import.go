@@ -126,6 +126,6 @@ func (t *tx) GetUsersByEmail(ctx context.Context, tenantID string, emails []stri
 	if len(emails) == 0 {
 		return nil, nil
 	}
-	rows, err := t.db.QueryContext(ctx, t.q().getUsersByEmail, tenantID, arrayArg(emails))
+	rows, err := t.db.QueryContext(ctx, t.q().getUsersByEmail, arrayArg(emails), tenantID)
 	return collect(rows, err, scanUserRecord, len(emails))
 }
