@@ -38,18 +38,23 @@ const (
 )
 
 // CheckPasswordHash returns nil when s is a stored password hash the
-// library will verify at login, in one of the formats of hashing_formats.go:
-// argon2id or argon2i ($argon2id$v=19$m=…,t=…,p=…$salt$key, unpadded
-// base64; costs within MaxArgon2MemoryKiB, MaxArgon2Time and
-// MaxArgon2Threads, at least 1 pass, 1 thread and 8 KiB per thread), bcrypt
-// ($2a$, $2b$, $2y$; cost up to MaxBcryptCost), scrypt as passlib writes it
-// and Firebase's scrypt (N·r·p within MaxScryptMemoryKiB), PBKDF2-SHA256 as
-// Django and passlib write it (up to MaxPBKDF2Iterations); every salt 8 to
-// 64 bytes and every key 16 to 64. Otherwise it returns invalid saying what
-// is wrong, never quoting the hash. Importers call it on every hash they
-// are given; a stored hash that fails it makes login answer as a wrong
-// password. A hash of another format than argon2id is re-hashed to
-// argon2id under Options.Argon2 at the first login it lets in.
+// library will verify at login, in one of these formats (README,
+// "Password hash formats"):
+//   - argon2id or argon2i, $argon2id$v=19$m=…,t=…,p=…$salt$key in unpadded
+//     base64, costs within MaxArgon2MemoryKiB, MaxArgon2Time and
+//     MaxArgon2Threads (at least 1 pass, 1 thread, 8 KiB per thread);
+//   - bcrypt, $2a$, $2b$ or $2y$, cost 4 to MaxBcryptCost;
+//   - scrypt as passlib writes it, and Firebase's scrypt as
+//     FirebaseScrypt.StoredHash writes it, 128·N·r·p within
+//     MaxScryptMemoryKiB;
+//   - PBKDF2-SHA256 as Django and passlib write it, up to
+//     MaxPBKDF2Iterations;
+//
+// every salt 8 to 64 bytes and every key 16 to 64. Otherwise it returns
+// invalid saying what is wrong, never quoting the hash. Importers call it
+// on every hash they are given; a stored hash that fails it makes login
+// answer as a wrong password. A hash of another format than argon2id is
+// re-hashed to argon2id under Options.Argon2 at the first login it lets in.
 func CheckPasswordHash(s string) error {
 	_, err := parseHash(s)
 	return err
@@ -107,18 +112,21 @@ func parseArgon2(s string) (argon2Hash, error) {
 	return h, nil
 }
 
-// matches computes the key of the NFC password (as the library hashes
-// every password it sets) and compares it in constant time.
+// matches computes the key of the password and compares it in constant
+// time.
 func (h argon2Hash) matches(pw string) bool {
 	return subtle.ConstantTimeCompare(h.derive(pw, uint32(len(h.key))), h.key) == 1
 }
 
+// derive computes an argon2id key of the NFC password, as the library
+// hashes every password it sets, or an argon2i key (only ever imported) of
+// the password as typed, as other systems hash.
 func (h argon2Hash) derive(pw string, keyLen uint32) []byte {
-	b, p := []byte(norm.NFC.String(pw)), h.p
+	p := h.p
 	if h.argon2i {
-		return argon2.Key(b, h.salt, p.Time, p.MemoryKiB, p.Threads, keyLen)
+		return argon2.Key([]byte(pw), h.salt, p.Time, p.MemoryKiB, p.Threads, keyLen)
 	}
-	return argon2.IDKey(b, h.salt, p.Time, p.MemoryKiB, p.Threads, keyLen)
+	return argon2.IDKey([]byte(norm.NFC.String(pw)), h.salt, p.Time, p.MemoryKiB, p.Threads, keyLen)
 }
 
 // needsRehash reports whether a hash that just let a login in was made

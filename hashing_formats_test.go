@@ -138,7 +138,8 @@ func TestImportedHashesLogIn(t *testing.T) {
 			email := "user" + strconv.Itoa(i) + "@acme.test"
 			id := e.seed(t, email, stored)
 
-			_, err := e.login(email, v.Password+"x")
+			wrong := "!" + v.Password // not a longer one: bcrypt reads 72 bytes
+			_, err := e.login(email, wrong)
 			assert.Equal(t, usermgmt.CodeUnauthenticated, code(err), "%s: a wrong password", v.name())
 			assert.Equal(t, stored, e.hashOf(t, id), "%s: a wrong password re-hashes nothing", v.name())
 
@@ -151,7 +152,7 @@ func TestImportedHashesLogIn(t *testing.T) {
 			_, err = e.login(email, v.Password)
 			assert.NoError(t, err, "%s: the password still logs in after the re-hash", v.name())
 			assert.Equal(t, rehashed, e.hashOf(t, id), "%s: an argon2id hash of the current costs stays", v.name())
-			_, err = e.login(email, v.Password+"x")
+			_, err = e.login(email, wrong)
 			assert.Equal(t, usermgmt.CodeUnauthenticated, code(err), "%s: a wrong password after the re-hash", v.name())
 		}
 		assert.NotContains(t, e.log.String(), "level=ERROR", "no stored hash was refused")
@@ -164,10 +165,12 @@ func TestImportedHashesLogIn(t *testing.T) {
 // longer the stored one) and the password goes on logging in.
 func TestImportedHashReHashIsCompareAndSet(t *testing.T) {
 	pgtest.Stores(t, func(t *testing.T, newStore func(testing.TB) usermgmt.Store) {
+		done := map[string]bool{}
 		for _, v := range hashVectors(t) {
-			if v.Format != "bcrypt" && v.Firebase == nil {
-				continue // one hash per re-hash path is enough: bcrypt and Firebase's stored form
+			if done[v.Format] || (v.Format != "bcrypt" && v.Firebase == nil) {
+				continue // one bcrypt and Firebase's stored form: the re-hash path is the same for all
 			}
+			done[v.Format] = true
 			s := &inbetween.Store{Store: newStore(t)}
 			e := newImportEnv(t, s)
 			id := e.seed(t, "ana@acme.test", v.stored(t))

@@ -19,10 +19,18 @@ cd "$(dirname "$0")/.."
 
 pw='correct horse battery staple'
 htpasswd_bcrypt=$(htpasswd -nbB -C 8 user "$pw" | cut -d: -f2-)
+# Past bcrypt's 72 bytes: every bcrypt reads the first 72 only.
+long_pw="$pw, $pw, $pw, and one more time"
+htpasswd_long=$(htpasswd -nbB -C 6 user "$long_pw" | cut -d: -f2-)
 argon2id=$(printf %s "$pw" | argon2 "$(head -c 12 /dev/urandom | base64)" -id -t 2 -m 12 -p 1 -e)
-argon2i=$(printf %s "$pw" | argon2 "$(head -c 12 /dev/urandom | base64)" -i -t 3 -m 12 -p 2 -e)
+# argon2i at the library's own argon2id costs: re-hashed all the same.
+argon2i=$(printf %s "$pw" | argon2 "$(head -c 12 /dev/urandom | base64)" -i -t 2 -k 19456 -p 1 -e)
+# A password typed in decomposed form (as some keyboards send it): a
+# foreign hash is of the bytes as typed, not of their NFC form.
+nfd=$(/usr/bin/python3 -c 'import unicodedata; print(unicodedata.normalize("NFD", "Passwörter sind länger"), end="")')
+argon2i_nfd=$(printf %s "$nfd" | argon2 "$(head -c 12 /dev/urandom | base64)" -i -t 2 -m 12 -p 1 -e)
 
-PW="$pw" HTPASSWD_BCRYPT="$htpasswd_bcrypt" ARGON2ID="$argon2id" ARGON2I="$argon2i" \
+PW="$pw" HTPASSWD_BCRYPT="$htpasswd_bcrypt" LONG_PW="$long_pw" HTPASSWD_LONG="$htpasswd_long" ARGON2ID="$argon2id" ARGON2I="$argon2i" NFD="$nfd" ARGON2I_NFD="$argon2i_nfd" \
 	/usr/bin/python3 - >testdata/hash-vectors.json <<'EOF'
 import base64, hashlib, json, os, secrets, unicodedata
 
@@ -32,9 +40,7 @@ from django.conf import settings
 from passlib.hash import pbkdf2_sha256, scrypt
 
 pw = os.environ["PW"]
-# A password typed in decomposed form (as some keyboards send it): a
-# foreign hash is of the bytes as typed, not of their NFC form.
-nfd = unicodedata.normalize("NFD", "Passwörter sind länger")
+nfd = os.environ["NFD"]
 assert nfd != unicodedata.normalize("NFC", nfd)
 
 def b64s(b):  # passlib's scrypt: standard base64, unpadded
@@ -67,11 +73,14 @@ def v(fmt, tool, hash, password=pw):
 
 vectors = [
     v("bcrypt", "htpasswd -nbB -C 8", os.environ["HTPASSWD_BCRYPT"]),
+    v("bcrypt", "htpasswd -nbB -C 6, a password of %d bytes" % len(os.environ["LONG_PW"]),
+      os.environ["HTPASSWD_LONG"], os.environ["LONG_PW"]),
     v("bcrypt", "pyca/bcrypt hashpw, gensalt(8)", bcrypt.hashpw(pw.encode(), bcrypt.gensalt(8)).decode()),
     v("bcrypt", "pyca/bcrypt hashpw, gensalt(8, prefix=b'2a')",
       bcrypt.hashpw(pw.encode(), bcrypt.gensalt(8, prefix=b"2a")).decode()),
     v("argon2id", "argon2 SALT -id -t 2 -m 12 -p 1 -e", os.environ["ARGON2ID"]),
-    v("argon2i", "argon2 SALT -i -t 3 -m 12 -p 2 -e", os.environ["ARGON2I"]),
+    v("argon2i", "argon2 SALT -i -t 2 -k 19456 -p 1 -e", os.environ["ARGON2I"]),
+    v("argon2i", "argon2 SALT -i -t 2 -m 12 -p 1 -e, NFD password", os.environ["ARGON2I_NFD"], nfd),
     v("scrypt", "hashlib.scrypt n=2^14 r=8 p=1, passlib's form", hashlib_scrypt(pw)),
     v("scrypt", "hashlib.scrypt n=2^10 r=8 p=4, passlib's form", hashlib_scrypt(pw, ln=10, par=4)),
     v("scrypt", "passlib.hash.scrypt rounds=14", scrypt.using(rounds=14).hash(pw)),
