@@ -53,6 +53,10 @@ const (
 	// EventImported: the user came in by ImportUsers, created or (Detail
 	// "updated: …" naming what changed) updated.
 	EventImported EventType = "user.imported"
+	// EventExported: the person exported the tenant's users or activity
+	// (ExportUsers, ExportActivity); it is about the one who exported,
+	// and Detail says what, in which format and with which filters.
+	EventExported EventType = "data.exported"
 )
 
 // eventLabels is the one table of what each event type is called on a
@@ -94,6 +98,7 @@ var eventLabels = []EventLabel{
 	{EventGroupLeft, "Removed from a group"},
 	{EventErased, "Personal data erased"},
 	{EventImported, "Imported"},
+	{EventExported, "Exported data"},
 }
 
 // EventLabel names an event type the way a page shows it.

@@ -59,7 +59,9 @@ const exportPage = 1000
 // group roles, status, names, external and enterprise ids, MFA, last
 // login and times; never a password hash, TOTP secret, recovery code or
 // token. Each page is authorized anew (PermListUsers, as ListUsers): an
-// actor who loses the right stops the export.
+// actor who loses the right stops the export. An actor's export is logged
+// (EventExported, about the actor, with the format and filters) in the
+// first page's transaction.
 //
 // Nothing is written to w before the first page has been authorized and
 // read, so an error of the request (invalid for a bad format, tenant or
@@ -75,18 +77,17 @@ func (m *Manager) ExportUsers(ctx context.Context, tenantID string, q ExportUser
 		return err
 	}
 	p.Limit = exportPage
+	audit := exportDetail("users", f, "status", string(q.Status), "role", string(q.Role), "search", p.Search)
 	for {
 		var users []User
-		err := m.inTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
-			if _, err := m.authorize(ctx, tx, tenantID, PermListUsers); err != nil {
-				return err
-			}
+		err := m.exportTx(ctx, tenantID, PermListUsers, audit, func(ctx context.Context, tx Tx, _ *authz) error {
 			var err error
 			if users, err = tx.ListUsers(ctx, p); err != nil {
 				return err
 			}
 			return m.fillGroupRoles(ctx, tx, tenantID, users)
 		})
+		audit = ""
 		if err != nil {
 			return wrapInternal(err)
 		}
@@ -112,7 +113,8 @@ func (m *Manager) ExportUsers(ctx context.Context, tenantID string, q ExportUser
 // id (Tx.ListTenantEvents), so memory stays flat and a page costs the same
 // at any depth. It needs PermReadActivity, checked on every page; the
 // actor's email is shown only to a caller who may also list users, as
-// ListActivity shows it, and an erased actor is named "Erased user".
+// ListActivity shows it, and an erased actor is named "Erased user". It
+// is logged as ExportUsers is.
 //
 // It returns invalid for a bad format or tenant and for a range whose To
 // is not after its From or that a UUIDv7 cannot hold, and
@@ -130,17 +132,16 @@ func (m *Manager) ExportActivity(ctx context.Context, tenantID string, q ExportA
 	if err != nil {
 		return err
 	}
+	audit := exportDetail("activity", f, "from", timeArg(q.From), "to", timeArg(q.To))
 	for {
 		var events []Event
-		err := m.inTx(ctx, TxOptions{ReadOnly: true}, func(ctx context.Context, tx Tx) error {
-			az, err := m.authorize(ctx, tx, tenantID, PermReadActivity)
-			if err != nil {
-				return err
-			}
+		err := m.exportTx(ctx, tenantID, PermReadActivity, audit, func(ctx context.Context, tx Tx, az *authz) error {
+			var err error
 			events, err = tx.ListTenantEvents(ctx, tenantID, after, before, exportPage)
-			m.nameActors(&az, events)
+			m.nameActors(az, events)
 			return err
 		})
+		audit = ""
 		if err != nil {
 			return wrapInternal(err)
 		}
@@ -158,6 +159,53 @@ func (m *Manager) ExportActivity(ctx context.Context, tenantID string, q ExportA
 		}
 		after = events[len(events)-1].ID
 	}
+}
+
+// exportTx runs read, one page of an export, in a transaction authorized
+// for perm. The first page (audit set) logs EventExported about the actor
+// who exports, in the page's own transaction, before a byte is written; a
+// later page is read-only. The system exports unlogged: it has no user to
+// log it about.
+func (m *Manager) exportTx(ctx context.Context, tenantID string, perm Permission, audit string,
+	read func(context.Context, Tx, *authz) error) error {
+	_, actor := ActorFromContext(ctx)
+	log := audit != "" && actor
+	return m.inTx(ctx, TxOptions{ReadOnly: !log}, func(ctx context.Context, tx Tx) error {
+		az, err := m.authorize(ctx, tx, tenantID, perm)
+		if err != nil {
+			return err
+		}
+		if log {
+			who := User{ID: az.actor.UserID, TenantID: tenantID}
+			if err := tx.AppendEvent(ctx, m.event(ctx, &who, EventExported, audit)); err != nil {
+				return err
+			}
+		}
+		return read(ctx, tx, &az)
+	})
+}
+
+// exportDetail is the Detail of EventExported: what, the format, and each
+// filter given as name=value ("users as csv: status=active, search=ana").
+func exportDetail(what string, f ExportFormat, filters ...string) string {
+	var set []string
+	for i := 0; i < len(filters); i += 2 {
+		if filters[i+1] != "" {
+			set = append(set, filters[i]+"="+filters[i+1])
+		}
+	}
+	d := what + " as " + string(f)
+	if len(set) > 0 {
+		d += ": " + strings.Join(set, ", ")
+	}
+	return d
+}
+
+func timeArg(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 // eventRange turns q into the exclusive id bounds of ListTenantEvents.

@@ -132,6 +132,20 @@ func TestExportUsers(t *testing.T) {
 		assert.Empty(t, rows)
 		assert.Empty(t, exportUsers(t, e, e.ctx, usermgmt.ExportUsersQuery{Search: "nobody"}, usermgmt.ExportJSONL))
 	})
+	t.Run("AnExportIsLoggedAboutWhoExported", func(t *testing.T) {
+		officer := e.seedActive(t, tenant, "officer@acme.test", usermgmt.RoleComplianceOfficer)
+		exportUsers(t, e, e.as(officer), usermgmt.ExportUsersQuery{Status: usermgmt.StatusActive, Search: "ANA"},
+			usermgmt.ExportJSONL)
+		exportUsers(t, e, system, usermgmt.ExportUsersQuery{}, usermgmt.ExportCSV)
+		page, err := e.m.ListActivity(e.ctx, tenant, officer.ID, usermgmt.ActivityQuery{})
+		require.NoError(t, err)
+		require.Len(t, page.Events, 1, "the system's export is not logged")
+		ev := page.Events[0]
+		assert.Equal(t, usermgmt.EventExported, ev.Type)
+		assert.Equal(t, "users as jsonl: status=active, search=ana", ev.Detail)
+		assert.Equal(t, officer.ID, ev.ActorID)
+		assert.Equal(t, "203.0.113.7", ev.IP)
+	})
 	t.Run("RefusalsWriteNothing", func(t *testing.T) {
 		agent := e.seedActive(t, tenant, "agent@acme.test", usermgmt.RoleAgent)
 		for name, c := range map[string]struct {
@@ -158,6 +172,9 @@ func TestExportUsers(t *testing.T) {
 				assert.Zero(t, b.Len(), "nothing written before the request is allowed")
 			})
 		}
+		page, err := e.m.ListActivity(e.ctx, tenant, agent.ID, usermgmt.ActivityQuery{})
+		require.NoError(t, err)
+		assert.Empty(t, page.Events, "a refused export is not logged")
 	})
 }
 

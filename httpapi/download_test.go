@@ -106,28 +106,27 @@ func TestExportRoutes(t *testing.T) {
 func TestExportIsStreamed(t *testing.T) {
 	f := newFixture(t, nil)
 	_, tok, _ := f.active(t, "acme", "admin@acme.test", usermgmt.RoleTenantAdmin)
-	ctx := usermgmt.AsSystem(context.Background())
-	for i := range 2500 {
-		_, err := f.m.InviteUser(ctx, "acme", usermgmt.Invite{Email: fmt.Sprintf("user%04d@acme.test", i),
-			Roles: []usermgmt.Role{usermgmt.RoleAgent}})
-		require.NoError(t, err)
-	}
-	w := &writes{ResponseRecorder: httptest.NewRecorder()}
-	r := httptest.NewRequest("GET", "/users/export?format=jsonl", nil)
-	r.Header.Set("Authorization", "Bearer "+tok)
-	f.raw.ServeHTTP(w, r)
+	inviteMany(t, f, 2500)
+	w := &watched{ResponseRecorder: httptest.NewRecorder()}
+	f.raw.ServeHTTP(w, exportRequest(tok, "format=jsonl"))
 	require.Equal(t, 200, w.Code)
 	assert.Equal(t, 2501, bytes.Count(w.Body.Bytes(), []byte("\n")))
 	assert.Greater(t, w.n, 10, "written in pieces")
 	assert.LessOrEqual(t, w.largest, 32<<10, "no piece larger than the export's buffer")
 }
 
-type writes struct {
+// watched records an answer and counts its writes; first, if set, runs
+// on the first.
+type watched struct {
 	*httptest.ResponseRecorder
 	n, largest int
+	first      func()
 }
 
-func (w *writes) Write(p []byte) (int, error) {
+func (w *watched) Write(p []byte) (int, error) {
+	if w.n == 0 && w.first != nil {
+		w.first()
+	}
 	w.n, w.largest = w.n+1, max(w.largest, len(p))
 	return w.ResponseRecorder.Write(p)
 }
@@ -138,32 +137,30 @@ func (w *writes) Write(p []byte) (int, error) {
 func TestExportCutShortAborts(t *testing.T) {
 	f := newFixture(t, nil)
 	officer, officerTok, _ := f.active(t, "acme", "officer@acme.test", usermgmt.RoleComplianceOfficer)
-	ctx := usermgmt.AsSystem(context.Background())
-	for i := range 1200 {
-		_, err := f.m.InviteUser(ctx, "acme", usermgmt.Invite{Email: fmt.Sprintf("user%04d@acme.test", i),
-			Roles: []usermgmt.Role{usermgmt.RoleAgent}})
-		require.NoError(t, err)
-	}
-	w := &firstWrite{ResponseRecorder: httptest.NewRecorder(), f: func() {
-		_, err := f.m.Deactivate(ctx, "acme", officer.ID)
+	inviteMany(t, f, 1200)
+	w := &watched{ResponseRecorder: httptest.NewRecorder(), first: func() {
+		_, err := f.m.Deactivate(usermgmt.AsSystem(context.Background()), "acme", officer.ID)
 		require.NoError(t, err)
 	}}
-	r := httptest.NewRequest("GET", "/users/export", nil)
-	r.Header.Set("Authorization", "Bearer "+officerTok)
+	r := exportRequest(officerTok, "")
 	assert.PanicsWithValue(t, http.ErrAbortHandler, func() { f.raw.ServeHTTP(w, r) })
 	assert.Equal(t, 200, w.Code, "the answer had begun")
 }
 
-type firstWrite struct {
-	*httptest.ResponseRecorder
-	f    func()
-	done bool
+// inviteMany invites n agents to acme, as trusted code.
+func inviteMany(t *testing.T, f *fixture, n int) {
+	t.Helper()
+	ctx := usermgmt.AsSystem(context.Background())
+	for i := range n {
+		_, err := f.m.InviteUser(ctx, "acme", usermgmt.Invite{Email: fmt.Sprintf("user%04d@acme.test", i),
+			Roles: []usermgmt.Role{usermgmt.RoleAgent}})
+		require.NoError(t, err)
+	}
 }
 
-func (w *firstWrite) Write(p []byte) (int, error) {
-	if !w.done {
-		w.done = true
-		w.f()
-	}
-	return w.ResponseRecorder.Write(p)
+// exportRequest is GET /users/export?query by the session tok.
+func exportRequest(tok, query string) *http.Request {
+	r := httptest.NewRequest("GET", "/users/export?"+query, nil)
+	r.Header.Set("Authorization", "Bearer "+tok)
+	return r
 }

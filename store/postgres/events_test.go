@@ -100,8 +100,6 @@ func seedActivity(t *testing.T, db *bun.DB, q string) (heavy uuid.UUID) {
 		FROM generate_series(1, 4000) g`)
 	require.NoError(t, err)
 	require.NoError(t, db.DB.QueryRowContext(ctx, `SELECT id FROM `+q+`.users WHERE tenant_id = 't1' LIMIT 1`).Scan(&heavy))
-	v7 := `(lpad(to_hex(floor(extract(epoch FROM x.ts) * 1000)::bigint), 12, '0') || '7' ||
-		substr(md5(random()::text), 1, 3) || '8' || substr(md5(random()::text), 1, 15))::uuid`
 	_, err = db.DB.ExecContext(ctx, `INSERT INTO `+q+`.events (tenant_id, user_id, id, type, actor_id, created_at)
 		SELECT 't1', $1, `+v7+`, 'role.granted', a.ids[1 + g % array_length(a.ids, 1)], x.ts
 		FROM generate_series(1, 5000) g, (SELECT array_agg(id) ids FROM `+q+`.users WHERE tenant_id = 't1') a,
@@ -114,4 +112,57 @@ func seedActivity(t *testing.T, db *bun.DB, q string) (heavy uuid.UUID) {
 	_, err = db.DB.ExecContext(ctx, `ANALYZE `+q+`.users; ANALYZE `+q+`.events`)
 	require.NoError(t, err)
 	return heavy
+}
+
+// v7 is SQL for a UUIDv7 of the time x.ts, as the Manager stamps events.
+const v7 = `(lpad(to_hex(floor(extract(epoch FROM x.ts) * 1000)::bigint), 12, '0') || '7' ||
+	substr(md5(random()::text), 1, 3) || '8' || substr(md5(random()::text), 1, 15))::uuid`
+
+// An export's walk of a tenant's log is a range scan of the (tenant_id,
+// id) index of 0015 in each partition, read in order (no Merge Append),
+// with no sort and no scan of the tenant, each actor one probe of
+// users_pkey; as custom and as generic plan. A page inside one month
+// reads that month's partition only, and stops at the LIMIT.
+func TestListTenantEventsWalksTheTenantIndex(t *testing.T) {
+	db, s := planStore(t)
+	ctx := context.Background()
+	q := `"` + s.Schema() + `"`
+	seedActivity(t, db, q)
+
+	var nextMonth uuid.UUID
+	require.NoError(t, db.DB.QueryRowContext(ctx, `SELECT `+q+`.events_bound(date_trunc('month', now() AT TIME ZONE 'UTC')
+		+ interval '1 month')`).Scan(&nextMonth))
+	var page []usermgmt.Event
+	inTx(t, s, func(ctx context.Context, tx usermgmt.Tx) (err error) {
+		page, err = tx.ListTenantEvents(ctx, "t1", nextMonth, uuid.Nil, 101)
+		return err
+	})
+	require.Len(t, page, 101)
+	for i, e := range page {
+		require.Equal(t, "t1", e.TenantID)
+		require.NotEmpty(t, e.ActorEmail)
+		if i > 0 {
+			require.Positive(t, strings.Compare(e.ID.String(), page[i-1].ID.String()), "oldest first")
+		}
+	}
+
+	name := preparedLike(t, db.DB, "%e.id > %ORDER BY e.id LIMIT%", "ListTenantEvents ran on the store's connection")
+	args := `('t1', '` + nextMonth.String() + `', '` + uuid.Max.String() + `', 101)`
+	eachPlan(t, db.DB, name, args, func(mode, plan string) {
+		ok := strings.Contains(plan, "Index Scan using events_") && strings.Contains(plan, "tenant_id_id_idx") &&
+			strings.Contains(plan, "using users_pkey on") && !strings.Contains(plan, "Merge Append") &&
+			!strings.Contains(plan, "Seq Scan") && !strings.Contains(plan, "Sort") && !strings.Contains(plan, "Bitmap")
+		assert.True(t, ok, "%s: the page must be a range of (tenant_id, id) in each partition, in order, "+
+			"probing users_pkey, with no scan or sort:\n%s", mode, plan)
+	})
+
+	plan := explain(t, db.DB, `EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) EXECUTE "`+name+`"`+args)
+	var read []string
+	for _, line := range strings.Split(plan, "\n") {
+		if strings.Contains(line, "Index Scan using events_") && !strings.Contains(line, "never executed") {
+			read = append(read, line)
+		}
+	}
+	assert.Len(t, read, 1, "the page reads next month's partition and stops:\n%s", plan)
+	assert.Contains(t, read[0], "rows=101 loops=1", plan)
 }

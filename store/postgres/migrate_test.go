@@ -154,6 +154,7 @@ var undo = map[int]string{
 		CREATE OR REPLACE FUNCTION {s}.events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 		BEGIN RAISE EXCEPTION 'usermgmt: activity events are append-only' USING ERRCODE = 'insufficient_privilege'; END $$`,
 	13: `DROP TABLE {s}.rate_limits`,
+	15: `DROP INDEX {s}.events_tenant_id`,
 }
 
 // migratedBackTo returns a pool and a Store on a fresh schema at version:

@@ -70,7 +70,8 @@ func testListEventsIsPerUser(t *testing.T, f *fixture) {
 }
 
 // testListEventsNamesActor: each event comes with its actor's email, read
-// from the users of the event's own tenant.
+// from the users of the event's own tenant, by ListEvents and by
+// ListTenantEvents.
 func testListEventsNamesActor(t *testing.T, f *fixture) {
 	u := f.mustUser(acme, "subject@example.com", usermgmt.StatusActive)
 	admin := f.mustUser(acme, "admin@example.com", usermgmt.StatusActive, usermgmt.RoleTenantAdmin)
@@ -101,4 +102,8 @@ func testListEventsNamesActor(t *testing.T, f *fixture) {
 	require.Len(t, page, 1, "before the second event: the first")
 	require.Equal(t, byAdmin.ID, page[0].ID)
 	require.Equal(t, "admin@example.com", page[0].ActorEmail, "paged with a cursor")
+
+	for _, e := range f.tenantEvents(acme, uuid.Nil, uuid.Nil, 50) {
+		require.Equal(t, got[e.ID], e.ActorEmail, "ListTenantEvents names the actor as ListEvents does")
+	}
 }

@@ -142,7 +142,6 @@ func cases() []testCase {
 		{"ListEventsIsPerUser", testListEventsIsPerUser},
 		{"ListEventsNamesActor", testListEventsNamesActor},
 		{"ListTenantEventsOldestFirstAcrossUsers", testListTenantEventsOldestFirstAcrossUsers},
-		{"ListTenantEventsNamesActor", testListTenantEventsNamesActor},
 		{"ListTenantEventsFollowsRollbacksAndDrops", testListTenantEventsFollowsRollbacksAndDrops},
 		{"DropEventsDropsMonthsPastTheCutoff", testDropEventsDropsMonthsPastTheCutoff},
 		{"DropEventsRolledBackLeavesEvents", testDropEventsRolledBackLeavesEvents},

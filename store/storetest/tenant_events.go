@@ -106,29 +106,6 @@ func testListTenantEventsOldestFirstAcrossUsers(t *testing.T, f *fixture) {
 	require.Empty(t, f.tenantEvents(acme, boundAt(monthStart(7)), uuid.Nil, 100), "nothing that late")
 }
 
-// testListTenantEventsNamesActor: as ListEvents, an actor is named from
-// the users of the event's own tenant.
-func testListTenantEventsNamesActor(t *testing.T, f *fixture) {
-	u := f.mustUser(acme, "subject@example.com", usermgmt.StatusActive)
-	admin := f.mustUser(acme, "admin@example.com", usermgmt.StatusActive, usermgmt.RoleTenantAdmin)
-	stranger := f.mustUser(globex, "stranger@example.com", usermgmt.StatusActive, usermgmt.RoleTenantAdmin)
-	byAdmin := newEvent(u, usermgmt.EventRoleGranted, "agent")
-	byAdmin.ActorID = admin.ID
-	bySystem := newEvent(u, usermgmt.EventInvited, "")
-	byStranger := newEvent(u, usermgmt.EventDeactivated, "")
-	byStranger.ActorID = stranger.ID
-	byToken := newEvent(u, usermgmt.EventProfileUpdated, "display_name")
-	byToken.ActorName = "provisioning: Okta"
-	for _, e := range []*usermgmt.Event{byAdmin, bySystem, byStranger, byToken} {
-		f.mustDo(func(tx usermgmt.Tx) error { return tx.AppendEvent(f.ctx, e) })
-	}
-	got := f.tenantEvents(acme, uuid.Nil, uuid.Nil, 10)
-	require.Len(t, got, 4)
-	require.Equal(t, []string{admin.Email, "", "", ""},
-		[]string{got[0].ActorEmail, got[1].ActorEmail, got[2].ActorEmail, got[3].ActorEmail})
-	require.Equal(t, "provisioning: Okta", got[3].ActorName)
-}
-
 // testListTenantEventsFollowsRollbacksAndDrops: the walk sees what the
 // users' logs hold, after a rolled-back append and after retention.
 func testListTenantEventsFollowsRollbacksAndDrops(t *testing.T, f *fixture) {

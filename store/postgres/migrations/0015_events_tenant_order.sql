@@ -1,0 +1,16 @@
+-- usermgmt schema, version 15: a tenant's activity log in time order, for
+-- an export to a SIEM (Manager.ExportActivity walks Tx.ListTenantEvents).
+--
+-- The primary key (tenant_id, user_id, id) orders a user's log, not a
+-- tenant's: without this index a page of the tenant's log would read and
+-- sort every event of the tenant. With it, a page is a range of
+-- (tenant_id, id) from the cursor, in each monthly partition the range
+-- reaches (ids are UUIDv7, so a time range is an id range), read in
+-- partition order and stopped at the LIMIT.
+--
+-- An index made on the partitioned parent is made on every partition, and
+-- on each partition events_prepare opens later. Building it holds writes
+-- to events back while it runs; on a large log, build it ahead on each
+-- partition with CREATE INDEX CONCURRENTLY, then this migration only
+-- attaches them (PostgreSQL reuses a matching index of a partition).
+CREATE INDEX events_tenant_id ON {{schema}}.events (tenant_id, id);
