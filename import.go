@@ -2,6 +2,7 @@ package usermgmt
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"slices"
@@ -284,8 +285,8 @@ type importItem struct {
 
 // importFieldErr names the record's field at fault on err.
 func importFieldErr(field string, err error) error {
-	e, ok := err.(*Error)
-	if !ok {
+	var e *Error
+	if !errors.As(err, &e) {
 		return err
 	}
 	c := *e
@@ -525,7 +526,8 @@ func (im *importer) write(ctx context.Context, batch []importItem) error {
 
 // retryAfter is the RetryAfter of err's *Error, 0 if none.
 func retryAfter(err error) int64 {
-	if e, ok := err.(*Error); ok {
+	var e *Error
+	if errors.As(err, &e) {
 		return e.RetryAfter
 	}
 	return 0

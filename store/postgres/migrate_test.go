@@ -155,6 +155,10 @@ var undo = map[int]string{
 		BEGIN RAISE EXCEPTION 'usermgmt: activity events are append-only' USING ERRCODE = 'insufficient_privilege'; END $$`,
 	13: `DROP TABLE {s}.rate_limits`,
 	15: `DROP INDEX {s}.events_tenant_id`,
+	16: `DROP TRIGGER users_count_insert ON {s}.users; DROP FUNCTION {s}.users_count_inserted;
+		DROP TRIGGER users_count_delete ON {s}.users;
+		CREATE TRIGGER users_count_insert_delete AFTER INSERT OR DELETE ON {s}.users
+			FOR EACH ROW EXECUTE FUNCTION {s}.users_count_status()`,
 }
 
 // migratedBackTo returns a pool and a Store on a fresh schema at version:
