@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/usermgmt/usermgmt"
 	"github.com/usermgmt/usermgmt/internal/pgtest"
+	"github.com/usermgmt/usermgmt/internal/testotp"
 	"github.com/usermgmt/usermgmt/mailer/mailertest"
 	"github.com/usermgmt/usermgmt/store/postgres"
 )
@@ -58,13 +58,6 @@ func manager(t *testing.T, store *postgres.Store) *usermgmt.Manager {
 	return m
 }
 
-func oathtool(t *testing.T, secret string) string {
-	t.Helper()
-	out, err := exec.Command("oathtool", "--totp", "-b", secret).Output()
-	require.NoError(t, err, "oathtool is required (Debian package oathtool)")
-	return strings.TrimSpace(string(out))
-}
-
 // TestImportCSVEndToEnd: a CSV of a bcrypt-based app comes in through the
 // command; its users sign in with their passwords and authenticators in
 // the application, and a second run skips them.
@@ -87,7 +80,7 @@ func TestImportCSVEndToEnd(t *testing.T) {
 	ctx := context.Background()
 	res, err := m.Login(ctx, usermgmt.LoginRequest{TenantID: "acme", Email: "ana@acme.test", Password: password})
 	require.NoError(t, err)
-	_, err = m.VerifyMFA(ctx, res.MFAChallenge, oathtool(t, totpSecret), false)
+	_, err = m.VerifyMFA(ctx, res.MFAChallenge, testotp.Oathtool(t, totpSecret, time.Now()), false)
 	require.NoError(t, err, "the TOTP secret was sealed with the application's key")
 	res, err = m.Login(ctx, usermgmt.LoginRequest{TenantID: "acme", Email: "bob@acme.test", Password: password})
 	require.NoError(t, err)

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/usermgmt/usermgmt"
 	"github.com/usermgmt/usermgmt/internal/testclock"
+	"github.com/usermgmt/usermgmt/internal/testotp"
 	"github.com/usermgmt/usermgmt/mailer/mailertest"
 )
 
@@ -323,18 +323,6 @@ func testErrorsNameLineFieldAndCode(t *testing.T, e *env) {
 	assert.Equal(t, time.UnixMilli(1700000000000).UTC(), j3.LastLoginAt.UTC())
 }
 
-// oathtool computes a TOTP code with the reference tool at time at.
-func oathtool(t *testing.T, secret string, at time.Time) string {
-	t.Helper()
-	path, err := exec.LookPath("oathtool")
-	if err != nil {
-		t.Fatalf("oathtool is required (Debian package oathtool; .ci/run installs it): %v", err)
-	}
-	out, err := exec.Command(path, "--totp", "-b", secret, "--now", at.UTC().Format("2006-01-02 15:04:05 UTC")).Output()
-	require.NoError(t, err)
-	return strings.TrimSpace(string(out))
-}
-
 func testImportedPasswordAndTOTPSignIn(t *testing.T, e *env) {
 	const secret = "JBSWY3DPEHPK3PXP" // 80 bits, as Google Authenticator issues them
 	r := agent("tom@acme.test")
@@ -349,7 +337,7 @@ func testImportedPasswordAndTOTPSignIn(t *testing.T, e *env) {
 	res, err := e.m.Login(ctx, usermgmt.LoginRequest{TenantID: tenant, Email: r.Email, Password: Password})
 	require.NoError(t, err)
 	require.NotEmpty(t, res.MFAChallenge, "TOTP is enrolled already")
-	s, err := e.m.VerifyMFA(ctx, res.MFAChallenge, oathtool(t, secret, e.clock.Now()), false)
+	s, err := e.m.VerifyMFA(ctx, res.MFAChallenge, testotp.Oathtool(t, secret, e.clock.Now()), false)
 	require.NoError(t, err)
 	_, err = e.m.Authenticate(ctx, s.Token)
 	require.NoError(t, err)
