@@ -25,7 +25,7 @@ import (
 // are of the NFC form).
 
 // The largest costs the library computes for a foreign hash (see
-// CheckPasswordHash): at each, one check costs 13 to 20 times a
+// CheckPasswordHash): at each, one check costs 10 to 30 times a
 // DefaultArgon2 check (measured one at a time on the 2-core development
 // machine). The common defaults are well below them: bcrypt 10 to 12,
 // passlib's scrypt 2^16·8·1, Firebase's 2^14·8·1, Django 5.0 to 6.0's
