@@ -85,8 +85,8 @@ type ImportOptions struct {
 	// MaxErrors is how many refused records ImportResult.Errors lists
 	// (Failed counts them all). Default 1,000.
 	MaxErrors int
-	// Progress, when set, is called after each batch (and at the end)
-	// with the counts so far.
+	// Progress, when set, is called after each batch, and at the end when
+	// the counts have moved since, with the counts so far.
 	Progress func(ImportProgress)
 }
 
@@ -162,6 +162,14 @@ func (m *Manager) ImportUsers(ctx context.Context, tenantID string, records iter
 	im := importer{m: m, tenantID: tenantID, opts: &opts, res: &res}
 	batch := make([]importItem, 0, opts.BatchSize)
 	lines := make(map[string]int, opts.BatchSize) // the batch's emails and their lines
+	var told *ImportProgress
+	tell := func() {
+		if opts.Progress != nil && (told == nil || *told != res.ImportProgress) {
+			p := res.ImportProgress
+			told = &p
+			opts.Progress(p)
+		}
+	}
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
@@ -169,20 +177,18 @@ func (m *Manager) ImportUsers(ctx context.Context, tenantID string, records iter
 		err := im.write(ctx, batch)
 		batch = batch[:0]
 		clear(lines)
-		if opts.Progress != nil {
-			opts.Progress(res.ImportProgress)
-		}
+		tell()
 		return err
 	}
 	for rec, err := range records {
-		res.Read++
-		res.Line = max(res.Line, rec.Line)
 		if err != nil && ErrorCode(err) != CodeInvalid {
 			if ferr := flush(); ferr != nil {
 				return res, ferr
 			}
 			return res, wrapInternal(err)
 		}
+		res.Read++
+		res.Line = max(res.Line, rec.Line)
 		var it importItem
 		if err == nil {
 			it, err = m.checkImportRecord(tenantID, &rec, &opts)
@@ -204,9 +210,7 @@ func (m *Manager) ImportUsers(ctx context.Context, tenantID string, records iter
 	if err := flush(); err != nil {
 		return res, err
 	}
-	if opts.Progress != nil && res.Read == 0 {
-		opts.Progress(res.ImportProgress)
-	}
+	tell()
 	return res, nil
 }
 
