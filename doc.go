@@ -24,6 +24,11 @@
 // delivery is retried by Run (or DeliverPending), and one given up is
 // logged and listed by ListUndeliveredMail.
 //
+// ImportUsers brings a tenant's users in from another system, with their
+// password hashes and TOTP secrets, in batches of one transaction each
+// (ReadImportCSV and ReadImportJSONL read the files; cmd/usermgmt is the
+// command).
+//
 // The person's side — AcceptInvite, CompleteMFAEnrollment, Login,
 // VerifyMFA, Authenticate, Refresh, Logout, RequestPasswordReset,
 // ResetPassword — issues and checks 256-bit tokens kept only as SHA-256,
