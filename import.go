@@ -321,7 +321,7 @@ func (m *Manager) checkImportRecord(tenantID string, r *ImportRecord, o *ImportO
 	for _, f := range profileFields(&p) {
 		s, err := cleanText(*f.v, f.name, maxProfileLen)
 		if err != nil {
-			return it, importFieldErr(strings.ReplaceAll(f.name, " ", "_"), err)
+			return it, importFieldErr(profileColumn(f.name), err)
 		}
 		*f.v = s
 	}
@@ -388,6 +388,15 @@ func (m *Manager) checkImportRecord(tenantID string, r *ImportRecord, o *ImportO
 		it.u.ActivatedAt = &created
 	}
 	return it, nil
+}
+
+// profileColumn is the import column of a Profile field named as
+// profileFields names it ("display name" is display_name).
+func profileColumn(name string) string {
+	if name == "manager" {
+		return "manager_id" // as the API and the export name it
+	}
+	return strings.ReplaceAll(name, " ", "_")
 }
 
 // The lengths of a TOTP secret an import takes: 80 bits (what Google

@@ -17,7 +17,7 @@ import (
 // The columns of an import file: the header of a CSV file, the keys of a
 // JSONL object. Only email is required.
 var importColumns = []string{"email", "roles", "status", "display_name", "given_name", "family_name", "external_id",
-	"employee_number", "department", "manager", "created_at", "last_login_at", "password_hash", "password_salt",
+	"employee_number", "department", "manager_id", "created_at", "last_login_at", "password_hash", "password_salt",
 	"totp_secret"}
 
 // ImportColumns returns the columns ReadImportCSV and ReadImportJSONL read,
@@ -55,7 +55,7 @@ func setImportField(r *ImportRecord, col, v string) error {
 		r.EmployeeNumber = v
 	case "department":
 		r.Department = v
-	case "manager":
+	case "manager_id":
 		r.ManagerID = v
 	case "created_at":
 		var t *time.Time

@@ -307,14 +307,15 @@ func testErrorsNameLineFieldAndCode(t *testing.T, e *env) {
 	jsonl := `{"email":"j1@acme.test","roles":["agent"],"password_hash":"` + Hash() + `"}` + "\n\n" +
 		`{"email":"j2@acme.test","roles":"agent","shoe_size":"44"}` + "\n" + // line 3
 		`not json` + "\n" + // line 4
-		`{"email":"j3@acme.test","roles":["agent"],"status":"invited","last_login_at":1700000000000}` + "\n"
+		`{"email":"j3@acme.test","roles":["agent"],"status":"invited","last_login_at":1700000000000}` + "\n" +
+		`{"email":"j4@acme.test","roles":["agent"],"manager_id":"a\u0007b"}` + "\n" // line 6: a control character
 	res, err = e.m.ImportUsers(e.ctx, tenant, usermgmt.ReadImportJSONL(strings.NewReader(jsonl)), usermgmt.ImportOptions{})
 	require.NoError(t, err)
 	got = nil
 	for _, ie := range res.Errors {
 		got = append(got, where{ie.Line, ie.Field, ie.Code})
 	}
-	assert.Equal(t, []where{{3, "", usermgmt.CodeInvalid}, {4, "", usermgmt.CodeInvalid}}, got)
+	assert.Equal(t, []where{{3, "", usermgmt.CodeInvalid}, {4, "", usermgmt.CodeInvalid}, {6, "manager_id", usermgmt.CodeInvalid}}, got)
 	assert.Equal(t, 2, res.Created)
 	j3, err := e.user(t, "j3@acme.test")
 	require.NoError(t, err)
