@@ -50,7 +50,9 @@ const (
 	EventGroupJoined    EventType = "group.joined"       // added to a group; Detail names it
 	EventGroupLeft      EventType = "group.left"         // removed from a group (or the group deleted); Detail names it
 	EventErased         EventType = "user.erased"        // personal data erased on request (EraseUser)
-	EventImported       EventType = "user.imported"      // brought in by an import (ImportUsers)
+	// EventImported: the user came in by ImportUsers, created or (Detail
+	// "updated: …" naming what changed) updated.
+	EventImported EventType = "user.imported"
 	// EventExported: the person exported the tenant's users or activity
 	// (ExportUsers, ExportActivity); it is about the one who exported,
 	// and Detail says what, in which format and with which filters.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/usermgmt/usermgmt"
+	"github.com/usermgmt/usermgmt/internal/testotp"
 )
 
 func TestTOTPMatchesRFC6238(t *testing.T) {
@@ -38,14 +38,7 @@ func TestTOTPMatchesRFC6238(t *testing.T) {
 
 // oathtool computes a TOTP code with the reference tool at time at.
 func oathtool(t *testing.T, secret string, at time.Time) string {
-	t.Helper()
-	path, err := exec.LookPath("oathtool")
-	if err != nil {
-		t.Fatalf("oathtool is required (Debian package oathtool; .ci/run installs it): %v", err)
-	}
-	out, err := exec.Command(path, "--totp", "-b", secret, "--now", at.UTC().Format("2006-01-02 15:04:05 UTC")).Output()
-	require.NoError(t, err)
-	return strings.TrimSpace(string(out))
+	return testotp.Oathtool(t, secret, at)
 }
 
 func TestInviteToLoginWithOathtool(t *testing.T) {

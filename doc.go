@@ -32,6 +32,11 @@
 // filters) and its activity of a time range as CSV or JSON Lines, a page
 // at a time, so memory stays flat whatever the tenant's size.
 //
+// ImportUsers brings a tenant's users in from another system, with their
+// password hashes and TOTP secrets, in batches of one transaction each
+// (ReadImportCSV and ReadImportJSONL read the files; cmd/usermgmt is the
+// command).
+//
 // The person's side — AcceptInvite, CompleteMFAEnrollment, Login,
 // VerifyMFA, Authenticate, Refresh, Logout, RequestPasswordReset,
 // ResetPassword — issues and checks 256-bit tokens kept only as SHA-256,

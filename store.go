@@ -59,6 +59,18 @@ type Tx interface {
 	// CreateUser inserts u. It returns conflict if the tenant already has
 	// a user with u.Email.
 	CreateUser(ctx context.Context, u *UserRecord) error
+	// CreateUsers inserts every user of us as CreateUser inserts one, in
+	// one statement however many (an import writes thousands a
+	// transaction), keeping the tenant's status counts right, and sets
+	// each one's Version to 1. It is all or nothing: it returns conflict,
+	// inserting none and leaving the transaction usable, if an id or a
+	// tenant's email of us exists already or appears twice in us.
+	CreateUsers(ctx context.Context, us []UserRecord) error
+	// GetUsersByEmail returns, in one query and in no particular order,
+	// the users of the tenant whose normalised email is one of emails, as
+	// GetUser reads them; an email nobody has is left out. It returns no
+	// coded error.
+	GetUsersByEmail(ctx context.Context, tenantID string, emails []string) ([]UserRecord, error)
 	// GetUser returns the user, or not_found. Its LockedUntil is the
 	// LockedUntil of the login attempts of the key (tenant, email), read in
 	// the same query, nil when the key has no record or no lock (the

@@ -42,9 +42,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -61,11 +58,9 @@ import (
 	"syscall"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
-	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/usermgmt/usermgmt"
 	"github.com/usermgmt/usermgmt/httpapi"
+	"github.com/usermgmt/usermgmt/internal/pgopen"
 	"github.com/usermgmt/usermgmt/mailer/smtp"
 	"github.com/usermgmt/usermgmt/scim"
 	"github.com/usermgmt/usermgmt/store/memory"
@@ -124,7 +119,7 @@ func parseFlags(args []string, getenv func(string) string) (config, error) {
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
-	key, err := parseSecretKey(*secretKey, c.databaseURL != "")
+	key, err := pgopen.SecretKey(*secretKey, c.databaseURL != "")
 	if err != nil {
 		return c, err
 	}
@@ -436,75 +431,12 @@ func goUntilStopped(ctx context.Context, f func(context.Context)) (stop func()) 
 	}
 }
 
-// errNoSecretKey is why the server does not start on PostgreSQL without
-// a key.
-var errNoSecretKey = errors.New("-database-url needs -secret-key (or env USERMGMT_SECRET_KEY): it seals the TOTP secrets " +
-	"kept in the database, so a key made at each start would lock every enrolled user out after a restart. " +
-	"Make one with `openssl rand -hex 32`, keep it as you keep the database password, and give every instance the same one")
-
-// parseSecretKey reads -secret-key. Without one, the memory store gets a
-// random key (nothing it seals outlives the process); a store that keeps
-// its data must be given one.
-func parseSecretKey(hexKey string, persistent bool) ([]byte, error) {
-	if hexKey == "" {
-		if persistent {
-			return nil, errNoSecretKey
-		}
-		k := make([]byte, 32)
-		_, _ = rand.Read(k)
-		return k, nil
-	}
-	k, err := hex.DecodeString(hexKey)
-	if err != nil || len(k) != 32 {
-		return nil, errors.New("-secret-key must be 64 hex digits (32 bytes): make one with `openssl rand -hex 32`")
-	}
-	return k, nil
-}
-
-// The pool's settings besides -db-max-conns (README: Running in
-// production).
-const (
-	// dbConnMaxLifetime renews every connection this often, so that the
-	// pool moves to a promoted standby or a restarted PgBouncer, and a
-	// server process's memory does not grow for days.
-	dbConnMaxLifetime = 30 * time.Minute
-	// dbConnMaxIdleTime closes a connection idle this long: a burst's
-	// extra connections go back to the server.
-	dbConnMaxIdleTime = 5 * time.Minute
-)
-
 // openStore opens Postgres (running the migrations) or the memory store.
 func openStore(ctx context.Context, c config) (usermgmt.Store, func(), error) {
 	if c.databaseURL == "" {
 		return memory.New(), func() {}, nil
 	}
-	sqldb, err := sql.Open("pgx", c.databaseURL)
-	if err != nil {
-		return nil, nil, err
-	}
-	// database/sql keeps 2 idle connections unless told: under load it
-	// would close and open connections all the time.
-	sqldb.SetMaxOpenConns(c.dbMaxConns)
-	sqldb.SetMaxIdleConns(c.dbMaxConns)
-	sqldb.SetConnMaxLifetime(dbConnMaxLifetime)
-	sqldb.SetConnMaxIdleTime(dbConnMaxIdleTime)
-	db := bun.NewDB(sqldb, pgdialect.New())
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := db.PingContext(pctx); err != nil {
-		db.Close()
-		return nil, nil, fmt.Errorf("connect to -database-url: %w", err)
-	}
-	s, err := postgres.New(db, postgres.WithSchema(c.schema))
-	if err != nil {
-		db.Close()
-		return nil, nil, err
-	}
-	if err := s.Migrate(ctx); err != nil {
-		db.Close()
-		return nil, nil, fmt.Errorf("migrate: %w", err)
-	}
-	return s, func() { db.Close() }, nil
+	return pgopen.Store(ctx, c.databaseURL, c.schema, c.dbMaxConns)
 }
 
 // bootstrap sets up the demo tenant as trusted code (a context marked

@@ -387,3 +387,55 @@ func (t *tx) CountActiveWithRole(_ context.Context, tenantID string, role usermg
 	}
 	return 0, nil
 }
+
+// CreateUsers checks every user first, so that the inserts that follow
+// cannot fail halfway: all or none.
+func (t *tx) CreateUsers(ctx context.Context, us []usermgmt.UserRecord) error {
+	if err := t.write(); err != nil {
+		return err
+	}
+	ids := make(map[uuid.UUID]bool, len(us))
+	emails := make(map[[2]string]bool, len(us))
+	for i := range us {
+		u := &us[i]
+		if err := checkUser(u); err != nil {
+			return err
+		}
+		key := [2]string{u.TenantID, u.Email}
+		if _, ok := t.s.users[u.ID]; ok || ids[u.ID] {
+			return conflict("a user with id %s already exists", u.ID)
+		}
+		if tn := t.s.tenants[u.TenantID]; emails[key] || (tn != nil && tn.byEmail[u.Email] != nil) {
+			return conflict("a user with email %q already exists", u.Email)
+		}
+		ids[u.ID], emails[key] = true, true
+	}
+	for i := range us {
+		if err := t.CreateUser(ctx, &us[i]); err != nil {
+			return err // checked above: cannot happen
+		}
+	}
+	return nil
+}
+
+func (t *tx) GetUsersByEmail(_ context.Context, tenantID string, emails []string) ([]usermgmt.UserRecord, error) {
+	if err := t.read(); err != nil {
+		return nil, err
+	}
+	if err := checkText(append([]string{tenantID}, emails...)...); err != nil {
+		return nil, err
+	}
+	tn := t.s.tenants[tenantID]
+	if tn == nil {
+		return nil, nil
+	}
+	var out []usermgmt.UserRecord
+	seen := make(map[string]bool, len(emails))
+	for _, e := range emails {
+		if u := tn.byEmail[e]; u != nil && !seen[e] {
+			seen[e] = true
+			out = append(out, t.s.read(u))
+		}
+	}
+	return out, nil
+}

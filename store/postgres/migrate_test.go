@@ -156,6 +156,10 @@ var undo = map[int]string{
 	13: `DROP TABLE {s}.rate_limits`,
 	14: `DROP TABLE {s}.webhook_deliveries; DROP TABLE {s}.webhook_messages; DROP TABLE {s}.webhook_endpoints`,
 	15: `DROP INDEX {s}.events_tenant_id`,
+	16: `DROP TRIGGER users_count_insert ON {s}.users; DROP FUNCTION {s}.users_count_inserted;
+		DROP TRIGGER users_count_delete ON {s}.users;
+		CREATE TRIGGER users_count_insert_delete AFTER INSERT OR DELETE ON {s}.users
+			FOR EACH ROW EXECUTE FUNCTION {s}.users_count_status()`,
 }
 
 // migratedBackTo returns a pool and a Store on a fresh schema at version:

@@ -30,7 +30,7 @@ import (
 
 // Run runs every case of the suite against a fresh store from newStore.
 func Run(t *testing.T, newStore func(t *testing.T) usermgmt.Store) {
-	for _, c := range slices.Concat(cases(), groupCases(), eraseCases(), webhookCases()) {
+	for _, c := range slices.Concat(cases(), groupCases(), eraseCases(), webhookCases(), importCases()) {
 		t.Run(c.name, func(t *testing.T) {
 			c.test(t, &fixture{t: t, s: newStore(t), ctx: t.Context()})
 		})
