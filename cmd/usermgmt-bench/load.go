@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -28,7 +29,27 @@ type loadConfig struct {
 	warmup   time.Duration // unmeasured, per phase
 	duration time.Duration // measured, per phase
 	pool     int           // PostgreSQL connections of each target
-	memUsers int           // users of the memory store's big tenant
+	memUsers int           // users of the memory store's big tenant (0: no memory target)
+	routes   []loadRoute   // the routes measured (nil: loadRoutes)
+}
+
+// selectRoutes returns the routes of loadRoutes whose name matches
+// pattern ("" matches all).
+func selectRoutes(pattern string) ([]loadRoute, error) {
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return nil, err
+	}
+	var out []loadRoute
+	for _, r := range loadRoutes {
+		if re.MatchString(r.name) {
+			out = append(out, r)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no load route matches %q", pattern)
+	}
+	return out, nil
 }
 
 // loadData is what one target's clients act with: session tokens made in
@@ -91,17 +112,20 @@ type loadStats struct {
 	firstError       string
 }
 
-// runLoad serves each target on loopback and runs every route against
-// each in turn. results[route][target] follows the order of loadRoutes
-// and targets.
+// runLoad serves each target on loopback and runs every route of
+// cfg.routes against each in turn. results[route][target] follows the
+// order of cfg.routes and targets.
 func runLoad(ctx context.Context, targets []loadTarget, cfg loadConfig, logf func(string, ...any)) ([][]loadStats, error) {
 	servers := make([]*httptest.Server, len(targets))
 	for i, t := range targets {
 		servers[i] = httptest.NewServer(t.handler)
 		defer servers[i].Close()
 	}
-	results := make([][]loadStats, len(loadRoutes))
-	for r, route := range loadRoutes {
+	if cfg.routes == nil {
+		cfg.routes = loadRoutes
+	}
+	results := make([][]loadStats, len(cfg.routes))
+	for r, route := range cfg.routes {
 		results[r] = make([]loadStats, len(targets))
 		for t, target := range targets {
 			st, err := loadPhase(ctx, servers[t].URL, target.data, route, cfg)
@@ -194,7 +218,7 @@ func loadPhase(ctx context.Context, url string, d *loadData, route loadRoute, cf
 // renderLoad writes the markdown table: per route, each target's
 // requests/s and p50 / p99, and each library target's throughput against
 // the first target (the floor) when there is one.
-func renderLoad(header string, targets []loadTarget, results [][]loadStats, floor bool) string {
+func renderLoad(header string, routes []loadRoute, targets []loadTarget, results [][]loadStats, floor bool) string {
 	var sb strings.Builder
 	sb.WriteString(header)
 	sb.WriteString("\n| route |")
@@ -213,7 +237,7 @@ func renderLoad(header string, targets []loadTarget, results [][]loadStats, floo
 	}
 	sb.WriteString("---|\n")
 	var problems []string
-	for r, route := range loadRoutes {
+	for r, route := range routes {
 		fmt.Fprintf(&sb, "| %s |", route.name)
 		var errs []string
 		for t := range targets {

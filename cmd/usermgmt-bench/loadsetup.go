@@ -77,27 +77,32 @@ func loadReport(ctx context.Context, url, schema string, cfg loadConfig, out str
 	if err != nil {
 		return err
 	}
-	mem := memory.New()
-	users, admin, heavy, err = seedTenants(ctx, mem, cfg.memUsers, cfg.memUsers*3)
-	if err != nil {
-		return err
-	}
-	memData, err := prepareLoad(ctx, mem, cfg.clients, 1, users, admin, heavy)
-	if err != nil {
-		return err
-	}
 	libPG, err := libraryHandler(pg)
-	if err != nil {
-		return err
-	}
-	libMem, err := libraryHandler(mem)
 	if err != nil {
 		return err
 	}
 	targets := []loadTarget{
 		{name: "floor", handler: newFloor(floorDB, schema), data: pgData[1]},
 		{name: "library (PostgreSQL)", handler: libPG, data: pgData[0]},
-		{name: "library (memory)", handler: libMem, data: memData[0]},
+	}
+	if cfg.memUsers > 0 {
+		mem := memory.New()
+		users, admin, heavy, err = seedTenants(ctx, mem, cfg.memUsers, cfg.memUsers*3)
+		if err != nil {
+			return err
+		}
+		memData, err := prepareLoad(ctx, mem, cfg.clients, 1, users, admin, heavy)
+		if err != nil {
+			return err
+		}
+		libMem, err := libraryHandler(mem)
+		if err != nil {
+			return err
+		}
+		targets = append(targets, loadTarget{name: "library (memory)", handler: libMem, data: memData[0]})
+	}
+	if cfg.routes == nil {
+		cfg.routes = loadRoutes
 	}
 	results, err := runLoad(ctx, targets, cfg, log.Printf)
 	if err != nil {
@@ -107,7 +112,7 @@ func loadReport(ctx context.Context, url, schema string, cfg loadConfig, out str
 	if err != nil {
 		return err
 	}
-	return printReport(renderLoad(header, targets, results, true), out)
+	return printReport(renderLoad(header, cfg.routes, targets, results, true), out)
 }
 
 func libraryHandler(store usermgmt.Store) (http.Handler, error) {
