@@ -9,6 +9,7 @@ import (
 	"log"
 	"log/slog"
 	"net/http"
+	neturl "net/url"
 	"runtime"
 	"strings"
 	"time"
@@ -37,8 +38,12 @@ const (
 // loadReport runs the load on the seeded schema and on a memory store and
 // prints (and writes to out) the report.
 func loadReport(ctx context.Context, url, schema string, cfg loadConfig, out string) error {
-	open := func() (*sql.DB, error) {
-		db, err := sql.Open("pgx", url)
+	open := func(app string) (*sql.DB, error) {
+		u, err := withAppName(url, app)
+		if err != nil {
+			return nil, err
+		}
+		db, err := sql.Open("pgx", u)
 		if err != nil {
 			return nil, err
 		}
@@ -46,12 +51,12 @@ func loadReport(ctx context.Context, url, schema string, cfg loadConfig, out str
 		db.SetMaxIdleConns(cfg.pool)
 		return db, nil
 	}
-	floorDB, err := open()
+	floorDB, err := open(floorApp)
 	if err != nil {
 		return err
 	}
 	defer floorDB.Close()
-	libDB, err := open()
+	libDB, err := open(libraryApp)
 	if err != nil {
 		return err
 	}
@@ -82,8 +87,8 @@ func loadReport(ctx context.Context, url, schema string, cfg loadConfig, out str
 		return err
 	}
 	targets := []loadTarget{
-		{name: "floor", handler: newFloor(floorDB, schema), data: pgData[1]},
-		{name: "library (PostgreSQL)", handler: libPG, data: pgData[0]},
+		{name: "floor", handler: newFloor(floorDB, schema), data: pgData[1], cpu: &cpuMeter{db: floorDB, app: floorApp}},
+		{name: "library (PostgreSQL)", handler: libPG, data: pgData[0], cpu: &cpuMeter{db: floorDB, app: libraryApp}},
 	}
 	if cfg.memUsers > 0 {
 		mem := memory.New()
@@ -113,6 +118,25 @@ func loadReport(ctx context.Context, url, schema string, cfg loadConfig, out str
 		return err
 	}
 	return printReport(renderLoad(header, cfg.routes, targets, results, true), out)
+}
+
+// The application_name of each PostgreSQL target's pool, by which the
+// load finds its backends (cpuMeter).
+const (
+	floorApp   = "usermgmt-bench floor"
+	libraryApp = "usermgmt-bench library"
+)
+
+// withAppName sets application_name in a PostgreSQL URL.
+func withAppName(raw, app string) (string, error) {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return "", err
+	}
+	q := u.Query()
+	q.Set("application_name", app)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
 }
 
 func libraryHandler(store usermgmt.Store) (http.Handler, error) {
