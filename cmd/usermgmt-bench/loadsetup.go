@@ -123,8 +123,8 @@ func loadReport(ctx context.Context, url, schema string, cfg loadConfig, out str
 // The application_name of each PostgreSQL target's pool, by which the
 // load finds its backends (cpuMeter).
 const (
-	floorApp   = "usermgmt-bench floor"
-	libraryApp = "usermgmt-bench library"
+	floorApp   = "usermgmt-bench-floor"
+	libraryApp = "usermgmt-bench-library"
 )
 
 // withAppName sets application_name in a PostgreSQL URL.
