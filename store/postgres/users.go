@@ -93,7 +93,8 @@ func (t *tx) AdvanceMFAStep(ctx context.Context, tenantID string, id uuid.UUID, 
 	return false, mapErr(err)
 }
 
-// ListUsers reads one keyset page. The unfiltered list walks the
+// ListUsers reads one keyset page, each user with their lock and group
+// roles in the same statement. The unfiltered list walks the
 // (tenant_id, email) unique index and a status filter walks (tenant_id,
 // status, email): a page costs the same at any depth. A search is two
 // steps, see searchUsers. Each user's lock is read with the page
@@ -223,7 +224,8 @@ func (t *tx) searchUsers(ctx context.Context, p usermgmt.UserListParams) ([]user
 // p.Limit), the email of the last user read, and how many it read.
 func (t *tx) searchWalk(ctx context.Context, p usermgmt.UserListParams, pattern string, window int) (users []usermgmt.User, last string, walked int, err error) {
 	where, args := listWhere(p)
-	q := `SELECT ` + storedCols + `, CASE WHEN hit THEN ` + t.q().lockedX + ` END, hit, n FROM (
+	q := `SELECT ` + storedCols + `, CASE WHEN hit THEN ` + t.q().lockedX + ` END, CASE WHEN hit THEN ` + t.q().groupsX + ` END,
+			hit, n FROM (
 			SELECT ` + storedCols + `, email LIKE ? AS hit,
 				row_number() OVER (ORDER BY email) AS rn, count(*) OVER () AS n
 			FROM (` + t.q().listUsers + where + ` ORDER BY email LIMIT ?) w) x
@@ -237,7 +239,7 @@ func (t *tx) searchWalk(ctx context.Context, p usermgmt.UserListParams, pattern 
 	users = make([]usermgmt.User, 0, p.Limit)
 	for rows.Next() {
 		var hit bool
-		u, err := scanUser(rows, &hit, &walked)
+		u, err := scanListedUser(rows, &hit, &walked)
 		if err != nil {
 			return nil, "", 0, mapErr(err)
 		}
@@ -253,7 +255,18 @@ func (t *tx) searchWalk(ctx context.Context, p usermgmt.UserListParams, pattern 
 }
 
 func collectUsers(rows *sql.Rows, err error, limit int) ([]usermgmt.User, error) {
-	return collect(rows, err, func(r rowScanner) (usermgmt.User, error) { return scanUser(r) }, limit)
+	return collect(rows, err, func(r rowScanner) (usermgmt.User, error) { return scanListedUser(r) }, limit)
+}
+
+// scanListedUser scans a user of a page: the user, its lock and its
+// group roles (withLocks), then extra.
+func scanListedUser(r rowScanner, extra ...any) (usermgmt.User, error) {
+	var groups []byte
+	u, err := scanUser(r, append([]any{&groups}, extra...)...)
+	if err == nil {
+		err = groupRolesFromJSON(groups, &u)
+	}
+	return u, err
 }
 
 // escapeLike makes s match itself in LIKE, whose escape character is \ by
