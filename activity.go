@@ -159,10 +159,19 @@ func (m *Manager) ListActivity(ctx context.Context, tenantID string, userID uuid
 		if err != nil {
 			return err
 		}
-		if _, err := tx.GetUser(ctx, tenantID, userID); err != nil {
+		page.Events, err = tx.ListEvents(ctx, tenantID, userID, before, limit+1)
+		if err != nil {
 			return err
 		}
-		page.Events, err = tx.ListEvents(ctx, tenantID, userID, before, limit+1)
+		if len(page.Events) == 0 {
+			// No event: the user may not exist (not_found). An event of
+			// the user proves they do, for users are never deleted
+			// (EraseUser keeps a pseudonymous row), so a page with events
+			// asks no more.
+			if _, err := tx.GetUser(ctx, tenantID, userID); err != nil {
+				return err
+			}
+		}
 		hide := !a.system && !m.roles.can(a.roles, PermListUsers)
 		for i := range page.Events {
 			e := &page.Events[i]
@@ -175,7 +184,7 @@ func (m *Manager) ListActivity(ctx context.Context, tenantID string, userID uuid
 				e.ActorEmail, e.ActorName = "", erasedActor
 			}
 		}
-		return err
+		return nil
 	})
 	if err != nil {
 		return ActivityPage{}, wrapInternal(err)

@@ -71,6 +71,7 @@ func TestPrincipalActor(t *testing.T) {
 		require.NoError(t, err)
 		require.NotEmpty(t, page.Events)
 		assert.NotEmpty(t, page.Events[0].ActorEmail, "the actor's roles, as read, still name actors")
+		assert.Zero(t, cs.reads.Load(), "a page with events proves its user: no user is read")
 	})
 
 	t.Run("ItActsWithTheRolesReadThen", func(t *testing.T) {
