@@ -154,6 +154,8 @@ var undo = map[int]string{
 		CREATE OR REPLACE FUNCTION {s}.events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 		BEGIN RAISE EXCEPTION 'usermgmt: activity events are append-only' USING ERRCODE = 'insufficient_privilege'; END $$`,
 	13: `DROP TABLE {s}.rate_limits`,
+	14: `DROP INDEX {s}.users_tenant_email_infix_trgm;
+		CREATE INDEX users_tenant_email_trgm ON {s}.users USING gin (tenant_id, email gin_trgm_ops)`,
 }
 
 // migratedBackTo returns a pool and a Store on a fresh schema at version:
