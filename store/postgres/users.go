@@ -127,13 +127,13 @@ func (t *tx) ListUsers(ctx context.Context, p usermgmt.UserListParams) ([]usermg
 		}
 		page := fmt.Sprintf(t.q().listRole, inner+" ORDER BY r.email LIMIT ?")
 		args = append(args, p.Limit)
-		rows, err := t.db.QueryContext(ctx, numbered(fmt.Sprintf(t.q().withLocks, page)), args...)
+		rows, err := t.db.QueryContext(ctx, t.s.numbered(fmt.Sprintf(t.q().withLocks, page)), args...)
 		return collectUsers(rows, err, p.Limit)
 	}
 	where, args := listWhere(p)
 	page := t.q().listUsers + where + " ORDER BY email LIMIT ?"
 	args = append(args, p.Limit)
-	rows, err := t.db.QueryContext(ctx, numbered(fmt.Sprintf(t.q().withLocks, page)), args...)
+	rows, err := t.db.QueryContext(ctx, t.s.numbered(fmt.Sprintf(t.q().withLocks, page)), args...)
 	return collectUsers(rows, err, p.Limit)
 }
 
@@ -223,7 +223,7 @@ func (t *tx) searchRest(ctx context.Context, p usermgmt.UserListParams) ([]userm
 	from, to := p.Search, p.Search+"\U0010FFFF"
 	where, args := listWhere(p)
 	args = append(args, from, to, p.Limit)
-	rows, err := t.db.QueryContext(ctx, numbered(fmt.Sprintf(t.q().withLocks,
+	rows, err := t.db.QueryContext(ctx, t.s.numbered(fmt.Sprintf(t.q().withLocks,
 		t.q().listUsers+where+` AND email >= ? AND email < ? ORDER BY email LIMIT ?`)), args...)
 	begin, err := collectUsers(rows, err, p.Limit)
 	if err != nil {
@@ -272,7 +272,7 @@ func (t *tx) searchWalk(ctx context.Context, p usermgmt.UserListParams, pattern 
 			FROM (` + t.q().listUsers + where + ` ORDER BY email LIMIT ?) w) x
 		WHERE hit OR rn = n ORDER BY email`
 	args = append([]any{pattern}, append(args, window)...)
-	rows, err := t.db.QueryContext(ctx, numbered(q), args...)
+	rows, err := t.db.QueryContext(ctx, t.s.numbered(q), args...)
 	if err != nil {
 		return nil, "", 0, mapErr(err)
 	}
