@@ -27,12 +27,14 @@
 // The person's side — AcceptInvite, CompleteMFAEnrollment, Login,
 // VerifyMFA, Authenticate, Refresh, Logout, RequestPasswordReset,
 // ResetPassword — issues and checks 256-bit tokens kept only as SHA-256,
-// argon2id password hashes and RFC 6238 TOTP codes whose time steps are
-// never accepted twice. Sensitive operations (granting tenant_admin,
+// argon2id password hashes (an imported bcrypt, scrypt, PBKDF2 or
+// Firebase hash is checked as it is and becomes argon2id at its first
+// login: see CheckPasswordHash) and RFC 6238 TOTP codes whose time steps
+// are never accepted twice. Sensitive operations (granting tenant_admin,
 // ResetMFA) also need the acting session (Actor.SessionID) to have
 // verified a password or a code within Options.SudoWindow, or they answer
 // mfa_required; Sudo renews that window with a code. At most
-// Options.MaxConcurrentHashes argon2id hashes run at once; a login that
+// Options.MaxConcurrentHashes password hashes run at once; a login that
 // waited Options.HashQueueTimeout for its turn is answered rate_limited.
 //
 // Errors a caller can act on are *Error values with a Code; read it with

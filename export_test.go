@@ -19,7 +19,7 @@ func HashPasswordForTest(pw string) []byte {
 	return argon2.IDKey([]byte(pw), []byte("a 16-byte salt!!"), p.Time, p.MemoryKiB, p.Threads, 32)
 }
 
-// OnHashForTest makes m call f as each argon2id hash starts, in its slot.
+// OnHashForTest makes m call f as each argon2 hash starts, in its slot.
 func OnHashForTest(m *Manager, f func(Argon2Params)) { m.onHash = f }
 
 // DescribeUserAgentForTest is the User-Agent reader of session lists.

@@ -37,86 +37,104 @@ const (
 	minKeyLen, maxKeyLen   = 16, 64
 )
 
-// CheckPasswordHash returns nil when s is an argon2id hash in PHC form
-// ($argon2id$v=19$m=…,t=…,p=…$salt$key, unpadded base64) that the library
-// will verify: costs within MaxArgon2MemoryKiB, MaxArgon2Time and
-// MaxArgon2Threads (and at least 1 pass, 1 thread, 8 KiB per thread), a
-// salt of 8 to 64 bytes and a key of 16 to 64. Otherwise it returns
+// CheckPasswordHash returns nil when s is a stored password hash the
+// library will verify at login, in one of these formats (README,
+// "Password hash formats"):
+//   - argon2id or argon2i, $argon2id$v=19$m=…,t=…,p=…$salt$key in unpadded
+//     base64, costs within MaxArgon2MemoryKiB, MaxArgon2Time and
+//     MaxArgon2Threads (at least 1 pass, 1 thread, 8 KiB per thread);
+//   - bcrypt, $2a$, $2b$ or $2y$, cost 4 to MaxBcryptCost;
+//   - scrypt as passlib writes it, and Firebase's scrypt as
+//     FirebaseScrypt.StoredHash writes it, 128·N·r·p within
+//     MaxScryptMemoryKiB;
+//   - PBKDF2-SHA256 as Django and passlib write it, up to
+//     MaxPBKDF2Iterations;
+//
+// every salt 8 to 64 bytes and every key 16 to 64. Otherwise it returns
 // invalid saying what is wrong, never quoting the hash. Importers call it
 // on every hash they are given; a stored hash that fails it makes login
-// answer as a wrong password.
+// answer as a wrong password. A hash of another format than argon2id is
+// re-hashed to argon2id under Options.Argon2 at the first login it lets in.
 func CheckPasswordHash(s string) error {
-	_, err := parsePHC(s)
+	_, err := parseHash(s)
 	return err
+}
+
+// errHash is the invalid answer about a stored or imported hash.
+func errHash(format string, args ...any) error {
+	return Errorf(CodeInvalid, "password hash: "+format, args...)
 }
 
 // checkArgon2 refuses costs argon2 cannot compute or the limits exceed.
 func checkArgon2(p Argon2Params) error {
 	switch {
 	case p.Time < 1 || p.Threads < 1 || p.MemoryKiB < 8*uint32(p.Threads):
-		return Errorf(CodeInvalid, "argon2id costs m=%d KiB, t=%d, p=%d are below argon2's minimum (t≥1, p≥1, m≥8·p)",
+		return Errorf(CodeInvalid, "argon2 costs m=%d KiB, t=%d, p=%d are below argon2's minimum (t≥1, p≥1, m≥8·p)",
 			p.MemoryKiB, p.Time, p.Threads)
 	case p.MemoryKiB > MaxArgon2MemoryKiB || p.Time > MaxArgon2Time || p.Threads > MaxArgon2Threads:
-		return Errorf(CodeInvalid, "argon2id costs m=%d KiB, t=%d, p=%d exceed the limits m=%d KiB, t=%d, p=%d",
+		return Errorf(CodeInvalid, "argon2 costs m=%d KiB, t=%d, p=%d exceed the limits m=%d KiB, t=%d, p=%d",
 			p.MemoryKiB, p.Time, p.Threads, MaxArgon2MemoryKiB, MaxArgon2Time, MaxArgon2Threads)
 	}
 	return nil
 }
 
-// phc is a parsed argon2id hash.
-type phc struct {
+// argon2Hash is a parsed argon2id (or, imported, argon2i) hash.
+type argon2Hash struct {
 	p         Argon2Params
+	argon2i   bool
 	salt, key []byte
 }
 
-// parsePHC reads an argon2id PHC string whose costs and lengths pass
-// CheckPasswordHash.
-func parsePHC(s string) (phc, error) {
-	bad := func(what string) (phc, error) { return phc{}, Errorf(CodeInvalid, "password hash: %s", what) }
+// parseArgon2 reads an argon2id or argon2i PHC string whose costs and
+// lengths pass CheckPasswordHash.
+func parseArgon2(s string) (argon2Hash, error) {
 	parts := strings.Split(s, "$")
-	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
-		return bad("not an argon2id hash in PHC form")
+	if len(parts) != 6 || parts[0] != "" || (parts[1] != "argon2id" && parts[1] != "argon2i") {
+		return argon2Hash{}, errHash("not an argon2id or argon2i hash in PHC form")
 	}
 	if parts[2] != "v="+strconv.Itoa(argon2.Version) {
-		return bad("argon2 version is not " + strconv.Itoa(argon2.Version))
+		return argon2Hash{}, errHash("argon2 version is not %d", argon2.Version)
 	}
-	costs := strings.Split(parts[3], ",")
-	if len(costs) != 3 {
-		return bad("costs are not m=…,t=…,p=…")
-	}
-	var n [3]uint64
-	for i, name := range []string{"m=", "t=", "p="} {
-		v, ok := strings.CutPrefix(costs[i], name)
-		if !ok || v == "" || v[0] < '0' || v[0] > '9' {
-			return bad("costs are not m=…,t=…,p=…")
-		}
-		var err error
-		if n[i], err = strconv.ParseUint(v, 10, 32); err != nil {
-			return bad("a cost is out of range")
-		}
+	n, err := parseCosts(parts[3], "m", "t", "p")
+	if err != nil {
+		return argon2Hash{}, err
 	}
 	if n[2] > math.MaxUint8 {
-		return bad("a cost is out of range")
+		return argon2Hash{}, errHash("a cost is out of range")
 	}
-	h := phc{p: Argon2Params{MemoryKiB: uint32(n[0]), Time: uint32(n[1]), Threads: uint8(n[2])}}
+	h := argon2Hash{p: Argon2Params{MemoryKiB: uint32(n[0]), Time: uint32(n[1]), Threads: uint8(n[2])}, argon2i: parts[1] == "argon2i"}
 	if err := checkArgon2(h.p); err != nil {
-		return phc{}, err
+		return argon2Hash{}, err
 	}
-	var err error
-	if h.salt, err = base64.RawStdEncoding.DecodeString(parts[4]); err != nil || len(h.salt) < minSaltLen || len(h.salt) > maxSaltLen {
-		return bad(fmt.Sprintf("salt is not %d to %d bytes of unpadded base64", minSaltLen, maxSaltLen))
-	}
-	if h.key, err = base64.RawStdEncoding.DecodeString(parts[5]); err != nil || len(h.key) < minKeyLen || len(h.key) > maxKeyLen {
-		return bad(fmt.Sprintf("key is not %d to %d bytes of unpadded base64", minKeyLen, maxKeyLen))
+	if h.salt, h.key, err = saltAndKey(base64.RawStdEncoding, "unpadded base64", parts[4], parts[5]); err != nil {
+		return argon2Hash{}, err
 	}
 	return h, nil
 }
 
-// needsRehash reports whether a hash was made with other parameters than
-// the current ones, so the next login re-hashes it.
+// matches computes the key of the password and compares it in constant
+// time.
+func (h argon2Hash) matches(pw string) bool {
+	return subtle.ConstantTimeCompare(h.derive(pw, uint32(len(h.key))), h.key) == 1
+}
+
+// derive computes an argon2id key of the NFC password, as the library
+// hashes every password it sets, or an argon2i key (only ever imported) of
+// the password as typed, as other systems hash.
+func (h argon2Hash) derive(pw string, keyLen uint32) []byte {
+	p := h.p
+	if h.argon2i {
+		return argon2.Key([]byte(pw), h.salt, p.Time, p.MemoryKiB, p.Threads, keyLen)
+	}
+	return argon2.IDKey([]byte(norm.NFC.String(pw)), h.salt, p.Time, p.MemoryKiB, p.Threads, keyLen)
+}
+
+// needsRehash reports whether a hash that just let a login in was made
+// with another format (bcrypt, scrypt, PBKDF2, argon2i…) or other argon2id
+// parameters than the current ones, so that login re-hashes it.
 func needsRehash(stored string, want Argon2Params) bool {
-	h, err := parsePHC(stored)
-	return err == nil && h.p != want
+	h, err := parseArgon2(stored)
+	return err != nil || h.argon2i || h.p != want
 }
 
 // hashPassword returns the argon2id hash of the NFC password in PHC form
@@ -176,26 +194,27 @@ func (t *hashTurn) done() {
 // hash returns the argon2id hash of the NFC password in PHC form under
 // Options.Argon2: $argon2id$v=19$m=19456,t=2,p=1$salt$key.
 func (t *hashTurn) hash(pw string) (string, error) {
-	p := t.m.opts.Argon2
-	salt := make([]byte, 16)
-	if _, err := rand.Read(salt); err != nil {
+	h := argon2Hash{p: t.m.opts.Argon2, salt: make([]byte, 16)}
+	if _, err := rand.Read(h.salt); err != nil {
 		return "", internalf(err, "hash password")
 	}
-	key := t.argon2(pw, salt, p, 32)
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Time, p.Threads,
-		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
+	t.start(h)
+	key := h.derive(pw, 32)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, h.p.MemoryKiB, h.p.Time, h.p.Threads,
+		base64.RawStdEncoding.EncodeToString(h.salt), base64.RawStdEncoding.EncodeToString(key)), nil
 }
 
-// verify reports whether pw is r's password, in constant time. For r nil
-// (no such user), a user without a password, and a stored hash that
-// fails CheckPasswordHash (logged, never computed), it hashes pw against
-// the dummy instead, so the answer false costs what a wrong password
-// costs.
+// verify reports whether pw is r's password, in constant time, whatever
+// the format of r's hash (see CheckPasswordHash). For r nil (no such
+// user), a user without a password, and a stored hash that fails
+// CheckPasswordHash (logged, never computed), it hashes pw against the
+// dummy instead, so the answer false costs what a wrong password costs.
 func (t *hashTurn) verify(ctx context.Context, r *UserRecord, pw string) bool {
 	m := t.m
-	h, real := m.dummy, false
+	var h storedHash = m.dummy
+	real := false
 	if r != nil && r.PasswordHash != "" {
-		stored, err := parsePHC(r.PasswordHash)
+		stored, err := parseHash(r.PasswordHash)
 		if err != nil {
 			m.log.ErrorContext(ctx, "usermgmt: stored password hash refused; the login fails as a wrong password",
 				"tenant", r.TenantID, "user", r.ID, "reason", ErrorMessage(err))
@@ -203,17 +222,16 @@ func (t *hashTurn) verify(ctx context.Context, r *UserRecord, pw string) bool {
 			h, real = stored, true
 		}
 	}
-	got := t.argon2(pw, h.salt, h.p, uint32(len(h.key)))
-	return subtle.ConstantTimeCompare(got, h.key) == 1 && real
+	t.start(h)
+	return h.matches(pw) && real
 }
 
-// argon2 computes one argon2id key of the NFC password in the turn's slot.
-func (t *hashTurn) argon2(pw string, salt []byte, p Argon2Params, keyLen uint32) []byte {
+// start is called as each hash is computed: only in the turn's slot.
+func (t *hashTurn) start(h storedHash) {
 	if !t.held {
 		panic("usermgmt: hashing outside a turn")
 	}
-	if t.m.onHash != nil {
-		t.m.onHash(p)
+	if a, ok := h.(argon2Hash); ok && t.m.onHash != nil {
+		t.m.onHash(a.p)
 	}
-	return argon2.IDKey([]byte(norm.NFC.String(pw)), salt, p.Time, p.MemoryKiB, p.Threads, keyLen)
 }

@@ -268,6 +268,7 @@ func TestCheckPasswordHash(t *testing.T) {
 	phc := func(params, salt, key string) string { return "$argon2id$v=19$" + params + "$" + salt + "$" + key }
 	assert.NoError(t, usermgmt.CheckPasswordHash(phc("m=19456,t=2,p=1", salt, key)))
 	assert.NoError(t, usermgmt.CheckPasswordHash(phc("m=262144,t=16,p=16", salt, key)), "at the limits")
+	assert.NoError(t, usermgmt.CheckPasswordHash("$argon2i$v=19$m=19456,t=2,p=1$"+salt+"$"+key), "argon2i")
 	for name, h := range map[string]string{
 		"memory over the limit":   phc("m=262145,t=2,p=1", salt, key),
 		"time over the limit":     phc("m=19456,t=17,p=1", salt, key),
@@ -279,7 +280,8 @@ func TestCheckPasswordHash(t *testing.T) {
 		"salt too short":          phc("m=19456,t=2,p=1", "c2FsdA", key),
 		"key too short":           phc("m=19456,t=2,p=1", salt, "aGFzaA"),
 		"key too long":            phc("m=19456,t=2,p=1", salt, strings.Repeat("aGFzaGhhc2g", 9)),
-		"argon2i":                 "$argon2i$v=19$m=19456,t=2,p=1$" + salt + "$" + key,
+		"argon2d":                 "$argon2d$v=19$m=19456,t=2,p=1$" + salt + "$" + key,
+		"argon2i over the limit":  "$argon2i$v=19$m=262145,t=2,p=1$" + salt + "$" + key,
 		"old version":             "$argon2id$v=16$m=19456,t=2,p=1$" + salt + "$" + key,
 		"sign":                    phc("m=+19456,t=2,p=1", salt, key),
 		"extra parameter":         phc("m=19456,t=2,p=1,keyid=x", salt, key),

@@ -185,7 +185,7 @@ type Manager struct {
 	// answered (inBackground); Close waits.
 	background sync.WaitGroup
 	base       *url.URL
-	dummy      phc // hashed at login for unknown users, so they cost the same
+	dummy      argon2Hash // hashed at login for unknown users, so they cost the same
 	// refreshAEAD seals, under its own derived key, the successor kept
 	// beside a spent refresh token (see Options.RefreshReuseWindow).
 	refreshAEAD cipher.AEAD
@@ -333,7 +333,7 @@ func New(store Store, opts Options) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	if m.dummy, err = parsePHC(dummy); err != nil {
+	if m.dummy, err = parseArgon2(dummy); err != nil {
 		return nil, internalf(err, "dummy password hash")
 	}
 	return m, nil

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/usermgmt/usermgmt"
+	"github.com/usermgmt/usermgmt/internal/pgtest"
 )
 
 const enterpriseURN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -49,7 +50,7 @@ func entraUser(email, display, extension string) string {
 // filled from the tenant's user), changed by Entra ID's PATCH forms and
 // cleared by a PUT without the extension.
 func TestEnterpriseExtension(t *testing.T) {
-	stores(t, func(t *testing.T, newStore func(testing.TB) usermgmt.Store) {
+	pgtest.Stores(t, func(t *testing.T, newStore func(testing.TB) usermgmt.Store) {
 		e := newEnv(t, newStore(t), nil)
 		boss := e.do(t, "POST", "/Users", entraUser("maria@acme.test", "Maria Silva", `{"department":"Board"}`)).
 			want(t, http.StatusCreated).str("id")

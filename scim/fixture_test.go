@@ -16,7 +16,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/usermgmt/usermgmt"
-	"github.com/usermgmt/usermgmt/internal/pgtest"
 	"github.com/usermgmt/usermgmt/internal/testclock"
 	"github.com/usermgmt/usermgmt/internal/testlog"
 	"github.com/usermgmt/usermgmt/mailer/mailertest"
@@ -40,13 +39,6 @@ type env struct {
 	tokA    usermgmt.ProvisioningToken
 	secret  string // tenant A's token ("Okta")
 	secretB string // tenant B's token ("Entra")
-}
-
-// stores runs fn on the memory store and on PostgreSQL (skipped without a
-// server unless USERMGMT_REQUIRE_POSTGRES=1).
-func stores(t *testing.T, fn func(t *testing.T, newStore func(testing.TB) usermgmt.Store)) {
-	t.Run("memory", func(t *testing.T) { fn(t, func(testing.TB) usermgmt.Store { return memory.New() }) })
-	t.Run("postgres", func(t *testing.T) { fn(t, func(t testing.TB) usermgmt.Store { return pgtest.Store(t) }) })
 }
 
 // newEnv builds the Manager on s with a test clock and a capturing mailer,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/usermgmt/usermgmt"
+	"github.com/usermgmt/usermgmt/internal/pgtest"
 )
 
 // memberIDs reads the ids of a group answer's members.
@@ -30,7 +31,7 @@ func sorted(ids ...string) []string {
 // TestGroupLifecycle: create with members, read in full, PATCH members
 // in and out, rename, PUT the whole list, filter, delete, on both stores.
 func TestGroupLifecycle(t *testing.T) {
-	stores(t, func(t *testing.T, newStore func(testing.TB) usermgmt.Store) {
+	pgtest.Stores(t, func(t *testing.T, newStore func(testing.TB) usermgmt.Store) {
 		e := newEnv(t, newStore(t), nil)
 		ana, bo, cy := e.create(t, "ana@acme.test", "Ana", "S"), e.create(t, "bo@acme.test", "Bo", "L"), e.create(t, "cy@acme.test", "Cy", "N")
 
@@ -128,7 +129,7 @@ func TestGroupLifecycle(t *testing.T) {
 // TestGroupIfMatch: a stale If-Match on a group is 412 and changes
 // nothing.
 func TestGroupIfMatch(t *testing.T) {
-	stores(t, func(t *testing.T, newStore func(testing.TB) usermgmt.Store) {
+	pgtest.Stores(t, func(t *testing.T, newStore func(testing.TB) usermgmt.Store) {
 		e := newEnv(t, newStore(t), nil)
 		r := e.do(t, "POST", "/Groups", `{"displayName":"Ops"}`).want(t, http.StatusCreated)
 		gid, old := r.str("id"), r.hdr.Get("ETag")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/usermgmt/usermgmt"
+	"github.com/usermgmt/usermgmt/internal/pgtest"
 	"github.com/usermgmt/usermgmt/scim"
 )
 
@@ -90,7 +91,7 @@ func TestRoutingErrorsAreSCIM(t *testing.T) {
 // with WWW-Authenticate; nothing is served without a token, not even
 // discovery.
 func TestAuthentication(t *testing.T) {
-	stores(t, func(t *testing.T, newStore func(testing.TB) usermgmt.Store) {
+	pgtest.Stores(t, func(t *testing.T, newStore func(testing.TB) usermgmt.Store) {
 		e := newEnv(t, newStore(t), nil)
 		for _, c := range []struct{ name, secret string }{{"NoToken", ""}, {"WrongToken", "not-a-token"},
 			{"AnotherTenantsTokenMangled", e.secretB + "x"}} {

@@ -12,13 +12,14 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/usermgmt/usermgmt"
+	"github.com/usermgmt/usermgmt/internal/pgtest"
 	"github.com/usermgmt/usermgmt/scim"
 )
 
 // TestUserLifecycle: create, read, update, deactivate, delete and create
 // again, as an identity provider does, on both stores.
 func TestUserLifecycle(t *testing.T) {
-	stores(t, func(t *testing.T, newStore func(testing.TB) usermgmt.Store) {
+	pgtest.Stores(t, func(t *testing.T, newStore func(testing.TB) usermgmt.Store) {
 		e := newEnv(t, newStore(t), nil)
 		ctx := context.Background()
 
@@ -104,7 +105,7 @@ func TestUserLifecycle(t *testing.T) {
 // TestActivityNamesTheToken: every change made over SCIM is in the
 // user's activity with the token as its actor.
 func TestActivityNamesTheToken(t *testing.T) {
-	stores(t, func(t *testing.T, newStore func(testing.TB) usermgmt.Store) {
+	pgtest.Stores(t, func(t *testing.T, newStore func(testing.TB) usermgmt.Store) {
 		e := newEnv(t, newStore(t), nil)
 		id := e.create(t, "bo@acme.test", "Bo", "Li")
 		e.do(t, "PATCH", "/Users/"+id, `{"Operations":[{"op":"replace","path":"displayName","value":"Bo L."}]}`).want(t, http.StatusOK)
@@ -143,7 +144,7 @@ func TestNoInviteMailAndDefaultRoles(t *testing.T) {
 // TestTenantIsolation: tenant B's token never sees nor changes tenant A's
 // users or groups, whatever the request names.
 func TestTenantIsolation(t *testing.T) {
-	stores(t, func(t *testing.T, newStore func(testing.TB) usermgmt.Store) {
+	pgtest.Stores(t, func(t *testing.T, newStore func(testing.TB) usermgmt.Store) {
 		e := newEnv(t, newStore(t), nil)
 		id := e.create(t, "dee@acme.test", "Dee", "Ro")
 		gid := e.do(t, "POST", "/Groups", `{"displayName":"HR Team","members":[{"value":"`+id+`"}]}`).want(t, http.StatusCreated).str("id")
@@ -182,7 +183,7 @@ func TestTenantIsolation(t *testing.T) {
 // TestPatchIsAtomic: a failing operation anywhere in a PATCH changes
 // nothing, not even the operations before it.
 func TestPatchIsAtomic(t *testing.T) {
-	stores(t, func(t *testing.T, newStore func(testing.TB) usermgmt.Store) {
+	pgtest.Stores(t, func(t *testing.T, newStore func(testing.TB) usermgmt.Store) {
 		e := newEnv(t, newStore(t), nil)
 		id := e.create(t, "eva@acme.test", "Eva", "Ko")
 		before := e.do(t, "GET", "/Users/"+id, "").want(t, http.StatusOK)
@@ -212,7 +213,7 @@ func TestPatchIsAtomic(t *testing.T) {
 // TestIfMatch: a stale version is 412 on PATCH, PUT and DELETE; the
 // current one applies, and a PATCH without If-Match needs none.
 func TestIfMatch(t *testing.T) {
-	stores(t, func(t *testing.T, newStore func(testing.TB) usermgmt.Store) {
+	pgtest.Stores(t, func(t *testing.T, newStore func(testing.TB) usermgmt.Store) {
 		e := newEnv(t, newStore(t), nil)
 		id := e.create(t, "fay@acme.test", "Fay", "Wu")
 		old := e.do(t, "GET", "/Users/"+id, "").want(t, http.StatusOK).hdr.Get("ETag")
@@ -280,7 +281,7 @@ func seed(t *testing.T, e *env, n int) []string {
 // TestListUsersFilters: each operator, and, or, not, parentheses and value
 // paths, evaluated by the store.
 func TestListUsersFilters(t *testing.T) {
-	stores(t, func(t *testing.T, newStore func(testing.TB) usermgmt.Store) {
+	pgtest.Stores(t, func(t *testing.T, newStore func(testing.TB) usermgmt.Store) {
 		e := newEnv(t, newStore(t), nil)
 		start := e.clock.Now()
 		ids := seed(t, e, 6)
@@ -335,7 +336,7 @@ func TestListUsersFilters(t *testing.T) {
 // TestListUsersPagingSortAndAttributes: startIndex and count over the
 // email order, totals, descending order, and the attributes parameters.
 func TestListUsersPagingSortAndAttributes(t *testing.T) {
-	stores(t, func(t *testing.T, newStore func(testing.TB) usermgmt.Store) {
+	pgtest.Stores(t, func(t *testing.T, newStore func(testing.TB) usermgmt.Store) {
 		e := newEnv(t, newStore(t), nil)
 		ids := seed(t, e, 5)
 		page := func(q string) (ids []string, r reply) {

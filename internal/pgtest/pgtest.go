@@ -17,6 +17,8 @@ import (
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 
+	"github.com/usermgmt/usermgmt"
+	"github.com/usermgmt/usermgmt/store/memory"
 	"github.com/usermgmt/usermgmt/store/postgres"
 )
 
@@ -126,4 +128,12 @@ func Unreachable(t testing.TB) *postgres.Store {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// Stores runs fn as a subtest on a fresh memory store and as one on
+// PostgreSQL (skipped without a server unless USERMGMT_REQUIRE_POSTGRES=1):
+// newStore gives the subtest its store.
+func Stores(t *testing.T, fn func(t *testing.T, newStore func(testing.TB) usermgmt.Store)) {
+	t.Run("memory", func(t *testing.T) { fn(t, func(testing.TB) usermgmt.Store { return memory.New() }) })
+	t.Run("postgres", func(t *testing.T) { fn(t, func(t testing.TB) usermgmt.Store { return Store(t) }) })
 }
