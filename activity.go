@@ -172,12 +172,21 @@ func (m *Manager) ListActivity(ctx context.Context, tenantID string, userID uuid
 		if err != nil {
 			return err
 		}
-		if _, err := tx.GetUser(ctx, tenantID, userID); err != nil {
+		page.Events, err = tx.ListEvents(ctx, tenantID, userID, before, limit+1)
+		if err != nil {
 			return err
 		}
-		page.Events, err = tx.ListEvents(ctx, tenantID, userID, before, limit+1)
+		if len(page.Events) == 0 {
+			// No event: the user may not exist (not_found). An event of
+			// the user proves they do, for users are never deleted
+			// (EraseUser keeps a pseudonymous row), so a page with events
+			// asks no more.
+			if _, err := tx.GetUser(ctx, tenantID, userID); err != nil {
+				return err
+			}
+		}
 		m.nameActors(&a, page.Events)
-		return err
+		return nil
 	})
 	if err != nil {
 		return ActivityPage{}, wrapInternal(err)

@@ -158,6 +158,10 @@ func TestBadInputChangesNothing(t *testing.T) {
 			return err
 		}},
 		"OtherTenantUserDeactivate": {usermgmt.CodeNotFound, func() error { _, err := e.m.Deactivate(e.ctx, tenant, foreign.ID); return err }},
+		"UnknownUserActivity": {usermgmt.CodeNotFound, func() error {
+			_, err := e.m.ListActivity(e.ctx, tenant, uuid.New(), usermgmt.ActivityQuery{})
+			return err
+		}},
 		"OtherTenantUserActivity": {usermgmt.CodeNotFound, func() error {
 			_, err := e.m.ListActivity(e.ctx, tenant, foreign.ID, usermgmt.ActivityQuery{})
 			return err

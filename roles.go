@@ -198,17 +198,30 @@ func (m *Manager) authorize(ctx context.Context, tx Tx, tenantID string, p Permi
 		}
 		return authz{}, Errorf(CodePermissionDenied, "no actor: call WithActor, or AsSystem for trusted code")
 	}
-	actor, err := tx.GetUser(ctx, tenantID, a.UserID)
-	if ErrorCode(err) == CodeNotFound || (err == nil && actor.Status != StatusActive) {
-		return authz{}, Errorf(CodePermissionDenied, "you may not do this")
-	}
+	roles, email, err := m.actorRoles(ctx, tx, tenantID, a)
 	if err != nil {
 		return authz{}, err
 	}
-	if p != "" && !m.roles.can(actor.Roles, p) {
+	if p != "" && !m.roles.can(roles, p) {
 		return authz{}, Errorf(CodePermissionDenied, "your roles do not allow this")
 	}
-	return authz{roles: actor.Roles, email: actor.Email, actor: a}, nil
+	return authz{roles: roles, email: email, actor: a}, nil
+}
+
+// actorRoles returns the current roles and email of a, an active user of
+// the tenant (else permission_denied): as Authenticate read them in this
+// request (Principal.Actor), or read now.
+func (m *Manager) actorRoles(ctx context.Context, tx Tx, tenantID string, a Actor) ([]Role, string, error) {
+	if r := a.read; r.by == m && r.userID == a.UserID && r.tenantID == tenantID {
+		if d := m.now().Sub(r.at); d >= 0 && d < actorReadFor {
+			return r.roles, r.email, nil // TouchSession reads active users only
+		}
+	}
+	actor, err := tx.GetUser(ctx, tenantID, a.UserID)
+	if ErrorCode(err) == CodeNotFound || (err == nil && actor.Status != StatusActive) {
+		return nil, "", Errorf(CodePermissionDenied, "you may not do this")
+	}
+	return actor.Roles, actor.Email, err
 }
 
 // actOn refuses an actor without tenant_admin acting on a tenant_admin.

@@ -40,6 +40,19 @@ type Principal struct {
 	SessionID  uuid.UUID
 	VerifiedAt time.Time
 	User       User
+
+	read actorRead // set by Authenticate
+}
+
+// Actor returns the actor of this principal's requests, for WithActor; the
+// caller adds IP and UserAgent. For a Principal of Authenticate it carries
+// the user read with the session, and the Manager's operations in the
+// same request check the actor's permission against it instead of reading
+// the actor again: an active user's current roles, read a moment before
+// (at most a second: past that, or in another tenant, the Manager reads
+// the actor again as for any Actor).
+func (p Principal) Actor() Actor {
+	return Actor{UserID: p.UserID, SessionID: p.SessionID, VerifiedAt: p.VerifiedAt, read: p.read}
 }
 
 // LoginRequest is what a person types on the login page, plus the device
@@ -308,7 +321,8 @@ func (m *Manager) Authenticate(ctx context.Context, sessionToken string) (Princi
 	m.orderGroupRoles(u.GroupRoles)
 	az := authz{system: true}
 	m.present(&az, m.permMask(&az), &u, now)
-	return Principal{UserID: s.UserID, TenantID: s.TenantID, Roles: s.Roles, SessionID: s.ID, VerifiedAt: s.VerifiedAt, User: u}, nil
+	return Principal{UserID: s.UserID, TenantID: s.TenantID, Roles: s.Roles, SessionID: s.ID, VerifiedAt: s.VerifiedAt, User: u,
+		read: actorRead{by: m, at: now, userID: u.ID, tenantID: u.TenantID, email: u.Email, roles: u.Roles}}, nil
 }
 
 var errSession = &Error{Code: CodeUnauthenticated, Message: "not signed in"}

@@ -95,7 +95,7 @@ type Tx interface {
 	// after p.After (exclusive) when set, filtered by p.Status, by p.Role
 	// (users holding it) and by p.Search as a substring of the email. Each
 	// user's LockedUntil is read with the page (no query a row), as
-	// GetUser reads it.
+	// GetUser reads it, and so are their GroupRoles, in any order.
 	ListUsers(ctx context.Context, p UserListParams) ([]User, error)
 	// CountUsers returns the tenant's badge counts.
 	CountUsers(ctx context.Context, tenantID string) (StatusCounts, error)

@@ -45,7 +45,8 @@ type User struct {
 	// GrantRole, RevokeRole); stores keep them beside Roles.
 	DirectRoles []Role
 	// GroupRoles says which of the user's groups grant which role: filled
-	// by the Manager (GetUser, ListUsers), ignored by stores.
+	// by the Manager (GetUser) or by the store with the user (ListUsers,
+	// TouchSession); other writes and reads of stores ignore it.
 	GroupRoles []GroupRole
 	Profile
 	MFAEnabled  bool
@@ -277,9 +278,7 @@ func (m *Manager) ListUsers(ctx context.Context, tenantID string, q ListUsersQue
 		perms := m.permMask(&az)
 		for i := range users {
 			m.present(&az, perms, &users[i], now)
-		}
-		if err := m.fillGroupRoles(ctx, tx, tenantID, users); err != nil {
-			return err
+			m.orderGroupRoles(users[i].GroupRoles)
 		}
 		page.Users = users
 		page.Counts, err = tx.CountUsers(ctx, tenantID)

@@ -475,7 +475,26 @@ type Actor struct {
 	// sensitive operations then answer mfa_required. It is ignored when
 	// SessionID is set, for the Manager's session then decides.
 	VerifiedAt time.Time
+
+	read actorRead // set by Principal.Actor
 }
+
+// actorRead is what Authenticate read of a session's user that the
+// permission check needs: the Manager then takes it instead of reading the
+// actor again, in the same request (see Principal.Actor).
+type actorRead struct {
+	by       *Manager // nil: nothing read
+	at       time.Time
+	userID   uuid.UUID
+	tenantID string
+	email    string
+	roles    []Role
+}
+
+// actorReadFor is how long after Authenticate its read of the user stands
+// for the actor's current roles: the request that authenticated, not an
+// Actor a host keeps for later, which reads the user again.
+const actorReadFor = time.Second
 
 type actorKey struct{}
 

@@ -301,7 +301,9 @@ func (h *Handler) actor(r *http.Request, p usermgmt.Principal) usermgmt.Actor {
 	if len(ua) > 512 {
 		ua = ua[:512]
 	}
-	return usermgmt.Actor{UserID: p.UserID, IP: h.clientIP(r), UserAgent: ua, SessionID: p.SessionID, VerifiedAt: p.VerifiedAt}
+	a := p.Actor()
+	a.IP, a.UserAgent = h.clientIP(r), ua
+	return a
 }
 
 // tenant finds the tenant of a login or forgot-password request.

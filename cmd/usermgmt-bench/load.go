@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -28,7 +29,27 @@ type loadConfig struct {
 	warmup   time.Duration // unmeasured, per phase
 	duration time.Duration // measured, per phase
 	pool     int           // PostgreSQL connections of each target
-	memUsers int           // users of the memory store's big tenant
+	memUsers int           // users of the memory store's big tenant (0: no memory target)
+	routes   []loadRoute   // the routes measured (nil: loadRoutes)
+}
+
+// selectRoutes returns the routes of loadRoutes whose name matches
+// pattern ("" matches all).
+func selectRoutes(pattern string) ([]loadRoute, error) {
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return nil, err
+	}
+	var out []loadRoute
+	for _, r := range loadRoutes {
+		if re.MatchString(r.name) {
+			out = append(out, r)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no load route matches %q", pattern)
+	}
+	return out, nil
 }
 
 // loadData is what one target's clients act with: session tokens made in
@@ -48,6 +69,7 @@ type loadTarget struct {
 	name    string
 	handler http.Handler
 	data    *loadData
+	cpu     *cpuMeter // nil: the process's CPU only
 }
 
 // loadRoute is one measured route: req says what client c sends in its
@@ -89,27 +111,37 @@ type loadStats struct {
 	p50, p99         time.Duration
 	perSecond        float64
 	firstError       string
+	// CPU per request in the measured window: of this process (clients
+	// and handler) and of the target's PostgreSQL backends.
+	selfCPU, serverCPU time.Duration
 }
 
-// runLoad serves each target on loopback and runs every route against
-// each in turn. results[route][target] follows the order of loadRoutes
-// and targets.
+// cpuPerRequest is the CPU a request cost, this process's and the
+// server's together.
+func (st loadStats) cpuPerRequest() time.Duration { return st.selfCPU + st.serverCPU }
+
+// runLoad serves each target on loopback and runs every route of
+// cfg.routes against each in turn. results[route][target] follows the
+// order of cfg.routes and targets.
 func runLoad(ctx context.Context, targets []loadTarget, cfg loadConfig, logf func(string, ...any)) ([][]loadStats, error) {
 	servers := make([]*httptest.Server, len(targets))
 	for i, t := range targets {
 		servers[i] = httptest.NewServer(t.handler)
 		defer servers[i].Close()
 	}
-	results := make([][]loadStats, len(loadRoutes))
-	for r, route := range loadRoutes {
+	if cfg.routes == nil {
+		cfg.routes = loadRoutes
+	}
+	results := make([][]loadStats, len(cfg.routes))
+	for r, route := range cfg.routes {
 		results[r] = make([]loadStats, len(targets))
 		for t, target := range targets {
-			st, err := loadPhase(ctx, servers[t].URL, target.data, route, cfg)
+			st, err := loadPhase(ctx, servers[t].URL, target, route, cfg)
 			if err != nil {
 				return nil, fmt.Errorf("%s on %s: %w", route.name, target.name, err)
 			}
-			logf("load: %-55s %-22s %8.0f req/s  p50 %-9s p99 %-9s errors %d %s", route.name, target.name,
-				st.perSecond, fmtDur(st.p50), fmtDur(st.p99), st.errors, st.firstError)
+			logf("load: %-55s %-22s %8.0f req/s  p50 %-9s p99 %-9s CPU/request %4.0f + %4.0f µs  errors %d %s", route.name, target.name,
+				st.perSecond, fmtDur(st.p50), fmtDur(st.p99), micros(st.selfCPU), micros(st.serverCPU), st.errors, st.firstError)
 			results[r][t] = st
 		}
 	}
@@ -119,11 +151,29 @@ func runLoad(ctx context.Context, targets []loadTarget, cfg loadConfig, logf fun
 // loadPhase runs cfg.clients clients against one route of one server for
 // the warm-up and then the measured duration; only requests started in the
 // measured window count.
-func loadPhase(ctx context.Context, url string, d *loadData, route loadRoute, cfg loadConfig) (loadStats, error) {
+func loadPhase(ctx context.Context, url string, target loadTarget, route loadRoute, cfg loadConfig) (loadStats, error) {
+	d := target.data
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: cfg.clients, MaxIdleConnsPerHost: cfg.clients}}
 	defer client.CloseIdleConnections()
 	from := time.Now().Add(cfg.warmup)
 	until := from.Add(cfg.duration)
+	type cpuWindow struct {
+		self, server time.Duration
+		err          error
+	}
+	cpu := make(chan cpuWindow, 1)
+	go func() {
+		time.Sleep(time.Until(from))
+		before, err := target.cpu.sample(ctx)
+		if err != nil {
+			cpu <- cpuWindow{err: err}
+			return
+		}
+		time.Sleep(time.Until(until))
+		after, err := target.cpu.sample(ctx)
+		self, server := after.since(before)
+		cpu <- cpuWindow{self, server, err}
+	}()
 	times := make([][]time.Duration, cfg.clients)
 	errs := make([]int, cfg.clients)
 	firstErr := make([]string, cfg.clients)
@@ -172,6 +222,10 @@ func loadPhase(ctx context.Context, url string, d *loadData, route loadRoute, cf
 		}()
 	}
 	wg.Wait()
+	w := <-cpu
+	if w.err != nil {
+		return loadStats{}, fmt.Errorf("measuring CPU: %w", w.err)
+	}
 	var all []time.Duration
 	var st loadStats
 	for c := range cfg.clients {
@@ -188,39 +242,42 @@ func loadPhase(ctx context.Context, url string, d *loadData, route loadRoute, cf
 	st.requests = len(all)
 	st.perSecond = float64(len(all)) / cfg.duration.Seconds()
 	st.p50, st.p99 = all[len(all)/2], all[min(len(all)-1, len(all)*99/100)]
+	st.selfCPU, st.serverCPU = w.self/time.Duration(len(all)), w.server/time.Duration(len(all))
 	return st, nil
 }
 
 // renderLoad writes the markdown table: per route, each target's
 // requests/s and p50 / p99, and each library target's throughput against
 // the first target (the floor) when there is one.
-func renderLoad(header string, targets []loadTarget, results [][]loadStats, floor bool) string {
+func renderLoad(header string, routes []loadRoute, targets []loadTarget, results [][]loadStats, floor bool) string {
 	var sb strings.Builder
 	sb.WriteString(header)
 	sb.WriteString("\n| route |")
 	for i, t := range targets {
-		fmt.Fprintf(&sb, " %s req/s | p50 / p99 |", t.name)
+		fmt.Fprintf(&sb, " %s req/s | p50 / p99 | CPU µs a request (app + PostgreSQL) |", t.name)
 		if floor && i > 0 {
-			sb.WriteString(" ÷ floor |")
+			sb.WriteString(" ÷ floor | CPU ÷ floor |")
 		}
 	}
 	sb.WriteString(" errors |\n|---|")
 	for i := range targets {
-		sb.WriteString("---|---|")
+		sb.WriteString("---|---|---|")
 		if floor && i > 0 {
-			sb.WriteString("---|")
+			sb.WriteString("---|---|")
 		}
 	}
 	sb.WriteString("---|\n")
 	var problems []string
-	for r, route := range loadRoutes {
+	for r, route := range routes {
 		fmt.Fprintf(&sb, "| %s |", route.name)
 		var errs []string
 		for t := range targets {
 			st := results[r][t]
-			fmt.Fprintf(&sb, " %.0f | %s / %s |", st.perSecond, fmtDur(st.p50), fmtDur(st.p99))
+			fmt.Fprintf(&sb, " %.0f | %s / %s | %.0f + %.0f |", st.perSecond, fmtDur(st.p50), fmtDur(st.p99),
+				micros(st.selfCPU), micros(st.serverCPU))
 			if floor && t > 0 {
-				sb.WriteString(" " + ratio(st.perSecond, results[r][0].perSecond) + " |")
+				fmt.Fprintf(&sb, " %s | %s |", ratio(st.perSecond, results[r][0].perSecond),
+					cpuRatio(st.cpuPerRequest(), results[r][0].cpuPerRequest()))
 			}
 			errs = append(errs, fmt.Sprint(st.errors))
 			if st.firstError != "" {
@@ -246,3 +303,14 @@ func ratio(lib, floor float64) string {
 		return fmt.Sprintf("%.2f× faster", lib/floor)
 	}
 }
+
+// cpuRatio says how the CPU a library request costs compares with the
+// floor's.
+func cpuRatio(lib, floor time.Duration) string {
+	if lib == 0 || floor == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f×", float64(lib)/float64(floor))
+}
+
+func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }

@@ -39,7 +39,7 @@ func TestLoadMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	report := renderLoad("", targets, results, false)
+	report := renderLoad("", loadRoutes, targets, results, false)
 	for r, route := range loadRoutes {
 		if st := results[r][0]; st.requests < clients || st.errors > 0 {
 			t.Errorf("%s: %d requests, %d errors (%s)", route.name, st.requests, st.errors, st.firstError)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -211,8 +212,13 @@ func (f *floor) activity(w http.ResponseWriter, r *http.Request, tenant string) 
 		http.Error(w, "bad id", http.StatusBadRequest)
 		return
 	}
+	// Planned for its values each time (pgx's exec mode): the generic
+	// plan of a prepared statement, which pgx otherwise makes, sorts
+	// every event of the user on a freshly seeded schema (its statistics
+	// put one row in each partition): 0.9 s for the heavy user, against
+	// 0.25 ms of planning and 0.06 ms of execution.
 	rows, err := f.db.QueryContext(r.Context(), `SELECT id, type, actor_id, ip, user_agent, detail, created_at
-		FROM `+f.s+`.events WHERE tenant_id = $1 AND user_id = $2 ORDER BY id DESC LIMIT 51`, tenant, id)
+		FROM `+f.s+`.events WHERE tenant_id = $1 AND user_id = $2 ORDER BY id DESC LIMIT 51`, pgx.QueryExecModeExec, tenant, id)
 	if err != nil {
 		floorError(w, err)
 		return

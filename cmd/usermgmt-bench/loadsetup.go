@@ -9,6 +9,7 @@ import (
 	"log"
 	"log/slog"
 	"net/http"
+	neturl "net/url"
 	"runtime"
 	"strings"
 	"time"
@@ -37,8 +38,12 @@ const (
 // loadReport runs the load on the seeded schema and on a memory store and
 // prints (and writes to out) the report.
 func loadReport(ctx context.Context, url, schema string, cfg loadConfig, out string) error {
-	open := func() (*sql.DB, error) {
-		db, err := sql.Open("pgx", url)
+	open := func(app string) (*sql.DB, error) {
+		u, err := withAppName(url, app)
+		if err != nil {
+			return nil, err
+		}
+		db, err := sql.Open("pgx", u)
 		if err != nil {
 			return nil, err
 		}
@@ -46,12 +51,12 @@ func loadReport(ctx context.Context, url, schema string, cfg loadConfig, out str
 		db.SetMaxIdleConns(cfg.pool)
 		return db, nil
 	}
-	floorDB, err := open()
+	floorDB, err := open(floorApp)
 	if err != nil {
 		return err
 	}
 	defer floorDB.Close()
-	libDB, err := open()
+	libDB, err := open(libraryApp)
 	if err != nil {
 		return err
 	}
@@ -77,27 +82,32 @@ func loadReport(ctx context.Context, url, schema string, cfg loadConfig, out str
 	if err != nil {
 		return err
 	}
-	mem := memory.New()
-	users, admin, heavy, err = seedTenants(ctx, mem, cfg.memUsers, cfg.memUsers*3)
-	if err != nil {
-		return err
-	}
-	memData, err := prepareLoad(ctx, mem, cfg.clients, 1, users, admin, heavy)
-	if err != nil {
-		return err
-	}
 	libPG, err := libraryHandler(pg)
 	if err != nil {
 		return err
 	}
-	libMem, err := libraryHandler(mem)
-	if err != nil {
-		return err
-	}
 	targets := []loadTarget{
-		{name: "floor", handler: newFloor(floorDB, schema), data: pgData[1]},
-		{name: "library (PostgreSQL)", handler: libPG, data: pgData[0]},
-		{name: "library (memory)", handler: libMem, data: memData[0]},
+		{name: "floor", handler: newFloor(floorDB, schema), data: pgData[1], cpu: &cpuMeter{db: floorDB, app: floorApp}},
+		{name: "library (PostgreSQL)", handler: libPG, data: pgData[0], cpu: &cpuMeter{db: floorDB, app: libraryApp}},
+	}
+	if cfg.memUsers > 0 {
+		mem := memory.New()
+		users, admin, heavy, err = seedTenants(ctx, mem, cfg.memUsers, cfg.memUsers*3)
+		if err != nil {
+			return err
+		}
+		memData, err := prepareLoad(ctx, mem, cfg.clients, 1, users, admin, heavy)
+		if err != nil {
+			return err
+		}
+		libMem, err := libraryHandler(mem)
+		if err != nil {
+			return err
+		}
+		targets = append(targets, loadTarget{name: "library (memory)", handler: libMem, data: memData[0]})
+	}
+	if cfg.routes == nil {
+		cfg.routes = loadRoutes
 	}
 	results, err := runLoad(ctx, targets, cfg, log.Printf)
 	if err != nil {
@@ -107,7 +117,26 @@ func loadReport(ctx context.Context, url, schema string, cfg loadConfig, out str
 	if err != nil {
 		return err
 	}
-	return printReport(renderLoad(header, targets, results, true), out)
+	return printReport(renderLoad(header, cfg.routes, targets, results, true), out)
+}
+
+// The application_name of each PostgreSQL target's pool, by which the
+// load finds its backends (cpuMeter).
+const (
+	floorApp   = "usermgmt-bench-floor"
+	libraryApp = "usermgmt-bench-library"
+)
+
+// withAppName sets application_name in a PostgreSQL URL.
+func withAppName(raw, app string) (string, error) {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return "", err
+	}
+	q := u.Query()
+	q.Set("application_name", app)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
 }
 
 func libraryHandler(store usermgmt.Store) (http.Handler, error) {

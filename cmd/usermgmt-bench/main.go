@@ -35,6 +35,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
@@ -69,7 +70,9 @@ func main() {
 	flag.DurationVar(&lc.warmup, "load-warmup", 3*time.Second, "unmeasured warm-up of each route and target of the load")
 	flag.DurationVar(&lc.duration, "load-duration", 10*time.Second, "measured time of each route and target of the load")
 	flag.IntVar(&lc.pool, "load-pool", 16, "PostgreSQL connections of each target of the load")
-	flag.IntVar(&lc.memUsers, "load-mem-users", 20_000, "users of the memory store's big tenant in the load")
+	flag.IntVar(&lc.memUsers, "load-mem-users", 20_000, "users of the memory store's big tenant in the load (0: no memory target)")
+	loadOnly := flag.String("load-only", "", "run only the load routes whose name matches this regexp")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run (seeding excluded) to this file")
 	flag.IntVar(&sc.logins, "storm-logins", 1000, "logins for distinct accounts started at once")
 	flag.IntVar(&sc.readers, "storm-readers", 4, "goroutines calling Authenticate in a loop before and during the storm")
 	flag.DurationVar(&sc.authEvery, "storm-auth-every", time.Millisecond, "pause of each Authenticate goroutine between calls (0: none)")
@@ -151,6 +154,21 @@ func main() {
 	}
 	if *seedOnly {
 		return
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if *load {
+		if lc.routes, err = selectRoutes(*loadOnly); err != nil {
+			log.Fatal(err)
+		}
 	}
 	if *load {
 		if err := loadReport(ctx, *url, *schema, lc, *out); err != nil {

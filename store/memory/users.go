@@ -351,6 +351,7 @@ func (s *Store) cloneUsers(rows []*usermgmt.UserRecord) []usermgmt.User {
 		out[i].LastLoginAt = timeOf(u.LastLoginAt)
 		out[i].ActivatedAt = timeOf(u.ActivatedAt)
 		out[i].InviteExpiresAt = timeOf(u.InviteExpiresAt)
+		out[i].GroupRoles = s.groupRoles(u.TenantID, u.ID)
 		if len(s.attempts) > 0 {
 			if a, ok := s.attempts[attemptKey{u.TenantID, u.Email}]; ok && !a.LockedUntil.IsZero() {
 				out[i].LockedUntil = timeOf(&a.LockedUntil)

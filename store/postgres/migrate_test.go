@@ -160,6 +160,8 @@ var undo = map[int]string{
 		DROP TRIGGER users_count_delete ON {s}.users;
 		CREATE TRIGGER users_count_insert_delete AFTER INSERT OR DELETE ON {s}.users
 			FOR EACH ROW EXECUTE FUNCTION {s}.users_count_status()`,
+	17: `DROP INDEX {s}.users_tenant_email_infix_trgm;
+		CREATE INDEX users_tenant_email_trgm ON {s}.users USING gin (tenant_id, email gin_trgm_ops)`,
 }
 
 // migratedBackTo returns a pool and a Store on a fresh schema at version:

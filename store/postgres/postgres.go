@@ -6,6 +6,7 @@ import (
 	"errors"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -31,6 +32,20 @@ type Store struct {
 	q       queries
 	prov    provQueries
 	hooks   hookQueries
+	// stmts holds the statements ListUsers builds, numbered (numbered):
+	// a few shapes (filters present or not), built once each.
+	stmts sync.Map // string -> string
+}
+
+// numbered is numbered(q), remembered: the page statements are built per
+// call from a few shapes, and numbering one costs more than the lookup.
+func (s *Store) numbered(q string) string {
+	if n, ok := s.stmts.Load(q); ok {
+		return n.(string)
+	}
+	n := numbered(q)
+	s.stmts.Store(q, n)
+	return n
 }
 
 // Option configures New.

@@ -13,9 +13,9 @@ import (
 // the value (a search pattern, a role matched against a partial index) keep
 // bun's ? placeholders and are formatted by bun with the value inlined.
 type queries struct {
-	createUser, getUser, lockUser, getUserByEmail, updateUser, advanceMFA, userExists       string
-	createUsers, getUsersByEmail                                                            string // import.go
-	listUsers, withLocks, lockedX, listRole, listRoleInner, countUsers, countActiveWithRole string
+	createUser, getUser, lockUser, getUserByEmail, updateUser, advanceMFA, userExists                string
+	createUsers, getUsersByEmail                                                                     string // import.go
+	listUsers, withLocks, lockedX, groupsX, listRole, listRoleInner, countUsers, countActiveWithRole string
 
 	createToken, consumeToken, keepSpentToken, peekToken, deleteTokens string
 
@@ -53,6 +53,17 @@ const secretCols = `password_hash, mfa_secret, mfa_last_step, recovery_codes, la
 func lockedOf(alias string) string {
 	return `(SELECT a.locked_until FROM {s}.login_attempts a WHERE a.tenant_id = ` + alias + `.tenant_id
 		AND a.email = ` + alias + `.email)`
+}
+
+// groupsOf reads the roles that the groups of the users row aliased alias
+// give, as a JSON array (NULL for none: most users have none, and scan
+// nothing): one probe of group_members_user (0009) and one of groups'
+// primary key a group.
+func groupsOf(alias string) string {
+	return `(SELECT json_agg(json_build_object('role', r.role, 'id', g.id, 'name', g.display_name))
+		FROM {s}.group_members m JOIN {s}.groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id
+		CROSS JOIN LATERAL unnest(g.roles) r(role)
+		WHERE m.tenant_id = ` + alias + `.tenant_id AND m.user_id = ` + alias + `.id)`
 }
 
 // recordSelect is a UserRecord from users u: the User, its lock, its secrets.
@@ -103,6 +114,7 @@ func newQueries(schema string) queries {
 		// through withLocks.
 		listUsers: inline(`SELECT ` + storedCols + ` FROM {s}.users WHERE tenant_id = ?`),
 		lockedX:   inline(lockedOf("x")),
+		groupsX:   inline(groupsOf("x")),
 		// A page of one role's holders: the walk of user_roles (0007) in
 		// email order, limited first (listRoleInner, completed by
 		// ListUsers), then each row's user by key: a lateral subquery the
@@ -112,7 +124,8 @@ func newQueries(schema string) queries {
 		listRoleInner: inline(`SELECT r.tenant_id, r.email FROM {s}.user_roles r WHERE r.tenant_id = ? AND r.role = ?`),
 		listRole: inline(`SELECT u.* FROM (%s) r CROSS JOIN LATERAL (SELECT ` + storedCols + ` FROM {s}.users u
 			WHERE u.tenant_id = r.tenant_id AND u.email = r.email OFFSET 0) u`),
-		withLocks:  inline(`SELECT ` + storedCols + `, ` + lockedOf("p") + ` FROM (%s) p ORDER BY email`),
+		// A page with each user's lock and group roles.
+		withLocks:  inline(`SELECT ` + storedCols + `, ` + lockedOf("p") + `, ` + groupsOf("p") + ` FROM (%s) p ORDER BY email`),
 		countUsers: r(`SELECT invited, active, deactivated FROM {s}.tenant_counts WHERE tenant_id = ?`),
 		countActiveWithRole: inline(`SELECT count(*) FROM {s}.users
 			WHERE tenant_id = ? AND status = 'active' AND roles @> ARRAY[?]::text[]`),
@@ -163,10 +176,7 @@ func newQueries(schema string) queries {
 		// key and their group roles (JSON, NULL for none: most users have
 		// none, and scan nothing) come in the same row.
 		touchSession: r(`SELECT ` + prefixed("s.", sessionCols) + `, ` + prefixed("u.", storedCols) + `, ` + lockedOf("u") + `,
-				(SELECT json_agg(json_build_object('role', r.role, 'id', g.id, 'name', g.display_name))
-				FROM {s}.group_members m JOIN {s}.groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id
-				CROSS JOIN LATERAL unnest(g.roles) r(role)
-				WHERE m.tenant_id = s.tenant_id AND m.user_id = s.user_id)
+				` + groupsOf("u") + `
 			FROM {s}.sessions s JOIN {s}.users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
 			WHERE s.token_hash = ? AND u.status = 'active' AND ? < s.expires_at AND ? < s.idle_expires_at`),
 		// The idle expiry's move, once it lags a step behind, and only

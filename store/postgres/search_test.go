@@ -33,6 +33,23 @@ func TestSearchPagesPastTheWindow(t *testing.T) {
 		}
 		emails = append(emails, e)
 	}
+	// A block of emails that begin with a term, sorting after a window of
+	// others, with the term further in before, among and after them.
+	for i := range 300 {
+		e := fmt.Sprintf("a%04d@x.io", i)
+		if i == 250 {
+			e = "a0250.pin@x.io"
+		}
+		emails = append(emails, e)
+	}
+	for i := range 120 {
+		e := fmt.Sprintf("pin%04d@x.io", i)
+		if i%40 == 7 {
+			e = fmt.Sprintf("pin%04d.pin@x.io", i)
+		}
+		emails = append(emails, e)
+	}
+	emails = append(emails, "pim.pin@x.io", "u0500.pin@x.io", "zpin@x.io")
 	inTx(t, s, func(ctx context.Context, tx usermgmt.Tx) error {
 		for i, e := range emails {
 			st := usermgmt.StatusActive
@@ -48,7 +65,8 @@ func TestSearchPagesPastTheWindow(t *testing.T) {
 	for _, c := range []struct {
 		term   string
 		status usermgmt.Status
-	}{{"needle", ""}, {"needle", usermgmt.StatusInvited}, {"dense", ""}, {"dense", usermgmt.StatusInvited}} {
+	}{{"needle", ""}, {"needle", usermgmt.StatusInvited}, {"dense", ""}, {"dense", usermgmt.StatusInvited},
+		{"pin", ""}, {"pin", usermgmt.StatusInvited}} {
 		status := c.status
 		var want []string
 		for i, e := range emails {

@@ -93,7 +93,8 @@ func (t *tx) AdvanceMFAStep(ctx context.Context, tenantID string, id uuid.UUID, 
 	return false, mapErr(err)
 }
 
-// ListUsers reads one keyset page. The unfiltered list walks the
+// ListUsers reads one keyset page, each user with their lock and group
+// roles in the same statement. The unfiltered list walks the
 // (tenant_id, email) unique index and a status filter walks (tenant_id,
 // status, email): a page costs the same at any depth. A search is two
 // steps, see searchUsers. Each user's lock is read with the page
@@ -126,13 +127,13 @@ func (t *tx) ListUsers(ctx context.Context, p usermgmt.UserListParams) ([]usermg
 		}
 		page := fmt.Sprintf(t.q().listRole, inner+" ORDER BY r.email LIMIT ?")
 		args = append(args, p.Limit)
-		rows, err := t.db.QueryContext(ctx, numbered(fmt.Sprintf(t.q().withLocks, page)), args...)
+		rows, err := t.db.QueryContext(ctx, t.s.numbered(fmt.Sprintf(t.q().withLocks, page)), args...)
 		return collectUsers(rows, err, p.Limit)
 	}
 	where, args := listWhere(p)
 	page := t.q().listUsers + where + " ORDER BY email LIMIT ?"
 	args = append(args, p.Limit)
-	rows, err := t.db.QueryContext(ctx, numbered(fmt.Sprintf(t.q().withLocks, page)), args...)
+	rows, err := t.db.QueryContext(ctx, t.s.numbered(fmt.Sprintf(t.q().withLocks, page)), args...)
 	return collectUsers(rows, err, p.Limit)
 }
 
@@ -171,19 +172,17 @@ const (
 
 // searchUsers finds a page of users whose email contains p.Search.
 //
-// Neither plan alone is safe: walking the tenant in email order and
-// filtering is instant for a common term but reads the whole tenant for a
-// rare one, or for a term whose matches all sort late ("maria." in a
-// tenant of 100,000: 58,000 rows read); the trigram index is fast for a
-// rare term but fetches and sorts every match of a common one ("maria" in
-// a tenant of 1,000,000: 25,000 rows, half a second). The planner cannot
-// tell these apart (it assumes matches are spread evenly). So the first
-// step walks searchWindow users in email order. If the matches it found
-// say that walking on would fill the page within searchWalkMax rows (twice
-// the rows their density predicts), the second step walks that far; only
-// what is still missing then is asked of the trigram index, after the
-// last row walked, with an ORDER BY the email index cannot serve, so the
-// planner does not go back to walking.
+// Neither a walk nor an index alone is safe: walking the tenant in email
+// order and filtering is instant for a common term but reads the whole
+// tenant for a rare one, or for a term whose matches all sort late
+// ("maria." in a tenant of 100,000: 58,000 rows read); a trigram index is
+// fast for a rare term but fetches and sorts every match of a common one.
+// The planner cannot tell these apart (it assumes matches are spread
+// evenly). So the first step walks searchWindow users in email order. If
+// the matches it found say that walking on would fill the page within
+// searchWalkMax rows (twice the rows their density predicts), the second
+// step walks that far. What is still missing then comes from after the
+// last row walked, as two kinds of match (searchRest).
 func (t *tx) searchUsers(ctx context.Context, p usermgmt.UserListParams) ([]usermgmt.User, error) {
 	pattern := "%" + escapeLike(p.Search) + "%"
 	users, last, walked, err := t.searchWalk(ctx, p, pattern, searchWindow)
@@ -202,20 +201,63 @@ func (t *tx) searchUsers(ctx context.Context, p usermgmt.UserListParams) ([]user
 			last = end
 		}
 	}
-
 	rest := p
 	rest.After, rest.Limit = last, p.Limit-len(users)
-	where, args := listWhere(rest)
-	args = append(args, pattern, rest.Limit)
-	// bun inlines the pattern so that the planner sees the term and can
-	// estimate it from the trigram statistics.
-	more, err := t.bun.QueryContext(ctx, fmt.Sprintf(t.q().withLocks,
-		t.q().listUsers+where+` AND email LIKE ? ORDER BY email || '' LIMIT ?`), args...)
-	found, err := collectUsers(more, err, rest.Limit)
+	found, err := t.searchRest(ctx, rest)
 	if err != nil {
 		return nil, err
 	}
 	return append(users, found...), nil
+}
+
+// searchRest finds the first p.Limit matches after p.After as two kinds,
+// each in its own statement, and merges them in email order: those that
+// begin with the term, a range of the email index walked in order (a page
+// costs the same however many there are), and those that hold it further
+// in, from the trigram index over the email without its first character
+// (0014), which returns none of the first kind; only this second kind is
+// fetched whole and sorted, so its cost grows with their number.
+func (t *tx) searchRest(ctx context.Context, p usermgmt.UserListParams) ([]usermgmt.User, error) {
+	// In byte order (COLLATE "C"), the emails that begin with the term are
+	// those from the term up to the term followed by the last code point.
+	from, to := p.Search, p.Search+"\U0010FFFF"
+	where, args := listWhere(p)
+	args = append(args, from, to, p.Limit)
+	rows, err := t.db.QueryContext(ctx, t.s.numbered(fmt.Sprintf(t.q().withLocks,
+		t.q().listUsers+where+` AND email >= ? AND email < ? ORDER BY email LIMIT ?`)), args...)
+	begin, err := collectUsers(rows, err, p.Limit)
+	if err != nil {
+		return nil, err
+	}
+	// An email that begins with the term may hold it further in too: it
+	// is one of the first kind only.
+	where, args = listWhere(p)
+	where += ` AND NOT (email >= ? AND email < ?)`
+	args = append(args, from, to)
+	if len(begin) == p.Limit {
+		// Nothing after the last of a full first kind can be on the page.
+		where += ` AND email < ?`
+		args = append(args, begin[len(begin)-1].Email)
+	}
+	args = append(args, "%"+escapeLike(p.Search)+"%", p.Limit)
+	// bun inlines the pattern so that the planner sees the term and can
+	// estimate it from the index's statistics; the ORDER BY is one the
+	// email index cannot serve, so the planner does not turn to walking.
+	more, err := t.bun.QueryContext(ctx, fmt.Sprintf(t.q().withLocks,
+		t.q().listUsers+where+` AND substr(email, 2) LIKE ? ORDER BY email || '' LIMIT ?`), args...)
+	within, err := collectUsers(more, err, p.Limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]usermgmt.User, 0, p.Limit)
+	for len(out) < p.Limit && (len(begin) > 0 || len(within) > 0) {
+		if len(within) == 0 || (len(begin) > 0 && begin[0].Email < within[0].Email) {
+			out, begin = append(out, begin[0]), begin[1:]
+		} else {
+			out, within = append(out, within[0]), within[1:]
+		}
+	}
+	return out, nil
 }
 
 // searchWalk reads up to window users of p in email order (after p.After)
@@ -223,13 +265,14 @@ func (t *tx) searchUsers(ctx context.Context, p usermgmt.UserListParams) ([]user
 // p.Limit), the email of the last user read, and how many it read.
 func (t *tx) searchWalk(ctx context.Context, p usermgmt.UserListParams, pattern string, window int) (users []usermgmt.User, last string, walked int, err error) {
 	where, args := listWhere(p)
-	q := `SELECT ` + storedCols + `, CASE WHEN hit THEN ` + t.q().lockedX + ` END, hit, n FROM (
+	q := `SELECT ` + storedCols + `, CASE WHEN hit THEN ` + t.q().lockedX + ` END, CASE WHEN hit THEN ` + t.q().groupsX + ` END,
+			hit, n FROM (
 			SELECT ` + storedCols + `, email LIKE ? AS hit,
 				row_number() OVER (ORDER BY email) AS rn, count(*) OVER () AS n
 			FROM (` + t.q().listUsers + where + ` ORDER BY email LIMIT ?) w) x
 		WHERE hit OR rn = n ORDER BY email`
 	args = append([]any{pattern}, append(args, window)...)
-	rows, err := t.db.QueryContext(ctx, numbered(q), args...)
+	rows, err := t.db.QueryContext(ctx, t.s.numbered(q), args...)
 	if err != nil {
 		return nil, "", 0, mapErr(err)
 	}
@@ -237,7 +280,7 @@ func (t *tx) searchWalk(ctx context.Context, p usermgmt.UserListParams, pattern 
 	users = make([]usermgmt.User, 0, p.Limit)
 	for rows.Next() {
 		var hit bool
-		u, err := scanUser(rows, &hit, &walked)
+		u, err := scanListedUser(rows, &hit, &walked)
 		if err != nil {
 			return nil, "", 0, mapErr(err)
 		}
@@ -253,7 +296,18 @@ func (t *tx) searchWalk(ctx context.Context, p usermgmt.UserListParams, pattern 
 }
 
 func collectUsers(rows *sql.Rows, err error, limit int) ([]usermgmt.User, error) {
-	return collect(rows, err, func(r rowScanner) (usermgmt.User, error) { return scanUser(r) }, limit)
+	return collect(rows, err, func(r rowScanner) (usermgmt.User, error) { return scanListedUser(r) }, limit)
+}
+
+// scanListedUser scans a user of a page: the user, its lock and its
+// group roles (withLocks), then extra.
+func scanListedUser(r rowScanner, extra ...any) (usermgmt.User, error) {
+	var groups []byte
+	u, err := scanUser(r, append([]any{&groups}, extra...)...)
+	if err == nil {
+		err = groupRolesFromJSON(groups, &u)
+	}
+	return u, err
 }
 
 // escapeLike makes s match itself in LIKE, whose escape character is \ by

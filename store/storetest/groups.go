@@ -24,6 +24,7 @@ func groupCases() []testCase {
 		{"FindGroupsFiltersOrdersAndCounts", testFindGroupsFiltersOrdersAndCounts},
 		{"DeleteGroupReturnsItsMembers", testDeleteGroupReturnsItsMembers},
 		{"GroupRolesOfNamesEachGroup", testGroupRolesOfNamesEachGroup},
+		{"ListUsersReadsGroupRolesWithThePage", testListUsersReadsGroupRolesWithThePage},
 		{"SyncRolesUnionsDirectAndGroupRoles", testSyncRolesUnionsDirectAndGroupRoles},
 		{"SyncRolesWritesOnlyChangedUsers", testSyncRolesWritesOnlyChangedUsers},
 		{"AppendEventsAddsEveryEvent", testAppendEventsAddsEveryEvent},
@@ -424,6 +425,39 @@ func testGroupRolesOfNamesEachGroup(t *testing.T, f *fixture) {
 		{a.ID, usermgmt.RoleHRAdmin, "HR"}, {a.ID, usermgmt.RoleAgent, "HR"},
 		{a.ID, usermgmt.RoleSupervisor, "Supervisors"}, {a.ID, usermgmt.RoleAgent, "Supervisors"},
 	}, got)
+}
+
+func testListUsersReadsGroupRolesWithThePage(t *testing.T, f *fixture) {
+	hr := f.mustGroup(acme, "HR", usermgmt.RoleHRAdmin, usermgmt.RoleAgent)
+	sup := f.mustGroup(acme, "Supervisors", usermgmt.RoleSupervisor)
+	a, b := f.direct(acme, "a@acme.test", usermgmt.RoleAgent), f.direct(acme, "b@acme.test", usermgmt.RoleAgent)
+	f.direct(acme, "c@acme.test", usermgmt.RoleAgent)
+	f.mustAdd(hr, a.ID)
+	f.mustAdd(sup, a.ID, b.ID)
+	other := f.mustGroup(globex, "HR", usermgmt.RoleHRAdmin)
+	f.mustAdd(other, f.direct(globex, "a@acme.test").ID)
+	want := map[string][]usermgmt.GroupRole{
+		"a@acme.test": {{Role: usermgmt.RoleHRAdmin, GroupID: hr.ID, Group: "HR"}, {Role: usermgmt.RoleAgent, GroupID: hr.ID, Group: "HR"},
+			{Role: usermgmt.RoleSupervisor, GroupID: sup.ID, Group: "Supervisors"}},
+		"b@acme.test": {{Role: usermgmt.RoleSupervisor, GroupID: sup.ID, Group: "Supervisors"}},
+	}
+	for name, p := range map[string]usermgmt.UserListParams{
+		"All":    {TenantID: acme, Limit: 10},
+		"Status": {TenantID: acme, Status: usermgmt.StatusActive, Limit: 10},
+		"Role":   {TenantID: acme, Role: usermgmt.RoleAgent, Limit: 10},
+		"Search": {TenantID: acme, Search: "@acme", Limit: 10},
+	} {
+		t.Run(name, func(t *testing.T) {
+			users := mustTx(f, func(tx usermgmt.Tx) ([]usermgmt.User, error) { return tx.ListUsers(f.ctx, p) })
+			require.Len(t, users, 3)
+			for _, u := range users {
+				assert.ElementsMatch(t, want[u.Email], u.GroupRoles, u.Email)
+				if want[u.Email] == nil {
+					assert.Empty(t, u.GroupRoles, u.Email)
+				}
+			}
+		})
+	}
 }
 
 func testSyncRolesUnionsDirectAndGroupRoles(t *testing.T, f *fixture) {
