@@ -316,14 +316,15 @@ func (m *Manager) RotateWebhookSecret(ctx context.Context, tenantID string, id u
 }
 
 // DeleteWebhookEndpoint deletes the endpoint with its deliveries. Only a
-// tenant_admin (or trusted code) may. It returns not_found and
-// permission_denied.
+// tenant_admin (or trusted code) may, in sudo mode: deleting the endpoint
+// of a SIEM silences it, which a stolen session must not do unseen. It
+// returns not_found, permission_denied and mfa_required.
 func (m *Manager) DeleteWebhookEndpoint(ctx context.Context, tenantID string, id uuid.UUID) error {
 	if err := checkTenant(tenantID); err != nil {
 		return err
 	}
 	err := m.inTx(ctx, TxOptions{}, func(ctx context.Context, tx Tx) error {
-		if _, err := m.tenantAdmin(ctx, tx, tenantID, "manage webhooks", false); err != nil {
+		if _, err := m.tenantAdmin(ctx, tx, tenantID, "manage webhooks", true); err != nil {
 			return err
 		}
 		return tx.DeleteWebhookEndpoint(ctx, tenantID, id)

@@ -167,7 +167,7 @@ func TestWebhookEndpoints(t *testing.T) {
 		other := e.seedActive(t, "globex", "admin@globex.test", usermgmt.RoleTenantAdmin)
 		_, err := e.m.GetWebhookEndpoint(e.as(other), "globex", ep.ID)
 		assert.Equal(t, usermgmt.CodeNotFound, code(err))
-		err = e.m.DeleteWebhookEndpoint(e.as(other), "globex", ep.ID)
+		err = e.m.DeleteWebhookEndpoint(e.sudo(other), "globex", ep.ID)
 		assert.Equal(t, usermgmt.CodeNotFound, code(err))
 		_, err = e.m.RotateWebhookSecret(e.sudo(other), "globex", ep.ID)
 		assert.Equal(t, usermgmt.CodeNotFound, code(err))
@@ -176,9 +176,11 @@ func TestWebhookEndpoints(t *testing.T) {
 		_, err := e.m.RotateWebhookSecret(e.ctx, tenant, ep.ID)
 		assert.Equal(t, usermgmt.CodeMFARequired, code(err))
 	})
-	t.Run("Delete", func(t *testing.T) {
-		require.NoError(t, e.m.DeleteWebhookEndpoint(e.ctx, tenant, ep.ID))
-		_, err := e.m.GetWebhookEndpoint(e.ctx, tenant, ep.ID)
+	t.Run("DeleteNeedsSudo", func(t *testing.T) {
+		err := e.m.DeleteWebhookEndpoint(e.ctx, tenant, ep.ID)
+		assert.Equal(t, usermgmt.CodeMFARequired, code(err))
+		require.NoError(t, e.m.DeleteWebhookEndpoint(e.sudo(e.admin), tenant, ep.ID))
+		_, err = e.m.GetWebhookEndpoint(e.ctx, tenant, ep.ID)
 		assert.Equal(t, usermgmt.CodeNotFound, code(err))
 	})
 	t.Run("AtMostTwentyATenant", func(t *testing.T) {

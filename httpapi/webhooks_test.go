@@ -47,7 +47,8 @@ func (f *fixture) queuedWebhook(t testing.TB, tenant string, endpoint uuid.UUID)
 // its signing secret once, in the answer, and a new one once more when
 // rotating it; no other answer carries either. A bad input is invalid on
 // its field. Registering, changing and rotating send the tenant's data
-// out, so they need sudo mode; reading, enabling and deleting do not.
+// out, and deleting silences a receiver, so they need sudo mode; reading
+// and enabling do not.
 func TestWebhookEndpointRoutes(t *testing.T) {
 	f := newFixture(t, nil)
 	_, admin, totpSecret := f.active(t, "acme", "admin@acme.test", usermgmt.RoleTenantAdmin)
@@ -154,6 +155,7 @@ func TestWebhookEndpointRoutes(t *testing.T) {
 			{method: "POST", path: "/webhooks", body: `{"url":"https://evil.example.com/","event_types":["user.created"]}`},
 			{method: "PUT", path: path, body: `{"url":"https://evil.example.com/","event_types":["user.created"]}`},
 			{method: "POST", path: path + "/secret/rotate"},
+			{method: "DELETE", path: path},
 		} {
 			r.bearer = admin
 			wantError(t, f.do(t, r), 401, "mfa_required")
