@@ -136,6 +136,7 @@ func (m *Manager) ExportActivity(ctx context.Context, tenantID string, q ExportA
 func exportPages[T any](m *Manager, ctx context.Context, tenantID string, perm Permission, audit string, out *exporter,
 	read func(context.Context, Tx, *authz) ([]T, error), row func(*T) any, next func(last *T)) error {
 	_, actor := ActorFromContext(ctx)
+	ctx = rereadActor(ctx) // every page checks the actor as the store has it now
 	for first := true; ; first = false {
 		log := first && actor
 		var items []T

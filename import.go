@@ -146,6 +146,7 @@ type ImportResult struct {
 func (m *Manager) ImportUsers(ctx context.Context, tenantID string, records iter.Seq2[ImportRecord, error],
 	opts ImportOptions) (ImportResult, error) {
 	var res ImportResult
+	ctx = rereadActor(ctx) // each batch checks the actor as the store has it then
 	if err := checkTenant(tenantID); err != nil {
 		return res, err
 	}

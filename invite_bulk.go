@@ -56,6 +56,7 @@ type BulkInviteResult struct {
 // when a later batch fails (internal, unavailable) the rows of the batches
 // before it are invited and the result says which.
 func (m *Manager) InviteUsers(ctx context.Context, tenantID string, invs []Invite, opts BulkInviteOptions) (BulkInviteResult, error) {
+	ctx = rereadActor(ctx) // each batch checks the actor as the store has it then
 	if err := checkTenant(tenantID); err != nil {
 		return BulkInviteResult{}, err
 	}

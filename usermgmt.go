@@ -498,6 +498,19 @@ const actorReadFor = time.Second
 
 type actorKey struct{}
 
+// rereadActor returns ctx with its actor's read of Authenticate dropped,
+// so that every authorize reads the actor from the store: for operations
+// that run longer than a request's moment and check the actor at each
+// step (an export, page by page), where a deactivation must stop the
+// next step.
+func rereadActor(ctx context.Context) context.Context {
+	if a, ok := ctx.Value(actorKey{}).(Actor); ok && a.read.by != nil {
+		a.read = actorRead{}
+		return context.WithValue(ctx, actorKey{}, a)
+	}
+	return ctx
+}
+
 // WithActor returns ctx carrying the actor: admin operations check what
 // the actor may do and record them as its doing. The IP and user agent
 // usually come from request headers, which may hold bytes that are not

@@ -108,7 +108,7 @@ func newHookQueries(schema string) hookQueries {
 		listDeliveriesBefore: r(`SELECT ` + deliverySelect + ` FROM {s}.webhook_deliveries d
 			JOIN {s}.webhook_messages m ON m.tenant_id = d.tenant_id AND m.id = d.message_id
 			WHERE d.tenant_id = $1 AND d.endpoint_id = $2 AND d.message_id < $4 ORDER BY d.message_id DESC LIMIT $3`),
-		getUsers: r(`SELECT ` + storedCols + `, NULL FROM {s}.users u WHERE tenant_id = $1 AND id = ANY ($2::text::uuid[])`),
+		getUsers: r(`SELECT ` + storedCols + `, NULL, NULL FROM {s}.users u WHERE tenant_id = $1 AND id = ANY ($2::text::uuid[])`),
 	}
 }
 
