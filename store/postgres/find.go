@@ -207,10 +207,22 @@ func (c *filterSQL) text(f usermgmt.UserFilter, expr string, fold bool) (string,
 	case usermgmt.FilterNe:
 		return expr + " <> " + value(f.Value), nil
 	case usermgmt.FilterCo:
+		if f.Attr == usermgmt.UserAttrEmail {
+			// The email's trigram index holds the email without its first
+			// character (users_tenant_email_infix_trgm, which the list's
+			// search reads): a match is at the start, a range of the
+			// (tenant_id, email) index, or further in.
+			v := escapeLike(f.Value)
+			return "(email LIKE " + value(v+"%") + " OR substr(email, 2) LIKE " + value("%"+v+"%") + ")", nil
+		}
 		return expr + " LIKE " + value("%"+escapeLike(f.Value)+"%"), nil
 	case usermgmt.FilterSw:
 		return expr + " LIKE " + value(escapeLike(f.Value)+"%"), nil
 	case usermgmt.FilterEw:
+		if f.Attr == usermgmt.UserAttrEmail {
+			// As co: the whole email, or an ending further in.
+			return "(email = " + value(f.Value) + " OR substr(email, 2) LIKE " + value("%"+escapeLike(f.Value)) + ")", nil
+		}
 		return expr + " LIKE " + value("%"+escapeLike(f.Value)), nil
 	case usermgmt.FilterPr:
 		return expr + " <> ''", nil

@@ -99,3 +99,66 @@ func TestFindUsersWithoutFilterCountsNoTenant(t *testing.T) {
 		assert.True(t, ok, "%s: the total is the badge count less the deprovisioned, no count of the tenant:\n%s", mode, plan)
 	})
 }
+
+// TestFindUsersContainsEmailReadsTheTrigramIndex: SCIM's "emails co" and
+// "userName ew" find what a LIKE over the whole email finds, matches at
+// the email's very start included, through the (tenant_id, email) range
+// and the trigram index of the email past its first character (which the
+// list's search reads too), never a walk of the tenant: a tenant of
+// 100,000 users, a rare term, the custom plan (PostgreSQL keeps to custom
+// plans while the generic one would cost more).
+func TestFindUsersContainsEmailReadsTheTrigramIndex(t *testing.T) {
+	db, s := planStore(t)
+	ctx := context.Background()
+	q := `"` + s.Schema() + `"`
+	_, err := db.DB.ExecContext(ctx, `INSERT INTO `+q+`.users (tenant_id, id, email, status, roles, created_at, updated_at)
+		SELECT CASE WHEN g <= 100000 THEN 't0' ELSE 't1' END, gen_random_uuid(), 'u' || g || '@example.com', 'active',
+			'{agent}', now(), now()
+		FROM generate_series(1, 110000) g`)
+	require.NoError(t, err)
+	_, err = db.DB.ExecContext(ctx, `ANALYZE `+q+`.users`)
+	require.NoError(t, err)
+
+	for _, c := range []struct {
+		op      usermgmt.FilterOp
+		value   string
+		like    string // what a LIKE over the whole email matches
+		pattern string // the prepared statement's text
+		args    string // the custom plan's values
+	}{
+		{usermgmt.FilterCo, "u1234", "%u1234%", "%(email LIKE $2 OR substr(email, 2) LIKE $3)%", "'u1234%', '%u1234%'"},
+		{usermgmt.FilterCo, "2345@", "%2345@%", "%(email LIKE $2 OR substr(email, 2) LIKE $3)%", "'2345@%', '%2345@%'"},
+		{usermgmt.FilterEw, "u12@example.com", "%u12@example.com", "%(email = $2 OR substr(email, 2) LIKE $3)%",
+			"'u12@example.com', '%u12@example.com'"},
+		{usermgmt.FilterEw, "2345@example.com", "%2345@example.com", "%(email = $2 OR substr(email, 2) LIKE $3)%",
+			"'2345@example.com', '%2345@example.com'"},
+	} {
+		var want int
+		require.NoError(t, db.DB.QueryRowContext(ctx, `SELECT count(*) FROM `+q+`.users WHERE tenant_id = 't0'
+			AND email LIKE $1`, c.like).Scan(&want))
+		require.NotZero(t, want)
+		var (
+			found []usermgmt.User
+			total int
+		)
+		inTx(t, s, func(ctx context.Context, tx usermgmt.Tx) (err error) {
+			found, total, err = tx.FindUsers(ctx, usermgmt.UserFindParams{TenantID: "t0",
+				Filter: &usermgmt.UserFilter{Op: c.op, Attr: usermgmt.UserAttrEmail, Value: c.value}, Limit: 100})
+			return err
+		})
+		require.Equal(t, want, total, "%s %s", c.op, c.value)
+		require.Len(t, found, min(want, 100))
+		for _, u := range found {
+			require.Contains(t, u.Email, strings.Trim(c.like, "%"))
+		}
+
+		name := preparedLike(t, db.DB, "SELECT %"+c.pattern+"ORDER BY email OFFSET%", string(c.op)+" is prepared")
+		_, err = db.DB.ExecContext(ctx, "SET plan_cache_mode = force_custom_plan")
+		require.NoError(t, err)
+		plan := explain(t, db.DB, `EXPLAIN EXECUTE "`+name+`"('t0', `+c.args+`, 0, 100)`)
+		_, err = db.DB.ExecContext(ctx, "RESET plan_cache_mode")
+		require.NoError(t, err)
+		assert.Contains(t, plan, "users_tenant_email_infix_trgm", "%s %s must read the trigram index:\n%s", c.op, c.value, plan)
+		assert.NotContains(t, plan, "Seq Scan", "%s %s:\n%s", c.op, c.value, plan)
+	}
+}
