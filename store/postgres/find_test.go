@@ -92,10 +92,13 @@ func TestFindUsersWithoutFilterCountsNoTenant(t *testing.T) {
 
 	name := preparedLike(t, db.DB, "SELECT %tenant_counts%ORDER BY email OFFSET%", "the unfiltered page is prepared on the store's connection")
 	eachPlan(t, db.DB, name, `('t0', 0, 100)`, func(mode, plan string) {
-		ok := strings.Contains(plan, "on tenant_counts_pkey") &&
+		// tenant_counts holds a row a tenant: of four, PostgreSQL reads
+		// its one page whole rather than its key (since 0016 keeps it
+		// free of a dead version per user written).
+		ok := strings.Contains(plan, "on tenant_counts") &&
 			strings.Contains(plan, "on users_tenant_deprovisioned") &&
 			strings.Count(plan, "Aggregate") == 1 && // the deprovisioned count, nothing else
-			!strings.Contains(plan, "Seq Scan")
+			!strings.Contains(plan, "Seq Scan on users")
 		assert.True(t, ok, "%s: the total is the badge count less the deprovisioned, no count of the tenant:\n%s", mode, plan)
 	})
 }
