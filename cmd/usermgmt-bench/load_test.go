@@ -125,13 +125,16 @@ func TestLoadPostgres(t *testing.T) {
 		}
 	}
 
-	results, err := runLoad(ctx, targets, loadConfig{clients: clients, warmup: 20 * time.Millisecond, duration: 200 * time.Millisecond}, t.Logf)
+	// Every route answers, without an error, within its window: a count
+	// of requests would measure the machine (an invitation under -race on
+	// a busy machine takes a good part of the window).
+	results, err := runLoad(ctx, targets, loadConfig{clients: clients, warmup: 20 * time.Millisecond, duration: 500 * time.Millisecond}, t.Logf)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for r, route := range loadRoutes {
 		for i, target := range targets {
-			if st := results[r][i]; st.requests < clients || st.errors > 0 {
+			if st := results[r][i]; st.requests == 0 || st.errors > 0 {
 				t.Errorf("%s on %s: %d requests, %d errors (%s)", route.name, target.name, st.requests, st.errors, st.firstError)
 			}
 		}
