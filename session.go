@@ -410,8 +410,9 @@ func (m *Manager) rotate(ctx context.Context, tx Tx, s *SessionRecord, u *UserRe
 	token, th := newToken(prefixSession)
 	refresh, rh := newToken(prefixRefresh)
 	out := Session{Token: token, RefreshToken: refresh, ExpiresAt: s.ExpiresAt, IdleTimeout: m.opts.SessionIdleTimeout}
+	idleAt, _ := s.IdleBump(now, m.opts.SessionIdleTimeout)
 	err := tx.RotateSession(ctx, SessionRotation{ID: s.ID, OldRefresh: s.RefreshHash, TokenHash: th, RefreshHash: rh,
-		Roles: slices.Clone(u.Roles), IdleExpiresAt: minTime(now.Add(m.opts.SessionIdleTimeout), s.ExpiresAt),
+		Roles: slices.Clone(u.Roles), IdleExpiresAt: idleAt,
 		SpentAt: now, Successor: sealWith(m.refreshAEAD, []byte(token+refresh), successorAD(s.ID, s.RefreshHash))})
 	return out, err
 }
@@ -441,13 +442,6 @@ func (m *Manager) successor(s *SessionRecord, hash TokenHash, spent *SpentRefres
 // hash it replaced.
 func successorAD(id uuid.UUID, spent TokenHash) []byte {
 	return append(id[:len(id):len(id)], spent[:]...)
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }
 
 // Logout ends one session. An unknown or already ended session is no error.

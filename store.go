@@ -45,6 +45,18 @@ type Store interface {
 // a minute.
 func IdleStep(idle time.Duration) time.Duration { return min(idle/10, time.Minute) }
 
+// IdleBump is the rule of TouchSession's write, for every store: a
+// session used at now goes idle at the earlier of now+idle and its
+// ExpiresAt (next), and the store writes that only when its
+// IdleExpiresAt lags more than IdleStep(idle) behind it (bump).
+func (s SessionRecord) IdleBump(now time.Time, idle time.Duration) (next time.Time, bump bool) {
+	next = now.Add(idle)
+	if next.After(s.ExpiresAt) {
+		next = s.ExpiresAt
+	}
+	return next, next.Sub(s.IdleExpiresAt) > IdleStep(idle)
+}
+
 // TxOptions configures a transaction.
 type TxOptions struct {
 	ReadOnly bool

@@ -47,11 +47,7 @@ func (s *Store) TouchSession(_ context.Context, hash usermgmt.TokenHash, now tim
 	if !now.Before(ss.rec.ExpiresAt) || !now.Before(ss.rec.IdleExpiresAt) {
 		return usermgmt.SessionRecord{}, usermgmt.User{}, usermgmt.Errorf(usermgmt.CodeExpired, "session expired")
 	}
-	next := now.Add(idle)
-	if next.After(ss.rec.ExpiresAt) {
-		next = ss.rec.ExpiresAt
-	}
-	if next.Sub(ss.rec.IdleExpiresAt) > usermgmt.IdleStep(idle) {
+	if next, bump := ss.rec.IdleBump(now, idle); bump {
 		ss.rec.IdleExpiresAt = next
 		ss.rec.LastSeenAt = now
 	}

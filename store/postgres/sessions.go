@@ -150,8 +150,8 @@ func (s *Store) TouchSession(ctx context.Context, hash usermgmt.TokenHash, now t
 // usermgmt.IdleStep(idle) behind. A session revoked, or moved by another
 // request, since the read is left as it is.
 func (s *Store) bump(ctx context.Context, sess *usermgmt.SessionRecord, now time.Time, idle time.Duration) error {
-	next := minTime(now.Add(idle), sess.ExpiresAt)
-	if next.Sub(sess.IdleExpiresAt) <= usermgmt.IdleStep(idle) {
+	next, bump := sess.IdleBump(now, idle)
+	if !bump {
 		return nil
 	}
 	var moved, seen time.Time
@@ -164,13 +164,6 @@ func (s *Store) bump(ctx context.Context, sess *usermgmt.SessionRecord, now time
 	}
 	sess.IdleExpiresAt, sess.LastSeenAt = moved.UTC(), seen.UTC()
 	return nil
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }
 
 // groupRolesFromJSON sets u's GroupRoles from the JSON array the
